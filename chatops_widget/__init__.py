@@ -1,0 +1,41 @@
+"""chatops-widget: run and compare trading-strategy backtests by chatting, inside JupyterLab.
+
+Four parts, data flowing one way:
+
+- :mod:`chatops_widget.protocol` -- the one schema the server and every client use;
+- :mod:`chatops_widget.server` -- the python-socketio ChatOps server (``chatops-widget serve``);
+- :class:`ChatOpsClient` -- the kernel-side client (the seed's ``useChatOps`` hook in Python);
+- :class:`ChatOpsWidget` -- the anywidget chat panel;
+
+and :mod:`chatops_widget.engine`, the pure numpy/pandas backtest engine behind the commands.
+
+Example:
+    >>> from chatops_widget import ChatOpsWidget
+    >>> w = ChatOpsWidget()          # no URL: starts an embedded server on 127.0.0.1
+    >>> w                            # doctest: +SKIP  (shows the panel in a notebook cell)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = ["ChatOpsClient", "ChatOpsWidget", "__version__"]
+
+if TYPE_CHECKING:
+    from .client import ChatOpsClient
+    from .widget import ChatOpsWidget
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: importing the engine alone must not pull in socket.io or anywidget.
+    if name == "ChatOpsClient":
+        from .client import ChatOpsClient
+
+        return ChatOpsClient
+    if name == "ChatOpsWidget":
+        from .widget import ChatOpsWidget
+
+        return ChatOpsWidget
+    raise AttributeError(f"module 'chatops_widget' has no attribute {name!r}")
