@@ -1,0 +1,222 @@
+"""``backtest`` (one parameter set) and ``sweep`` (many, vectorized) over one OHLCV frame.
+
+Both run the same code path (:mod:`._sim`), so a sweep row equals the stats of the matching
+single backtest. See :mod:`._sim` for the execution model.
+
+Example:
+    >>> from chatops_widget.engine import backtest, sweep, catalog
+    >>> df = catalog.get("ALPHA")
+    >>> r = backtest(df, "sma_cross", {"fast": 10, "slow": 50}, commission=0.001)
+    >>> table = sweep(df, "sma_cross", {"fast": [5, 10, 20], "slow": [20, 50, 100]})
+    >>> len(table)        # fast >= slow combinations are skipped
+    8
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._data import validate_ohlcv
+from ._errors import EngineError, ParamError, SweepCancelled
+from ._result import BacktestResult
+from ._sim import STAT_NAMES, Bars, column_stats, simulate, trade_table
+from ._templates import Template, get_template
+
+Progress = Callable[[int, int], Any]
+Cancel = Callable[[], bool] | threading.Event
+
+
+def _check_money(cash: float, commission: float) -> tuple[float, float]:
+    try:
+        cash, commission = float(cash), float(commission)
+    except (TypeError, ValueError):
+        raise EngineError(
+            f"cash and commission must be numbers, got {cash!r}, {commission!r}"
+        ) from None
+    if not np.isfinite(cash) or cash <= 0:
+        raise EngineError(f"cash must be a positive number, got {cash}")
+    if not 0.0 <= commission < 0.1:
+        raise EngineError(
+            f"commission is a fraction of traded notional in [0, 0.1), got {commission} "
+            "(e.g. 0.001 for 0.1 %)"
+        )
+    return cash, commission
+
+
+def _prepare(data: pd.DataFrame, strategy) -> tuple[Template, Bars, str | None]:
+    tpl = get_template(strategy)
+    sym = data.attrs.get("symbol") if isinstance(data, pd.DataFrame) else None
+    df = validate_ohlcv(data)
+    return tpl, Bars.from_frame(df), sym
+
+
+def backtest(
+    data: pd.DataFrame,
+    strategy: str | Template,
+    params: Mapping[str, Any] | None = None,
+    *,
+    cash: float = 1_000_000.0,
+    commission: float = 0.0,
+    symbol: str | None = None,
+) -> BacktestResult:
+    """Backtest one template with one parameter set on an OHLCV frame.
+
+    Args:
+        data: OHLCV DataFrame on a sorted DatetimeIndex (column names case-insensitive).
+        strategy: template name, e.g. ``"sma_cross"`` (see :func:`templates`).
+        params: parameter overrides; missing ones take their defaults.
+        cash: starting equity.
+        commission: fraction of traded notional paid on every fill, e.g. ``0.001``.
+        symbol: label for the result (defaults to ``data.attrs.get("symbol")``).
+
+    Raises:
+        ParamError: bad parameters (naming the parameter); DataError: bad data.
+
+    Example:
+        >>> r = backtest(df, "sma_cross", {"fast": 10, "slow": 30, "short": True})
+        >>> r.stats[["total_return", "sharpe", "max_drawdown"]]      # doctest: +SKIP
+    """
+    cash, commission = _check_money(cash, commission)
+    tpl, bars, sym = _prepare(data, strategy)
+    p = tpl.validate(params, bars.n)
+    pos = tpl.signal(bars, [p])
+    sim = simulate(bars, pos, cash, commission)
+    st = column_stats(bars, sim, cash)
+    stats = pd.Series({name: _scalar(st[name][0]) for name in STAT_NAMES}, dtype=object)
+    stats["start"], stats["end"], stats["bars"] = bars.index[0], bars.index[-1], bars.n
+    stats["cash"], stats["commission"] = cash, commission
+    eq = sim.equity[:, 0]
+    prev = np.concatenate(([cash], eq[:-1]))
+    peak = np.maximum(np.maximum.accumulate(eq), cash)
+    equity = pd.DataFrame(
+        {
+            "equity": eq,
+            "returns": eq / prev - 1.0,
+            "drawdown": eq / peak - 1.0,
+            "position": sim.held[:, 0],
+        },
+        index=bars.index,
+    )
+    trades = trade_table(bars, sim, 0, commission)
+    return BacktestResult(tpl.name, p, equity, trades, stats, symbol or sym)
+
+
+def _scalar(v):
+    return v.item() if hasattr(v, "item") else v
+
+
+def expand_grid(tpl: Template, grid, n_bars: int | None) -> tuple[list[dict], int]:
+    """Validated combinations of ``grid`` and how many forbidden ones were skipped."""
+    if isinstance(grid, Mapping):
+        names = list(grid)
+        values = []
+        for name in names:
+            v = grid[name]
+            if isinstance(v, (str, bytes)) or not isinstance(v, Iterable):
+                v = [v]
+            v = list(v)
+            if not v:
+                raise ParamError(f"{tpl.name}: grid for {name!r} is empty", str(name))
+            values.append(v)
+        raw = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
+    elif isinstance(grid, Iterable) and not isinstance(grid, (str, bytes)):
+        raw = [dict(g) for g in grid]
+    else:
+        raise ParamError(
+            f"{tpl.name}: grid must be a dict of lists or a list of param dicts, "
+            f"got {type(grid).__name__}"
+        )
+    combos, seen, skipped = [], set(), 0
+    for r in raw:
+        p = tpl.coerce(r)
+        key = tuple(p.items())
+        if key in seen:
+            continue
+        seen.add(key)
+        if tpl.problem(p, n_bars):
+            skipped += 1
+            continue
+        combos.append(p)
+    return combos, skipped
+
+
+def _is_cancelled(cancel: Cancel | None) -> bool:
+    if cancel is None:
+        return False
+    if isinstance(cancel, threading.Event):
+        return cancel.is_set()
+    return bool(cancel())
+
+
+def sweep(
+    data: pd.DataFrame,
+    strategy: str | Template,
+    grid: Mapping[str, Iterable] | Iterable[Mapping[str, Any]],
+    *,
+    cash: float = 1_000_000.0,
+    commission: float = 0.0,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+    chunk_size: int = 64,
+) -> pd.DataFrame:
+    """Backtest every parameter combination of ``grid``; one row per combination.
+
+    ``grid`` is a dict of lists (cartesian product) or a list of param dicts. Combinations the
+    template forbids (``fast >= slow``) or that need more bars than the data has are skipped;
+    a bad name, type or range raises :class:`ParamError`. Work is vectorized across
+    combinations in chunks of ``chunk_size`` columns; after each chunk ``progress(done, total)``
+    is called and ``cancel`` (a callable returning True, or a ``threading.Event``) is checked:
+    if set, :class:`SweepCancelled` is raised with ``.partial`` holding the finished rows.
+
+    Returns a DataFrame with the parameter columns then the stats columns, in grid order.
+    ``result.attrs`` holds ``skipped`` (forbidden combinations) and ``strategy``.
+
+    Example:
+        >>> sweep(df, "sma_cross", {"fast": range(5, 50, 5), "slow": range(20, 200, 10)},
+        ...       progress=lambda done, total: print(done, total))      # doctest: +SKIP
+    """
+    cash, commission = _check_money(cash, commission)
+    if not isinstance(chunk_size, int) or chunk_size < 1:
+        raise EngineError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    tpl, bars, _ = _prepare(data, strategy)
+    combos, skipped = expand_grid(tpl, grid, bars.n)
+    if not combos:
+        raise ParamError(
+            f"{tpl.name}: no valid parameter combination in the grid ({skipped} skipped as "
+            f"forbidden, e.g. fast >= slow or a window longer than the {bars.n} bars)"
+        )
+    total = len(combos)
+    parts: list[dict[str, np.ndarray]] = []
+    done = 0
+    for start in range(0, total, chunk_size):
+        chunk = combos[start : start + chunk_size]
+        pos = tpl.signal(bars, chunk)
+        sim = simulate(bars, pos, cash, commission)
+        parts.append(column_stats(bars, sim, cash))
+        done += len(chunk)
+        if progress is not None:
+            progress(done, total)
+        if done < total and _is_cancelled(cancel):
+            partial = _table(tpl, combos[:done], parts, skipped)
+            raise SweepCancelled(
+                f"sweep of {tpl.name} cancelled after {done} of {total} combinations",
+                partial=partial,
+                done=done,
+                total=total,
+            )
+    return _table(tpl, combos, parts, skipped)
+
+
+def _table(tpl: Template, combos: list[dict], parts, skipped: int) -> pd.DataFrame:
+    df = pd.DataFrame(combos, columns=tpl.param_names)
+    for name in STAT_NAMES:
+        df[name] = np.concatenate([p[name] for p in parts]) if parts else []
+    df.attrs["skipped"] = skipped
+    df.attrs["strategy"] = tpl.name
+    return df

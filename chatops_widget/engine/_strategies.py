@@ -1,0 +1,272 @@
+"""The built-in templates and their vectorized signal functions.
+
+A signal function maps bars and a list of parameter dicts (combinations) to an ``int8`` matrix
+``(n_bars, n_combos)`` of target positions (+1 long, 0 flat, -1 short) decided at each bar's
+close; :mod:`._sim` fills them at the next bar's open. Indicators are memoized per window in
+``bars.cache`` so a sweep computes each moving average once for all combinations.
+
+Crossover rule (``sma_cross``/``ema_cross``): with ``d = fast - slow``, a crossover is a change
+of the sign of ``d`` between two bars where both averages exist (bars where ``d == 0`` exactly
+keep the previous sign: touching is not crossing). No position before the first crossover;
+after it the position is +1 while fast is above slow and 0 (or -1 with ``short``) while below.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _indicators as ind
+from ._templates import Param, Template, register_template
+
+_WIN = 100_000
+
+
+def _cached(bars, key, fn):
+    c = bars.cache
+    if key not in c:
+        c[key] = fn()
+    return c[key]
+
+
+def _ffill_nonzero(s: np.ndarray) -> np.ndarray:
+    """Replace zeros by the last non-zero value above them (per column)."""
+    rows = np.arange(s.shape[0]).reshape(-1, *([1] * (s.ndim - 1)))
+    idx = np.where(s != 0, rows, 0)
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    return np.take_along_axis(s, idx, axis=0)
+
+
+def cross_positions(fast: np.ndarray, slow: np.ndarray, short: np.ndarray) -> np.ndarray:
+    """Crossover positions for 2-D ``fast``/``slow`` (n, k) and a bool ``short`` per column."""
+    d = fast - slow
+    nan = np.isnan(d)
+    s = np.sign(d)
+    s[nan] = 0
+    s = s.astype(np.int8)
+    if np.count_nonzero(s == 0) > np.count_nonzero(nan):  # exact ties after warm-up
+        s = _ffill_nonzero(s)
+    change = np.zeros(s.shape, dtype=bool)
+    np.not_equal(s[1:], s[:-1], out=change[1:])
+    change[1:] &= s[:-1] != 0
+    any_change = change.any(axis=0)
+    first = np.where(any_change, change.argmax(axis=0), s.shape[0])
+    s[np.arange(s.shape[0])[:, None] < first[None, :]] = 0
+    long_only = ~np.asarray(short, dtype=bool)
+    if long_only.any():
+        sub = s[:, long_only]
+        sub[sub < 0] = 0
+        s[:, long_only] = sub
+    return s
+
+
+def event_positions(long_en, long_ex, short_en=None, short_ex=None) -> np.ndarray:
+    """Stateful entries/exits as 1-D bool arrays -> int8 positions (entry wins over exit)."""
+    n = len(long_en)
+    rows = np.arange(n)
+
+    def last(mask):
+        if mask is None:
+            return np.full(n, -1)
+        return np.maximum.accumulate(np.where(mask, rows, -1))
+
+    le, lx, se, sx = last(long_en), last(long_ex), last(short_en), last(short_ex)
+    pos = np.zeros(n, dtype=np.int8)
+    pos[(le >= 0) & (le >= lx) & (le > se)] = 1
+    pos[(se >= 0) & (se >= sx) & (se > le)] = -1
+    return pos
+
+
+def _columns(bars, combos, one) -> np.ndarray:
+    out = np.zeros((bars.n, len(combos)), dtype=np.int8)
+    for j, p in enumerate(combos):
+        out[:, j] = one(bars, p)
+    return out
+
+
+def _ma_cross(kind):
+    def signal(bars, combos):
+        fn = ind.sma if kind == "sma" else ind.ema
+        windows = sorted({c["fast"] for c in combos} | {c["slow"] for c in combos})
+        if kind == "sma":
+            missing = [w for w in windows if (kind, w) not in bars.cache]
+            if missing:
+                m = ind.sma_matrix(bars.close, missing)
+                for j, w in enumerate(missing):
+                    bars.cache[(kind, w)] = m[:, j]
+        ma = {w: _cached(bars, (kind, w), lambda w=w: fn(bars.close, w)) for w in windows}
+        # group by fast window: one broadcast comparison per fast window, no big gathers
+        out = np.empty((bars.n, len(combos)), dtype=np.int8)
+        by_fast: dict[int, list[int]] = {}
+        for j, c in enumerate(combos):
+            by_fast.setdefault(c["fast"], []).append(j)
+        for f, cols in by_fast.items():
+            slow = np.stack([ma[combos[j]["slow"]] for j in cols], axis=1)
+            short = np.array([combos[j]["short"] for j in cols])
+            out[:, cols] = cross_positions(ma[f][:, None], slow, short)
+        return out
+
+    return signal
+
+
+def _cross_check(p):
+    if p["fast"] >= p["slow"]:
+        return "fast", f"fast ({p['fast']}) must be smaller than slow ({p['slow']})"
+    return None
+
+
+_SHORT = Param("short", bool, False, doc="go short (instead of flat) on the opposite signal")
+
+register_template(
+    Template(
+        "sma_cross",
+        "Moving-average crossover: long when the fast SMA crosses above the slow SMA; flat "
+        "(or short) when it crosses below. No position before the first crossover.",
+        (
+            Param("fast", int, 10, 1, _WIN, "fast SMA window (bars)"),
+            Param("slow", int, 30, 2, _WIN, "slow SMA window (bars), > fast"),
+            _SHORT,
+        ),
+        _ma_cross("sma"),
+        _cross_check,
+        lambda p: ("slow", p["slow"]),
+    )
+)
+
+register_template(
+    Template(
+        "ema_cross",
+        "Exponential moving-average crossover: like sma_cross with EMAs (warm-up = slow bars).",
+        (
+            Param("fast", int, 12, 1, _WIN, "fast EMA span (bars)"),
+            Param("slow", int, 26, 2, _WIN, "slow EMA span (bars), > fast"),
+            _SHORT,
+        ),
+        _ma_cross("ema"),
+        _cross_check,
+        lambda p: ("slow", p["slow"]),
+    )
+)
+
+
+def _rsi_one(bars, p):
+    r = _cached(bars, ("rsi", p["window"]), lambda: ind.rsi(bars.close, p["window"]))
+    with np.errstate(invalid="ignore"):
+        lo, hi = r < p["lower"], r > p["upper"]
+    if p["short"]:
+        return event_positions(lo, hi, hi, lo)
+    return event_positions(lo, hi)
+
+
+register_template(
+    Template(
+        "rsi_reversion",
+        "RSI mean reversion: long when RSI drops below `lower`, exit when it rises above "
+        "`upper` (with short: short above `upper`, cover below `lower`).",
+        (
+            Param("window", int, 14, 2, _WIN, "RSI window (Wilder smoothing)"),
+            Param("lower", float, 30.0, 0.0, 100.0, "oversold level: buy below"),
+            Param("upper", float, 70.0, 0.0, 100.0, "overbought level: sell above, > lower"),
+            _SHORT,
+        ),
+        lambda bars, combos: _columns(bars, combos, _rsi_one),
+        lambda p: (
+            ("lower", f"lower ({p['lower']}) must be below upper ({p['upper']})")
+            if p["lower"] >= p["upper"]
+            else None
+        ),
+        lambda p: ("window", p["window"] + 1),
+    )
+)
+
+
+def _boll_one(bars, p):
+    w, k = p["window"], p["k"]
+    mid = _cached(bars, ("sma", w), lambda: ind.sma(bars.close, w))
+    sd = _cached(bars, ("std", w), lambda: ind.rolling_std(bars.close, w))
+    c = bars.close
+    with np.errstate(invalid="ignore"):
+        below, above = c < mid - k * sd, c > mid + k * sd
+        if p["short"]:
+            return event_positions(below, c >= mid, above, c <= mid)
+        return event_positions(below, c >= mid)
+
+
+register_template(
+    Template(
+        "bollinger",
+        "Bollinger-band mean reversion: long when the close falls below the lower band "
+        "(mid - k*std), exit at the middle band (with short: short above the upper band).",
+        (
+            Param("window", int, 20, 2, _WIN, "band window (bars)"),
+            Param("k", float, 2.0, 0.1, 10.0, "band width in standard deviations"),
+            _SHORT,
+        ),
+        lambda bars, combos: _columns(bars, combos, _boll_one),
+        warmup=lambda p: ("window", p["window"]),
+    )
+)
+
+
+def _mom_one(bars, p):
+    lb = p["lookback"]
+    ret = bars.close / ind.shift(bars.close, lb) - 1.0
+    pos = np.zeros(bars.n, dtype=np.int8)
+    with np.errstate(invalid="ignore"):
+        pos[ret > p["threshold"]] = 1
+        if p["short"]:
+            pos[ret < -p["threshold"]] = -1
+    return pos
+
+
+register_template(
+    Template(
+        "momentum",
+        "Time-series momentum: long while the return over `lookback` bars is above "
+        "`threshold`; flat otherwise (short below -threshold with short).",
+        (
+            Param("lookback", int, 60, 1, _WIN, "return lookback (bars)"),
+            Param("threshold", float, 0.0, 0.0, 10.0, "minimum |return| to hold a position"),
+            _SHORT,
+        ),
+        lambda bars, combos: _columns(bars, combos, _mom_one),
+        warmup=lambda p: ("lookback", p["lookback"] + 1),
+    )
+)
+
+
+def _donchian_one(bars, p):
+    w, x = p["window"], p["exit_window"]
+    hi_w = ind.shift(_cached(bars, ("max", w), lambda: ind.rolling_max(bars.high, w)))
+    lo_w = ind.shift(_cached(bars, ("min", w), lambda: ind.rolling_min(bars.low, w)))
+    hi_x = ind.shift(_cached(bars, ("max", x), lambda: ind.rolling_max(bars.high, x)))
+    lo_x = ind.shift(_cached(bars, ("min", x), lambda: ind.rolling_min(bars.low, x)))
+    c = bars.close
+    with np.errstate(invalid="ignore"):
+        if p["short"]:
+            return event_positions(c > hi_w, c < lo_x, c < lo_w, c > hi_x)
+        return event_positions(c > hi_w, c < lo_x)
+
+
+register_template(
+    Template(
+        "donchian_breakout",
+        "Donchian channel breakout: long when the close breaks above the highest high of the "
+        "previous `window` bars; exit below the lowest low of the previous `exit_window` bars.",
+        (
+            Param("window", int, 20, 2, _WIN, "entry channel (bars)"),
+            Param("exit_window", int, 10, 1, _WIN, "exit channel (bars)"),
+            _SHORT,
+        ),
+        lambda bars, combos: _columns(bars, combos, _donchian_one),
+        warmup=lambda p: ("window", max(p["window"], p["exit_window"]) + 1),
+    )
+)
+
+register_template(
+    Template(
+        "buy_and_hold",
+        "Buy at the second bar's open (signal on the first close) and hold to the end.",
+        (),
+        lambda bars, combos: np.ones((bars.n, len(combos)), dtype=np.int8),
+    )
+)
