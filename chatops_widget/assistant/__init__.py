@@ -1,0 +1,18 @@
+"""The chat assistant: turns natural-language chat (English / Korean) into slash commands.
+
+Offline by default (:func:`parse_intent`, :func:`interpret`); optionally backed by any
+OpenAI-compatible LLM endpoint (:mod:`chatops_widget.assistant.llm`).
+
+Example:
+    >>> from chatops_widget.assistant import parse_intent
+    >>> parse_intent("sweep sma_cross fast 5 to 50 by 5")
+    '/sweep sma_cross fast=5:50:5'
+    >>> parse_intent("도움말")
+    '/help'
+"""
+
+from __future__ import annotations
+
+from ._parser import parse_intent
+
+__all__ = ["parse_intent"]

@@ -1,0 +1,137 @@
+"""Date phrases -> ``start=`` / ``end=`` options (ISO ``YYYY-MM-DD``).
+
+Rules (documented in docs/assistant.md):
+
+- a date names a period: ``2010`` (a year), ``2015-06`` / ``June 2015`` / ``2015년 6월`` (a month),
+  ``2015-06-03`` / ``June 3, 2015`` / ``2015년 6월 3일`` (a day);
+- ``start`` is the first day of its period, ``end`` the last day (``until 2019`` -> 2019-12-31);
+- ``since / from / after / starting / 부터 / 이후`` mark a start, ``until / to / through / before /
+  up to / 까지 / 이전`` an end; ``from A to B``, ``between A and B``, ``A-B``, ``A~B``,
+  ``A부터 B까지`` a range; ``in 2015`` or a bare date means that whole period.
+
+Example:
+    >>> extract_dates("since march 2015 on GOOG")[0]
+    {'start': '2015-03-01'}
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+
+__all__ = ["extract_dates", "normalize_date"]
+
+_MONTHS = {
+    "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
+    "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9,
+    "sept": 9, "september": 9, "oct": 10, "october": 10, "nov": 11, "november": 11, "dec": 12,
+    "december": 12,
+}  # fmt: skip
+_MON = r"(?P<{0}>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_Y = r"(?P<{0}>(?:19|20)\d\d)"
+
+_ATOM = "|".join(
+    [
+        _Y.format("y1") + r"[-/.](?P<m1>\d{1,2})[-/.](?P<d1>\d{1,2})(?!\d)",
+        _Y.format("y2") + r"\s*년\s*(?P<m2>\d{1,2})\s*월\s*(?P<d2>\d{1,2})\s*일",
+        _Y.format("y3") + r"\s*년\s*(?P<m3>\d{1,2})\s*월",
+        _MON.format("mn4") + r"\s+(?P<d4>\d{1,2})(?:st|nd|rd|th)?,?\s+" + _Y.format("y4"),
+        r"(?P<d5>\d{1,2})(?:st|nd|rd|th)?\s+" + _MON.format("mn5") + r",?\s+" + _Y.format("y5"),
+        _MON.format("mn6") + r",?\s+(?:of\s+)?" + _Y.format("y6"),
+        _Y.format("y7") + r"[-/.](?P<m7>\d{1,2})(?![-/.]?\d)",
+        _Y.format("y8") + r"(?:\s*년)?",
+    ]
+)
+_ATOM_RE = re.compile(r"(?<![\w.])(?:" + _ATOM + r")(?![A-Za-z0-9])", re.IGNORECASE)
+
+_RANGE_SEP = re.compile(
+    r"^\s*(?:-|–|~|to|through|thru|till|until|and|부터|에서)\s*$", re.IGNORECASE
+)
+_START_BEFORE = re.compile(
+    r"(?:since|from|after|starting(?:\s+(?:from|in|on|at))?|beginning(?:\s+(?:in|on))?|begin"
+    r"|start(?:ing)?|as\s+of|between)\s*$",
+    re.IGNORECASE,
+)
+_END_BEFORE = re.compile(
+    r"(?:until|till|til|to|through|thru|before|up\s+to|upto|ending(?:\s+(?:in|on))?|end(?:ing)?"
+    r"|by)\s*$",
+    re.IGNORECASE,
+)
+_START_AFTER = re.compile(r"^\s*(?:부터|이후|since|onwards?|onward)", re.IGNORECASE)
+_END_AFTER = re.compile(r"^\s*(?:까지|이전)")
+
+
+def _period(m: re.Match[str]) -> tuple[str, str]:
+    g = m.groupdict()
+    for i in range(1, 9):
+        y = g.get(f"y{i}")
+        if not y:
+            continue
+        year = int(y)
+        month = g.get(f"m{i}") or g.get(f"mn{i}")
+        day = g.get(f"d{i}")
+        if month is None:
+            return f"{year:04d}-01-01", f"{year:04d}-12-31"
+        mon = int(month) if month.isdigit() else _MONTHS[month.lower().rstrip(".")]
+        if not 1 <= mon <= 12:
+            raise ValueError(month)
+        last = calendar.monthrange(year, mon)[1]
+        if day is None:
+            return f"{year:04d}-{mon:02d}-01", f"{year:04d}-{mon:02d}-{last:02d}"
+        d = int(day)
+        if not 1 <= d <= last:
+            raise ValueError(day)
+        iso = f"{year:04d}-{mon:02d}-{d:02d}"
+        return iso, iso
+    raise ValueError(m.group(0))
+
+
+def normalize_date(value: str, *, end: bool = False) -> str:
+    """Normalise one date written any supported way to ``YYYY-MM-DD`` (unknown: returned as is).
+
+    Example:
+        >>> normalize_date("2015-06", end=True)
+        '2015-06-30'
+    """
+    m = _ATOM_RE.fullmatch(value.strip())
+    if not m:
+        return value
+    try:
+        first, last = _period(m)
+    except ValueError:
+        return value
+    return last if end else first
+
+
+def extract_dates(text: str) -> tuple[dict[str, str], list[tuple[int, int]]]:
+    """Find date phrases in ``text``; return ``({"start"?, "end"?}, spans consumed)``."""
+    atoms = []
+    for m in _ATOM_RE.finditer(text):
+        try:
+            atoms.append((m.start(), m.end(), *_period(m)))
+        except ValueError:
+            continue
+    out: dict[str, str] = {}
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(atoms):
+        s, e, first, last = atoms[i]
+        if i + 1 < len(atoms) and _RANGE_SEP.match(text[e : atoms[i + 1][0]]):
+            s2, e2, _, last2 = atoms[i + 1]
+            out.setdefault("start", first)
+            out.setdefault("end", last2)
+            tail = _END_AFTER.match(text[e2:])
+            spans.append((s, e2 + (tail.end() if tail else 0)))
+            i += 2
+            continue
+        before, after = text[max(0, s - 30) : s], text[e:]
+        if _START_AFTER.match(after) or _START_BEFORE.search(before):
+            out.setdefault("start", first)
+        elif _END_AFTER.match(after) or _END_BEFORE.search(before):
+            out.setdefault("end", last)
+        else:
+            out.setdefault("start", first)
+            out.setdefault("end", last)
+        spans.append((s, e))
+        i += 1
+    return out, spans
