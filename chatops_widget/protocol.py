@@ -216,6 +216,7 @@ class JoinSession(_Model):
 
     sessionId: str = SessionId
     lastSeq: int = Field(default=0, ge=0)
+    name: str | None = Field(default=None, max_length=200)
 
     @classmethod
     def coerce(cls, data: Any) -> Any:

@@ -1,0 +1,93 @@
+"""``chatops-widget serve``: run the ChatOps server under uvicorn.
+
+Example:
+    $ chatops-widget serve --port 8500
+    chatops-widget 0.1.0 serving socket.io on http://127.0.0.1:8500 (path /ws/chatops)
+    data: /home/me/.local/share/chatops-widget
+    To connect, use:
+        http://127.0.0.1:8500/?token=3xq...
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from ..protocol import DEFAULT_HOST, DEFAULT_PORT, SOCKETIO_PATH
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chatops-widget", description="ChatOps server for chatops-widget."
+    )
+    parser.add_argument("--version", action="version", version=f"chatops-widget {__version__}")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    serve = sub.add_parser("serve", help="run the socket.io ChatOps server")
+    serve.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"bind address (default {DEFAULT_HOST})"
+    )
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default 8500)")
+    serve.add_argument(
+        "--token",
+        default=None,
+        help="auth token clients must send (default: env CHATOPS_TOKEN, else a generated one)",
+    )
+    serve.add_argument(
+        "--data-dir",
+        default=None,
+        help="where sessions and messages are stored (default: env CHATOPS_DATA_DIR, "
+        "else the per-user data dir)",
+    )
+    serve.add_argument("--log-level", default="warning", help="uvicorn log level")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``chatops-widget`` and ``python -m chatops_widget``."""
+    args = build_parser().parse_args(argv)
+    if args.cmd == "serve":
+        return _serve(args)
+    return 2  # pragma: no cover - argparse exits first
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import ChatOpsServer
+
+    token = args.token or os.environ.get("CHATOPS_TOKEN")
+    generated = not token
+    token = token or secrets.token_urlsafe(24)
+    server = ChatOpsServer(args.data_dir, token)
+    shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
+    url = f"http://{shown_host}:{args.port}"
+    print(
+        f"chatops-widget {__version__} serving socket.io on {url} (path {SOCKETIO_PATH})\n"
+        f"data: {server.data_dir}\n"
+        "To connect, use:\n"
+        f"    {url}/?token={token if generated else '<your token>'}\n"
+        f"(ChatOpsClient accepts that URL as is; or set CHATOPS_URL={url} and CHATOPS_TOKEN)",
+        flush=True,
+    )
+    config = uvicorn.Config(
+        server.asgi_app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        lifespan="on",
+        loop="asyncio",
+        ws="websockets-sansio",
+        timeout_graceful_shutdown=3,
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
