@@ -1,0 +1,181 @@
+// The input box: Enter sends, Shift+Enter inserts a newline, "/" opens command autocomplete
+// (Tab / Enter after arrowing accept, Escape closes), ArrowUp / ArrowDown recall sent inputs.
+import { suggest } from "./autocomplete.js";
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+export class Composer {
+  /** @param {{store, context: () => object, onSend: (text: string) => void}} opts */
+  constructor(opts) {
+    this.opts = opts;
+    this.el = el("div", "cow-composer");
+    this.popup = el("div", "cow-suggest");
+    this.popup.setAttribute("role", "listbox");
+    this.input = el("textarea", "cow-input");
+    this.input.rows = 1;
+    this.input.placeholder = "Message, or / for commands (Enter sends, Shift+Enter new line)";
+    this.input.setAttribute("aria-label", "chat input");
+    this.sendBtn = el("button", "cow-btn cow-btn-primary cow-send", "Send");
+    this.el.append(this.popup, this.input, this.sendBtn);
+    this.state = null; // current suggestion result
+    this.active = 0;
+    this.navigated = false;
+    this.historyPos = -1; // -1: editing a new line
+    this.draft = "";
+
+    this.input.addEventListener("keydown", (e) => this.onKeydown(e));
+    this.input.addEventListener("input", () => {
+      this.historyPos = -1;
+      this.autosize();
+      this.refresh();
+    });
+    this.input.addEventListener("click", () => this.refresh());
+    this.input.addEventListener("blur", () => setTimeout(() => this.close(), 150));
+    this.sendBtn.addEventListener("click", () => this.send());
+    this.popup.addEventListener("mousedown", (e) => {
+      const opt = e.target.closest(".cow-option");
+      if (!opt) return;
+      e.preventDefault();
+      this.accept(Number(opt.dataset.index));
+    });
+  }
+
+  autosize() {
+    this.input.style.height = "auto";
+    this.input.style.height = Math.min(140, this.input.scrollHeight + 2) + "px";
+  }
+
+  setText(text) {
+    this.input.value = text;
+    this.input.selectionStart = this.input.selectionEnd = text.length;
+    this.autosize();
+    this.refresh();
+  }
+
+  send() {
+    const text = this.input.value;
+    if (!text.trim()) return;
+    this.opts.store.rememberInput(text);
+    this.historyPos = -1;
+    this.draft = "";
+    this.input.value = "";
+    this.autosize();
+    this.close();
+    this.opts.onSend(text);
+  }
+
+  refresh() {
+    const res = suggest(this.input.value, this.input.selectionStart, this.opts.context());
+    this.state = res;
+    this.active = 0;
+    this.navigated = false;
+    this.renderPopup();
+  }
+
+  close() {
+    this.state = null;
+    this.renderPopup();
+  }
+
+  isOpen() {
+    return !!(this.state && (this.state.options.length || this.state.hint));
+  }
+
+  renderPopup() {
+    const s = this.state;
+    this.popup.replaceChildren();
+    if (!s || (!s.options.length && !s.hint)) {
+      this.popup.classList.remove("cow-open");
+      return;
+    }
+    if (s.hint) this.popup.appendChild(el("div", "cow-hint", s.hint));
+    s.options.forEach((o, i) => {
+      const row = el("div", "cow-option" + (i === this.active ? " cow-active" : ""));
+      row.dataset.index = String(i);
+      row.setAttribute("role", "option");
+      row.append(el("span", "cow-option-label", o.label), el("span", "cow-option-desc", o.desc || ""));
+      this.popup.appendChild(row);
+    });
+    this.popup.classList.add("cow-open");
+    this.popup.querySelector(".cow-active")?.scrollIntoView?.({ block: "nearest" });
+  }
+
+  accept(i) {
+    const s = this.state;
+    const o = s?.options[i];
+    if (!o) return;
+    const v = this.input.value;
+    const text = v.slice(0, s.from) + o.insert + v.slice(s.to);
+    const pos = s.from + o.insert.length;
+    this.input.value = text;
+    this.input.selectionStart = this.input.selectionEnd = pos;
+    this.input.focus();
+    this.refresh();
+  }
+
+  recall(dir) {
+    const h = this.opts.store.inputHistory;
+    if (!h.length) return false;
+    if (this.historyPos === -1) {
+      if (dir > 0) return false;
+      this.draft = this.input.value;
+      this.historyPos = h.length - 1;
+    } else {
+      this.historyPos += dir;
+      if (this.historyPos < 0) this.historyPos = 0;
+      if (this.historyPos >= h.length) {
+        this.historyPos = -1;
+        this.input.value = this.draft;
+        this.autosize();
+        return true;
+      }
+    }
+    this.input.value = h[this.historyPos];
+    this.input.selectionStart = this.input.selectionEnd = this.input.value.length;
+    this.autosize();
+    return true;
+  }
+
+  onKeydown(e) {
+    if (e.isComposing) return;
+    const s = this.state;
+    const hasOptions = s && s.options.length > 0;
+    if (hasOptions && (e.key === "ArrowDown" || e.key === "ArrowUp")) {
+      e.preventDefault();
+      const n = s.options.length;
+      this.active = (this.active + (e.key === "ArrowDown" ? 1 : -1) + n) % n;
+      this.navigated = true;
+      this.renderPopup();
+      return;
+    }
+    if (hasOptions && (e.key === "Tab" || (e.key === "Enter" && !e.shiftKey && this.navigated))) {
+      e.preventDefault();
+      this.accept(this.active);
+      return;
+    }
+    if (e.key === "Escape" && this.isOpen()) {
+      e.preventDefault();
+      this.close();
+      return;
+    }
+    if (e.key === "Enter" && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey) {
+      e.preventDefault();
+      this.send();
+      return;
+    }
+    if (e.key === "ArrowUp" || e.key === "ArrowDown") {
+      const v = this.input.value;
+      const pos = this.input.selectionStart;
+      const onFirst = !v.slice(0, pos).includes("\n");
+      const onLast = !v.slice(pos).includes("\n");
+      if ((e.key === "ArrowUp" && onFirst) || (e.key === "ArrowDown" && onLast && this.historyPos !== -1)) {
+        if (this.recall(e.key === "ArrowUp" ? -1 : 1)) e.preventDefault();
+      }
+    }
+  }
+}

@@ -1,0 +1,66 @@
+// One timeline row: a chat message (user / assistant / system), a rich result or a notice.
+// User and system text is set as textContent; assistant text is sanitized markdown.
+import { renderMarkdown } from "./markdown.js";
+import { renderResult } from "./rich.js";
+
+const RICH_KINDS = new Set(["backtest", "comparison", "sweep"]);
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/** `toLocaleTimeString` of an ISO timestamp (or Date); "" when it cannot be parsed. */
+export function timeLabel(ts) {
+  const d = ts instanceof Date ? ts : new Date(ts);
+  return Number.isNaN(d.getTime()) ? "" : d.toLocaleTimeString();
+}
+
+function messageRow(item, ctx) {
+  const m = item.message;
+  const role = ["user", "assistant", "system"].includes(m.role) ? m.role : "system";
+  const row = el("div", `cow-row cow-${role}`);
+  row.dataset.role = role;
+  row.dataset.seq = m.seq ?? "";
+  const bubble = el("div", "cow-bubble");
+  if (role === "assistant") {
+    bubble.classList.add("cow-md");
+    bubble.innerHTML = renderMarkdown(m.content);
+  } else {
+    bubble.textContent = m.content;
+  }
+  row.appendChild(bubble);
+  const meta = el("div", "cow-meta", `${role} · ${timeLabel(m.timestamp)}`);
+  const cr = m.metadata?.commandResult;
+  if (cr?.runId && RICH_KINDS.has(cr.kind || cr.summary?.kind) && !ctx.store.results.has(cr.runId)) {
+    const btn = el("button", "cow-btn cow-show-result", "show result");
+    btn.style.marginLeft = "6px";
+    btn.addEventListener("click", () => {
+      btn.disabled = true;
+      ctx.send({ type: "get_result", runId: cr.runId });
+    });
+    meta.appendChild(btn);
+  }
+  row.appendChild(meta);
+  return { el: row };
+}
+
+/** Render timeline item `item` as a row: {el, mount?, destroy?}. */
+export function renderItem(item, ctx) {
+  if (item.kind === "message") return messageRow(item, ctx);
+  if (item.kind === "result") {
+    const row = el("div", "cow-row cow-assistant cow-result");
+    row.dataset.role = "assistant";
+    row.dataset.run = item.result.runId;
+    const r = renderResult(item.result);
+    row.appendChild(r.el);
+    return { el: row, mount: r.mount, destroy: r.destroy };
+  }
+  const row = el("div", `cow-row cow-notice cow-level-${item.level}`);
+  row.dataset.role = "notice";
+  row.appendChild(el("div", "cow-bubble", item.text));
+  row.appendChild(el("div", "cow-meta", `${item.level} · ${timeLabel(item.at)}`));
+  return { el: row };
+}

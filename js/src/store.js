@@ -1,0 +1,174 @@
+// Model-level state shared by every view of one widget: the timeline (chat messages, rich
+// results, local notices), running backtests and the input history. It is fed by the kernel's
+// custom messages: one "history" (sent once, after our "ready"), then one "message" per append.
+
+const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+const RUN_LINGER_MS = 60_000;
+const MAX_INPUT_HISTORY = 200;
+
+let noticeCounter = 0;
+
+function randomId() {
+  return Math.random().toString(36).slice(2, 10) + Date.now().toString(36);
+}
+
+/** Timeline + runs for one model; views subscribe with `subscribe(fn)`. */
+export class Store {
+  constructor(model) {
+    this.model = model;
+    this.clientId = randomId();
+    this.items = []; // {key, kind: "message"|"result"|"notice", ...}
+    this.index = new Map(); // key -> position in items
+    this.runs = new Map(); // runId -> {runId, strategyId, progress, status, message, at}
+    this.results = new Map(); // runId -> result payload
+    this.inputHistory = [];
+    this.listeners = new Set();
+    this.started = false;
+    this.historyReceived = false;
+    this._onCustom = (content) => this.handle(content);
+  }
+
+  /** Listen to the kernel and ask it for the history (idempotent). */
+  start() {
+    if (this.started) return;
+    this.started = true;
+    this.model.on("msg:custom", this._onCustom);
+    this.model.send({ type: "ready", clientId: this.clientId });
+  }
+
+  stop() {
+    if (!this.started) return;
+    this.started = false;
+    this.model.off?.("msg:custom", this._onCustom);
+  }
+
+  subscribe(fn) {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  emit(event) {
+    for (const fn of this.listeners) {
+      try {
+        fn(event);
+      } catch (err) {
+        console.error("chatops-widget: listener failed", err);
+      }
+    }
+  }
+
+  /** Apply one custom message from the kernel. */
+  handle(msg) {
+    if (!msg || typeof msg !== "object") return;
+    switch (msg.type) {
+      case "history":
+        if (msg.to && msg.to !== this.clientId) return; // addressed to another front end
+        this.applyHistory(msg);
+        break;
+      case "message":
+        if (msg.message) this.upsertMessage(msg.message, false);
+        break;
+      case "progress":
+        this.applyProgress(msg);
+        break;
+      case "result":
+        this.applyResult(msg);
+        break;
+      case "notice":
+        this.addNotice(msg.level || "info", String(msg.text ?? ""));
+        break;
+      default:
+        break;
+    }
+  }
+
+  applyHistory(msg) {
+    if (msg.reset !== false) {
+      this.items = [];
+      this.index = new Map();
+      this.runs.clear();
+      this.emit({ type: "runs" });
+    }
+    for (const m of msg.messages || []) this.upsertMessage(m, true, true);
+    this.historyReceived = true;
+    this.emit({ type: msg.reset !== false ? "reset" : "append" });
+  }
+
+  push(item) {
+    this.index.set(item.key, this.items.length);
+    this.items.push(item);
+  }
+
+  upsertMessage(message, fromHistory, silent = false) {
+    if (!message || message.id == null) return;
+    const key = "m:" + message.id;
+    const at = this.index.get(key);
+    if (at !== undefined) {
+      this.items[at] = { ...this.items[at], message };
+      if (!silent) this.emit({ type: "update", key, index: at });
+      return;
+    }
+    this.push({ key, kind: "message", message, fromHistory });
+    if (!silent) this.emit({ type: "append" });
+  }
+
+  applyProgress(msg) {
+    const prev = this.runs.get(msg.runId) || {};
+    const progress = Math.max(Number(prev.progress || 0), Number(msg.progress || 0));
+    this.runs.set(msg.runId, {
+      ...prev,
+      runId: msg.runId,
+      strategyId: msg.strategyId ?? prev.strategyId,
+      progress: Math.min(100, progress),
+      status: msg.status || prev.status || "running",
+      message: msg.message ?? prev.message,
+      at: Date.now(),
+    });
+    this.emit({ type: "runs" });
+  }
+
+  applyResult(msg) {
+    this.results.set(msg.runId, msg);
+    const key = "r:" + msg.runId;
+    const at = this.index.get(key);
+    if (at !== undefined) {
+      this.items[at] = { ...this.items[at], result: msg };
+      this.emit({ type: "update", key, index: at });
+    } else {
+      this.push({ key, kind: "result", result: msg });
+      this.emit({ type: "append" });
+    }
+    // Messages that offered a "show result" button can drop it now.
+    for (let i = this.items.length - 1; i >= 0 && i > this.items.length - 400; i--) {
+      const it = this.items[i];
+      if (it.kind === "message" && it.message?.metadata?.commandResult?.runId === msg.runId) {
+        this.emit({ type: "update", key: it.key, index: i });
+      }
+    }
+  }
+
+  addNotice(level, text) {
+    noticeCounter += 1;
+    this.push({ key: "n:" + noticeCounter, kind: "notice", level, text, at: new Date() });
+    this.emit({ type: "append" });
+  }
+
+  /** Runs shown in the progress tray: running ones, and finished ones for a minute. */
+  visibleRuns() {
+    const now = Date.now();
+    const out = [];
+    for (const run of this.runs.values()) {
+      if (TERMINAL.has(run.status) && now - run.at > RUN_LINGER_MS) continue;
+      out.push(run);
+    }
+    return out.slice(-6);
+  }
+
+  rememberInput(text) {
+    const h = this.inputHistory;
+    if (h[h.length - 1] !== text) h.push(text);
+    if (h.length > MAX_INPUT_HISTORY) h.splice(0, h.length - MAX_INPUT_HISTORY);
+  }
+}
+
+export { TERMINAL };

@@ -1,0 +1,221 @@
+// Windowed rendering: only the rows in view (plus an overscan margin) exist in the DOM.
+// Row heights are estimated, then measured once a row is rendered (and re-measured by a
+// ResizeObserver), so rows of any height work. Sticks to the bottom unless the user scrolled up.
+
+const ESTIMATE = 64;
+const OVERSCAN_PX = 500;
+const BOTTOM_SLACK_PX = 40;
+
+export class VirtualList {
+  /**
+   * @param {HTMLElement} scrollEl the scrolling container
+   * @param {{count: () => number, keyAt: (i: number) => string,
+   *          render: (i: number) => {el: HTMLElement, mount?: Function, destroy?: Function},
+   *          onStickChange?: (stuck: boolean) => void}} source
+   */
+  constructor(scrollEl, source) {
+    this.scrollEl = scrollEl;
+    this.source = source;
+    this.inner = document.createElement("div");
+    this.inner.className = "cow-spacer-inner";
+    scrollEl.appendChild(this.inner);
+    this.heights = [];
+    this.offsets = [0];
+    this.dirtyFrom = 0;
+    this.rows = new Map(); // key -> {index, el, destroy, height}
+    this.stick = true;
+    this.frame = 0;
+    this.lastWidth = 0;
+    this.onScroll = () => {
+      const el = this.scrollEl;
+      const stuck = el.scrollTop + el.clientHeight >= el.scrollHeight - BOTTOM_SLACK_PX;
+      if (stuck !== this.stick) {
+        this.stick = stuck;
+        this.source.onStickChange?.(stuck);
+      }
+      this.schedule();
+    };
+    scrollEl.addEventListener("scroll", this.onScroll, { passive: true });
+    this.rowObserver = new ResizeObserver((entries) => {
+      let changed = false;
+      for (const entry of entries) {
+        const key = entry.target.dataset.key;
+        const row = this.rows.get(key);
+        if (row && this.measure(row)) changed = true;
+      }
+      if (changed) this.schedule();
+    });
+    this.boxObserver = new ResizeObserver(() => {
+      const w = this.scrollEl.clientWidth;
+      if (w !== this.lastWidth) {
+        this.lastWidth = w;
+        this.refresh();
+      } else this.schedule();
+    });
+    this.boxObserver.observe(scrollEl);
+  }
+
+  /** Forget everything (new history). */
+  reset() {
+    for (const row of this.rows.values()) this.removeRow(row);
+    this.rows.clear();
+    this.heights = [];
+    this.offsets = [0];
+    this.dirtyFrom = 0;
+    this.stick = true;
+    this.source.onStickChange?.(true);
+    this.update();
+  }
+
+  /** Re-render the visible rows (e.g. the width changed, so charts must be redrawn). */
+  refresh() {
+    for (const row of this.rows.values()) this.removeRow(row);
+    this.rows.clear();
+    this.update();
+  }
+
+  /** The item at `index` changed: render it again. */
+  invalidate(key) {
+    const row = this.rows.get(key);
+    if (row) {
+      this.removeRow(row);
+      this.rows.delete(key);
+    }
+    this.schedule();
+  }
+
+  schedule() {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.update();
+    });
+  }
+
+  scrollToBottom() {
+    this.stick = true;
+    this.source.onStickChange?.(true);
+    this.update();
+  }
+
+  ensureOffsets() {
+    const n = this.source.count();
+    while (this.heights.length < n) this.heights.push(ESTIMATE);
+    if (this.heights.length > n) this.heights.length = n;
+    if (this.offsets.length !== n + 1 || this.dirtyFrom < n) {
+      const from = Math.min(this.dirtyFrom, this.offsets.length - 1, n);
+      this.offsets.length = Math.max(from + 1, 1);
+      for (let i = from; i < n; i++) this.offsets[i + 1] = this.offsets[i] + this.heights[i];
+      this.offsets.length = n + 1;
+    }
+    this.dirtyFrom = Number.POSITIVE_INFINITY;
+    return n;
+  }
+
+  /** First index whose row ends below `y`. */
+  findIndex(y, n) {
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.offsets[mid + 1] <= y) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  measure(row) {
+    const h = row.el.offsetHeight;
+    if (!h || Math.abs(h - this.heights[row.index]) < 0.5) return false;
+    const delta = h - this.heights[row.index];
+    this.heights[row.index] = h;
+    this.dirtyFrom = Math.min(this.dirtyFrom, row.index);
+    // Keep what the user looks at in place when a row above the viewport changes height.
+    if (!this.stick && this.offsets[row.index] < this.scrollEl.scrollTop) {
+      this.pendingShift = (this.pendingShift || 0) + delta;
+    }
+    return true;
+  }
+
+  removeRow(row) {
+    this.rowObserver.unobserve(row.el);
+    try {
+      row.destroy?.();
+    } catch (err) {
+      console.error(err);
+    }
+    row.el.remove();
+  }
+
+  update() {
+    const n = this.ensureOffsets();
+    const el = this.scrollEl;
+    const viewH = el.clientHeight || 400;
+    let total = this.offsets[n];
+    this.inner.style.height = total + "px";
+    if (this.stick) this.setScrollTop(Math.max(0, total - viewH));
+    let top = el.scrollTop;
+    const wanted = new Set();
+    if (n > 0) {
+      const first = this.findIndex(Math.max(0, top - OVERSCAN_PX), n);
+      const limit = top + viewH + OVERSCAN_PX;
+      const created = [];
+      for (let i = first; i < n && this.offsets[i] < limit; i++) {
+        const key = this.source.keyAt(i);
+        wanted.add(key);
+        let row = this.rows.get(key);
+        if (row && row.index !== i) row.index = i;
+        if (!row) {
+          const r = this.source.render(i);
+          r.el.dataset.key = key;
+          r.el.style.top = this.offsets[i] + "px";
+          this.inner.appendChild(r.el);
+          row = { index: i, el: r.el, destroy: r.destroy };
+          this.rows.set(key, row);
+          created.push([row, r.mount]);
+        }
+      }
+      for (const [row, mount] of created) {
+        try {
+          mount?.();
+        } catch (err) {
+          console.error("chatops-widget: row mount failed", err);
+        }
+        this.measure(row);
+        this.rowObserver.observe(row.el);
+      }
+    }
+    for (const [key, row] of this.rows) {
+      if (!wanted.has(key)) {
+        this.removeRow(row);
+        this.rows.delete(key);
+      }
+    }
+    // Heights may have changed after measuring: lay out again (cheap: prefix sums only).
+    this.ensureOffsets();
+    total = this.offsets[n];
+    this.inner.style.height = total + "px";
+    for (const row of this.rows.values()) row.el.style.top = this.offsets[row.index] + "px";
+    if (this.stick) this.setScrollTop(Math.max(0, total - viewH));
+    else if (this.pendingShift) this.setScrollTop(el.scrollTop + this.pendingShift);
+    this.pendingShift = 0;
+    if (el.scrollTop !== top && this.rows.size < 200) {
+      // The viewport moved (sticking or anchoring): fill the new view on the next frame.
+      this.schedule();
+    }
+  }
+
+  setScrollTop(y) {
+    if (Math.abs(this.scrollEl.scrollTop - y) < 1) return;
+    this.scrollEl.scrollTop = y;
+  }
+
+  destroy() {
+    cancelAnimationFrame(this.frame);
+    this.scrollEl.removeEventListener("scroll", this.onScroll);
+    for (const row of this.rows.values()) this.removeRow(row);
+    this.rows.clear();
+    this.rowObserver.disconnect();
+    this.boxObserver.disconnect();
+  }
+}

@@ -1,0 +1,447 @@
+"""Level 1: the bundled panel in Debian's Chromium, driven through a model stub.
+
+Everything the kernel would send arrives as anywidget custom messages (``model.deliver``);
+everything the panel sends is recorded in ``model.sent``.
+"""
+
+from __future__ import annotations
+
+import json
+
+SESSION = "session_test"
+SCROLL = "document.querySelector('.cow-scroll')"
+
+
+def msg(seq: int, role: str, content: str, **extra) -> dict:
+    return {
+        "id": f"msg_{seq}",
+        "sessionId": SESSION,
+        "role": role,
+        "content": content,
+        "timestamp": f"2026-01-02T10:{seq // 60 % 60:02d}:{seq % 60:02d}.000Z",
+        "metadata": extra.pop("metadata", {}),
+        "seq": seq,
+        **extra,
+    }
+
+
+def deliver(page, payload: dict) -> None:
+    page.evaluate("(p) => window.__model.deliver(p)", payload)
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def history(page, messages: list[dict]) -> None:
+    client_id = page.evaluate("() => window.__model.sent.find((m) => m.type === 'ready').clientId")
+    deliver(page, {"type": "history", "to": client_id, "messages": messages})
+
+
+def sent(page) -> list[dict]:
+    return page.evaluate("() => window.__model.sent")
+
+
+def test_ready_is_sent_once_and_history_renders(page):
+    ready = [m for m in sent(page) if m["type"] == "ready"]
+    assert len(ready) == 1 and ready[0]["clientId"]
+    # a history addressed to another front end (another browser tab) is ignored
+    deliver(page, {"type": "history", "to": "someone-else", "messages": [msg(1, "user", "x")]})
+    assert page.locator(".cow-row").count() == 0
+    assert page.locator(".cow-empty").is_visible()
+    history(page, [msg(1, "user", "hi"), msg(2, "assistant", "hello"), msg(3, "system", "note")])
+    assert page.locator(".cow-row").count() == 3
+    assert not page.locator(".cow-empty").is_visible()
+    # one append = one message, never a re-sent history; same id again = in-place update
+    deliver(page, {"type": "message", "message": msg(4, "assistant", "first")})
+    deliver(page, {"type": "message", "message": msg(4, "assistant", "second")})
+    rows = page.locator(".cow-row")
+    assert rows.count() == 4
+    assert rows.nth(3).inner_text().startswith("second")
+
+
+def test_role_styling_and_timestamps(page):
+    history(
+        page, [msg(1, "user", "run it"), msg(2, "assistant", "ok"), msg(3, "system", "careful")]
+    )
+    styles = page.evaluate(
+        """() => [...document.querySelectorAll('.cow-row')].map((row) => {
+            const b = row.querySelector('.cow-bubble').getBoundingClientRect();
+            const r = row.getBoundingClientRect();
+            const cs = getComputedStyle(row.querySelector('.cow-bubble'));
+            return {role: row.dataset.role, left: b.left - r.left, right: r.right - b.right,
+                    bg: cs.backgroundColor, border: cs.borderLeftColor,
+                    meta: row.querySelector('.cow-meta').textContent};
+        })"""
+    )
+    user, assistant, system = styles
+    assert user["role"] == "user" and user["right"] < 20 < user["left"]  # right-aligned
+    assert assistant["left"] < 20 < assistant["right"]  # left-aligned
+    assert system["left"] < 20 < system["right"]
+    assert user["bg"] == "rgb(25, 118, 210)"  # primary (fallback of --jp-brand-color1)
+    assert assistant["bg"] != user["bg"] and system["bg"] != assistant["bg"]
+    assert system["border"] == "rgb(237, 108, 2)"  # warning accent
+    expected = page.evaluate("() => new Date('2026-01-02T10:00:01.000Z').toLocaleTimeString()")
+    assert user["meta"].endswith(expected)
+
+
+def test_enter_sends_and_shift_enter_inserts_newline(page):
+    box = page.locator(".cow-input")
+    box.click()
+    box.type("line one")
+    box.press("Shift+Enter")
+    box.type("line two")
+    assert box.input_value() == "line one\nline two"
+    assert not [m for m in sent(page) if m["type"] == "send"]
+    box.press("Enter")
+    assert [m for m in sent(page) if m["type"] == "send"] == [
+        {"type": "send", "text": "line one\nline two"}
+    ]
+    assert box.input_value() == ""
+    box.type("/help")
+    box.press("Enter")
+    assert sent(page)[-1] == {"type": "send", "text": "/help"}
+    # ArrowUp / ArrowDown recall what was sent
+    box.press("ArrowUp")
+    assert box.input_value() == "/help"
+    box.press("ArrowUp")
+    assert box.input_value() == "line one\nline two"
+    box.press("ArrowDown")
+    assert box.input_value() == "/help"
+    box.press("ArrowDown")
+    assert box.input_value() == ""
+
+
+def set_traits(page, **traits) -> None:
+    page.evaluate(
+        "(t) => { for (const [k, v] of Object.entries(t)) window.__model.set(k, v); }", traits
+    )
+
+
+COMMANDS = [
+    {"name": "help", "usage": "/help [command]", "summary": "List commands"},
+    {
+        "name": "run_backtest",
+        "usage": "/run_backtest <strategy_id | template> [symbol=..] [param=value ...]",
+        "summary": "Run a backtest",
+    },
+    {"name": "compare_strategies", "usage": "/compare_strategies <id> <id>", "summary": "Compare"},
+]
+STRATEGIES = [
+    {"id": "strategy_1", "name": "SMA 10/30", "template": "sma_cross", "symbol": "GOOG"},
+    {"id": "strategy_2", "name": "RSI", "template": "rsi_reversion", "symbol": "AAPL"},
+]
+TEMPLATES = [
+    {
+        "name": "sma_cross",
+        "description": "SMA crossover",
+        "params": [
+            {"name": "fast", "type": "int", "default": 10, "min": 2, "max": 200, "doc": "fast"},
+            {"name": "slow", "type": "int", "default": 30, "min": 3, "max": 400, "doc": "slow"},
+        ],
+    }
+]
+
+
+def test_autocomplete_commands_strategies_and_params(page):
+    set_traits(page, commands=COMMANDS, strategies=STRATEGIES, templates=TEMPLATES)
+    box = page.locator(".cow-input")
+    box.click()
+    box.type("/ru")
+    popup = page.locator(".cow-suggest")
+    assert popup.is_visible()
+    assert page.locator(".cow-option-label").all_inner_texts() == ["/run_backtest"]
+    box.press("Tab")
+    assert box.input_value() == "/run_backtest "
+    assert "/run_backtest <strategy_id | template>" in page.locator(".cow-hint").inner_text()
+    labels = page.locator(".cow-option-label").all_inner_texts()
+    assert labels[:2] == ["strategy_1", "strategy_2"] and "sma_cross" in labels
+    box.type("strategy_1 f")
+    assert page.locator(".cow-option-label").all_inner_texts() == ["fast="]
+    assert "default 10" in page.locator(".cow-option-desc").first.inner_text()
+    box.press("Tab")
+    box.type("12")
+    assert "fast: int, default 10, 2..200" in page.locator(".cow-hint").inner_text()
+    # arrow to an option and accept with Enter; Escape closes; Enter then sends
+    box.fill("")
+    box.type("/compare_strategies strategy_1 ")
+    assert page.locator(".cow-option-label").all_inner_texts() == ["strategy_2"]
+    box.press("ArrowDown")
+    box.press("Enter")
+    assert box.input_value() == "/compare_strategies strategy_1 strategy_2 "
+    assert not [m for m in sent(page) if m["type"] == "send"]
+    box.press("Escape")
+    box.press("Enter")
+    assert sent(page)[-1] == {"type": "send", "text": "/compare_strategies strategy_1 strategy_2 "}
+
+
+def test_progress_bar_fills_and_cancel(page):
+    deliver(
+        page,
+        {
+            "type": "progress",
+            "runId": "run_1",
+            "strategyId": "strategy_1",
+            "progress": 40,
+            "status": "running",
+        },
+    )
+    run = page.locator('.cow-run[data-run="run_1"]')
+    assert run.locator(".cow-bar").get_attribute("aria-valuenow") == "40"
+    assert run.locator(".cow-run-pct").inner_text() == "40 %"
+    run.locator(".cow-cancel").click()
+    assert sent(page)[-1] == {"type": "cancel", "runId": "run_1"}
+    # progress never goes backwards; the final event fills the bar and removes the cancel button
+    deliver(page, {"type": "progress", "runId": "run_1", "progress": 30, "status": "running"})
+    assert run.locator(".cow-bar").get_attribute("aria-valuenow") == "40"
+    deliver(page, {"type": "progress", "runId": "run_1", "progress": 100, "status": "completed"})
+    assert run.locator(".cow-run-pct").inner_text() == "100 %"
+    width = page.evaluate(
+        """() => { const r = document.querySelector('.cow-run[data-run="run_1"]');
+                   return r.querySelector('.cow-bar-fill').getBoundingClientRect().width /
+                          r.querySelector('.cow-bar').getBoundingClientRect().width; }"""
+    )
+    assert width > 0.95
+    assert run.locator(".cow-cancel").count() == 0
+    assert run.locator(".cow-run-status").inner_text() == "completed"
+
+
+def _series(n: int, curves: dict | None = None) -> dict:
+    t = [1_600_000_000 + 86_400 * i for i in range(n)]
+    if curves is not None:
+        return {"t": t, "curves": curves}
+    equity = [1e6 * (1 + 0.001 * i) for i in range(n)]
+    return {"t": t, "equity": equity, "drawdown": [-(i % 17) / 100 for i in range(n)]}
+
+
+def test_backtest_comparison_and_sweep_results(page):
+    stats = {"total_return": 0.1234, "sharpe": 1.2345, "max_drawdown": -0.2, "num_trades": 12}
+    deliver(
+        page,
+        {
+            "type": "result",
+            "runId": "run_1",
+            "kind": "backtest",
+            "strategyId": "strategy_1",
+            "stats": stats,
+            "series": _series(300),
+            "points": 300,
+            "totalPoints": 5000,
+        },
+    )
+    card = page.locator('.cow-result[data-run="run_1"]')
+    assert "Backtest run_1" in card.inner_text()
+    metrics = card.locator(".cow-metrics").inner_text()
+    assert "total_return" in metrics and "12.34 %" in metrics and "1.234" in metrics
+    assert card.locator(".uplot canvas").count() == 2  # equity + drawdown, drawn by uPlot
+    assert "300 of 5000 points" in card.inner_text()
+
+    n = 200
+    curves = {
+        "strategy_1": [1 + i / n for i in range(n)],
+        "strategy_2": [1 - i / n / 2 for i in range(n)],
+    }
+    table = {
+        "sharpe": {"strategy_1": 1.5, "strategy_2": -0.3},
+        "total_return": {"strategy_1": 1.0, "strategy_2": -0.5},
+    }
+    deliver(
+        page,
+        {
+            "type": "result",
+            "runId": "run_2",
+            "kind": "comparison",
+            "strategies": ["strategy_1", "strategy_2"],
+            "table": table,
+            "series": _series(n, curves),
+        },
+    )
+    comp = page.locator('.cow-result[data-run="run_2"]')
+    header = comp.locator(".cow-comparison thead").inner_text()
+    assert "strategy_1" in header and "strategy_2" in header
+    assert comp.locator(".uplot canvas").count() == 1
+    assert comp.locator(".u-legend").inner_text().count("strategy_") == 2  # overlaid curves
+
+    rows = [{"fast": f, "slow": s, "sharpe": (f - s) / 100} for f in (5, 10, 15) for s in (40, 60)]
+    deliver(
+        page,
+        {
+            "type": "result",
+            "runId": "run_3",
+            "kind": "sweep",
+            "template": "sma_cross",
+            "symbol": "GOOG",
+            "params": ["fast", "slow"],
+            "rows": rows,
+            "count": 6,
+        },
+    )
+    sweep = page.locator('.cow-result[data-run="run_3"]')
+    cells = sweep.locator(".cow-heat td.cow-cell")
+    assert cells.count() == 6
+    colours = set(cells.evaluate_all("(cs) => cs.map((c) => c.style.background)"))
+    assert len(colours) >= 3  # a real colour scale, not one colour
+
+
+def test_markdown_is_sanitized_and_user_text_is_text(page):
+    evil = (
+        "**bold** and `code`\n\n"
+        "<script>window.__pwned = 'script'</script>\n\n"
+        "<img src=x onerror=\"window.__pwned = 'img'\">\n\n"
+        "[click me](javascript:window.__pwned='link')\n\n"
+        "<a href=\"javascript:window.__pwned='a'\" onclick=\"window.__pwned='onclick'\">a</a>\n\n"
+        "<iframe src=\"javascript:window.__pwned='iframe'\"></iframe>"
+    )
+    history(
+        page,
+        [
+            msg(1, "assistant", evil),
+            msg(2, "user", "<b>not bold</b><img src=x onerror=\"window.__pwned='user'\">"),
+        ],
+    )
+    page.wait_for_timeout(300)  # give any injected handler a chance to fire
+    bubble = page.locator(".cow-assistant .cow-bubble").first
+    assert bubble.locator("strong").inner_text() == "bold"
+    assert bubble.locator("code").inner_text() == "code"
+    assert (
+        page.evaluate(
+            "() => document.querySelectorAll('.cow-root script, .cow-root iframe').length"
+        )
+        == 0
+    )
+    attrs = page.evaluate(
+        """() => [...document.querySelectorAll('.cow-root *')].flatMap((e) =>
+             [...e.attributes].map((a) => a.name + '=' + a.value))"""
+    )
+    assert not [a for a in attrs if a.startswith("on") or "javascript:" in a.lower()]
+    for link in bubble.locator("a").all():
+        link.dispatch_event("click")
+    page.wait_for_timeout(100)
+    assert page.evaluate("() => window.__pwned") is None
+    user = page.locator(".cow-user .cow-bubble")
+    assert user.inner_text().startswith("<b>not bold</b>")
+    assert user.locator("b, img").count() == 0
+
+
+def test_key_events_stay_inside_the_panel(page):
+    assert page.locator(".cow-root").get_attribute("data-lm-suppress-shortcuts") == "true"
+    box = page.locator(".cow-input")
+    box.click()
+    page.evaluate("() => { window.__docKeys = []; }")
+    for key in ["a", "b", "d", "d", "m", "Shift+Enter", "Escape", "z"]:
+        page.keyboard.press(key)
+    assert page.evaluate("() => window.__docKeys") == []
+    assert box.input_value() == "abddm\nz"
+    # outside the panel keys do reach the document (the spy works)
+    page.evaluate("() => document.body.focus()")
+    page.mouse.click(850, 780)
+    page.keyboard.press("a")
+    assert "keydown:a" in page.evaluate("() => window.__docKeys")
+
+
+def test_ten_thousand_messages_windowed(page):
+    n = 10_000
+    messages = json.dumps(
+        [
+            msg(i, ("user", "assistant", "system")[i % 3], f"message {i} " + "word " * (i % 40))
+            for i in range(1, n + 1)
+        ]
+    )
+    elapsed = page.evaluate(
+        """(raw) => { const id = window.__model.sent.find((m) => m.type === 'ready').clientId;
+            const t0 = performance.now();
+            window.__model.deliver({type: 'history', to: id, messages: JSON.parse(raw)});
+            return new Promise((r) => requestAnimationFrame(() => r(performance.now() - t0))); }""",
+        messages,
+    )
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    nodes = page.evaluate("() => document.querySelectorAll('.cow-root *').length")
+    rows = page.locator(".cow-row").count()
+    assert rows < 100 and nodes < 1500, (rows, nodes)
+    # stuck to the bottom: the last message is rendered and visible
+    last = page.locator('.cow-row[data-seq="10000"]')
+    assert last.count() == 1 and last.is_visible()
+    # scroll to the top and through the middle: rows are created on demand
+    page.evaluate("() => { document.querySelector('.cow-scroll').scrollTop = 0; }")
+    page.wait_for_selector('.cow-row[data-seq="1"]')
+    assert page.locator(".cow-jump").is_visible()  # user scrolled up: no auto-scroll
+    page.evaluate(f"() => {{ const s = {SCROLL}; s.scrollTop = s.scrollHeight / 2; }}")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.cow-row')]"
+        ".some((r) => +r.dataset.seq > 4000 && +r.dataset.seq < 6000)"
+    )
+    top = page.evaluate("() => document.querySelector('.cow-scroll').scrollTop")
+    deliver(page, {"type": "message", "message": msg(n + 1, "assistant", "new one")})
+    assert page.evaluate("() => document.querySelector('.cow-scroll').scrollTop") == top
+    assert page.locator('.cow-row[data-seq="10001"]').count() == 0
+    page.locator(".cow-jump").click()
+    page.wait_for_selector('.cow-row[data-seq="10001"]')
+    assert page.locator(".cow-row").count() < 100
+    print(f"10k history applied + first frame in {elapsed:.0f} ms, {nodes} nodes in the panel")
+
+
+def test_autoscroll_sticks_to_bottom(page):
+    history(page, [msg(i, "assistant", f"m{i}\n\nmore text") for i in range(1, 60)])
+    for i in range(60, 70):
+        deliver(page, {"type": "message", "message": msg(i, "user", f"m{i}")})
+    gap = page.evaluate(
+        f"() => {{ const s = {SCROLL}; return s.scrollHeight - s.scrollTop - s.clientHeight; }}"
+    )
+    assert gap < 5
+    assert page.locator('.cow-row[data-seq="69"]').is_visible()
+
+
+def test_empty_state_chip_and_session_switcher(page):
+    empty = page.locator(".cow-empty")
+    assert "Welcome" in empty.inner_text() and "/run_backtest strategy_1" in empty.inner_text()
+    empty.locator(".cow-example", has_text="/run_backtest strategy_1").click()
+    assert page.locator(".cow-input").input_value() == "/run_backtest strategy_1"
+    chip = page.locator(".cow-chip")
+    assert chip.inner_text() == "connected" and "cow-connected" in chip.get_attribute("class")
+    assert page.locator(".cow-session").inner_text() == SESSION
+    set_traits(page, connected=False, reconnect_attempt=2)
+    assert chip.inner_text() == "disconnected · retry 2"
+    color = chip.evaluate("(c) => getComputedStyle(c).color")
+    assert color == "rgb(211, 47, 47)"  # red
+    set_traits(page, connected=True, reconnect_attempt=0, session_id="session_other")
+    assert chip.inner_text() == "connected"
+    assert page.locator(".cow-session").inner_text() == "session_other"
+    page.locator(".cow-sessions-btn").click()
+    page.locator(".cow-session-input").fill("session_42")
+    page.locator(".cow-join").click()
+    assert sent(page)[-1] == {"type": "session", "action": "join", "id": "session_42"}
+    page.locator(".cow-session-input").fill("")
+    page.locator(".cow-new").click()
+    assert sent(page)[-1] == {"type": "session", "action": "create"}
+    page.locator(".cow-leave").click()
+    assert sent(page)[-1] == {"type": "session", "action": "leave"}
+
+
+def test_upload_csv_strategy_and_bad_file(page):
+    csv = "Date,Open,High,Low,Close,Volume\n2020-01-02,1,2,0.5,1.5,100\n"
+    page.locator(".cow-file").set_input_files(
+        files=[{"name": "MYSYM.csv", "mimeType": "text/csv", "buffer": csv.encode()}]
+    )
+    page.wait_for_function("() => window.__model.sent.some((m) => m.type === 'upload')")
+    assert sent(page)[-1] == {"type": "upload", "name": "MYSYM.csv", "kind": "csv", "content": csv}
+    spec = json.dumps({"template": "sma_cross", "symbol": "GOOG", "fast": 5, "slow": 20})
+    page.locator(".cow-file").set_input_files(
+        files=[{"name": "s.json", "mimeType": "application/json", "buffer": spec.encode()}]
+    )
+    page.wait_for_function(
+        "() => window.__model.sent.filter((m) => m.type === 'upload').length === 2"
+    )
+    assert sent(page)[-1]["kind"] == "strategy"
+    page.locator(".cow-file").set_input_files(
+        files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"x"}]
+    )
+    notice = page.locator(".cow-notice")
+    notice.wait_for()
+    assert "expected a .csv data file or a .json strategy spec" in notice.inner_text()
+    assert len([m for m in sent(page) if m["type"] == "upload"]) == 2
+
+
+def test_notice_from_kernel_and_show_result_button(page):
+    cr = {"runId": "run_9", "kind": "backtest"}
+    history(page, [msg(1, "assistant", "Backtest done", metadata={"commandResult": cr})])
+    page.locator(".cow-show-result").click()
+    assert sent(page)[-1] == {"type": "get_result", "runId": "run_9"}
+    deliver(page, {"type": "notice", "level": "error", "text": "Upload failed: bad CSV"})
+    assert "Upload failed: bad CSV" in page.locator(".cow-notice").inner_text()
