@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+from ._interpret import Intent, interpret
 from ._parser import parse_intent
 
-__all__ = ["parse_intent"]
+__all__ = ["Intent", "interpret", "parse_intent"]

@@ -100,6 +100,7 @@ _STRATEGY_IDS = [
     re.compile(r"(?<![\w])(\d+)\s*번\s*(?:째\s*)?전략"),
     re.compile(r"(?<![\w])([a-z]{5,11})[_#-]?(\d+)(?![\w])"),
 ]
+_SHORT_ON = re.compile(rf"(?<![\w])(?:{lx.SHORT_ON})(?![\w])")
 _SNAKE = re.compile(r"(?<![\w/])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?![\w])")
 _SYMBOL = re.compile(r"(?<![\w$/])\$?([A-Z][A-Z0-9]{0,4}(?:[.-][A-Z]{1,2})?)(?![\w])")
 _LOW_SYMBOL = re.compile(r"(?<![\w])(?:on|for|symbol|ticker|with)\s+\$?([a-z]{1,5})(?![\w])")
@@ -128,6 +129,8 @@ def extract(text: str, *, known_symbols=None, known_refs=None) -> Entities:
             e.has_range |= ":" in val
     for m in t.take(_RUN_ID):
         e.run_ids.append((m.start(), m.group(0)))
+    for m in t.take(_SHORT_ON):
+        e.params.append((m.start(), "short", "true"))
     for pat in (_RANGE, _COLON_RANGE):
         for m in t.take(pat):
             name = lx.PARAM_ALIASES[m.group("name")]

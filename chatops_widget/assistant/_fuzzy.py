@@ -33,12 +33,11 @@ def distance(a: str, b: str) -> int:
 
 
 def close_matches(word: str, candidates, n: int = 3, max_distance: int = 2) -> list[str]:
-    """Candidates within ``max_distance`` edits of ``word`` (closest first), else by prefix.
+    """Up to ``n`` candidates within ``max_distance`` edits of ``word``, closest first.
 
     Example:
         >>> close_matches("strategy_11", ["strategy_1", "strategy_2", "sma_cross"])
-        ['strategy_1']
+        ['strategy_1', 'strategy_2']
     """
     scored = sorted((distance(word.lower(), c.lower()), c) for c in candidates)
-    out = [c for d, c in scored if d <= max_distance][:n]
-    return out
+    return [c for d, c in scored if d <= max_distance][:n]

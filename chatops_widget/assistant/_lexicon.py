@@ -40,12 +40,10 @@ TEMPLATE_PHRASES: dict[str, str] = {
 #: Parameter aliases -> canonical parameter name.
 PARAM_ALIASES: dict[str, str] = {
     "fast": "fast",
-    "short": "fast",
     "빠른": "fast",
     "단기": "fast",
     "짧은": "fast",
     "slow": "slow",
-    "long": "slow",
     "느린": "slow",
     "장기": "slow",
     "window": "window",
@@ -61,6 +59,13 @@ PARAM_ALIASES: dict[str, str] = {
     "thresh": "threshold",
     "임계값": "threshold",
     "임계치": "threshold",
+    "exit window": "exit_window",
+    "exit_window": "exit_window",
+    "exit": "exit_window",
+    "lower": "lower",
+    "upper": "upper",
+    "k": "k",
+    "sigma": "num_std",
     "oversold": "oversold",
     "overbought": "overbought",
     "num_std": "num_std",
@@ -68,6 +73,36 @@ PARAM_ALIASES: dict[str, str] = {
     "stop_loss": "stop_loss",
     "take_profit": "take_profit",
 }
+
+#: Generic parameter names -> the names a template may really use, tried in order when the
+#: template does not have the generic name itself ("rsi_reversion period 14" -> window=14).
+PARAM_FALLBACKS: dict[str, tuple[str, ...]] = {
+    "window": ("lookback",),
+    "period": ("window", "lookback"),
+    "length": ("window", "lookback"),
+    "lookback": ("window",),
+    "threshold": ("lower",),
+    "oversold": ("lower",),
+    "overbought": ("upper",),
+    "num_std": ("k",),
+    "exit_window": ("exit",),
+}
+
+#: Parameters of the built-in templates (used when the engine cannot be imported).
+TEMPLATE_PARAMS: dict[str, frozenset[str]] = {
+    "sma_cross": frozenset({"fast", "slow", "short"}),
+    "ema_cross": frozenset({"fast", "slow", "short"}),
+    "rsi_reversion": frozenset({"window", "lower", "upper", "short"}),
+    "bollinger": frozenset({"window", "k", "short"}),
+    "momentum": frozenset({"lookback", "threshold", "short"}),
+    "donchian_breakout": frozenset({"window", "exit_window", "short"}),
+    "buy_and_hold": frozenset(),
+}
+
+#: Phrases that switch on short selling (the templates' boolean ``short`` parameter).
+SHORT_ON = (
+    r"(?:allow(?:ing)?|with|enable|and)\s+short(?:s|ing| selling)?|long[- /]short|숏\s*허용|공매도"
+)
 
 #: Words that may sit between a parameter name and its value ("fast ma 10", "느린선 30").
 PARAM_SUFFIXES = ("ma", "sma", "ema", "window", "period", "length", "line", "선", "이평", "값")
@@ -90,7 +125,7 @@ OPTION_KEYS = {
 #: Lower-case tickers accepted without capitals (capitalised 1-5 letter words always count).
 COMMON_TICKERS = frozenset(
     "goog googl aapl msft amzn tsla nvda meta nflx spy qqq iwm dia gld tlt vti voo amd intc"
-    " btc eth".split()
+    " btc eth alpha bravo charlie delta echo".split()
 )
 
 #: All-caps words that are not tickers.

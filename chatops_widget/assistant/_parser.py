@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from . import _lexicon as lx
 from ._extract import Entities, extract, normalize_text
@@ -18,6 +19,7 @@ from ._fuzzy import distance
 __all__ = ["Analysis", "analyze", "parse_intent"]
 
 _HANGUL_RE = re.compile(r"[\uac00-\ud7a3]")
+_KOREAN_RE = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
 _WORD_RE = re.compile(r"[a-z][a-z0-9_]*|[\uac00-\ud7a3]+")
 _HELP_PHRASE_RE = re.compile("|".join(lx.HELP_PHRASES))
 _HOWTO_RE = re.compile(lx.HOWTO_PATTERN)
@@ -125,7 +127,27 @@ def _fuzzy_filler(word: str) -> bool:
     )
 
 
-def _options(e: Entities) -> list[str]:
+@lru_cache(maxsize=1)
+def _engine_params() -> dict[str, frozenset[str]]:
+    try:
+        from ..engine import templates
+    except ImportError:  # pragma: no cover - the engine ships with the package
+        return dict(lx.TEMPLATE_PARAMS)
+    return {name: frozenset(p.name for p in t.params) for name, t in templates().items()}
+
+
+def _param_name(name: str, target: str | None) -> str:
+    """Map a generic name onto the target template's own ("period" -> "window")."""
+    params = _engine_params().get(target or "")
+    if not params or name in params:
+        return name
+    for alt in lx.PARAM_FALLBACKS.get(name, ()):
+        if alt in params:
+            return alt
+    return name
+
+
+def _options(e: Entities, target: str | None = None) -> list[str]:
     out = []
     if e.symbols:
         out.append(f"symbol={sorted(e.symbols)[0][1]}")
@@ -134,6 +156,7 @@ def _options(e: Entities) -> list[str]:
             out.append(f"{key}={e.dates[key]}")
     seen = set()
     for _, name, value in sorted(e.params):
+        name = _param_name(name, target)
         if name not in seen:
             seen.add(name)
             out.append(f"{name}={value}")
@@ -150,7 +173,7 @@ def analyze(text: str, *, known_symbols=None, known_refs=None) -> Analysis:
         'strategy'
     """
     norm = normalize_text(text)
-    lang = "ko" if _HANGUL_RE.search(norm) else "en"
+    lang = "ko" if _KOREAN_RE.search(norm) else "en"
     e = extract(norm, known_symbols=known_symbols, known_refs=known_refs)
     hits, residue = _classify(e.rest)
     clean = not residue
@@ -166,13 +189,13 @@ def analyze(text: str, *, known_symbols=None, known_refs=None) -> Analysis:
     if "cancel" in hits and runs:
         return done("cancel", f"/cancel {runs[0]}")
     if refs and (e.has_range or "sweep" in hits) and not runs:
-        return done("sweep", " ".join(["/sweep", refs[0], *_options(e)]))
+        return done("sweep", " ".join(["/sweep", refs[0], *_options(e, refs[0])]))
     if len(refs) >= 2 and hits & {"compare", "run"}:
         return done("compare", " ".join(["/compare_strategies", *refs, *_options(e)]))
     if runs:
         return done("result", f"/result {runs[0]}")
     if refs and hits & {"run", "result"}:
-        return done("run", " ".join(["/run_backtest", refs[0], *_options(e)]))
+        return done("run", " ".join(["/run_backtest", refs[0], *_options(e, refs[0])]))
     if not clean:
         return Analysis(norm, lang, None, None, None, e, frozenset(hits), clean)
     if _HOWTO_RE.search(e.rest) and not refs:

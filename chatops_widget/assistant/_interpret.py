@@ -1,0 +1,194 @@
+"""From an :class:`~._parser.Analysis` to what the assistant says and does (:class:`Intent`).
+
+Replies are in the user's language (Korean if the message has Hangul, else English): the
+command it understood, a clarifying question with close-match suggestions, or a short pointer
+to ``/help`` for conversation it cannot map.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from . import _lexicon as lx
+from ._fuzzy import close_matches
+from ._parser import analyze
+
+__all__ = ["Intent", "interpret"]
+
+_GREETING = re.compile(
+    r"\b(?:hi|hello|hey|yo|morning|good (?:morning|evening|afternoon))\b|안녕|반가"
+)
+_THANKS = re.compile(r"\b(?:thanks?|thank you|thx|ty|cheers)\b|고마|감사|수고")
+
+_TEXT = {
+    "en": {
+        "run": "Running `{cmd}`.",
+        "unknown_ref": "I don't know {what} `{ref}`.",
+        "did_you_mean": " Did you mean {options}?",
+        "see_strategies": " Type /strategies to list them.",
+        "unknown_symbol": "There is no data for `{sym}`.",
+        "see_data": " Type /data to list the symbols.",
+        "strategy": "Which strategy should I backtest? For example `backtest strategy_1 on {sym}`.",
+        "strategies": "Which strategies should I compare? Name two or more, for example "
+        "`compare strategy_1 and strategy_2`.",
+        "template": "Which template should I sweep? For example `sweep sma_cross fast 5 to 50 by 5`"
+        " (templates: {templates}).",
+        "run_id": "Which run? Give its id, for example `{verb} run_ab12`; /status lists the runs.",
+        "action": "What should I do with {refs}? For example `backtest {ref}` or "
+        "`compare {ref} and ...`.",
+        "options": " Candidates: {options}.",
+        "greeting": "Hi! I run backtests from chat: try `backtest strategy_1 on {sym} since 2015`,"
+        " or type /help to see every command.",
+        "thanks": "You're welcome! Type /help whenever you need the command list.",
+        "chat": "I can't map that to a command. Type /help to see what I can do, for example "
+        "`backtest strategy_1 on {sym}` or `compare strategy_1 and strategy_2`.",
+    },
+    "ko": {
+        "run": "`{cmd}` 실행할게요.",
+        "unknown_ref": "`{ref}` {what}을(를) 찾을 수 없어요.",
+        "did_you_mean": " 혹시 {options} 말씀인가요?",
+        "see_strategies": " /strategies 로 목록을 볼 수 있어요.",
+        "unknown_symbol": "`{sym}` 데이터가 없어요.",
+        "see_data": " /data 로 종목 목록을 볼 수 있어요.",
+        "strategy": "어떤 전략을 백테스트할까요? 예: `strategy_1 {sym}로 백테스트해줘`",
+        "strategies": "어떤 전략들을 비교할까요? 두 개 이상 알려주세요. 예: "
+        "`strategy_1이랑 strategy_2 비교해줘`",
+        "template": "어떤 템플릿을 스윕할까요? 예: `sma_cross fast 5부터 50까지 5씩 스윕` "
+        "(템플릿: {templates})",
+        "run_id": "어떤 실행(run)인가요? id를 알려주세요. 예: `run_ab12 {verb_ko}`. "
+        "/status 로 실행 목록을 볼 수 있어요.",
+        "action": "{refs}(으)로 무엇을 할까요? 예: `{ref} 백테스트해줘` 또는 "
+        "`{ref}랑 ... 비교해줘`",
+        "options": " 후보: {options}",
+        "greeting": "안녕하세요! 채팅으로 백테스트를 돌려드려요. 예: `strategy_1 백테스트 돌려줘`."
+        " 전체 명령은 /help 를 입력하세요.",
+        "thanks": "천만에요! 명령 목록은 언제든 /help 로 볼 수 있어요.",
+        "chat": "명령으로 이해하지 못했어요. /help 로 할 수 있는 일을 확인하세요. 예: "
+        "`strategy_1 백테스트 돌려줘`, `strategy_1이랑 strategy_2 비교해줘`",
+    },
+}
+
+
+@dataclass
+class Intent:
+    """What the assistant understood.
+
+    ``command`` is the slash command to run (or None); ``reply`` the assistant's message;
+    ``kind`` is ``"command"``, ``"clarify"`` (a question back) or ``"chat"`` (no command);
+    ``suggestions`` are close matches offered in a clarifying question.
+
+    Example:
+        >>> interpret("compare strategy_1 and strategy_2").command
+        '/compare_strategies strategy_1 strategy_2'
+        >>> interpret("고마워").kind
+        'chat'
+    """
+
+    command: str | None
+    reply: str
+    kind: Literal["command", "clarify", "chat"]
+    lang: str = "en"
+    missing: str | None = None
+    suggestions: list[str] = field(default_factory=list)
+
+
+def _fmt(items: Iterable[str]) -> str:
+    return ", ".join(f"`{i}`" for i in items)
+
+
+def interpret(
+    text: str,
+    known_strategies: Iterable[str] | None = None,
+    known_symbols: Iterable[str] | None = None,
+) -> Intent:
+    """Understand a chat message and decide the assistant's reply (and command, if any).
+
+    With ``known_strategies`` / ``known_symbols`` (ids, names and templates the server knows),
+    a command naming something unknown becomes a clarifying question with close matches
+    instead of a doomed run.
+
+    Example:
+        >>> it = interpret("backtest strategy_12", known_strategies=["strategy_1", "strategy_2"])
+        >>> it.kind, it.suggestions
+        ('clarify', ['strategy_1', 'strategy_2'])
+        >>> interpret("strategy_1 백테스트 돌려줘").reply
+        '`/run_backtest strategy_1` 실행할게요.'
+    """
+    strategies = list(known_strategies) if known_strategies is not None else None
+    symbols = list(known_symbols) if known_symbols is not None else None
+    a = analyze(text, known_symbols=symbols, known_refs=strategies)
+    t = _TEXT[a.lang]
+    sym = symbols[0] if symbols else "SPY"
+    if a.command:
+        problem = _check_known(a, strategies, symbols, t)
+        if problem:
+            return problem
+        return Intent(a.command, t["run"].format(cmd=a.command), "command", a.lang)
+    if a.missing and a.clean:
+        return _clarify(a, strategies, t, sym)
+    low = a.text.lower()
+    if _THANKS.search(low):
+        key = "thanks"
+    elif _GREETING.search(low):
+        key = "greeting"
+    else:
+        key = "chat"
+    return Intent(None, t[key].format(sym=sym), "chat", a.lang)
+
+
+def _check_known(a, strategies, symbols, t) -> Intent | None:
+    if strategies is not None:
+        known = {s.lower() for s in strategies} | set(lx.TEMPLATES)
+        for ref in a.entities.ordered_refs():
+            if ref.lower() not in known:
+                options = close_matches(ref, [*strategies, *lx.TEMPLATES], max_distance=3)
+                what = (
+                    ("전략" if a.lang == "ko" else "strategy")
+                    if ref[:8] == "strategy"
+                    else ("템플릿" if a.lang == "ko" else "template")
+                )
+                reply = t["unknown_ref"].format(what=what, ref=ref)
+                reply += t["did_you_mean"].format(options=_fmt(options)) if options else ""
+                reply += t["see_strategies"]
+                return Intent(None, reply, "clarify", a.lang, "strategy", options)
+    if symbols is not None and a.entities.symbols:
+        known_syms = {s.upper() for s in symbols}
+        for _, s in a.entities.symbols:
+            if s.upper() not in known_syms:
+                options = close_matches(s, symbols, max_distance=2)
+                reply = t["unknown_symbol"].format(sym=s)
+                reply += t["did_you_mean"].format(options=_fmt(options)) if options else ""
+                reply += t["see_data"]
+                return Intent(None, reply, "clarify", a.lang, "symbol", options)
+    return None
+
+
+def _clarify(a, strategies, t, sym) -> Intent:
+    missing = a.missing
+    options: list[str] = []
+    refs = a.entities.ordered_refs()
+    if missing in ("strategy", "strategies"):
+        pool = [s for s in (strategies or []) if s not in refs]
+        options = pool[:5]
+    elif missing == "template":
+        options = list(lx.TEMPLATES)
+    verb = {"cancel": "cancel", "result": "result"}.get(a.intent or "", "result")
+    verb_ko = "취소해줘" if a.intent == "cancel" else "결과 보여줘"
+    if missing == "strategies" and refs:
+        missing_text = t["strategies"]
+    else:
+        missing_text = t[missing]
+    reply = missing_text.format(
+        sym=sym,
+        templates=", ".join(lx.TEMPLATES),
+        verb=verb,
+        verb_ko=verb_ko,
+        refs=_fmt(refs),
+        ref=refs[0] if refs else "strategy_1",
+    )
+    if options and missing != "template":
+        reply += t["options"].format(options=_fmt(options))
+    return Intent(None, reply, "clarify", a.lang, missing, options)
