@@ -1,0 +1,397 @@
+"""The backtest service behind the commands: data, stored strategies, jobs and results together.
+
+One :class:`BacktestService` lives in ``server.state["backtest"]`` (created by the start-up hook in
+:mod:`.backtest_commands`). It resolves what a command names (strategy ids, templates, symbols),
+starts jobs in the worker pool (:mod:`.jobs`), streams ``backtestProgress`` to the session, stores
+results (:mod:`.results`) and builds the ``commandResult`` summaries of CONTRACTS.md.
+
+Example (inside the server; the commands call it like this):
+    >>> svc = server.state["backtest"]                                  # doctest: +SKIP
+    >>> spec = svc.backtest_spec("strategy_1", {"fast": "12"})          # doctest: +SKIP
+    >>> summary = await svc.run_backtest("session_1", spec)             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .. import engine
+from ..protocol import BacktestProgress, ServerEvent
+from . import _work
+from ._cmdargs import MAX_COMBOS, bad, did_you_mean, not_found, parse_range
+from .jobs import Job, JobCancelled, JobManager
+from .results import ResultStore, StoredResult
+from .strategies import STRATEGY_RE, Strategy, StrategyStore, seed_specs
+
+if TYPE_CHECKING:
+    from .app import ChatOpsServer
+
+__all__ = ["BacktestService", "RunSpec"]
+
+log = logging.getLogger(__name__)
+
+SWEEP_CHUNKS = 20  # progress granularity of a sweep (chunks, each one pool task)
+
+
+@dataclass
+class RunSpec:
+    """A resolved backtest: template + validated params on one symbol's data."""
+
+    template: str
+    symbol: str
+    params: dict[str, Any]
+    start: str | None = None
+    end: str | None = None
+    strategy_id: str | None = None
+    name: str | None = None
+    cash: float = 1_000_000.0
+    commission: float = 0.0
+    data: Any = field(default=None, repr=False)
+
+    def task(self) -> dict[str, Any]:
+        return {
+            "key": self.strategy_id or self.template,
+            "data": self.data,
+            "template": self.template,
+            "params": self.params,
+            "cash": self.cash,
+            "commission": self.commission,
+        }
+
+
+class BacktestService:
+    """Everything the backtest commands share; see the module docstring."""
+
+    def __init__(self, server: ChatOpsServer, *, workers: int | None = None, mode: str = "process"):
+        self.server = server
+        self.catalog = engine.sample_catalog()
+        folder = server.data_dir / "data"
+        if folder.is_dir():
+            try:
+                self.catalog.add_folder(folder)
+            except engine.EngineError as exc:
+                log.error("skipping data folder %s: %s", folder, exc)
+        self.strategies = StrategyStore(server.data_dir)
+        if not self.strategies.existed:
+            for s in seed_specs(self.catalog.symbols()):
+                self.strategies.create(
+                    s["template"],
+                    s["symbol"],
+                    params=s["params"],
+                    name=s["name"],
+                    created_by="seed",
+                )
+        self.results = ResultStore(server.data_dir)
+        n = workers or int(os.environ.get("CHATOPS_WORKERS", 0)) or min(2, os.cpu_count() or 1)
+        self.jobs = JobManager(workers=n, mode=mode, on_update=self._progress)  # type: ignore[arg-type]
+        self._saves: set[asyncio.Task[Any]] = set()
+
+    async def start(self) -> None:
+        await self.jobs.start(warmup=_work.warmup)
+
+    async def shutdown(self) -> None:
+        await self.jobs.shutdown()
+        if self._saves:
+            await asyncio.gather(*self._saves, return_exceptions=True)
+
+    # ------------------------------------------------------------------ resolving names
+    def template(self, name: str) -> engine.Template:
+        reg = engine.templates()
+        key = name.strip().lower()
+        if key not in reg:
+            raise not_found(
+                f"unknown template '{name}'{did_you_mean(key, sorted(reg))}; "
+                f"templates: {', '.join(sorted(reg))}"
+            )
+        return reg[key]
+
+    def strategy(self, sid: str) -> Strategy:
+        s = self.strategies.get(sid)
+        if s is None:
+            ids = self.strategies.ids()
+            raise not_found(
+                f"unknown strategy '{sid}'{did_you_mean(sid, ids)}; "
+                f"stored strategies: {', '.join(ids) or 'none'} (see /strategies)"
+            )
+        return s
+
+    def data(self, symbol: str, start: str | None, end: str | None) -> Any:
+        sym = symbol.strip().upper()
+        if sym not in self.catalog:
+            syms = self.catalog.symbols()
+            raise not_found(
+                f"unknown symbol '{symbol}'{did_you_mean(sym, syms)}; "
+                f"available: {', '.join(syms)} (see /data)"
+            )
+        try:
+            df = self.catalog.get(sym, start, end)
+        except engine.EngineError as exc:
+            raise bad(str(exc)) from None
+        df.attrs["symbol"] = sym
+        return df
+
+    def backtest_spec(
+        self,
+        target: str,
+        params: dict[str, Any],
+        *,
+        symbol: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        cash: float = 1_000_000.0,
+        commission: float = 0.0,
+    ) -> RunSpec:
+        """Resolve ``target`` (a strategy id or a template name) plus overrides; validate all."""
+        if STRATEGY_RE.match(target):
+            s = self.strategy(target)
+            tpl = self.template(s.template)
+            merged = {**s.params, **params}
+            spec = RunSpec(
+                tpl.name,
+                symbol or s.symbol,
+                merged,
+                start or s.start,
+                end or s.end,
+                s.id,
+                s.name,
+                cash,
+                commission,
+            )
+        else:
+            reg = engine.templates()
+            if target.strip().lower() not in reg:
+                ids = self.strategies.ids()
+                raise not_found(
+                    f"'{target}' is neither a stored strategy nor a template"
+                    f"{did_you_mean(target.lower(), ids + sorted(reg))}; strategies: "
+                    f"{', '.join(ids) or 'none'}; templates: {', '.join(sorted(reg))}"
+                )
+            tpl = self.template(target)
+            sym = symbol or self.catalog.symbols()[0]
+            spec = RunSpec(tpl.name, sym, dict(params), start, end, None, None, cash, commission)
+        spec.data = self.data(spec.symbol, spec.start, spec.end)
+        spec.symbol = spec.data.attrs["symbol"]
+        try:
+            spec.params = tpl.validate(spec.params, len(spec.data))
+        except engine.EngineError as exc:
+            raise bad(str(exc)) from None
+        return spec
+
+    def new_run_id(self, wanted: str | None) -> str | None:
+        if wanted is None:
+            return None
+        if self.jobs.get(wanted) is not None or self.results.load(wanted) is not None:
+            raise bad(f"run id {wanted} is already used; pick another (or leave run_id out)")
+        return wanted
+
+    # ------------------------------------------------------------------ running
+    async def _job(self, session_id: str, kind: str, run_id: str | None, **fields: Any) -> Job:
+        job = self.jobs.create(session_id, kind, run_id=self.new_run_id(run_id), **fields)
+        await self._progress(job)  # the first "queued" event
+        return job
+
+    async def run_backtest(self, session_id: str, spec: RunSpec, **job_fields: Any) -> dict:
+        """Run one backtest to the end; returns the ``backtest`` summary."""
+        job = await self._job(
+            session_id,
+            "backtest",
+            job_fields.pop("run_id", None),
+            strategy_id=spec.strategy_id,
+            label=spec.name or spec.template,
+            **job_fields,
+        )
+        (out,) = await self._guard(
+            job, self.jobs.run_chunks(job, _work.backtest_task, [spec.task()])
+        )
+        summary = {
+            "kind": "backtest",
+            "runId": job.run_id,
+            "strategyId": spec.strategy_id,
+            "template": spec.template,
+            "symbol": spec.symbol,
+            "params": out["params"],
+            "stats": out["stats"],
+            "status": "completed",
+        }
+        meta = {"summary": summary, "engineSeconds": out["engine_seconds"]}
+        await self._finish(
+            job, StoredResult(job.run_id, session_id, "backtest", out["stats"], meta, out["frames"])
+        )
+        return summary
+
+    async def run_comparison(self, session_id: str, specs: list[RunSpec], **job_fields) -> dict:
+        """Backtest several strategies (one pool task each) and line them up."""
+        ids = [s.strategy_id or s.template for s in specs]
+        job = await self._job(
+            session_id,
+            "comparison",
+            job_fields.pop("run_id", None),
+            strategy_id=",".join(ids),
+            label=" vs ".join(ids),
+            **job_fields,
+        )
+        tasks = [s.task() for s in specs]
+        parts = await self._guard(job, self.jobs.run_chunks(job, _work.backtest_task, tasks))
+        (combined,) = await self._guard(
+            job, self.jobs.run_chunks(job, _work.combine_comparison, [parts])
+        )
+        summary = {
+            "kind": "comparison",
+            "runId": job.run_id,
+            "strategies": ids,
+            "table": combined["stats"],
+            "status": "completed",
+        }
+        meta = {
+            "summary": summary,
+            "engineSeconds": sum(p["engine_seconds"] for p in parts),
+            "runs": [{"key": p["key"], "params": p["params"]} for p in parts],
+        }
+        await self._finish(
+            job,
+            StoredResult(
+                job.run_id, session_id, "comparison", combined["stats"], meta, combined["frames"]
+            ),
+        )
+        return summary
+
+    def sweep_grid(self, template: str, ranges: dict[str, str], n_bars: int) -> tuple[list, int]:
+        tpl = self.template(template)
+        grid = {k: parse_range(k, v) for k, v in ranges.items()}
+        size = math.prod(len(v) for v in grid.values()) if grid else 1
+        if size > MAX_COMBOS:
+            raise bad(f"the grid has {size} combinations; the limit is {MAX_COMBOS}")
+        try:
+            combos, skipped = engine.expand_grid(tpl, grid, n_bars)
+        except engine.EngineError as exc:
+            raise bad(str(exc)) from None
+        if not combos:
+            raise bad(
+                f"{tpl.name}: none of the {size} combinations is valid (e.g. fast must be < slow "
+                "and windows shorter than the data); widen the ranges"
+            )
+        return combos, skipped
+
+    async def run_sweep(
+        self,
+        session_id: str,
+        spec: RunSpec,
+        combos: list[dict],
+        *,
+        skipped: int = 0,
+        sort: str = "sharpe",
+        **job_fields: Any,
+    ) -> dict:
+        """A grid sweep in chunks (progress per chunk, cancellable between chunks)."""
+        job = await self._job(
+            session_id,
+            "sweep",
+            job_fields.pop("run_id", None),
+            label=f"sweep {spec.template} {spec.symbol}",
+            **job_fields,
+        )
+        size = max(1, math.ceil(len(combos) / SWEEP_CHUNKS))
+        base = spec.task()
+        tasks = [{**base, "combos": combos[i : i + size]} for i in range(0, len(combos), size)]
+        parts = await self._guard(job, self.jobs.run_chunks(job, _work.sweep_task, tasks))
+        (combined,) = await self._guard(
+            job, self.jobs.run_chunks(job, _work.combine_sweep, [{"parts": parts, "sort": sort}])
+        )
+        summary = {
+            "kind": "sweep",
+            "runId": job.run_id,
+            "template": spec.template,
+            "symbol": spec.symbol,
+            "params": list(combos[0]),
+            "rows": combined["rows"],
+            "count": combined["count"],
+            "skipped": skipped,
+            "status": "completed",
+        }
+        meta = {
+            "summary": summary,
+            "engineSeconds": sum(p.attrs.get("engine_seconds", 0.0) for p in parts),
+        }
+        stats = {"count": combined["count"], "skipped": skipped}
+        await self._finish(
+            job, StoredResult(job.run_id, session_id, "sweep", stats, meta, combined["frames"])
+        )
+        return summary
+
+    async def _guard(self, job: Job, coro: Any) -> Any:
+        """Await a job step; turn cancel/failure into the job's summary or a clear error."""
+        try:
+            return await coro
+        except JobCancelled:
+            raise
+        except engine.EngineError as exc:
+            raise bad(f"{job.run_id} failed: {exc}") from None
+        except Exception as exc:
+            log.exception("%s failed", job.run_id)
+            raise bad(f"{job.run_id} failed: {type(exc).__name__}: {exc}") from None
+
+    async def _finish(self, job: Job, result: StoredResult) -> None:
+        """Keep the result (served at once), persist it in the background, then say completed."""
+        self.results.remember(result)
+        self._spawn(asyncio.to_thread(self.results.save, result))
+        await self.jobs.report(job, status="completed")
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._saves.add(task)
+        task.add_done_callback(self._saves.discard)
+
+    async def _progress(self, job: Job) -> None:
+        event = BacktestProgress(
+            runId=job.run_id,
+            sessionId=job.session_id,
+            strategyId=job.strategy_id,
+            progress=round(job.progress, 2),
+            status=job.status,  # type: ignore[arg-type]
+            message=job.error if job.status == "failed" else job.label,
+        )
+        await self.server.emit_to_session(
+            job.session_id, ServerEvent.BACKTEST_PROGRESS.value, event.wire()
+        )
+
+    # ------------------------------------------------------------------ lookups
+    def summary_of(self, session_id: str, run_id: str) -> dict[str, Any]:
+        """The summary of a run of this session (finished or not)."""
+        job = self.jobs.get(run_id)
+        if job is not None and job.session_id == session_id and not job.status == "completed":
+            return {
+                "kind": job.kind,
+                "runId": run_id,
+                "status": job.status,
+                "progress": job.progress,
+                "error": job.error,
+            }
+        stored = self.results.load(run_id)
+        if stored is None or stored.session_id != session_id:
+            known = [j.run_id for j in self.jobs.list(session_id)]
+            raise not_found(
+                f"no run '{run_id}' in this session{did_you_mean(run_id, known)}; "
+                "see /status for this session's runs"
+            )
+        return stored.meta.get("summary") or {"kind": stored.kind, "runId": run_id}
+
+    def runs(self, session_id: str) -> list[dict[str, Any]]:
+        """Rows for ``/status``: live jobs, plus stored runs from before a restart."""
+        rows = [j.info() for j in self.jobs.list(session_id)]
+        seen = {r["runId"] for r in rows}
+        for rec in self.results.records(session_id):
+            if rec["runId"] not in seen:
+                rows.append(
+                    {
+                        "runId": rec["runId"],
+                        "kind": rec["kind"],
+                        "status": "completed",
+                        "progress": 100.0,
+                    }
+                )
+        return rows

@@ -1,0 +1,275 @@
+"""The job runner: CPU-bound engine work in a worker pool, off the server's event loop.
+
+A :class:`JobManager` owns a ``ProcessPoolExecutor`` (``mode="process"``, the default: the
+engine's numpy/pandas work holds the GIL often enough that threads would stall chat) and an
+``asyncio.Semaphore`` with one slot per worker. A job is ``queued`` until its first task gets a
+slot, ``running`` while tasks execute, then ``completed``, ``failed`` or ``cancelled``. Long jobs
+(sweeps) are split into chunks: each chunk is one pool task, progress is the share of chunks done,
+and a cancel stops the job between chunks (a queued job is cancelled before it ever starts).
+Every status or progress change is reported through the ``on_update`` coroutine, on the loop.
+
+Example:
+    >>> import asyncio, operator
+    >>> async def main():
+    ...     jobs = JobManager(workers=1, mode="thread")
+    ...     await jobs.start()
+    ...     job = jobs.create("session_1", "demo")
+    ...     out = await jobs.run_chunks(job, operator.neg, [1, 2, 3])
+    ...     await jobs.report(job, status="completed")  # after storing the result
+    ...     await jobs.shutdown()
+    ...     return out, job.status, job.progress
+    >>> asyncio.run(main())
+    ([-1, -2, -3], 'completed', 100.0)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["Job", "JobManager", "JobCancelled", "new_run_id"]
+
+log = logging.getLogger(__name__)
+
+TERMINAL = frozenset({"completed", "failed", "cancelled"})
+
+
+class JobCancelled(Exception):
+    """Raised inside a job's coroutine when the job was cancelled."""
+
+
+def new_run_id() -> str:
+    """A fresh run id, ``run_`` + 12 hex digits."""
+    return f"run_{secrets.token_hex(6)}"
+
+
+@dataclass
+class Job:
+    """One run: who/what/where, its status and progress (0-100, monotonic)."""
+
+    run_id: str
+    session_id: str
+    kind: str
+    strategy_id: str | None = None
+    command: str | None = None
+    started_by: str | None = None
+    label: str | None = None
+    status: str = "queued"
+    progress: float = 0.0
+    error: str | None = None
+    created: float = field(default_factory=time.time)
+    finished: float | None = None
+    engine_seconds: float = 0.0
+    cancel_requested: bool = False
+
+    @property
+    def done(self) -> bool:
+        return self.status in TERMINAL
+
+    def info(self) -> dict[str, Any]:
+        """A JSON-able row for ``/status`` and ``client.runs``."""
+        return {
+            "runId": self.run_id,
+            "kind": self.kind,
+            "status": self.status,
+            "progress": round(self.progress, 1),
+            "strategyId": self.strategy_id,
+            "label": self.label,
+            "startedBy": self.started_by,
+            "command": self.command,
+            "created": self.created,
+            "finished": self.finished,
+            "error": self.error,
+        }
+
+
+UpdateHook = Callable[[Job], Awaitable[None]]
+
+
+class JobManager:
+    """Runs jobs' tasks in a pool with ``workers`` slots; tracks jobs by run id."""
+
+    def __init__(
+        self,
+        *,
+        workers: int = 2,
+        mode: Literal["process", "thread"] = "process",
+        on_update: UpdateHook | None = None,
+    ):
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.workers = workers
+        self.mode = mode
+        self.on_update = on_update
+        self.jobs: dict[str, Job] = {}
+        self._executor: Executor | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self, warmup: Callable[[], Any] | None = None) -> None:
+        """Create the pool; ``warmup`` (if given) runs once per worker so the first job is fast."""
+        self._slots = asyncio.Semaphore(self.workers)
+        self._executor = self._make_executor()
+        if warmup is not None:
+            loop = asyncio.get_running_loop()
+            futs = [loop.run_in_executor(self._executor, warmup) for _ in range(self.workers)]
+            task = asyncio.ensure_future(asyncio.gather(*futs, return_exceptions=True))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def shutdown(self) -> None:
+        """Cancel every unfinished job and stop the pool (without waiting for running tasks)."""
+        for job in self.jobs.values():
+            if not job.done:
+                job.cancel_requested = True
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+    def _make_executor(self) -> Executor:
+        if self.mode == "thread":
+            return ThreadPoolExecutor(self.workers, thread_name_prefix="chatops-job")
+        # "spawn": the server may live in a thread of a Jupyter kernel; fork()ing a
+        # multi-threaded process can deadlock the child.
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+
+    # ------------------------------------------------------------------ jobs
+    def create(
+        self, session_id: str, kind: str, *, run_id: str | None = None, **fields: Any
+    ) -> Job:
+        """Register a new ``queued`` job (not started: pass it to :meth:`run_chunks`)."""
+        run_id = run_id or new_run_id()
+        if run_id in self.jobs:
+            raise ValueError(f"run id {run_id!r} is already in use")
+        job = Job(run_id=run_id, session_id=session_id, kind=kind, **fields)
+        self.jobs[run_id] = job
+        return job
+
+    def get(self, run_id: str) -> Job | None:
+        return self.jobs.get(run_id)
+
+    def list(self, session_id: str | None = None) -> list[Job]:
+        """Jobs, oldest first, optionally only one session's."""
+        jobs = sorted(self.jobs.values(), key=lambda j: j.created)
+        return [j for j in jobs if session_id is None or j.session_id == session_id]
+
+    def cancel(self, run_id: str) -> Job | None:
+        """Ask ``run_id`` to stop: a queued job never starts, a running one stops between chunks."""
+        job = self.jobs.get(run_id)
+        if job is not None and not job.done:
+            job.cancel_requested = True
+        return job
+
+    async def report(self, job: Job, *, status: str | None = None, progress: float | None = None):
+        """Update ``job`` (progress only ever rises) and tell ``on_update``."""
+        if job.done:
+            return
+        changed = False
+        if status is not None and status != job.status:
+            job.status, changed = status, True
+            if status in TERMINAL:
+                job.finished = time.time()
+                if status == "completed":
+                    job.progress = 100.0
+        if progress is not None and progress > job.progress + 1e-9:
+            job.progress, changed = min(100.0, progress), True
+        if changed and self.on_update is not None:
+            try:
+                await self.on_update(job)
+            except Exception:  # a broken listener must not break the job
+                log.exception("progress hook failed for %s", job.run_id)
+
+    async def run_chunks(
+        self,
+        job: Job,
+        fn: Callable[..., Any],
+        chunks: Sequence[Any],
+        *args: Any,
+        parallel: int | None = None,
+    ) -> list[Any]:
+        """Run ``fn(chunk, *args)`` for every chunk in the pool, at most ``parallel`` at once.
+
+        Returns the results in chunk order. Progress rises from 0 to 100 with each finished chunk.
+        Raises :class:`JobCancelled` (job status ``cancelled``) if a cancel arrives, or re-raises
+        the first task's exception (job status ``failed``).
+        """
+        if self._executor is None or self._slots is None:
+            raise RuntimeError("JobManager.start() was not called")
+        total = len(chunks)
+        results: list[Any] = [None] * total
+        limit = max(1, min(parallel or self.workers, self.workers))
+        gate = asyncio.Semaphore(limit)
+        done = 0
+
+        async def one(i: int) -> None:
+            nonlocal done
+            async with gate:
+                async with self._slots:  # type: ignore[union-attr]
+                    if job.cancel_requested:
+                        raise JobCancelled(job.run_id)
+                    await self.report(job, status="running")
+                    t0 = time.perf_counter()
+                    try:
+                        results[i] = await self._submit(fn, chunks[i], *args)
+                    finally:
+                        job.engine_seconds += time.perf_counter() - t0
+            done += 1
+            if done < total:
+                await self.report(job, progress=100.0 * done / total)
+
+        tasks = [asyncio.ensure_future(one(i)) for i in range(total)]
+        try:
+            if job.cancel_requested:
+                raise JobCancelled(job.run_id)
+            await self._gather_or_cancel(job, tasks)
+        except JobCancelled:
+            await self.report(job, status="cancelled")
+            raise
+        except BaseException as exc:
+            job.error = job.error or _describe(exc)
+            await self.report(job, status="failed")
+            raise
+        return results
+
+    async def _gather_or_cancel(self, job: Job, tasks: list[asyncio.Task[Any]]) -> None:
+        pending = set(tasks)
+        try:
+            while pending:
+                finished, pending = await asyncio.wait(
+                    pending, timeout=0.05, return_when=asyncio.FIRST_EXCEPTION
+                )
+                for t in finished:
+                    if t.exception() is not None:
+                        raise t.exception()  # type: ignore[misc]
+                if job.cancel_requested and pending:
+                    raise JobCancelled(job.run_id)
+        finally:
+            for t in pending:
+                t.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, fn, *args)
+        except BrokenProcessPool:
+            log.error("worker pool broke (a worker died); starting a new one")
+            old, self._executor = self._executor, self._make_executor()
+            if old is not None:
+                old.shutdown(wait=False, cancel_futures=True)
+            raise RuntimeError("a worker process died while running this job") from None
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 500 else text[:497] + "..."

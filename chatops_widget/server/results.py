@@ -1,0 +1,167 @@
+"""The result store: every finished run as Parquet files plus a JSON record, under the data dir.
+
+Layout: ``<data_dir>/results/<run_id>/record.json`` (kind, session, stats, meta, frame names) and
+one ``<frame>.parquet`` per DataFrame (``equity``, ``trades`` for a backtest; ``equity``,
+``table`` for a comparison; ``table`` for a sweep). Recent results are also kept in memory as
+Arrow IPC bytes, so ``getResult`` answers without touching the disk; after a restart they are read
+back from Parquet (the pandas metadata in the schema keeps index and dtypes).
+
+Example:
+    >>> import tempfile, pandas as pd
+    >>> from chatops_widget._serialization import to_arrow_bytes, from_arrow_bytes
+    >>> store = ResultStore(tempfile.mkdtemp())
+    >>> rec = StoredResult("run_1", "session_1", "backtest", {"sharpe": 1.0}, {},
+    ...                    {"equity": to_arrow_bytes(pd.DataFrame({"equity": [1.0, 2.0]}))})
+    >>> store.save(rec)
+    >>> store.load("run_1").kind, from_arrow_bytes(store.load("run_1").frames["equity"]).shape
+    ('backtest', (2, 1))
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+__all__ = ["StoredResult", "ResultStore", "RUN_ID_PATTERN"]
+
+RUN_ID_PATTERN = r"^run_[A-Za-z0-9_]{1,64}$"
+_RUN_RE = re.compile(RUN_ID_PATTERN)
+
+
+@dataclass
+class StoredResult:
+    """One run's result: JSON-able ``stats``/``meta`` and named frames as Arrow IPC bytes."""
+
+    run_id: str
+    session_id: str
+    kind: str
+    stats: dict[str, Any]
+    meta: dict[str, Any]
+    frames: dict[str, bytes] = field(default_factory=dict)
+
+    def wire(self) -> dict[str, Any]:
+        """The ``getResult`` ack: ``runId, kind, stats, meta, frames`` + bytes per frame."""
+        out: dict[str, Any] = {
+            "ok": True,
+            "runId": self.run_id,
+            "sessionId": self.session_id,
+            "kind": self.kind,
+            "stats": self.stats,
+            "meta": self.meta,
+            "frames": list(self.frames),
+        }
+        out.update(self.frames)
+        return out
+
+
+def _ipc_to_table(data: bytes) -> pa.Table:
+    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+
+
+def _table_to_ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+class ResultStore:
+    """Parquet-on-disk result store with a small in-memory LRU of Arrow bytes (thread-safe)."""
+
+    def __init__(self, data_dir: str | os.PathLike[str], *, cache_bytes: int = 256 << 20):
+        self.root = Path(data_dir) / "results"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._cache: OrderedDict[str, StoredResult] = OrderedDict()
+        self._cache_limit = cache_bytes
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ write
+    def remember(self, result: StoredResult) -> None:
+        """Keep ``result`` in memory (served at once); call :meth:`save` to persist it."""
+        with self._lock:
+            self._cache[result.run_id] = result
+            self._cache.move_to_end(result.run_id)
+            self._evict()
+
+    def save(self, result: StoredResult) -> None:
+        """Persist ``result`` as Parquet + ``record.json`` (blocking: run it in a thread)."""
+        self.remember(result)
+        folder = self._folder(result.run_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, data in result.frames.items():
+            tmp = folder / f".{name}.parquet.tmp"
+            pq.write_table(_ipc_to_table(data), tmp)
+            os.replace(tmp, folder / f"{name}.parquet")
+        record = {
+            "runId": result.run_id,
+            "sessionId": result.session_id,
+            "kind": result.kind,
+            "stats": result.stats,
+            "meta": result.meta,
+            "frames": list(result.frames),
+        }
+        tmp = folder / ".record.json.tmp"
+        tmp.write_text(json.dumps(record, allow_nan=False, default=str))
+        os.replace(tmp, folder / "record.json")
+
+    # ------------------------------------------------------------------ read
+    def load(self, run_id: str) -> StoredResult | None:
+        """The stored result of ``run_id``, or ``None`` if there is none."""
+        if not _RUN_RE.match(run_id):
+            return None
+        with self._lock:
+            hit = self._cache.get(run_id)
+            if hit is not None:
+                self._cache.move_to_end(run_id)
+                return hit
+        folder = self._folder(run_id)
+        try:
+            record = json.loads((folder / "record.json").read_text())
+        except (OSError, ValueError):
+            return None
+        frames = {
+            name: _table_to_ipc(pq.read_table(folder / f"{name}.parquet"))
+            for name in record.get("frames", [])
+        }
+        result = StoredResult(
+            record["runId"],
+            record["sessionId"],
+            record["kind"],
+            record.get("stats", {}),
+            record.get("meta", {}),
+            frames,
+        )
+        self.remember(result)
+        return result
+
+    def records(self, session_id: str | None = None) -> list[dict[str, Any]]:
+        """JSON records (no frames) of stored runs, optionally only one session's."""
+        out = []
+        for path in sorted(self.root.glob("run_*/record.json")):
+            try:
+                record = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            if session_id is None or record.get("sessionId") == session_id:
+                out.append(record)
+        return out
+
+    def _folder(self, run_id: str) -> Path:
+        if not _RUN_RE.match(run_id):
+            raise ValueError(f"run id {run_id!r} is not valid; expected e.g. 'run_1a2b3c'")
+        return self.root / run_id
+
+    def _evict(self) -> None:
+        total = sum(sum(len(b) for b in r.frames.values()) for r in self._cache.values())
+        while total > self._cache_limit and len(self._cache) > 1:
+            _, old = self._cache.popitem(last=False)
+            total -= sum(len(b) for b in old.frames.values())
