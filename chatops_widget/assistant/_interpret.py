@@ -40,6 +40,11 @@ _TEXT = {
         "action": "What should I do with {refs}? For example `backtest {ref}` or "
         "`compare {ref} and ...`.",
         "options": " Candidates: {options}.",
+        "symbol": "Which symbol should `{cmd}` use? Add `symbol=...`, for example `on {sym}`.",
+        "create_template": "Which template should the new strategy use? For example `create a "
+        "strategy from sma_cross on {sym} with fast 5 slow 20` (templates: {templates}).",
+        "compare_note": " (Each strategy runs on its own stored symbol and params, so I left "
+        "out {dropped}.)",
         "greeting": "Hi! I run backtests from chat: try `backtest strategy_1 on {sym} since 2015`,"
         " or type /help to see every command.",
         "thanks": "You're welcome! Type /help whenever you need the command list.",
@@ -63,6 +68,10 @@ _TEXT = {
         "action": "{refs}(으)로 무엇을 할까요? 예: `{ref} 백테스트해줘` 또는 "
         "`{ref}랑 ... 비교해줘`",
         "options": " 후보: {options}",
+        "symbol": "`{cmd}` 을(를) 어떤 종목으로 할까요? 예: `{sym}로` 또는 `symbol={sym}`",
+        "create_template": "새 전략에 어떤 템플릿을 쓸까요? 예: `sma_cross로 {sym} 전략 만들어줘 "
+        "빠른 5 느린 20` (템플릿: {templates})",
+        "compare_note": " (각 전략은 저장된 종목과 파라미터로 실행되므로 {dropped}은(는) 뺐어요.)",
         "greeting": "안녕하세요! 채팅으로 백테스트를 돌려드려요. 예: `strategy_1 백테스트 돌려줘`."
         " 전체 명령은 /help 를 입력하세요.",
         "thanks": "천만에요! 명령 목록은 언제든 /help 로 볼 수 있어요.",
@@ -126,7 +135,18 @@ def interpret(
         problem = _check_known(a, strategies, symbols, t)
         if problem:
             return problem
-        return Intent(a.command, t["run"].format(cmd=a.command), "command", a.lang)
+        if a.intent in ("sweep", "create") and not a.entities.symbols:
+            options = (symbols or [])[:5]
+            reply = t["symbol"].format(cmd=a.command, sym=sym)
+            reply += t["options"].format(options=_fmt(options)) if options else ""
+            return Intent(None, reply, "clarify", a.lang, "symbol", options)
+        reply = t["run"].format(cmd=a.command)
+        if a.intent == "compare":
+            dropped = [s for _, s in a.entities.symbols]
+            dropped += [f"{n}={v}" for _, n, v in a.entities.params]
+            if dropped:
+                reply += t["compare_note"].format(dropped=_fmt(dropped))
+        return Intent(a.command, reply, "command", a.lang)
     if a.missing and a.clean:
         return _clarify(a, strategies, t, sym)
     low = a.text.lower()
@@ -177,8 +197,8 @@ def _clarify(a, strategies, t, sym) -> Intent:
         options = list(lx.TEMPLATES)
     verb = {"cancel": "cancel", "result": "result"}.get(a.intent or "", "result")
     verb_ko = "취소해줘" if a.intent == "cancel" else "결과 보여줘"
-    if missing == "strategies" and refs:
-        missing_text = t["strategies"]
+    if missing == "template" and a.intent == "create":
+        missing_text = t["create_template"]
     else:
         missing_text = t[missing]
     reply = missing_text.format(

@@ -70,6 +70,13 @@ PARAM_ALIASES: dict[str, str] = {
     "overbought": "overbought",
     "num_std": "num_std",
     "std": "num_std",
+    "cash": "cash",
+    "capital": "cash",
+    "자본": "cash",
+    "commission": "commission",
+    "fee": "commission",
+    "fees": "commission",
+    "수수료": "commission",
     "stop_loss": "stop_loss",
     "take_profit": "take_profit",
 }
@@ -149,16 +156,18 @@ EN_KEYWORDS: dict[str, frozenset[str]] = {
     "cancel": frozenset("cancel abort kill halt terminate stop".split()),
     "status": frozenset("status running progress job jobs runs queue queued".split()),
     "result": frozenset("result results summary output return returns stats".split()),
-    "strategies": frozenset("strategies strategy templates template".split()),
+    "strategies": frozenset("strategies strategy".split()),
+    "templates": frozenset("templates template".split()),
+    "create": frozenset("create make new save add define build store".split()),
     "data": frozenset("data datasets dataset symbols tickers universe".split()),
     "help": frozenset("help commands command usage".split()),
 }
 
 #: Keywords that may be matched with a typo (others must be spelled exactly).
 FUZZY_KEYWORDS = frozenset(
-    "backtest backtesting simulate evaluate compare comparison versus sweep optimize cancel abort"
-    " terminate status progress result results summary strategies strategy templates datasets"
-    " symbols tickers help commands".split()
+    "backtest backtesting simulate evaluate create compare comparison versus sweep optimize"
+    " cancel abort terminate status progress result results summary strategies strategy"
+    " templates datasets symbols tickers help commands".split()
 )
 
 #: Real words that look like typos of keywords but are not.
@@ -187,7 +196,9 @@ KO_KEYWORDS: dict[str, tuple[str, ...]] = {
     "cancel": ("취소", "중지", "중단", "멈춰", "멈추", "그만", "정지"),
     "status": ("상태", "진행", "상황", "현황", "돌아가는", "작업"),
     "result": ("결과",),
-    "strategies": ("전략", "템플릿"),
+    "strategies": ("전략",),
+    "templates": ("템플릿",),
+    "create": ("만들", "생성", "저장", "추가"),
     "data": ("데이터", "종목", "심볼", "티커"),
     "help": ("도움말", "도움", "사용법", "명령어"),
 }
@@ -221,6 +232,8 @@ HELP_TOPICS = {
     "result": "result",
     "strategies": "strategies",
     "data": "data",
+    "templates": "templates",
+    "create": "create_strategy",
 }
 
 #: Words that add no meaning to a request (may surround the keywords of a no-argument command).
@@ -242,7 +255,7 @@ KO_FILLER = frozenset(
     있는지 있음 목록 리스트 어떤 무슨 지금 현재 확인 확인해줘 해줘 해
     해봐 다 전체 모든 사용 가능한 가능 할 수 다시 한번 가능해 돼 되는
     중인 중 거 것 들 목록좀 나열 나열해줘 리스트업 봐 볼래 보자 불러줘
-    해주세요 하는 어떻게 하나요 하지 해요 하면 돼요 되나요 써요 쓰는""".split()
+    해주세요 하는 어떻게 하나요 하지 해요 하면 돼요 되나요 써요 쓰는 새로 새""".split()
 )
 
 #: Korean particles / endings stripped from the end of a Hangul word before filler lookup.

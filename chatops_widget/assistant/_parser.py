@@ -147,15 +147,15 @@ def _param_name(name: str, target: str | None) -> str:
     return name
 
 
-def _options(e: Entities, target: str | None = None) -> list[str]:
+def _options(e: Entities, target: str | None = None, *, dates_only: bool = False) -> list[str]:
     out = []
-    if e.symbols:
+    if e.symbols and not dates_only:
         out.append(f"symbol={sorted(e.symbols)[0][1]}")
     for key in ("start", "end"):
         if key in e.dates:
             out.append(f"{key}={e.dates[key]}")
     seen = set()
-    for _, name, value in sorted(e.params):
+    for _, name, value in [] if dates_only else sorted(e.params):
         name = _param_name(name, target)
         if name not in seen:
             seen.add(name)
@@ -191,15 +191,30 @@ def analyze(text: str, *, known_symbols=None, known_refs=None) -> Analysis:
     if refs and (e.has_range or "sweep" in hits) and not runs:
         return done("sweep", " ".join(["/sweep", refs[0], *_options(e, refs[0])]))
     if len(refs) >= 2 and hits & {"compare", "run"}:
-        return done("compare", " ".join(["/compare_strategies", *refs, *_options(e)]))
+        opts = _options(e, dates_only=True)
+        return done("compare", " ".join(["/compare_strategies", *refs, *opts]))
     if runs:
         return done("result", f"/result {runs[0]}")
+    templates = [r for r in refs if not r.startswith("strategy_")]
+    if "create" in hits and templates and not hits & {"run", "compare"}:
+        tpl = templates[0]
+        return done("create", " ".join(["/create_strategy", tpl, *_options(e, tpl)]))
     if refs and hits & {"run", "result"}:
         return done("run", " ".join(["/run_backtest", refs[0], *_options(e, refs[0])]))
     if not clean:
         return Analysis(norm, lang, None, None, None, e, frozenset(hits), clean)
     if _HOWTO_RE.search(e.rest) and not refs:
-        for intent in ("sweep", "compare", "cancel", "result", "run", "status", "data"):
+        for intent in (
+            "sweep",
+            "compare",
+            "cancel",
+            "result",
+            "run",
+            "create",
+            "status",
+            "templates",
+            "data",
+        ):
             if intent in hits:
                 return done("help", f"/help {lx.HELP_TOPICS[intent]}")
     if "sweep" in hits:
@@ -208,7 +223,9 @@ def analyze(text: str, *, known_symbols=None, known_refs=None) -> Analysis:
         return need("compare", "strategies")
     if "cancel" in hits:
         return need("cancel", "run_id")
-    for intent in ("status", "strategies", "data", "help"):
+    if "create" in hits and "strategies" in hits:
+        return need("create", "template")
+    for intent in ("status", "templates", "strategies", "data", "help"):
         if intent in hits and not refs:
             return done(intent, f"/{intent}")
     if "result" in hits:

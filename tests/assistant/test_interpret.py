@@ -89,3 +89,18 @@ def test_greeting_and_thanks_replies():
     assert "welcome" in interpret("thanks!").reply
     assert "안녕하세요" in interpret("안녕").reply
     assert "천만에요" in interpret("고마워").reply
+
+
+def test_sweep_and_create_without_symbol_ask_for_one():
+    it = interpret("sweep sma_cross fast 5 to 50 by 5", KNOWN, SYMBOLS)
+    assert it.command is None and it.missing == "symbol" and it.suggestions == SYMBOLS
+    it = interpret("sma_cross 스윕 fast 5부터 20까지 5씩", KNOWN, SYMBOLS)
+    assert it.missing == "symbol" and it.lang == "ko"
+    it = interpret("create a strategy", KNOWN, SYMBOLS)
+    assert it.missing == "template" and "sma_cross" in it.reply
+
+
+def test_compare_leaves_out_what_the_command_does_not_take_and_says_so():
+    it = interpret("compare strategy_1 and strategy_2 on GOOG", KNOWN, SYMBOLS)
+    assert it.command == "/compare_strategies strategy_1 strategy_2"
+    assert "`GOOG`" in it.reply
