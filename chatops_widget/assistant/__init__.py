@@ -15,5 +15,6 @@ from __future__ import annotations
 
 from ._interpret import Intent, interpret
 from ._parser import parse_intent
+from .hook import assistant, make_assistant
 
-__all__ = ["Intent", "interpret", "parse_intent"]
+__all__ = ["Intent", "assistant", "interpret", "make_assistant", "parse_intent"]

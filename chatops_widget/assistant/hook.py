@@ -1,0 +1,136 @@
+"""The server hook: answers every non-command chat message of a session.
+
+``ChatOpsServer`` loads :func:`assistant` automatically (``assistant="auto"``). For each user
+message it replies as the ``assistant`` role -- which command it understood, a question back,
+or a pointer to ``/help`` -- and runs understood commands through the server's command router
+(``server.run_command``), exactly like typed ones. With an LLM configured (see
+:mod:`chatops_widget.assistant.llm`) the LLM answers first and the offline parser is the
+fallback.
+
+A question back is remembered per session: the next message is read together with it, so
+"backtest on ALPHA" -> "Which strategy?" -> "strategy_2" runs ``/run_backtest strategy_2
+symbol=ALPHA``.
+
+Example:
+    >>> from chatops_widget.server import ChatOpsServer                  # doctest: +SKIP
+    >>> server = ChatOpsServer(assistant=make_assistant())              # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ..protocol import ProtocolError
+from . import _lexicon as lx
+from ._interpret import Intent, interpret
+
+__all__ = ["assistant", "make_assistant", "respond_offline", "known_names"]
+
+log = logging.getLogger("chatops_widget.assistant")
+
+AssistantHook = Callable[[Any, str, str], Awaitable[None]]
+
+_PENDING = "assistant.pending"  # server.state key: {session_id: text of the open question}
+_LLM = "assistant.llm"  # server.state key: LLMConfig set by configure_llm()
+
+
+def known_names(server: Any) -> tuple[list[str] | None, list[str] | None]:
+    """(strategy ids + template names, symbols) the server knows, or ``(None, None)``."""
+    svc = getattr(server, "state", {}).get("backtest")
+    if svc is None:
+        return None, None
+    try:
+        strategies = [*svc.strategies.ids(), *lx.TEMPLATES]
+        symbols = list(svc.catalog.symbols())
+    except Exception:  # a half-started service must not break the chat
+        log.exception("could not read strategies/symbols")
+        return None, None
+    return strategies, symbols
+
+
+def _understand(server: Any, session_id: str, text: str) -> tuple[Intent, str | None]:
+    """Interpret ``text``, reading it together with an open question of this session."""
+    strategies, symbols = known_names(server)
+    intent = interpret(text, strategies, symbols)
+    pending: dict[str, str] = server.state.setdefault(_PENDING, {})
+    before = pending.pop(session_id, None)
+    asked = text
+    if before and intent.kind != "command":
+        combined = interpret(f"{before} {text}", strategies, symbols)
+        if combined.kind != "chat":
+            intent, asked = combined, f"{before} {text}"
+    if intent.kind == "clarify":
+        pending[session_id] = asked
+    return intent, intent.command
+
+
+async def run_understood(server: Any, session_id: str, command: str) -> bool:
+    """Run ``command`` through the router; a refusal is reported in the chat. True if started."""
+    try:
+        await server.run_command(session_id, command, sid=None)
+    except ProtocolError as exc:
+        await server.publish(
+            session_id,
+            "assistant",
+            f"`{command}` could not run: {exc.message}",
+            {"assistant": {"source": "parser", "error": exc.code.value}},
+        )
+        return False
+    return True
+
+
+async def respond_offline(
+    server: Any, session_id: str, text: str, *, source: str = "parser"
+) -> Intent:
+    """Answer ``text`` with the built-in parser: reply, then run the command if there is one."""
+    intent, command = _understand(server, session_id, text)
+    meta: dict[str, Any] = {"source": source, "kind": intent.kind}
+    if command:
+        meta["command"] = command
+    if intent.suggestions:
+        meta["suggestions"] = intent.suggestions
+    await server.publish(session_id, "assistant", intent.reply, {"assistant": meta})
+    if command:
+        await run_understood(server, session_id, command)
+    return intent
+
+
+def make_assistant(llm: Any = None, *, use_env: bool = True) -> AssistantHook:
+    """Build an assistant hook; ``llm`` is an :class:`~.llm.LLMConfig` (None: offline unless
+    ``server.state["assistant.llm"]`` or the ``CHATOPS_LLM_*`` env variables configure one).
+
+    Example:
+        >>> hook = make_assistant()
+        >>> callable(hook)
+        True
+    """
+
+    async def hook(server: Any, session_id: str, text: str) -> None:
+        config = llm or server.state.get(_LLM)
+        if config is None and use_env:
+            from .llm import LLMConfig
+
+            config = LLMConfig.from_env()
+        if config is not None:
+            from .llm import LLMUnavailable, respond_llm
+
+            try:
+                await respond_llm(server, session_id, text, config)
+                return
+            except LLMUnavailable as exc:
+                log.warning("LLM unavailable, using the built-in parser: %s", exc)
+                await server.publish(
+                    session_id,
+                    "system",
+                    f"The language model is unavailable ({exc}); the built-in parser answered.",
+                    {"assistant": {"source": "llm", "fallback": True}},
+                )
+        await respond_offline(server, session_id, text)
+
+    return hook
+
+
+#: The default hook ``ChatOpsServer`` loads (offline unless an LLM is configured).
+assistant: AssistantHook = make_assistant()

@@ -1,0 +1,129 @@
+"""The assistant hook on the real server (all plugins, sample data) with raw socket.io clients."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+_ids = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    for key in ("CHATOPS_LLM_BASE_URL", "CHATOPS_LLM_MODEL", "CHATOPS_LLM_API_KEY"):
+        monkeypatch.delenv(key, raising=False)
+
+
+async def _join(raw_client_cls, srv):
+    session_id = f"session_assistant{next(_ids)}"
+    c = await raw_client_cls(srv.url, srv.token).connect()
+    ack = await c.call("joinSession", {"sessionId": session_id})
+    assert ack["ok"], ack
+    return c, session_id
+
+
+async def _say(c, session_id, text):
+    ack = await c.call("sendMessage", {"sessionId": session_id, "content": text})
+    assert ack["ok"], ack
+    return await c.wait_event(
+        "message", lambda m: m["role"] == "assistant" and m["seq"] > ack["message"]["seq"]
+    )
+
+
+def _assistant_meta(msg):
+    return msg["metadata"]["assistant"]
+
+
+def test_understood_command_is_announced_run_and_reported(embedded_server, raw_client_cls, arun):
+    async def scenario():
+        c, sid = await _join(raw_client_cls, embedded_server)
+        reply = await _say(c, sid, "backtest strategy_1 on ALPHA since 2015")
+        cmd = "/run_backtest strategy_1 symbol=ALPHA start=2015-01-01"
+        assert f"`{cmd}`" in reply["content"] and _assistant_meta(reply)["command"] == cmd
+        echo = await c.wait_event("message", lambda m: m["content"] == cmd)
+        assert echo["role"] == "user" and echo["metadata"] == {"command": True}
+        result = await c.wait_event("commandResult", lambda r: r["command"] == cmd, timeout=60)
+        assert result["ok"] and result["summary"]["kind"] == "backtest"
+        assert result["summary"]["symbol"] == "ALPHA"
+        await c.close()
+
+    arun(scenario(), timeout=90)
+
+
+def test_korean_comparison(embedded_server, raw_client_cls, arun):
+    async def scenario():
+        c, sid = await _join(raw_client_cls, embedded_server)
+        reply = await _say(c, sid, "strategy_1이랑 strategy_2 비교해줘")
+        assert "실행할게요" in reply["content"]
+        cmd = "/compare_strategies strategy_1 strategy_2"
+        result = await c.wait_event("commandResult", lambda r: r["command"] == cmd, timeout=60)
+        assert result["ok"] and result["summary"]["kind"] == "comparison"
+        await c.close()
+
+    arun(scenario(), timeout=90)
+
+
+def test_missing_strategy_is_asked_back_then_completed(embedded_server, raw_client_cls, arun):
+    async def scenario():
+        c, sid = await _join(raw_client_cls, embedded_server)
+        question = await _say(c, sid, "backtest on BRAVO")
+        assert _assistant_meta(question)["kind"] == "clarify"
+        assert "Which strategy" in question["content"] and "strategy_1" in question["content"]
+        assert not c.of("commandResult")
+        reply = await _say(c, sid, "strategy_2")
+        cmd = "/run_backtest strategy_2 symbol=BRAVO"
+        assert _assistant_meta(reply)["command"] == cmd
+        result = await c.wait_event("commandResult", lambda r: r["command"] == cmd, timeout=60)
+        assert result["ok"]
+        await c.close()
+
+    arun(scenario(), timeout=90)
+
+
+def test_sweep_without_symbol_asks_for_one(embedded_server, raw_client_cls, arun):
+    async def scenario():
+        c, sid = await _join(raw_client_cls, embedded_server)
+        question = await _say(c, sid, "sweep sma_cross fast 5 to 15 by 5")
+        assert "ALPHA" in question["content"] and _assistant_meta(question)["kind"] == "clarify"
+        await _say(c, sid, "ALPHA")
+        cmd = "/sweep sma_cross symbol=ALPHA fast=5:15:5"
+        result = await c.wait_event("commandResult", lambda r: r["command"] == cmd, timeout=60)
+        assert result["ok"] and result["summary"]["kind"] == "sweep"
+        assert result["summary"]["count"] == 3
+        await c.close()
+
+    arun(scenario(), timeout=90)
+
+
+def test_unknown_strategy_gets_suggestions_and_nothing_runs(embedded_server, raw_client_cls, arun):
+    async def scenario():
+        c, sid = await _join(raw_client_cls, embedded_server)
+        reply = await _say(c, sid, "backtest strategy_11")
+        assert "Did you mean" in reply["content"] and "`strategy_1`" in reply["content"]
+        assert "strategy_1" in _assistant_meta(reply)["suggestions"]
+        # the next command is the only one that runs in this session
+        await _say(c, sid, "status please")
+        await c.wait_event("commandResult", lambda r: r["command"] == "/status")
+        echoes = [m["content"] for m in c.of("message") if m["metadata"].get("command")]
+        assert echoes == ["/status"]
+        await c.close()
+
+    arun(scenario(), timeout=60)
+
+
+@pytest.mark.parametrize("text, needle", [("hi", "/help"), ("고마워", "/help"), ("lol", "/help")])
+def test_small_talk_gets_a_pointer_to_help_and_runs_nothing(
+    embedded_server, raw_client_cls, arun, text, needle
+):
+    async def scenario():
+        c, sid = await _join(raw_client_cls, embedded_server)
+        reply = await _say(c, sid, text)
+        assert needle in reply["content"] and _assistant_meta(reply)["kind"] == "chat"
+        await _say(c, sid, "help")
+        await c.wait_event("commandResult", lambda r: r["command"] == "/help")
+        echoes = [m["content"] for m in c.of("message") if m["metadata"].get("command")]
+        assert echoes == ["/help"]
+        await c.close()
+
+    arun(scenario(), timeout=60)
