@@ -55,8 +55,11 @@ class Strategy:
 
 
 def _default_name(template: str, symbol: str, params: dict[str, Any]) -> str:
-    nums = [str(v) for v in params.values() if isinstance(v, (int, float))]
-    nums = [n for n in nums if not isinstance(n, bool)]
+    nums = [
+        str(v)
+        for v in params.values()
+        if isinstance(v, (int, float)) and v is not True and v is not False
+    ]
     return f"{template} {symbol}" + (f" {'/'.join(nums)}" if nums else "")
 
 
