@@ -1,0 +1,231 @@
+"""The widget's kernel side against the real embedded server and a real client.
+
+The widget's comm is recorded (``publish_msg``), so each test sees exactly what would travel to
+the front end: the one-time history, single appends, progress, results, notices.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from chatops_widget import _widget_sync as sync
+from chatops_widget.client import ChatOpsClient
+from chatops_widget.widget import ChatOpsWidget
+
+
+class Recorder:
+    """Collects the custom messages a widget sends (thread-safe)."""
+
+    def __init__(self, widget: ChatOpsWidget) -> None:
+        self.items: list[dict] = []
+        self.sizes: list[int] = []
+        self.lock = threading.Lock()
+        self.widget = widget
+
+        def publish(msg_type, data=None, metadata=None, buffers=None, **keys):
+            if isinstance(data, dict) and data.get("method") == "custom":
+                with self.lock:
+                    self.items.append(data["content"])
+                    self.sizes.append(len(json.dumps(data, separators=(",", ":"))))
+
+        widget.comm.publish_msg = publish
+
+    def of(self, kind: str) -> list[dict]:
+        with self.lock:
+            return [m for m in self.items if m.get("type") == kind]
+
+    def wait(self, pred, timeout: float = 60.0, what: str = "message") -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                for m in self.items:
+                    if pred(m):
+                        return m
+            time.sleep(0.02)
+        raise AssertionError(
+            f"no {what} within {timeout} s; got {[m.get('type') for m in self.items]}"
+        )
+
+
+@pytest.fixture(scope="module")
+def client():
+    c = ChatOpsClient()
+    yield c
+    c.close()
+
+
+@pytest.fixture()
+def widget(client):
+    w = ChatOpsWidget(client=client)
+    w.create_session()
+    yield w, Recorder(w)
+    w.close()
+
+
+def test_history_once_then_one_message_per_append(widget):
+    w, rec = widget
+    for i in range(3):
+        w.send_message(f"hello {i}")
+    w._on_frontend(w, {"type": "ready", "clientId": "view-1"})
+    (hist,) = rec.of("history")
+    assert hist["to"] == "view-1" and hist["reset"] is True
+    assert [m["content"] for m in hist["messages"] if m["role"] == "user"] == [
+        "hello 0",
+        "hello 1",
+        "hello 2",
+    ]
+    n_before = len(rec.items)
+    w.send_message("one more")
+    appended = rec.wait(
+        lambda m: m.get("type") == "message" and m["message"]["content"] == "one more"
+    )
+    assert set(appended) == {"type", "message"}  # only the new message, no history
+    assert len(rec.of("history")) == 1
+    assert len(rec.items) >= n_before + 1
+    assert w.session_id == w.client.current_session_id
+    assert w.connected is True and w.reconnect_attempt == 0
+    names = {c["name"] for c in w.commands}
+    assert {"help", "run_backtest", "compare_strategies", "sweep"} <= names
+    assert any(s["id"] == "strategy_1" for s in w.strategies)
+    assert any(t["name"] == "sma_cross" for t in w.templates)
+
+
+def test_two_widgets_one_client_and_another_session(client, widget):
+    w1, rec1 = widget
+    w2 = ChatOpsWidget(client=client)
+    rec2 = Recorder(w2)
+    other = ChatOpsWidget(client=ChatOpsClient(url=client.url, token=client.token))
+    rec3 = Recorder(other)
+    try:
+        assert other.session_id and other.session_id != w1.session_id
+        w1._on_frontend(w1, {"type": "send", "text": "shared"})
+        for rec in (rec1, rec2):
+            rec.wait(lambda m: m.get("type") == "message" and m["message"]["content"] == "shared")
+        other.send_message("elsewhere")
+        rec3.wait(lambda m: m.get("type") == "message" and m["message"]["content"] == "elsewhere")
+        time.sleep(0.3)
+        assert not [m for m in rec3.of("message") if m["message"]["content"] == "shared"]
+        assert not [m for m in rec1.of("message") if m["message"]["content"] == "elsewhere"]
+    finally:
+        w2.close()
+        other.close()
+
+
+def test_session_switch_from_the_panel(widget):
+    w, rec = widget
+    first = w.session_id
+    w.send_message("in the first session")
+    w._on_frontend(w, {"type": "session", "action": "create"})
+    reset = rec.wait(lambda m: m.get("type") == "history" and m.get("to") is None, 20, "reset")
+    assert reset["messages"] == [] and reset["reset"] is True
+    assert w.session_id != first
+    w._on_frontend(w, {"type": "session", "action": "join", "id": first})
+    back = rec.wait(
+        lambda m: (
+            m.get("type") == "history"
+            and any(x["content"] == "in the first session" for x in m["messages"])
+        ),
+        20,
+        "history of the first session",
+    )
+    assert back["to"] is None and w.session_id == first
+    w._on_frontend(w, {"type": "session", "action": "join", "id": "not a session"})
+    note = rec.wait(lambda m: m.get("type") == "notice", 20, "notice")
+    assert "session join" in note["text"] and "session_" in note["text"]
+    assert w.session_id == first
+
+
+def test_run_backtest_progress_result_and_dataframes(widget):
+    w, rec = widget
+    w._on_frontend(w, {"type": "send", "text": "/run_backtest strategy_1"})
+    result = rec.wait(lambda m: m.get("type") == "result", 120, "result")
+    run_id = result["runId"]
+    progress = [m for m in rec.of("progress") if m["runId"] == run_id]
+    assert progress[-1]["progress"] == 100 and progress[-1]["status"] == "completed"
+    assert result["kind"] == "backtest" and result["strategyId"] == "strategy_1"
+    assert "total_return" in result["stats"] and "sharpe" in result["stats"]
+    series = result["series"]
+    assert len(series["t"]) == len(series["equity"]) == len(series["drawdown"]) <= 1000
+    full = w.results[run_id]["equity"] if isinstance(w.results, dict) else None
+    if full is None:  # the client's own results mapping (commands helper)
+        full = w.results[run_id].equity
+    assert isinstance(full, pd.DataFrame) and len(full) == result["totalPoints"]
+    assert result["points"] == len(series["t"])
+    # the chart keeps the curve's extremes
+    assert max(series["equity"]) == pytest.approx(full["equity"].max(), rel=1e-6)
+    assert min(series["drawdown"]) == pytest.approx(full["drawdown"].min(), abs=1e-6)
+    # a bad command gets one clear notice, and the session keeps working
+    w._on_frontend(w, {"type": "send", "text": "/run_backtest no_such_strategy"})
+    note = rec.wait(lambda m: m.get("type") == "notice", 30, "notice")
+    assert "no_such_strategy" in note["text"]
+
+
+def test_upload_csv_strategy_and_bad_files(widget):
+    w, rec = widget
+    idx = pd.date_range("2021-01-01", periods=50, freq="D")
+    close = np.linspace(10, 20, 50)
+    df = pd.DataFrame(
+        {"Open": close, "High": close + 1, "Low": close - 1, "Close": close, "Volume": 1000},
+        index=idx,
+    )
+    w._on_frontend(
+        w, {"type": "upload", "name": "mysym.csv", "kind": "csv", "content": df.to_csv()}
+    )
+    note = rec.wait(lambda m: m.get("type") == "notice", 20, "upload notice")
+    assert "MYSYM" in note["text"] and "50 bars" in note["text"]
+    assert w.uploads["MYSYM"]["Close"].tolist() == close.tolist()
+    bad = "Date,Open,Close\n2021-01-01,1,2\n"
+    w._on_frontend(w, {"type": "upload", "name": "bad.csv", "kind": "csv", "content": bad})
+    note = rec.wait(lambda m: m.get("type") == "notice" and "bad.csv" in m["text"], 20)
+    assert "missing column(s) high, low, volume" in note["text"]
+    spec = {"template": "sma_cross", "symbol": w.strategies[0]["symbol"], "params": {"fast": 7}}
+    n = len(w.strategies)
+    w._on_frontend(
+        w, {"type": "upload", "name": "s.json", "kind": "strategy", "content": json.dumps(spec)}
+    )
+    deadline = time.monotonic() + 20
+    while len(w.strategies) == n and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(w.strategies) == n + 1 and w.strategies[-1]["params"]["fast"] == 7
+    w._on_frontend(w, {"type": "upload", "name": "x.json", "kind": "strategy", "content": "{"})
+    note = rec.wait(lambda m: m.get("type") == "notice" and "x.json" in m["text"], 20)
+    assert "not valid JSON" in note["text"]
+
+
+def test_forwarded_client_methods(widget, client):
+    w, _ = widget
+    assert w.client is client
+    assert w.url == client.url and w.current_session_id == client.current_session_id
+    assert isinstance(w.history, pd.DataFrame)
+    with pytest.raises(AttributeError, match="nor has its client"):
+        w.no_such_method  # noqa: B018
+
+
+def test_downsample_keeps_extremes_and_bounds():
+    rng = np.random.default_rng(1)
+    x = np.cumsum(rng.normal(size=200_000))
+    dd = x - np.maximum.accumulate(x)
+    idx = sync.downsample_indices([x, dd], 1000)
+    assert len(idx) <= 1000 and idx[0] == 0 and idx[-1] == len(x) - 1
+    assert np.all(np.diff(idx) > 0)
+    assert x.argmax() in idx and x.argmin() in idx and dd.argmin() in idx
+    assert len(sync.downsample_indices([np.arange(10.0)], 1000)) == 10
+
+
+def test_history_chunks_and_strategy_command():
+    msgs = [{"id": str(i)} for i in range(4500)]
+    chunks = list(sync.history_chunks(msgs, "v", size=2000))
+    assert [len(c["messages"]) for c in chunks] == [2000, 2000, 500]
+    assert [c["reset"] for c in chunks] == [True, False, False] and chunks[-1]["final"]
+    cmd = sync.strategy_command(
+        {"template": "sma_cross", "symbol": "GOOG", "name": "my s", "fast": 5}
+    )
+    assert cmd == "/create_strategy sma_cross symbol=GOOG name='my s' fast=5"
+    with pytest.raises(ValueError, match='needs "template"'):
+        sync.strategy_command({"symbol": "GOOG"})
