@@ -91,7 +91,7 @@ def backtest(
     stats = pd.Series({name: _scalar(st[name][0]) for name in STAT_NAMES}, dtype=object)
     stats["start"], stats["end"], stats["bars"] = bars.index[0], bars.index[-1], bars.n
     stats["cash"], stats["commission"] = cash, commission
-    eq = sim.equity[:, 0]
+    eq = sim.equity[0]
     prev = np.concatenate(([cash], eq[:-1]))
     peak = np.maximum(np.maximum.accumulate(eq), cash)
     equity = pd.DataFrame(
@@ -99,7 +99,7 @@ def backtest(
             "equity": eq,
             "returns": eq / prev - 1.0,
             "drawdown": eq / peak - 1.0,
-            "position": sim.held[:, 0],
+            "position": sim.held[0],
         },
         index=bars.index,
     )
@@ -123,8 +123,13 @@ def expand_grid(tpl: Template, grid, n_bars: int | None) -> tuple[list[dict], in
             v = list(v)
             if not v:
                 raise ParamError(f"{tpl.name}: grid for {name!r} is empty", str(name))
-            values.append(v)
-        raw = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
+            # coerce each distinct value once (raises for unknown names, types, ranges)
+            values.append([tpl.coerce({name: x})[name] for x in v])
+        base = tpl.defaults()
+        raw = [
+            {**base, **dict(zip(names, combo, strict=True))} for combo in itertools.product(*values)
+        ]
+        return _screen(tpl, raw, n_bars, coerced=True)
     elif isinstance(grid, Iterable) and not isinstance(grid, (str, bytes)):
         raw = [dict(g) for g in grid]
     else:
@@ -132,9 +137,13 @@ def expand_grid(tpl: Template, grid, n_bars: int | None) -> tuple[list[dict], in
             f"{tpl.name}: grid must be a dict of lists or a list of param dicts, "
             f"got {type(grid).__name__}"
         )
+    return _screen(tpl, raw, n_bars, coerced=False)
+
+
+def _screen(tpl: Template, raw: list[dict], n_bars: int | None, coerced: bool):
     combos, seen, skipped = [], set(), 0
     for r in raw:
-        p = tpl.coerce(r)
+        p = r if coerced else tpl.coerce(r)
         key = tuple(p.items())
         if key in seen:
             continue

@@ -15,7 +15,9 @@ Model (the same for :func:`backtest` and :func:`sweep`):
 - A position still open after the last bar is closed at the last close (its commission is
   charged in the last equity value), so ``sum(trades.pnl) == equity[-1] - cash``.
 
-Everything is numpy over ``(n_bars, n_combos)`` matrices; sparse work happens only at fills.
+Everything is numpy over ``(n_combos, n_bars)`` matrices (each combination's bars contiguous);
+sparse work happens only at fills. Long/flat-only chunks take a faster path (per-bar returns
+``held * close-to-close`` corrected at fills, then one cumulative product).
 """
 
 from __future__ import annotations
@@ -59,57 +61,84 @@ class Bars:
 
 @dataclass
 class Sim:
-    """Simulation output for ``k`` columns (see module docstring)."""
+    """Simulation output for ``k`` combinations (rows) over ``n`` bars (columns)."""
 
-    equity: np.ndarray  # (n, k) equity at each close, last bar net of the closing commission
-    held: np.ndarray  # (n, k) int8 position held during each bar
-    # one row per fill, sorted by (column, bar): bar, column, new position, pre-entry equity
-    fill_bar: np.ndarray
+    equity: np.ndarray  # (k, n) equity at each close, last bar net of the closing commission
+    held: np.ndarray  # (k, n) int8 position held during each bar
+    # one entry per fill, sorted by (combination, bar): new position, pre-entry equity, notional
     fill_col: np.ndarray
+    fill_bar: np.ndarray
     fill_pos: np.ndarray
     fill_value: np.ndarray
-    fill_notional: np.ndarray  # notional of the position opened at that fill
+    fill_notional: np.ndarray
+    returns: np.ndarray | None = None  # (k, n) per-bar simple returns when already known
 
 
 def simulate(bars: Bars, pos: np.ndarray, cash: float, commission: float) -> Sim:
-    """Run the execution model for target positions ``pos`` (n, k)."""
-    n, k = pos.shape
-    o, c = bars.open, bars.close
-    held = np.zeros((n, k), dtype=np.int8)
-    held[1:] = pos[:-1]
-    fill = np.zeros((n, k), dtype=bool)
-    np.not_equal(held[1:], held[:-1], out=fill[1:])
-    ft, fc = np.nonzero(fill)  # sorted by bar, then column
-    new_h = held[ft, fc].astype(np.float64)
-    old_h = held[ft - 1, fc].astype(np.float64)
-    # entry bar of the segment each (bar, column) belongs to
-    seg = np.where(fill, np.arange(n, dtype=np.int64)[:, None], 0)
-    np.maximum.accumulate(seg, axis=0, out=seg)
+    """Run the execution model for target positions ``pos`` of shape (k combos, n bars)."""
+    k, n = pos.shape
+    held = np.zeros((k, n), dtype=np.int8)
+    held[:, 1:] = pos[:, :-1]
+    fc, ft = np.nonzero(held[:, 1:] != held[:, :-1])  # sorted by combination, then bar
+    ft += 1
+    old = held[fc, ft - 1].astype(np.float64)
+    new = held[fc, ft].astype(np.float64)
+    if len(fc) and (old.min() < 0 or new.min() < 0):
+        return _simulate_general(bars, held, fc, ft, old, new, cash, commission)
+    return _simulate_long(bars, held, fc, ft, old, new, cash, commission)
+
+
+def _simulate_long(bars, held, fc, ft, old, new, cash, c) -> Sim:
+    """Long/flat only: per-bar returns are ``held * close-to-close`` except at fills."""
+    o, cl = bars.open, bars.close
+    rc = bars.cache.get("_rc")
+    if rc is None:
+        rc = bars.cache["_rc"] = np.concatenate(([0.0], cl[1:] / cl[:-1] - 1.0))
+    ret = held * rc  # float64 (k, n)
+    ent = new != 0
+    te, tx = ft[ent], ft[~ent]
+    ret[fc[ent], te] = cl[te] / (o[te] * (1.0 + c)) - 1.0  # buy at open, mark at close
+    ret[fc[~ent], tx] = o[tx] / cl[tx - 1] * (1.0 - c) - 1.0  # sell at open
+    last = held[:, -1] != 0
+    if c and last.any():
+        ret[last, -1] = (1.0 + ret[last, -1]) * (1.0 - c) - 1.0  # close at the last close
+    equity = ret + 1.0
+    np.cumprod(equity, axis=1, out=equity)
+    equity *= cash
+    prev = equity[fc, ft - 1]
+    value = np.where(ent, prev, prev * o[ft] / cl[ft - 1] * (1.0 - c))
+    notional = np.where(ent, value / (1.0 + c), 0.0)
+    return Sim(equity, held, fc, ft, new.astype(np.int8), value, notional, ret)
+
+
+def _simulate_general(bars, held, fc, ft, old, new, cash, c) -> Sim:
+    """Any position in {-1, 0, 1}: units held per segment, re-based at every fill."""
+    k, n = held.shape
+    o, cl = bars.open, bars.close
+    fill = np.zeros((k, n), dtype=bool)
+    fill[fc, ft] = True
+    seg = np.where(fill, np.arange(n, dtype=np.int64)[None, :], 0)
+    np.maximum.accumulate(seg, axis=1, out=seg)
     entry_px = o[seg]
-    old_px = entry_px[ft - 1, fc]
-    ratio = o[ft] / old_px
-    # mark-to-market of the old segment, minus the exit fee on its exit notional |u| * open
-    growth = 1.0 + old_h * (ratio - 1.0) - commission * np.abs(old_h) * ratio
-    fee_in = 1.0 + commission * np.abs(new_h)
-    g = np.ones((n, k))
-    g[ft, fc] = growth / fee_in
-    a = np.cumprod(g, axis=0)
+    ratio = o[ft] / entry_px[fc, ft - 1]
+    # mark-to-market of the old segment minus the exit fee on its exit notional |u| * open
+    growth = 1.0 + old * (ratio - 1.0) - c * np.abs(old) * ratio
+    fee_in = 1.0 + c * np.abs(new)
+    a = np.ones((k, n))
+    a[fc, ft] = growth / fee_in
+    np.cumprod(a, axis=1, out=a)
     a *= cash  # post-entry-fee equity of the current segment (= its notional when |w| = 1)
-    equity = np.multiply(c[:, None], 1.0 / entry_px)
+    equity = cl[None, :] / entry_px
     equity -= 1.0
     equity *= held
     equity += 1.0
     equity *= a
-    last = held[-1] != 0
-    if commission and last.any():
-        equity[-1, last] -= (
-            commission * np.abs(held[-1, last]) * a[-1, last] * c[-1] / entry_px[-1, last]
-        )
-    order = np.lexsort((ft, fc))
-    ft, fc, new_h = ft[order], fc[order], new_h[order]
-    notional = a[ft, fc] * np.abs(new_h)
-    value = a[ft, fc] * fee_in[order]
-    return Sim(equity, held, ft, fc, new_h.astype(np.int8), value, notional)
+    last = held[:, -1] != 0
+    if c and last.any():
+        equity[last, -1] -= c * a[last, -1] * cl[-1] / entry_px[last, -1]
+    notional = a[fc, ft] * np.abs(new)
+    value = a[fc, ft] * fee_in
+    return Sim(equity, held, fc, ft, new.astype(np.int8), value, notional)
 
 
 def trade_table(bars: Bars, sim: Sim, col: int, commission: float) -> pd.DataFrame:
@@ -123,7 +152,7 @@ def trade_table(bars: Bars, sim: Sim, col: int, commission: float) -> pd.DataFra
     )
     n = bars.n
     exit_bar = np.append(fb[1:], n - 1)
-    exit_val = np.append(fv[1:], sim.equity[-1, col])
+    exit_val = np.append(fv[1:], sim.equity[col, -1])
     is_open_end = np.zeros(len(fb), dtype=bool)
     if len(fb):
         is_open_end[-1] = True
@@ -171,32 +200,37 @@ STAT_NAMES = (
 
 
 def column_stats(bars: Bars, sim: Sim, cash: float) -> dict[str, np.ndarray]:
-    """Every stat in :data:`STAT_NAMES` for every column (arrays of length k)."""
+    """Every stat in :data:`STAT_NAMES` for every combination (arrays of length k)."""
     eq = sim.equity
-    n, k = eq.shape
+    k, n = eq.shape
     ppy = bars.periods_per_year
-    ret = np.empty_like(eq)
-    np.divide(eq[1:], eq[:-1], out=ret[1:])
-    ret[0] = eq[0] / cash
-    ret -= 1.0
-    mean = ret.mean(axis=0)
-    std = ret.std(axis=0, ddof=1) if n > 1 else np.full(k, np.nan)
+    ret = sim.returns
+    if ret is None:
+        ret = np.empty_like(eq)
+        np.divide(eq[:, 1:], eq[:, :-1], out=ret[:, 1:])
+        ret[:, 0] = eq[:, 0] / cash
+        ret -= 1.0
+    mean = ret.sum(axis=1) / n
+    sumsq = np.einsum("ij,ij->i", ret, ret)
+    var = (sumsq - n * mean * mean) / (n - 1) if n > 1 else np.full(k, np.nan)
+    std = np.sqrt(np.maximum(var, 0.0))
     neg = np.minimum(ret, 0.0)
-    down = np.sqrt(np.einsum("ij,ij->j", neg, neg) / n)
-    peak = np.maximum.accumulate(eq, axis=0)
-    np.maximum(peak, cash, out=peak)
+    down = np.sqrt(np.einsum("ij,ij->i", neg, neg) / n)
+    peak = np.maximum.accumulate(eq, axis=1)
     np.divide(eq, peak, out=peak)
-    mdd = peak.min(axis=0) - 1.0
-    final = eq[-1]
+    # drawdown against max(cash, running peak) = min(eq / peak, eq / cash)
+    mdd = np.minimum(peak.min(axis=1), eq.min(axis=1) / cash) - 1.0
+    mdd = np.minimum(mdd, 0.0)
+    final = eq[:, -1]
     total = final / cash - 1.0
     years = bars.years
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         cagr = np.where(
             (final > 0) & (years > 0), (final / cash) ** (1.0 / max(years, 1e-12)) - 1.0, np.nan
         )
-        sharpe = np.where(std > 0, mean / std * np.sqrt(ppy), np.nan)
-        sortino = np.where(down > 0, mean / down * np.sqrt(ppy), np.nan)
-    exposure = np.count_nonzero(sim.held, axis=0) / n
+        sharpe = np.where(std > 1e-15, mean / std * np.sqrt(ppy), np.nan)
+        sortino = np.where(down > 1e-15, mean / down * np.sqrt(ppy), np.nan)
+    exposure = np.count_nonzero(sim.held, axis=1) / n
     tstats = _trade_stats(sim, k)
     return {
         "total_return": total,
@@ -215,7 +249,7 @@ def _trade_stats(sim: Sim, k: int) -> dict[str, np.ndarray]:
     fc, fp, fv, fnot = sim.fill_col, sim.fill_pos, sim.fill_value, sim.fill_notional
     if len(fc):
         nxt_same = np.append(fc[1:] == fc[:-1], False)
-        exit_val = np.where(nxt_same, np.append(fv[1:], 0.0), sim.equity[-1, fc])
+        exit_val = np.where(nxt_same, np.append(fv[1:], 0.0), sim.equity[fc, -1])
     else:
         exit_val = fv
     keep = fp != 0

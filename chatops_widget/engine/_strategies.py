@@ -1,7 +1,7 @@
 """The built-in templates and their vectorized signal functions.
 
 A signal function maps bars and a list of parameter dicts (combinations) to an ``int8`` matrix
-``(n_bars, n_combos)`` of target positions (+1 long, 0 flat, -1 short) decided at each bar's
+``(n_combos, n_bars)`` of target positions (+1 long, 0 flat, -1 short) decided at each bar's
 close; :mod:`._sim` fills them at the next bar's open. Indicators are memoized per window in
 ``bars.cache`` so a sweep computes each moving average once for all combinations.
 
@@ -29,34 +29,49 @@ def _cached(bars, key, fn):
 
 
 def _ffill_nonzero(s: np.ndarray) -> np.ndarray:
-    """Replace zeros by the last non-zero value above them (per column)."""
-    rows = np.arange(s.shape[0]).reshape(-1, *([1] * (s.ndim - 1)))
-    idx = np.where(s != 0, rows, 0)
-    np.maximum.accumulate(idx, axis=0, out=idx)
-    return np.take_along_axis(s, idx, axis=0)
+    """Replace zeros by the last non-zero value before them (along each row)."""
+    idx = np.where(s != 0, np.arange(s.shape[1])[None, :], 0)
+    np.maximum.accumulate(idx, axis=1, out=idx)
+    return np.take_along_axis(s, idx, axis=1)
 
 
-def cross_positions(fast: np.ndarray, slow: np.ndarray, short: np.ndarray) -> np.ndarray:
-    """Crossover positions for 2-D ``fast``/``slow`` (n, k) and a bool ``short`` per column."""
-    d = fast - slow
-    nan = np.isnan(d)
-    s = np.sign(d)
-    s[nan] = 0
-    s = s.astype(np.int8)
-    if np.count_nonzero(s == 0) > np.count_nonzero(nan):  # exact ties after warm-up
-        s = _ffill_nonzero(s)
-    change = np.zeros(s.shape, dtype=bool)
-    np.not_equal(s[1:], s[:-1], out=change[1:])
-    change[1:] &= s[:-1] != 0
-    any_change = change.any(axis=0)
-    first = np.where(any_change, change.argmax(axis=0), s.shape[0])
-    s[np.arange(s.shape[0])[:, None] < first[None, :]] = 0
-    long_only = ~np.asarray(short, dtype=bool)
-    if long_only.any():
-        sub = s[:, long_only]
-        sub[sub < 0] = 0
-        s[:, long_only] = sub
-    return s
+def cross_positions(
+    fast: np.ndarray, slow: np.ndarray, short: np.ndarray, start: np.ndarray | None = None
+) -> np.ndarray:
+    """Crossover positions, one row per combination.
+
+    ``fast`` is (n,) or (k, n), ``slow`` (k, n), ``short`` a bool per row; ``start[j]`` is the
+    first bar where both averages of row ``j`` exist (computed from NaNs if omitted).
+    Returns int8 (k, n): +1/0/-1 decided at each bar's close.
+    """
+    slow = np.atleast_2d(slow)
+    k, n = slow.shape
+    if start is None:
+        both = ~(np.isnan(slow) | np.isnan(np.broadcast_to(fast, slow.shape)))
+        start = np.where(both.any(axis=1), both.argmax(axis=1), n)
+    start = np.asarray(start, dtype=np.int64)
+    with np.errstate(invalid="ignore"):
+        gt = fast > slow
+        lt = fast < slow
+    valid = int(np.maximum(n - start, 0).sum())
+    if np.count_nonzero(gt) + np.count_nonzero(lt) != valid:
+        # exact ties after warm-up: a touch keeps the previous side
+        state = gt.astype(np.int8) - lt.astype(np.int8)
+        state = _ffill_nonzero(state)
+        gt, lt = state > 0, state < 0
+    change = gt[:, 1:] != gt[:, :-1]
+    for j in range(k):  # no crossover can involve a bar before both averages exist
+        change[j, : start[j]] = False
+    first = np.where(change.any(axis=1), change.argmax(axis=1) + 1, n)
+    short = np.broadcast_to(np.asarray(short, dtype=bool), (k,))
+    if short.any():
+        pos = gt.astype(np.int8)
+        pos[short] -= lt[short].astype(np.int8)
+    else:
+        pos = gt.view(np.int8)
+    for j in range(k):  # nothing before the first crossover
+        pos[j, : first[j]] = 0
+    return pos
 
 
 def event_positions(long_en, long_ex, short_en=None, short_ex=None) -> np.ndarray:
@@ -77,9 +92,9 @@ def event_positions(long_en, long_ex, short_en=None, short_ex=None) -> np.ndarra
 
 
 def _columns(bars, combos, one) -> np.ndarray:
-    out = np.zeros((bars.n, len(combos)), dtype=np.int8)
+    out = np.zeros((len(combos), bars.n), dtype=np.int8)
     for j, p in enumerate(combos):
-        out[:, j] = one(bars, p)
+        out[j] = one(bars, p)
     return out
 
 
@@ -87,22 +102,22 @@ def _ma_cross(kind):
     def signal(bars, combos):
         fn = ind.sma if kind == "sma" else ind.ema
         windows = sorted({c["fast"] for c in combos} | {c["slow"] for c in combos})
-        if kind == "sma":
-            missing = [w for w in windows if (kind, w) not in bars.cache]
-            if missing:
-                m = ind.sma_matrix(bars.close, missing)
-                for j, w in enumerate(missing):
-                    bars.cache[(kind, w)] = m[:, j]
+        missing = [w for w in windows if (kind, w) not in bars.cache]
+        if kind == "sma" and missing:
+            m = ind.sma_matrix(bars.close, missing)
+            for j, w in enumerate(missing):
+                bars.cache[(kind, w)] = np.ascontiguousarray(m[:, j])
         ma = {w: _cached(bars, (kind, w), lambda w=w: fn(bars.close, w)) for w in windows}
-        # group by fast window: one broadcast comparison per fast window, no big gathers
-        out = np.empty((bars.n, len(combos)), dtype=np.int8)
+        # one broadcast comparison per fast window against a block of slow averages
+        out = np.empty((len(combos), bars.n), dtype=np.int8)
         by_fast: dict[int, list[int]] = {}
         for j, c in enumerate(combos):
             by_fast.setdefault(c["fast"], []).append(j)
-        for f, cols in by_fast.items():
-            slow = np.stack([ma[combos[j]["slow"]] for j in cols], axis=1)
-            short = np.array([combos[j]["short"] for j in cols])
-            out[:, cols] = cross_positions(ma[f][:, None], slow, short)
+        for f, rows in by_fast.items():
+            slow = np.stack([ma[combos[j]["slow"]] for j in rows])
+            short = np.array([combos[j]["short"] for j in rows])
+            start = np.array([combos[j]["slow"] - 1 for j in rows])
+            out[rows] = cross_positions(ma[f][None, :], slow, short, start)
         return out
 
     return signal
@@ -258,7 +273,11 @@ register_template(
             _SHORT,
         ),
         lambda bars, combos: _columns(bars, combos, _donchian_one),
-        warmup=lambda p: ("window", max(p["window"], p["exit_window"]) + 1),
+        warmup=lambda p: (
+            ("window", p["window"] + 1)
+            if p["window"] >= p["exit_window"]
+            else ("exit_window", p["exit_window"] + 1)
+        ),
     )
 )
 
@@ -267,6 +286,6 @@ register_template(
         "buy_and_hold",
         "Buy at the second bar's open (signal on the first close) and hold to the end.",
         (),
-        lambda bars, combos: np.ones((bars.n, len(combos)), dtype=np.int8),
+        lambda bars, combos: np.ones((len(combos), bars.n), dtype=np.int8),
     )
 )

@@ -99,7 +99,7 @@ def _parse_int(text: str) -> int:
     return int(f)
 
 
-# signal(bars, combos) -> (n_bars, len(combos)) int8 positions decided at each bar's close
+# signal(bars, combos) -> (len(combos), n_bars) int8 positions decided at each bar's close
 SignalFn = Callable[[Any, list[dict]], np.ndarray]
 
 
