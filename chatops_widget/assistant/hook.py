@@ -7,6 +7,8 @@ or a pointer to ``/help`` -- and runs understood commands through the server's c
 :mod:`chatops_widget.assistant.llm`) the LLM answers first and the offline parser is the
 fallback.
 
+``CHATOPS_ASSISTANT=off`` in the server's environment silences it (chat stays chat only).
+
 A question back is remembered per session: the next message is read together with it, so
 "backtest on ALPHA" -> "Which strategy?" -> "strategy_2" runs ``/run_backtest strategy_2
 symbol=ALPHA``.
@@ -19,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -34,6 +37,7 @@ AssistantHook = Callable[[Any, str, str], Awaitable[None]]
 
 _PENDING = "assistant.pending"  # server.state key: {session_id: text of the open question}
 _LLM = "assistant.llm"  # server.state key: LLMConfig set by configure_llm()
+_OFF = {"off", "0", "false", "no", "none"}  # CHATOPS_ASSISTANT values that silence the hook
 
 
 def known_names(server: Any) -> tuple[list[str] | None, list[str] | None]:
@@ -108,6 +112,8 @@ def make_assistant(llm: Any = None, *, use_env: bool = True) -> AssistantHook:
     """
 
     async def hook(server: Any, session_id: str, text: str) -> None:
+        if os.environ.get("CHATOPS_ASSISTANT", "").strip().lower() in _OFF:
+            return
         config = llm or server.state.get(_LLM)
         if config is None and use_env:
             from .llm import LLMConfig

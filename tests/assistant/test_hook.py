@@ -127,3 +127,18 @@ def test_small_talk_gets_a_pointer_to_help_and_runs_nothing(
         await c.close()
 
     arun(scenario(), timeout=60)
+
+
+def test_chatops_assistant_off_silences_the_hook(tmp_path, monkeypatch, arun):
+    from chatops_widget.assistant import assistant
+    from chatops_widget.server import ChatOpsServer
+
+    server = ChatOpsServer(tmp_path, assistant=None)
+    monkeypatch.setenv("CHATOPS_ASSISTANT", "off")
+    arun(assistant(server, "session_quiet", "backtest strategy_1"))
+    assert server.store.messages_after("session_quiet") == []
+    monkeypatch.delenv("CHATOPS_ASSISTANT")
+    arun(assistant(server, "session_quiet", "hi"))
+    (reply,) = server.store.messages_after("session_quiet")
+    assert reply.role == "assistant" and "/help" in reply.content
+    server.store.close()
