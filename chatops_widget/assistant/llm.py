@@ -112,16 +112,16 @@ def configure_llm(
     timeout: float | None = None,
 ) -> LLMConfig | None:
     """Store the LLM settings (arguments, else env) in ``server.state`` for the hook."""
-    env = LLMConfig.from_env()
-    base = base_url or (env.base_url if env else None)
-    name = model or (env.model if env else None)
+    env = os.environ
+    base = base_url or env.get("CHATOPS_LLM_BASE_URL")
+    name = model or env.get("CHATOPS_LLM_MODEL")
     if not base or not name:
         return None
     config = LLMConfig(
         base,
         name,
-        api_key or (env.api_key if env else None),
-        timeout=timeout or (env.timeout if env else 60.0),
+        api_key or env.get("CHATOPS_LLM_API_KEY") or None,
+        timeout=timeout or float(env.get("CHATOPS_LLM_TIMEOUT") or 60.0),
     )
     server.state[_STATE_KEY] = config
     return config
@@ -184,10 +184,11 @@ class _Stream:
         self._shown = ""
         self._last = 0.0
 
-    async def feed(self, delta: Mapping[str, Any]) -> None:
+    async def feed(self, delta: Mapping[str, Any], *, live: bool = True) -> None:
         if delta.get("content"):
             self.text += str(delta["content"])
-            await self.show(final=False)
+            if live:
+                await self.show(final=False)
         for call in delta.get("tool_calls") or ():
             slot = self.calls.setdefault(int(call.get("index", 0)), {"name": "", "arguments": ""})
             fn = call.get("function") or {}
@@ -221,7 +222,7 @@ async def _read(resp: aiohttp.ClientResponse, stream: _Stream) -> None:
         body = await resp.json(content_type=None)
         msg = (body.get("choices") or [{}])[0].get("message") or {}
         calls = [{**c, "index": i} for i, c in enumerate(msg.get("tool_calls") or [])]
-        await stream.feed({"content": msg.get("content"), "tool_calls": calls})
+        await stream.feed({"content": msg.get("content"), "tool_calls": calls}, live=False)
         return
     async for raw in resp.content:
         line = raw.decode("utf-8", "replace").strip()

@@ -64,6 +64,10 @@ class FakeLLM:
         last = body["messages"][-1]["content"]
         if "[500]" in last:
             return web.json_response({"error": {"message": "model overloaded"}}, status=500)
+        if "[json]" in last:  # a non-streaming answer is accepted too
+            call = {"id": "c1", "type": "function", "function": {"name": "status", "arguments": ""}}
+            msg = {"role": "assistant", "content": "Checking.", "tool_calls": [call]}
+            return web.json_response({"choices": [{"index": 0, "message": msg}]})
         if "[hang]" in last:  # longer than the client's read timeout
             try:
                 await asyncio.wait_for(self._closing.wait(), 30)
@@ -270,3 +274,33 @@ def test_config_from_env():
     )
     assert cfg.endpoint == "http://127.0.0.1:9/v1/chat/completions"
     assert (cfg.model, cfg.api_key, cfg.timeout) == ("m", "k", 7.0)
+
+
+def test_non_streaming_answer_with_a_tool_call(llm_server, raw_client_cls, arun):
+    async def scenario():
+        c, sid = await _join(raw_client_cls, llm_server)
+        await _send(c, sid, "[json] how are things")
+        said = await c.wait_event("message", lambda m: m["content"] == "Checking.")
+        assert said["metadata"]["streaming"] is False
+        result = await c.wait_event("commandResult", lambda r: r["command"] == "/status")
+        assert result["ok"]
+        await c.close()
+
+    arun(scenario(), timeout=60)
+
+
+def test_cli_flags_configure_the_server(tmp_path, monkeypatch):
+    import argparse
+
+    from chatops_widget.assistant.llm import add_llm_arguments, configure_llm
+
+    monkeypatch.setenv("CHATOPS_LLM_API_KEY", "from-env")
+    parser = argparse.ArgumentParser()
+    add_llm_arguments(parser)
+    args = parser.parse_args(["--llm-base-url", "http://127.0.0.1:1/v1", "--llm-model", "m"])
+    server = ChatOpsServer(tmp_path, assistant=None)
+    assert configure_llm(server, args.llm_base_url, args.llm_model, args.llm_api_key) is not None
+    cfg = server.state["assistant.llm"]
+    assert (cfg.base_url, cfg.model, cfg.api_key) == ("http://127.0.0.1:1/v1", "m", "from-env")
+    assert configure_llm(ChatOpsServer(tmp_path / "b", assistant=None)) is None  # nothing set
+    server.store.close()
