@@ -101,9 +101,11 @@ _STRATEGY_IDS = [
     re.compile(r"(?<![\w])([a-z]{5,11})[_#-]?(\d+)(?![\w])"),
 ]
 _SHORT_ON = re.compile(rf"(?<![\w])(?:{lx.SHORT_ON})(?![\w])")
+_YEAR = re.compile(r"^(?:19|20)\d\d$")
+_CAPS_WORD = re.compile(r"(?<![\w$/])\$?([A-Z]{6,12})(?![\w])")
 _SNAKE = re.compile(r"(?<![\w/])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?![\w])")
 _SYMBOL = re.compile(r"(?<![\w$/])\$?([A-Z][A-Z0-9]{0,4}(?:[.-][A-Z]{1,2})?)(?![\w])")
-_LOW_SYMBOL = re.compile(r"(?<![\w])(?:on|for|symbol|ticker|with)\s+\$?([a-z]{1,5})(?![\w])")
+_LOW_SYMBOL = re.compile(r"(?<![\w])(?:on|for|symbol|ticker|with|using)\s+\$?([a-z]{1,12})(?![\w])")
 _COMMAND_WORDS = {"run_backtest", "compare_strategies"}
 
 
@@ -132,21 +134,32 @@ def extract(text: str, *, known_symbols=None, known_refs=None) -> Entities:
     for m in t.take(_SHORT_ON):
         e.params.append((m.start(), "short", "true"))
     for pat in (_RANGE, _COLON_RANGE):
-        for m in t.take(pat):
+        for m in list(pat.finditer(t.low)):
             name = lx.PARAM_ALIASES[m.group("name")]
             if pat is _COLON_RANGE:
                 val = m.group("v")
             else:
                 step = m.group("step") or m.group("step2")
+                if not step and _YEAR.match(m.group("lo")) and _YEAR.match(m.group("hi")):
+                    continue  # "period from 2016 until 2019" is a date range
                 val = f"{m.group('lo')}:{m.group('hi')}" + (f":{step}" if step else "")
             e.params.append((m.start(), name, val))
             e.has_range = True
-    for m in t.take(_SINGLE):
-        e.params.append((m.start(), lx.PARAM_ALIASES[m.group("name")], m.group("v")))
+            t.mask(m.start(), m.end())
+    for m in list(_SINGLE.finditer(t.low)):
+        name = lx.PARAM_ALIASES[m.group("name")]
+        if name == "period" and _YEAR.match(m.group("v")):
+            continue
+        e.params.append((m.start(), name, m.group("v")))
+        t.mask(m.start(), m.end())
     _extract_strategy_ids(t, e)
     _extract_templates(t, e, extra_refs)
     for m in list(_SYMBOL.finditer(t.orig)):
         if m.group(1) not in lx.SYMBOL_STOPWORDS:
+            e.symbols.append((m.start(), m.group(1)))
+            t.mask(m.start(), m.end())
+    for m in list(_CAPS_WORD.finditer(t.orig)):  # longer all-caps names the server knows
+        if m.group(1).lower() in lx.COMMON_TICKERS or m.group(1) in known_syms:
             e.symbols.append((m.start(), m.group(1)))
             t.mask(m.start(), m.end())
     for m in list(_LOW_SYMBOL.finditer(t.low)):

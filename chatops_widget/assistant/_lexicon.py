@@ -149,7 +149,8 @@ EN_KEYWORDS: dict[str, frozenset[str]] = {
         " execute spin perform performance performs performed try run_backtest".split()
     ),
     "compare": frozenset(
-        "compare comparison compares versus vs against better outperform outperforms"
+        "compare comparison compares versus vs against better outperform outperforms win wins"
+        " winner beat beats"
         " compare_strategies".split()
     ),
     "sweep": frozenset("sweep grid optimize optimise optimization optimisation scan".split()),
@@ -198,7 +199,7 @@ KO_KEYWORDS: dict[str, tuple[str, ...]] = {
     "result": ("결과",),
     "strategies": ("전략",),
     "templates": ("템플릿",),
-    "create": ("만들", "생성", "저장", "추가"),
+    "create": ("만들", "생성", "추가"),
     "data": ("데이터", "종목", "심볼", "티커"),
     "help": ("도움말", "도움", "도와", "사용법", "명령어"),
 }
@@ -245,7 +246,8 @@ EN_FILLER = frozenset(
     right just again also and or some each mine ours so ok okay one ones anything doing
     go up in this session need want like see is there any all of the date dates range
     ranges cover covers covered period periods loaded load have got use using used options option
-    set sets currently active pending many much""".split()
+    set sets currently active pending many much still stored saved
+    existing""".split()
 )
 
 #: Korean words (after particles are stripped) that add no meaning to a request.
@@ -255,7 +257,8 @@ KO_FILLER = frozenset(
     있는지 있음 목록 리스트 어떤 무슨 지금 현재 확인 확인해줘 해줘 해
     해봐 다 전체 모든 사용 가능한 가능 할 수 다시 한번 가능해 돼 되는
     중인 중 거 것 들 목록좀 나열 나열해줘 리스트업 봐 볼래 보자 불러줘
-    해주세요 하는 어떻게 하나요 하지 해요 하면 돼요 되나요 써요 쓰는 새로 새 어때 어때요""".split()
+    해주세요 하는 어떻게 하나요 하지 해요 하면 돼요 되나요 써요
+    쓰는 새로 새 어때 어때요 저장된 저장한 등록된""".split()
 )
 
 #: Korean particles / endings stripped from the end of a Hangul word before filler lookup.

@@ -28,6 +28,7 @@ _PHRASES = {
         r"side by side|stack(?:s)? up|which (?:one )?is better|(?<![\w])대(?![\w])"
     ),
     "sweep": re.compile(r"grid search|parameter search"),
+    "status": re.compile(r"(?:실행|진행)\s*중\S*|돌고\s*있\S*"),
 }
 _FUZZY_BY_LEN = sorted(lx.FUZZY_KEYWORDS)
 
