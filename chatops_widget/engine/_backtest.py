@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -173,6 +175,7 @@ def sweep(
     progress: Progress | None = None,
     cancel: Cancel | None = None,
     chunk_size: int = 64,
+    workers: int = 1,
 ) -> pd.DataFrame:
     """Backtest every parameter combination of ``grid``; one row per combination.
 
@@ -182,6 +185,8 @@ def sweep(
     combinations in chunks of ``chunk_size`` columns; after each chunk ``progress(done, total)``
     is called and ``cancel`` (a callable returning True, or a ``threading.Event``) is checked:
     if set, :class:`SweepCancelled` is raised with ``.partial`` holding the finished rows.
+    ``workers > 1`` simulates that many chunks concurrently on threads (numpy releases the
+    GIL); progress and cancellation still happen in chunk order on the calling thread.
 
     Returns a DataFrame with the parameter columns then the stats columns, in grid order.
     ``result.attrs`` holds ``skipped`` (forbidden combinations) and ``strategy``.
@@ -201,25 +206,60 @@ def sweep(
             f"forbidden, e.g. fast >= slow or a window longer than the {bars.n} bars)"
         )
     total = len(combos)
+    workers = _workers(workers)
     parts: list[dict[str, np.ndarray]] = []
     done = 0
-    for start in range(0, total, chunk_size):
-        chunk = combos[start : start + chunk_size]
-        pos = tpl.signal(bars, chunk)
-        sim = simulate(bars, pos, cash, commission)
-        parts.append(column_stats(bars, sim, cash))
-        done += len(chunk)
-        if progress is not None:
-            progress(done, total)
-        if done < total and _is_cancelled(cancel):
-            partial = _table(tpl, combos[:done], parts, skipped)
-            raise SweepCancelled(
-                f"sweep of {tpl.name} cancelled after {done} of {total} combinations",
-                partial=partial,
-                done=done,
-                total=total,
-            )
+
+    def run(pos: np.ndarray) -> dict[str, np.ndarray]:
+        return column_stats(bars, simulate(bars, pos, cash, commission), cash)
+
+    starts = list(range(0, total, chunk_size))
+    pool = ThreadPoolExecutor(workers) if workers > 1 and len(starts) > 1 else None
+    pending: deque = deque()
+    try:
+        i = 0
+        while i < len(starts) or pending:
+            # signals on this thread (they share the indicator cache), simulation+stats on the
+            # pool; numpy releases the GIL so chunks overlap on several cores
+            while i < len(starts) and len(pending) < max(workers, 1):
+                chunk = combos[starts[i] : starts[i] + chunk_size]
+                pos = tpl.signal(bars, chunk)
+                fut = pool.submit(run, pos) if pool else _Now(run(pos))
+                pending.append((len(chunk), fut))
+                i += 1
+            size, fut = pending.popleft()
+            parts.append(fut.result())
+            done += size
+            if progress is not None:
+                progress(done, total)
+            if done < total and _is_cancelled(cancel):
+                partial = _table(tpl, combos[:done], parts, skipped)
+                raise SweepCancelled(
+                    f"sweep of {tpl.name} cancelled after {done} of {total} combinations",
+                    partial=partial,
+                    done=done,
+                    total=total,
+                )
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return _table(tpl, combos, parts, skipped)
+
+
+class _Now:
+    """An already computed result with the Future interface used by :func:`sweep`."""
+
+    def __init__(self, value) -> None:
+        self._value = value
+
+    def result(self):
+        return self._value
+
+
+def _workers(workers: int) -> int:
+    if not isinstance(workers, int) or workers < 1:
+        raise EngineError(f"workers must be a positive int, got {workers!r}")
+    return workers
 
 
 def _table(tpl: Template, combos: list[dict], parts, skipped: int) -> pd.DataFrame:

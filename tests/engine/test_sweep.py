@@ -77,3 +77,16 @@ def test_cancel_with_event(alpha):
     assert ei.value.done == 5
     ev.clear()
     assert len(sweep(alpha, "sma_cross", grid, cancel=ev)) == 20
+
+
+def test_threaded_workers_give_identical_rows_and_ordered_progress(alpha):
+    grid = {"fast": list(range(2, 20)), "slow": [25, 40], "short": [False, True]}
+    calls = []
+    threaded = sweep(
+        alpha, "sma_cross", grid, chunk_size=7, workers=2, progress=lambda d, t: calls.append(d)
+    )
+    plain = sweep(alpha, "sma_cross", grid, chunk_size=7)
+    assert threaded.equals(plain)
+    assert calls == sorted(calls) and calls[-1] == 72
+    with pytest.raises(EngineError, match="workers must be a positive int"):
+        sweep(alpha, "sma_cross", grid, workers=0)
