@@ -13,8 +13,11 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import socket
 import sys
 from collections.abc import Sequence
+
+import uvicorn
 
 from .. import __version__
 from ..protocol import DEFAULT_HOST, DEFAULT_PORT, SOCKETIO_PATH
@@ -57,8 +60,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from .app import ChatOpsServer
 
     token = args.token or os.environ.get("CHATOPS_TOKEN")
@@ -67,13 +68,12 @@ def _serve(args: argparse.Namespace) -> int:
     server = ChatOpsServer(args.data_dir, token)
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
     url = f"http://{shown_host}:{args.port}"
-    print(
+    banner = (
         f"chatops-widget {__version__} serving socket.io on {url} (path {SOCKETIO_PATH})\n"
         f"data: {server.data_dir}\n"
         "To connect, use:\n"
         f"    {url}/?token={token if generated else '<your token>'}\n"
-        f"(ChatOpsClient accepts that URL as is; or set CHATOPS_URL={url} and CHATOPS_TOKEN)",
-        flush=True,
+        f"(ChatOpsClient accepts that URL as is; or set CHATOPS_URL={url} and CHATOPS_TOKEN)"
     )
     config = uvicorn.Config(
         server.asgi_app,
@@ -85,8 +85,21 @@ def _serve(args: argparse.Namespace) -> int:
         ws="websockets-sansio",
         timeout_graceful_shutdown=3,
     )
-    uvicorn.Server(config).run()
+    _AnnouncingServer(config, banner).run()
     return 0
+
+
+class _AnnouncingServer(uvicorn.Server):
+    """Prints the connect banner once the socket listens (as Jupyter does)."""
+
+    def __init__(self, config: uvicorn.Config, banner: str) -> None:
+        super().__init__(config)
+        self.banner = banner
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            print(self.banner, flush=True)
 
 
 if __name__ == "__main__":  # pragma: no cover
