@@ -230,3 +230,30 @@ def test_client_survives_sigkill_and_restart_with_every_message_once(tmp_path, w
             os.killpg(server.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def test_client_keeps_retrying_after_the_seeds_five_attempts(tmp_path, monkeypatch, wait_until):
+    """The seed's browser hook gives up after 5 attempts; the kernel client keeps trying."""
+    from chatops_widget import _connection
+
+    monkeypatch.setattr(_connection, "backoff", lambda attempt: 0.05)  # same loop, short delays
+    first = EmbeddedServer(data_dir=tmp_path, router=CommandRouter(), assistant=None).start()
+    port, token = first.port, first.token
+    attempts: list[int] = []
+    with ChatOpsClient(first.url, token) as client:
+        client.on("reconnect_attempt", attempts.append)
+        client.create_session()
+        client.send_message("one")
+        first.stop()
+        wait_until(lambda: len(attempts) >= 2 * _connection.RECONNECTION_ATTEMPTS, 60)
+        assert not client.is_connected
+        again = EmbeddedServer(
+            data_dir=tmp_path, token=token, port=port, router=CommandRouter(), assistant=None
+        ).start()
+        try:
+            wait_until(lambda: client.is_connected, 30)
+            client.send_message("two")
+            assert client.history["content"].tolist() == ["one", "two"]
+            assert client.reconnect_attempt == 0
+        finally:
+            again.stop()

@@ -95,6 +95,24 @@ def test_client_message_id_makes_retries_idempotent(demo_server, raw_client_cls,
     arun(scenario())
 
 
+def test_retried_execute_command_runs_once(demo_server, raw_client_cls, arun):
+    async def scenario():
+        sid = _session("cmdonce")
+        a, _ = await _joined(raw_client_cls, demo_server, sid)
+        payload = {"sessionId": sid, "command": "/run_demo s1", "clientMessageId": "k-1"}
+        first = await a.call("executeCommand", payload)
+        again = await a.call("executeCommand", payload)
+        assert first["message"] == again["message"]
+        await a.wait_event("commandResult")
+        # a later command's result arrives after any second result of the first would have
+        await a.call("executeCommand", {"sessionId": sid, "command": "/help"})
+        await a.wait_event("commandResult", lambda r: r["command"] == "/help")
+        assert [r["command"] for r in a.of("commandResult")] == ["/run_demo s1", "/help"]
+        await a.close()
+
+    arun(scenario())
+
+
 def test_leave_session_stops_delivery(demo_server, raw_client_cls, arun):
     async def scenario():
         sid = _session("leave")
