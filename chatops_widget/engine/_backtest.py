@@ -81,7 +81,11 @@ def backtest(
         ParamError: bad parameters (naming the parameter); DataError: bad data.
 
     Example:
+        >>> from chatops_widget.engine import catalog
+        >>> df = catalog.get("ALPHA")
         >>> r = backtest(df, "sma_cross", {"fast": 10, "slow": 30, "short": True})
+        >>> r.trades.pnl.sum() == r.equity.equity.iloc[-1] - 1_000_000   # doctest: +SKIP
+        True
         >>> r.stats[["total_return", "sharpe", "max_drawdown"]]      # doctest: +SKIP
     """
     cash, commission = _check_money(cash, commission)
@@ -192,8 +196,14 @@ def sweep(
     ``result.attrs`` holds ``skipped`` (forbidden combinations) and ``strategy``.
 
     Example:
-        >>> sweep(df, "sma_cross", {"fast": range(5, 50, 5), "slow": range(20, 200, 10)},
-        ...       progress=lambda done, total: print(done, total))      # doctest: +SKIP
+        >>> from chatops_widget.engine import catalog
+        >>> t = sweep(catalog.get("ALPHA"), "sma_cross",
+        ...           {"fast": range(5, 50, 5), "slow": range(20, 200, 10)},
+        ...           progress=lambda done, total: print(done, total), chunk_size=100)
+        100 150
+        150 150
+        >>> t.attrs["skipped"], t.columns[:4].tolist()
+        (12, ['fast', 'slow', 'short', 'total_return'])
     """
     cash, commission = _check_money(cash, commission)
     if not isinstance(chunk_size, int) or chunk_size < 1:
