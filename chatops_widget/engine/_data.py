@@ -202,6 +202,8 @@ class DataCatalog:
     def get(self, symbol: str, start=None, end=None) -> pd.DataFrame:
         """OHLCV of ``symbol`` between ``start`` and ``end`` (inclusive, anything pandas parses).
 
+        The copy carries ``attrs["symbol"]``, so :func:`backtest` results are labelled with it.
+
         Raises :class:`UnknownSymbolError` (with close matches) or :class:`DataError` if the
         range leaves fewer than 2 bars.
         """
@@ -227,7 +229,9 @@ class DataCatalog:
                     f"{sym}: only {len(df)} bar(s) between {start} and {end}; data covers "
                     f"{self._frames[sym].index[0].date()} to {self._frames[sym].index[-1].date()}"
                 )
-        return df.copy()
+        out = df.copy()
+        out.attrs["symbol"] = sym  # backtest() labels its result with it
+        return out
 
     def info(self) -> pd.DataFrame:
         """One row per symbol: symbol, start, end, bars, source."""

@@ -27,3 +27,4 @@ def test_result_shape_and_reprs():
     d = r.to_dict()
     json.dumps(d)
     assert d["stats"]["num_trades"] == len(r.trades)
+    assert backtest(catalog.get("echo"), "buy_and_hold").symbol == "ECHO"  # from df.attrs
