@@ -45,13 +45,43 @@ def _split_url(url: str) -> tuple[str, str | None]:
     return f"{scheme}://{parts.netloc}", token
 
 
+_embedded_lock = threading.Lock()
+_embedded_users: dict[Any, int] = {}
+
+
+def _acquire_embedded() -> Any:
+    """The process's embedded server (started on first use), shared by URL-less clients."""
+    from .server.embedded import EmbeddedServer
+
+    with _embedded_lock:
+        for srv in list(_embedded_users):
+            if srv.running:
+                _embedded_users[srv] += 1
+                return srv
+            del _embedded_users[srv]
+        srv = EmbeddedServer().start()
+        _embedded_users[srv] = 1
+        return srv
+
+
+def _release_embedded(srv: Any) -> None:
+    """Stop the embedded server when its last client closes."""
+    with _embedded_lock:
+        _embedded_users[srv] = _embedded_users.get(srv, 1) - 1
+        if _embedded_users[srv] > 0:
+            return
+        del _embedded_users[srv]
+    srv.stop()
+
+
 class ChatOpsClient:
     """Connect to a ChatOps server (or start an embedded one) and chat from Python.
 
     ``url``/``token`` default to the ``CHATOPS_URL``/``CHATOPS_TOKEN`` environment variables; a
     ``?token=`` in the URL (as printed by ``chatops-widget serve``) is used too. With no URL at
     all an :class:`~chatops_widget.server.EmbeddedServer` is started on 127.0.0.1 (a free port,
-    a fresh token, the per-user data dir) and stopped again by :meth:`close`.
+    a fresh token, the per-user data dir) and stopped by :meth:`close`; URL-less clients in one
+    process share that server (so their sessions meet), and the last one to close stops it.
 
     Events for :meth:`on`: ``message`` (ChatMessage dict), ``commandResult``,
     ``backtestProgress``, ``error`` (``{code, message, sessionId?}``), ``connect``,
@@ -82,9 +112,7 @@ class ChatOpsClient:
                     "CHATOPS_TOKEN (the server prints its token when it starts)"
                 )
         else:
-            from .server.embedded import EmbeddedServer
-
-            self._embedded = EmbeddedServer(token=token).start()
+            self._embedded = _acquire_embedded()
             base, token = self._embedded.url, self._embedded.token
         self._url, self._token = base, token
         self._loop = LoopThread()
@@ -292,7 +320,8 @@ class ChatOpsClient:
         if getattr(self, "_loop", None) is not None:
             self._loop.stop()
         if self._embedded is not None:
-            self._embedded.stop()
+            _release_embedded(self._embedded)
+            self._embedded = None
 
     def __enter__(self) -> ChatOpsClient:
         return self

@@ -127,7 +127,7 @@ def test_blocking_call_from_a_callback_is_refused_not_deadlocked(client, wait_un
     assert fut.result(timeout=20)["content"] == "non-blocking"
 
 
-def test_no_url_starts_an_embedded_server_and_close_stops_it(tmp_path, monkeypatch):
+def test_no_url_starts_a_shared_embedded_server_and_the_last_close_stops_it(tmp_path, monkeypatch):
     monkeypatch.delenv("CHATOPS_URL", raising=False)
     monkeypatch.setenv("CHATOPS_DATA_DIR", str(tmp_path))
 
@@ -139,10 +139,17 @@ def test_no_url_starts_an_embedded_server_and_close_stops_it(tmp_path, monkeypat
     assert len(server_threads()) == before + 1
     url = client.url
     assert url.startswith("http://127.0.0.1:") and _reachable(url)
-    client.create_session()
+    session = client.create_session()
     assert client.send_message("embedded")["seq"] == 1
     assert (tmp_path / "chatops.sqlite3").exists()
+    # a second URL-less client in this process shares the server, so the sessions meet
+    second = ChatOpsClient()
+    assert second.url == url and len(server_threads()) == before + 1
+    joined = second.join_session(session)["messages"]  # (the assistant may have answered)
+    assert [m["content"] for m in joined if m["role"] == "user"] == ["embedded"]
     client.close()
+    assert _reachable(url) and second.send_message("still up")["seq"] > 1
+    second.close()
     assert not _reachable(url)
     assert len(server_threads()) == before
 
