@@ -75,6 +75,11 @@ def _serve(args: argparse.Namespace) -> int:
         f"    {url}/?token={token if generated else '<your token>'}\n"
         f"(ChatOpsClient accepts that URL as is; or set CHATOPS_URL={url} and CHATOPS_TOKEN)"
     )
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        banner += (
+            f"\nWARNING: listening on {args.host}, not only loopback: anyone who can reach this "
+            "port and has the token can use the server."
+        )
     config = uvicorn.Config(
         server.asgi_app,
         host=args.host,
