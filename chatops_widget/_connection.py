@@ -216,12 +216,20 @@ class Connection:
             return ack
 
     def accept(self, msg: Any) -> bool:
-        """Add a ChatMessage of the current session unless its ``seq`` is already known."""
+        """Add a ChatMessage of the current session unless it is a duplicate.
+
+        A known ``seq`` is dropped, except when it carries the same id with new content or
+        metadata: that is an in-place update (text streaming in), which replaces the stored
+        message and fires ``message`` again.
+        """
         if not isinstance(msg, dict) or msg.get("sessionId") != self.session_id:
             return False
         seq = msg.get("seq")
         with self.lock:
-            if not isinstance(seq, int) or seq in self.messages:
+            if not isinstance(seq, int):
+                return False
+            known = self.messages.get(seq)
+            if known is not None and (known.get("id") != msg.get("id") or known == msg):
                 return False
             self.messages[seq] = msg
         self.fire("message", msg)

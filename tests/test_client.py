@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -264,3 +265,22 @@ def test_client_keeps_retrying_after_the_seeds_five_attempts(tmp_path, monkeypat
             assert client.reconnect_attempt == 0
         finally:
             again.stop()
+
+
+def test_in_place_update_replaces_the_message_and_fires_again(server, client, wait_until):
+    """Streamed text (same id and seq, new content) replaces the row instead of being dropped."""
+    session = client.create_session()
+    seen: list[str] = []
+    client.on("message", lambda m: seen.append(m["content"]))
+    srv = server.server
+
+    async def stream() -> None:
+        msg = await srv.publish(session, "assistant", "Hel", {"streaming": True})
+        await srv.update_message(session, msg.id, "Hello", {"streaming": True})
+        await srv.update_message(session, msg.id, "Hello, world", {"streaming": False})
+
+    asyncio.run_coroutine_threadsafe(stream(), srv.loop).result(10)
+    wait_until(lambda: seen[-1:] == ["Hello, world"])
+    assert seen == ["Hel", "Hello", "Hello, world"]
+    h = client.history
+    assert h["content"].tolist() == ["Hello, world"] and h["seq"].tolist() == [1]

@@ -115,6 +115,7 @@ class ChatOpsServer:
         self.router = router or commands.router
         self.assistant = _load_default_assistant() if assistant == "auto" else assistant
         self.state: dict[str, Any] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.store = Store(self.data_dir / "chatops.sqlite3")
         self._tasks: set[asyncio.Task[Any]] = set()
         # The token is the guard, so the Origin check is off ([]): browsers on other origins
@@ -156,6 +157,23 @@ class ChatOpsServer:
         await self.sio.emit(ServerEvent.MESSAGE.value, msg.wire(), room=session_id)
         return msg
 
+    async def update_message(
+        self, session_id: str, message_id: str, content: str, metadata: dict[str, Any]
+    ) -> ChatMessage:
+        """Replace a published message (same id and ``seq``) and emit it again as ``message``.
+
+        Used for text that streams in (an LLM answer): clients upsert by id. With
+        ``metadata["streaming"]`` true the update is only emitted; the final one is persisted.
+        """
+        if metadata.get("streaming"):
+            msg = self.store.message(session_id, message_id).model_copy(
+                update={"content": content, "metadata": metadata}
+            )
+        else:
+            msg = self.store.update(session_id, message_id, content, metadata)
+        await self.sio.emit(ServerEvent.MESSAGE.value, msg.wire(), room=session_id)
+        return msg
+
     async def emit_to_session(self, session_id: str, event: str, payload: Any) -> None:
         """Emit ``event`` to everyone in the session (``bytes`` travel as binary attachments)."""
         await self.sio.emit(event, payload, room=session_id)
@@ -192,6 +210,7 @@ class ChatOpsServer:
     # ------------------------------------------------------------------ lifecycle
 
     async def _startup(self) -> None:
+        self.loop = asyncio.get_running_loop()  # for callers on other threads (embedded use)
         for hook in self.router.startup_hooks:
             await hook(self)
 

@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
         "else the per-user data dir)",
     )
     serve.add_argument("--log-level", default="warning", help="uvicorn log level")
+    from ..assistant.llm import add_llm_arguments
+
+    add_llm_arguments(serve)
     return parser
 
 
@@ -66,6 +69,9 @@ def _serve(args: argparse.Namespace) -> int:
     generated = not token
     token = token or secrets.token_urlsafe(24)
     server = ChatOpsServer(args.data_dir, token)
+    from ..assistant.llm import configure_llm
+
+    configure_llm(server, args.llm_base_url, args.llm_model, args.llm_api_key, args.llm_timeout)
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
     url = f"http://{shown_host}:{args.port}"
     banner = (

@@ -165,6 +165,32 @@ class Store:
                 raise
         return msg, True
 
+    def message(self, session_id: str, message_id: str) -> ChatMessage:
+        """One stored message by id; ``KeyError`` if the session has none with that id."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM messages WHERE session_id = ? AND id = ?", (session_id, message_id)
+            ).fetchone()
+        if row is None:
+            raise KeyError(f"no message {message_id!r} in session {session_id!r}")
+        return _to_message(row)
+
+    def update(
+        self, session_id: str, message_id: str, content: str, metadata: dict[str, Any]
+    ) -> ChatMessage:
+        """Replace a stored message's content and metadata (same id and ``seq``).
+
+        Raises ``KeyError`` if the session holds no message with that id.
+        """
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE messages SET content = ?, metadata = ? WHERE session_id = ? AND id = ?",
+                (content, json.dumps(metadata, default=str), session_id, message_id),
+            )
+        if cur.rowcount != 1:
+            raise KeyError(f"no message {message_id!r} in session {session_id!r}")
+        return self.message(session_id, message_id)
+
     def messages_after(
         self, session_id: str, last_seq: int = 0, limit: int | None = None
     ) -> list[ChatMessage]:

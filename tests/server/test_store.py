@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from chatops_widget.server.store import Store
 
 
@@ -40,3 +42,21 @@ def test_sessions_are_listed_with_names(tmp_path):
     store.append("session_2", "user", "x")
     rows = {s["id"]: s for s in store.sessions()}
     assert rows["session_1"]["name"] == "research" and rows["session_2"]["lastSeq"] == 1
+
+
+def test_update_replaces_content_in_place_and_survives_reopen(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    store = Store(path)
+    msg, _ = store.append("session_a", "assistant", "Hel", {"streaming": True})
+    store.append("session_a", "user", "next")
+    updated = store.update("session_a", msg.id, "Hello", {"streaming": False})
+    assert (updated.id, updated.seq, updated.content) == (msg.id, 1, "Hello")
+    store.close()
+    first, second = Store(path).messages_after("session_a")
+    assert (first.content, first.metadata, second.content) == (
+        "Hello",
+        {"streaming": False},
+        "next",
+    )
+    with pytest.raises(KeyError, match="no message"):
+        Store(path).update("session_a", "msg_missing", "x", {})
