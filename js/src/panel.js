@@ -7,14 +7,18 @@ import { TERMINAL } from "./store.js";
 import { VirtualList } from "./vlist.js";
 
 const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
-const EXAMPLES = [
-  "/help",
-  "/strategies",
-  "/run_backtest strategy_1",
-  "/compare_strategies strategy_1 strategy_2",
-  "/sweep sma_cross symbol=GOOG fast=5:30:5 slow=40:100:20",
-];
-const PHRASES = ["backtest strategy_1 on GOOG since 2010", "compare strategy_1 and strategy_2"];
+/** Example commands and phrases for the empty state, on the server's own strategies/symbols. */
+function examples(strategies) {
+  const ids = strategies.map((x) => x.id).filter(Boolean);
+  const a = ids[0] || "strategy_1";
+  const b = ids[1] || "strategy_2";
+  const sym = strategies[0]?.symbol || "ALPHA";
+  return {
+    commands: ["/help", "/strategies", `/run_backtest ${a}`, `/compare_strategies ${a} ${b}`,
+      `/sweep sma_cross symbol=${sym} fast=5:30:5 slow=40:100:20`],
+    phrases: [`backtest ${a} on ${sym} since 2015`, `compare ${a} and ${b}`],
+  };
+}
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -86,10 +90,6 @@ export function mountPanel(model, root, store) {
   root.replaceChildren(header, switcher, body, tray, composer.el);
 
   // empty state: welcome + examples (clicking one puts it into the input)
-  empty.append(
-    el("h3", "", "Welcome to ChatOps"),
-    el("div", "", "Run and compare backtests by chatting. Start with a command, or just ask:"),
-  );
   const exampleRow = (list) => {
     const row = el("div", "cow-examples");
     for (const text of list) {
@@ -102,7 +102,19 @@ export function mountPanel(model, root, store) {
     }
     return row;
   };
-  empty.append(exampleRow(EXAMPLES), el("div", "", "or in plain words:"), exampleRow(PHRASES));
+  const renderWelcome = () => {
+    const ex = examples(model.get("strategies") || []);
+    empty.replaceChildren(
+      el("h3", "", "Welcome to ChatOps"),
+      el("div", "", "Run and compare backtests by chatting. Start with a command, or just ask:"),
+      exampleRow(ex.commands),
+      el("div", "", "or in plain words:"),
+      exampleRow(ex.phrases),
+    );
+  };
+  renderWelcome();
+  model.on("change:strategies", renderWelcome);
+  cleanups.push(() => model.off("change:strategies", renderWelcome));
 
   const list = new VirtualList(scroll, {
     count: () => store.items.length,

@@ -12,11 +12,16 @@ const PERCENT = new Set([
   "exposure",
   "return",
   "avg_trade",
+  "avg_trade_return",
+  "best_trade",
+  "worst_trade",
 ]);
+const ISO_DAY = /^(\d{4}-\d{2}-\d{2})T00:00:00(\.0+)?(Z|[+-]00:00)?$/;
 
 /** Format one metric value for a table cell. */
 export function formatMetric(name, value) {
   if (value === null || value === undefined || value === "") return "–";
+  if (typeof value === "string") return value.replace(ISO_DAY, "$1");
   if (typeof value !== "number") return String(value);
   if (!Number.isFinite(value)) return String(value);
   if (PERCENT.has(name)) return (value * 100).toFixed(2) + " %";
@@ -31,13 +36,19 @@ function h(tag, cls, text) {
   return el;
 }
 
+/** Metrics as name/value pairs, two pairs per row (compact). */
 function metricsTable(stats) {
   const table = h("table", "cow-table cow-metrics");
   const body = table.createTBody();
-  for (const [name, value] of Object.entries(stats || {})) {
+  const entries = Object.entries(stats || {});
+  const half = Math.ceil(entries.length / 2);
+  for (let i = 0; i < half; i++) {
     const tr = body.insertRow();
-    tr.appendChild(h("th", "", name));
-    tr.appendChild(h("td", "", formatMetric(name, value)));
+    for (const pair of [entries[i], entries[i + half]]) {
+      if (!pair) continue;
+      tr.appendChild(h("th", "", pair[0]));
+      tr.appendChild(h("td", "", formatMetric(pair[0], pair[1])));
+    }
   }
   return table;
 }
@@ -65,20 +76,20 @@ function themeColors(el) {
   };
 }
 
-function axes(colors, fmt) {
+function axes(colors, fmt, hideX) {
   const base = { stroke: colors.axis, grid: { stroke: colors.grid, width: 0.5 }, ticks: { stroke: colors.grid } };
-  return [{ ...base }, { ...base, size: 60, values: fmt ? (u, vals) => vals.map(fmt) : undefined }];
+  const x = hideX ? { ...base, size: 6, values: (u, vals) => vals.map(() => "") } : { ...base, size: 48 };
+  return [x, { ...base, size: 56, values: fmt ? (u, vals) => vals.map(fmt) : undefined }];
 }
 
-function makeChart(container, { title, t, series, height, fmt, syncKey }) {
+function makeChart(container, { t, series, height, fmt, syncKey, hideX }) {
   const colors = themeColors(container);
   const width = Math.max(260, container.clientWidth || 480);
   const opts = {
-    title,
     width,
     height,
     scales: { x: { time: true } },
-    axes: axes(colors, fmt),
+    axes: axes(colors, fmt, hideX),
     cursor: syncKey ? { sync: { key: syncKey } } : {},
     legend: { show: series.length > 1 },
     series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, fill: s.fill, points: { show: false } }))],
@@ -86,10 +97,14 @@ function makeChart(container, { title, t, series, height, fmt, syncKey }) {
   return new uPlot(opts, [t, ...series.map((s) => s.values)], container);
 }
 
-function chartBox(height) {
-  const box = h("div", "cow-chart");
-  box.style.height = height + 36 + "px";
-  return box;
+function chartBox(height, caption, legend = false) {
+  const wrap = h("div", "cow-chart");
+  if (caption) wrap.appendChild(h("div", "cow-meta", caption));
+  const box = h("div", "cow-plot");
+  box.style.height = height + (legend ? 30 : 0) + "px";
+  wrap.appendChild(box);
+  wrap.plot = box;
+  return wrap;
 }
 
 const pct = (v) => (v * 100).toFixed(0) + "%";
@@ -107,23 +122,22 @@ function renderBacktest(card, r, charts) {
   card.appendChild(h("div", "cow-card-title", `Backtest ${r.runId}${name ? " — " + name : ""}`));
   const grid = h("div", "cow-card-grid");
   grid.appendChild(metricsTable(r.stats));
-  const chartsCol = h("div", "cow-chart");
-  const eq = chartBox(160);
-  const dd = chartBox(90);
-  chartsCol.append(eq, dd);
-  grid.appendChild(chartsCol);
+  const col = h("div", "cow-chart");
+  const eq = chartBox(120, "equity");
+  const dd = chartBox(110, "drawdown");
+  col.append(eq, dd);
+  grid.appendChild(col);
   card.appendChild(grid);
   const s = r.series;
   if (s?.t?.length) {
     charts.push(() => {
       const key = "cow-" + r.runId;
       return [
-        makeChart(eq, { title: "Equity", t: s.t, series: [{ label: "equity", values: s.equity, color: PALETTE[0] }], height: 160, fmt: compact, syncKey: key }),
-        makeChart(dd, {
-          title: "Drawdown",
+        makeChart(eq.plot, { t: s.t, series: [{ label: "equity", values: s.equity, color: PALETTE[0] }], height: 120, fmt: compact, syncKey: key, hideX: true }),
+        makeChart(dd.plot, {
           t: s.t,
           series: [{ label: "drawdown", values: s.drawdown, color: "#c62828", fill: "rgba(198,40,40,0.18)" }],
-          height: 90,
+          height: 110,
           fmt: pct,
           syncKey: key,
         }),
@@ -137,14 +151,13 @@ function renderComparison(card, r, charts) {
   card.appendChild(h("div", "cow-card-title", `Comparison ${r.runId} — ${(r.strategies || []).join(" vs ")}`));
   const grid = h("div", "cow-card-grid");
   grid.appendChild(comparisonTable(r.table, r.strategies));
-  const box = chartBox(200);
+  const box = chartBox(200, "equity", true);
   grid.appendChild(box);
   card.appendChild(grid);
   const s = r.series;
   if (s?.t?.length && s.curves) {
     charts.push(() => [
-      makeChart(box, {
-        title: "Equity",
+      makeChart(box.plot, {
         t: s.t,
         series: Object.entries(s.curves).map(([label, values], i) => ({ label, values, color: PALETTE[i % PALETTE.length] })),
         height: 200,

@@ -40,22 +40,22 @@ const PANEL_CSS = `
   --cow-border: var(--jp-border-color1, #bdbdbd);
   --cow-primary: var(--jp-brand-color1, #1976d2);
   --cow-primary-fg: var(--jp-ui-inverse-font-color1, #ffffff);
-  --cow-secondary: var(--jp-layout-color3, #e8e3f3);
+  --cow-secondary: color-mix(in srgb, var(--jp-accent-color1, #9c27b0) 10%, var(--jp-layout-color1, #ffffff));
   --cow-secondary-accent: var(--jp-accent-color1, #9c27b0);
-  --cow-warn: var(--jp-warn-color3, #fff3e0);
+  --cow-warn: color-mix(in srgb, var(--jp-warn-color1, #ed6c02) 14%, var(--jp-layout-color1, #ffffff));
   --cow-warn-accent: var(--jp-warn-color1, #ed6c02);
   --cow-error: var(--jp-error-color1, #d32f2f);
   --cow-success: var(--jp-success-color1, #2e7d32);
   --cow-font: var(--jp-ui-font-family, system-ui, -apple-system, "Segoe UI", sans-serif);
   --cow-mono: var(--jp-code-font-family, ui-monospace, monospace);
-  display: flex; flex-direction: column; height: 520px; min-height: 260px; resize: vertical;
+  display: flex; flex-direction: column; height: 560px; min-height: 260px; resize: vertical;
   overflow: hidden; box-sizing: border-box; position: relative;
   font-family: var(--cow-font); font-size: var(--jp-ui-font-size1, 13px); color: var(--cow-fg);
   background: var(--cow-bg); border: 1px solid var(--cow-border); border-radius: 6px;
 }
 .cow-root * { box-sizing: border-box; }
 .cow-root.cow-theme-dark { --cow-bg: #1e1e1e; --cow-bg2: #2a2a2a; --cow-fg: rgba(255,255,255,0.87);
-  --cow-fg2: rgba(255,255,255,0.6); --cow-border: #555; --cow-secondary: #37304a; --cow-warn: #4a3a1e; }
+  --cow-fg2: rgba(255,255,255,0.6); --cow-border: #555; --cow-secondary: #2f2838; --cow-warn: #3d2f1a; }
 .cow-header { display: flex; align-items: center; gap: 8px; padding: 6px 8px; flex-wrap: wrap;
   border-bottom: 1px solid var(--cow-border); background: var(--cow-bg2); }
 .cow-title { font-weight: 600; }
@@ -95,6 +95,7 @@ const PANEL_CSS = `
 .cow-md code { font-family: var(--cow-mono); font-size: 0.95em; }
 .cow-md table, .cow-table { border-collapse: collapse; font-size: 12px; margin: 4px 0; }
 .cow-md th, .cow-md td, .cow-table th, .cow-table td { border: 1px solid var(--cow-border); padding: 2px 6px; text-align: right; }
+.cow-metrics th { font-weight: 500; text-align: left; color: var(--cow-fg2); }
 .cow-md th:first-child, .cow-md td:first-child, .cow-table th:first-child, .cow-table td:first-child { text-align: left; }
 .cow-md img { max-width: 100%; }
 .cow-meta { font-size: 10px; color: var(--cow-fg2); margin-top: 2px; }

@@ -1,0 +1,158 @@
+"""Level 2: the panel in a real JupyterLab (started by the test), driven by Debian's Chromium.
+
+Opens a copy of notebooks/quickstart.ipynb, runs the panel cell, types `/run_backtest strategy_1`
+into the panel, waits for the progress bar to reach 100 % and the result table and chart, reads the
+result DataFrame in a new cell, and checks that typing a, b, d, d (and Shift+Enter) in the panel
+adds, deletes or runs no cell. Saves docs/screenshot.png.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, bundle):
+    root = tmp_path_factory.mktemp("lab")
+    shutil.copy(ROOT / "notebooks" / "quickstart.ipynb", root / "quickstart.ipynb")
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env.pop("CHATOPS_URL", None)
+    env["JUPYTER_CONFIG_DIR"] = str(root / ".jupyter")  # no user settings leak in
+    labconfig = root / ".jupyter" / "labconfig"
+    labconfig.mkdir(parents=True)
+    # no "Jupyter news?" toast over the screenshot
+    off = {"@jupyterlab/apputils-extension:announcements": True}
+    (labconfig / "page_config.json").write_text(json.dumps({"disabledExtensions": off}))
+    cmd = [
+        sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
+        "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]  # fmt: skip
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # CI containers run as root
+    log = open(root / "lab.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+            break
+        except Exception:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError((root / "lab.log").read_text()[-3000:]) from None
+            time.sleep(0.5)
+    yield {"url": f"{base}/lab/tree/quickstart.ipynb?token={token}", "root": root}
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+_KERNEL_IDLE = """() => {
+    const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+    const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+    return !!k && k.status === 'idle' && w.content.widgets.length > 1;
+}"""
+
+
+def _cells(page) -> int:
+    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").count()
+
+
+def _run_command(page, command: str) -> None:
+    page.evaluate("(c) => { window.jupyterapp.commands.execute(c); }", command)
+
+
+def test_panel_in_jupyterlab(lab, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(lab["url"])
+        page.wait_for_function(_KERNEL_IDLE, timeout=120_000)
+        # run the panel cell (the first code cell)
+        page.evaluate(
+            """() => { const nb = window.jupyterapp.shell.currentWidget.content;
+                nb.activeCellIndex = nb.widgets.findIndex((c) => c.model.type === 'code'); }"""
+        )
+        _run_command(page, "notebook:run-cell")
+        panel = page.locator(".cow-root")
+        panel.wait_for(timeout=90_000)
+        page.wait_for_selector(".cow-chip.cow-connected", timeout=60_000)
+        assert page.locator(".cow-session").inner_text().startswith("session_")
+
+        # typing in the panel never reaches JupyterLab's notebook shortcuts
+        n_cells = _cells(page)
+        n_code = page.locator(".jp-Notebook .jp-CodeCell").count()
+        box = panel.locator(".cow-input")
+        box.click()
+        for key in ["a", "b", "d", "d", "m", "Shift+Enter", "z"]:
+            page.keyboard.press(key)
+        page.wait_for_timeout(500)
+        assert _cells(page) == n_cells
+        assert box.input_value() == "abddm\nz"
+        assert page.locator(".jp-Notebook .jp-CodeCell").count() == n_code  # no `m` to markdown
+        box.fill("")
+
+        # a backtest typed into the panel: progress to 100 %, then the table and the chart
+        box.type("/run_backtest strategy_1")
+        page.keyboard.press("Escape")  # close the autocomplete popup; Enter sends either way
+        box.press("Enter")
+        page.wait_for_selector(".cow-run .cow-run-pct:text('100 %')", timeout=180_000)
+        result = page.locator(".cow-result").last
+        result.wait_for(timeout=120_000)
+        result.locator(".cow-metrics").wait_for()
+        assert result.locator(".uplot canvas").count() >= 2
+        assert "total_return" in result.locator(".cow-metrics").inner_text()
+        assert page.locator(".cow-user .cow-bubble", has_text="/run_backtest strategy_1").count()
+        assert _cells(page) == n_cells
+
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.locator(".jp-CodeCell:has(.cow-root)").screenshot(path=str(SCREENSHOT))
+
+        # read the result DataFrame in a new cell
+        _run_command(page, "notebook:insert-cell-below")
+        page.wait_for_function(f"() => document.querySelectorAll('.jp-Cell').length > {n_cells}")
+        _run_command(page, "notebook:enter-edit-mode")
+        page.keyboard.type(
+            "rid = list(w.results)[-1]; r = w.results[rid]\n"
+            "eq = r.equity if hasattr(r, 'equity') else r['equity']\n"
+            "print('ROWS', rid, type(eq).__name__, len(eq), 'equity' in eq.columns)"
+        )
+        _run_command(page, "notebook:run-cell")
+        out = page.locator(".jp-OutputArea-output", has_text="ROWS").last
+        out.wait_for(timeout=60_000)
+        words = out.inner_text().split()
+        assert words[0] == "ROWS" and words[1].startswith("run_")
+        assert words[2] == "DataFrame" and int(words[3]) > 1000 and words[4] == "True"
+        browser.close()
