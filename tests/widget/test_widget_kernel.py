@@ -229,3 +229,15 @@ def test_history_chunks_and_strategy_command():
     assert cmd == "/create_strategy sma_cross symbol=GOOG name='my s' fast=5"
     with pytest.raises(ValueError, match='needs "template"'):
         sync.strategy_command({"symbol": "GOOG"})
+
+
+def test_in_place_update_travels_as_one_message(widget):
+    w, rec = widget
+    w._on_frontend(w, {"type": "ready", "clientId": "v"})
+    sent = w.send_message("draft")
+    updated = {**sent, "content": "final text"}
+    w._on_message(updated)
+    w._on_message(updated)  # the same again: nothing to send
+    got = [m for m in rec.of("message") if m["message"]["id"] == sent["id"]]
+    assert got[-1]["message"]["content"] == "final text"
+    assert len([m for m in got if m["message"]["content"] == "final text"]) == 1
