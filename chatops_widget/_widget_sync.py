@@ -10,7 +10,7 @@
 Example:
     >>> import numpy as np
     >>> idx = downsample_indices([np.sin(np.linspace(0, 50, 100_000))], max_points=1000)
-    >>> len(idx) <= 1000, idx[0], idx[-1]
+    >>> len(idx) <= 1000, int(idx[0]), int(idx[-1])
     (True, 0, 99999)
 """
 
