@@ -100,7 +100,13 @@ class Connection:
         """Connect once (raises on failure) and re-join the current session."""
         self._gen += 1  # events of older connections are ignored from now on
         gen = self._gen
-        sio = socketio.AsyncClient(reconnection=False, logger=False, engineio_logger=False)
+        sio = socketio.AsyncClient(
+            reconnection=False,
+            logger=False,
+            engineio_logger=False,
+            # results arrive as binary attachments of any size (aiohttp's default cap is 4 MB)
+            websocket_extra_options={"max_msg_size": 0},
+        )
         refusal: list[Any] = []
         sio.on("connect_error", lambda data=None: refusal.append(data))
         sio.on("disconnect", lambda *a: self._on_disconnect(gen, a[0] if a else None))

@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -34,15 +35,97 @@ __all__ = [
 ]
 
 
+_META = b"chatops_widget.frame"
+_FAST_KINDS = "fiub"  # float, int, uint, bool numpy dtypes
+
+
+def _column_values(df: pd.DataFrame, i: int) -> Any:
+    # ``_get_column_array`` skips building a Series per column (10x cheaper on wide frames).
+    getter = getattr(df, "_get_column_array", None)
+    return getter(i) if getter is not None else df.iloc[:, i].array
+
+
+def _fast_column(values: Any) -> tuple[pa.Array, str] | None:
+    dtype = values.dtype
+    if isinstance(dtype, np.dtype):
+        if dtype.kind in _FAST_KINDS:
+            return pa.array(np.asarray(values)), dtype.str
+        if dtype.kind == "M":
+            return pa.array(np.asarray(values), from_pandas=True), dtype.str
+        return None
+    if pd.api.types.is_string_dtype(dtype):
+        return pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True), "str"
+    return None
+
+
+def _fast_table(df: pd.DataFrame) -> pa.Table | None:
+    """A lean Table (our own small metadata instead of pandas'), or ``None`` if unsupported."""
+    cols = list(df.columns)
+    if not all(isinstance(c, str) for c in cols) or len(set(cols)) != len(cols):
+        return None
+    index = df.index
+    meta: dict[str, Any] = {"index_name": index.name, "columns_name": df.columns.name}
+    arrays, names, dtypes = [], [], []
+    if isinstance(index, pd.RangeIndex):
+        meta["range"] = [index.start, index.stop, index.step]
+    elif isinstance(index, pd.DatetimeIndex):
+        meta["tz"] = str(index.tz) if index.tz is not None else None
+        values = index.tz_convert("UTC").tz_localize(None) if index.tz is not None else index
+        arrays.append(pa.array(values.to_numpy(), from_pandas=True))
+        names.append("__index__")
+        meta["index_dtype"] = str(values.dtype)
+    else:
+        return None
+    for i, c in enumerate(cols):
+        got = _fast_column(_column_values(df, i))
+        if got is None:
+            return None
+        arrays.append(got[0])
+        names.append(c)
+        dtypes.append(got[1])
+    meta["dtypes"] = dtypes
+    schema_meta = {_META: json.dumps(meta).encode()}
+    return pa.Table.from_arrays(arrays, names=names, metadata=schema_meta)
+
+
+def _from_fast_table(table: pa.Table, meta: dict[str, Any]) -> pd.DataFrame:
+    offset = 0 if "range" in meta else 1
+    data = {}
+    for i, dtype in enumerate(meta["dtypes"]):
+        col = table.column(i + offset)
+        if dtype == "str":
+            data[table.column_names[i + offset]] = pd.array(col.to_numpy(), dtype="str")
+        else:
+            data[table.column_names[i + offset]] = col.to_numpy().astype(dtype, copy=False)
+    if "range" in meta:
+        index: pd.Index = pd.RangeIndex(*meta["range"], name=meta["index_name"])
+    else:
+        values = table.column(0).to_numpy().astype(meta["index_dtype"], copy=False)
+        index = pd.DatetimeIndex(values, name=meta["index_name"])
+        if meta.get("tz"):
+            index = index.tz_localize("UTC").tz_convert(meta["tz"])
+    df = pd.DataFrame(data, index=index, copy=False)
+    if not data:
+        df = pd.DataFrame(index=index)
+    df.columns.name = meta.get("columns_name")
+    return df
+
+
 def to_arrow_bytes(df: pd.DataFrame) -> bytes:
     """Encode a DataFrame (index included) as Arrow IPC stream bytes.
+
+    Frames of numbers, booleans, timestamps and strings on a DatetimeIndex or RangeIndex take a
+    lean path (plain Arrow columns + a small JSON note on dtypes and index); anything else goes
+    through ``pyarrow.Table.from_pandas``. Both decode with :func:`from_arrow_bytes`.
 
     >>> len(to_arrow_bytes(pd.DataFrame({"x": [1, 2, 3]}))) > 0
     True
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"to_arrow_bytes expects a pandas DataFrame, got {type(df).__name__}")
-    table = pa.Table.from_pandas(df, preserve_index=True)
+    table = _fast_table(df)
+    if table is None:
+        table = pa.Table.from_pandas(df, preserve_index=True)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
@@ -61,6 +144,14 @@ def from_arrow_bytes(data: bytes | bytearray | memoryview) -> pd.DataFrame:
         table = pa.ipc.open_stream(pa.py_buffer(data)).read_all()
     except pa.ArrowInvalid as exc:
         raise ValueError(f"not an Arrow IPC stream ({len(data)} bytes): {exc}") from None
+    return table_to_frame(table)
+
+
+def table_to_frame(table: pa.Table) -> pd.DataFrame:
+    """An Arrow Table written by :func:`to_arrow_bytes` (or any pandas-made one) as a DataFrame."""
+    meta = table.schema.metadata or {}
+    if _META in meta:
+        return _from_fast_table(table, json.loads(meta[_META]))
     return table.to_pandas()
 
 

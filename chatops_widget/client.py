@@ -30,6 +30,7 @@ import pandas as pd
 
 from ._connection import Connection, call_callback, check_ack, log
 from ._loop import LoopThread
+from ._runs import Comparison, ResultsView, Run, RunTracker, command_text
 from .protocol import new_session_id
 
 __all__ = ["ChatOpsClient"]
@@ -102,6 +103,7 @@ class ChatOpsClient:
         self._callbacks: dict[str, list[Callable[..., Any]]] = {}
         self._cb_lock = threading.Lock()
         self._closed = False
+        self._runs = RunTracker(self)  # follows every run of the session (see _runs.py)
         url = url or os.environ.get("CHATOPS_URL")
         if url:
             base, url_token = _split_url(url)
@@ -271,6 +273,77 @@ class ChatOpsClient:
         if not block:
             return self._loop.submit(go(None))
         return self._run(go(timeout), timeout + 5)
+
+    # ------------------------------------------------------------------ backtests (see _runs.py)
+
+    def trigger_backtest(self, strategy: str, **overrides: Any) -> Run:
+        """Start ``/run_backtest`` and return a :class:`~chatops_widget._runs.Run` at once.
+
+        ``strategy`` is a stored strategy id or a template name; ``overrides`` are ``symbol``,
+        ``start``, ``end``, ``cash``, ``commission`` or strategy params. Bad input raises
+        ``ProtocolError`` right away.
+
+        >>> run = client.trigger_backtest("strategy_1", fast=12)   # doctest: +SKIP
+        >>> run.result(timeout=60).stats["sharpe"]                 # doctest: +SKIP
+        """
+        return self._runs.start("run_backtest", [strategy], overrides, "backtest")
+
+    def compare_strategies(
+        self, *strategy_ids: str, timeout: float | None = 300.0, **options: Any
+    ) -> Comparison:
+        """Backtest stored strategies side by side; ``.stats`` (metrics x strategies), ``.equity``.
+
+        >>> client.compare_strategies("strategy_1", "strategy_2").stats   # doctest: +SKIP
+        """
+        run = self._runs.start("compare_strategies", list(strategy_ids), options, "comparison")
+        return run.result(timeout)
+
+    def sweep(
+        self,
+        template: str,
+        symbol: str,
+        *,
+        timeout: float | None = 300.0,
+        block: bool = True,
+        **ranges: Any,
+    ) -> pd.DataFrame | Run:
+        """Run a grid (``fast=range(5, 50, 5)``, lists or single values); one row per combination.
+
+        Blocks up to ``timeout`` s; ``block=False`` returns the :class:`Run` at once.
+
+        >>> client.sweep("sma_cross", "ALPHA", fast=range(5, 30, 5))  # doctest: +SKIP
+        """
+        run = self._runs.start("sweep", [template], {"symbol": symbol, **ranges}, "sweep")
+        return run.result(timeout) if block else run
+
+    @property
+    def results(self) -> ResultsView:
+        """``run_id -> result`` for every completed run of the session (anyone's), lazily."""
+        return ResultsView(self._runs)
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        """The session's runs: run_id, kind, status, progress, strategy, started_by, command..."""
+        return self._runs.frame()
+
+    @property
+    def strategies(self) -> pd.DataFrame:
+        """The stored strategies (index ``id``): name, template, params, symbol, dates."""
+        return self._runs.strategies_frame()
+
+    def create_strategy(
+        self,
+        template: str,
+        symbol: str,
+        name: str | None = None,
+        start: Any = None,
+        end: Any = None,
+        **params: Any,
+    ) -> str:
+        """Store a strategy (``/create_strategy``) and return its id, e.g. ``"strategy_6"``."""
+        options = {"symbol": symbol, "name": name, "start": start, "end": end, **params}
+        text = command_text("create_strategy", [template], options)
+        return self._runs.command(text)["strategyId"]
 
     # ------------------------------------------------------------------ events
 

@@ -25,7 +25,7 @@ from ..protocol import BacktestProgress, ServerEvent
 from . import _work
 from ._cmdargs import MAX_COMBOS, bad, did_you_mean, not_found, parse_range
 from .jobs import Job, JobCancelled, JobManager
-from .results import ResultStore, StoredResult
+from .results import ResultStore, StoredResult, write_result
 from .strategies import STRATEGY_RE, Strategy, StrategyStore, seed_specs
 
 if TYPE_CHECKING:
@@ -88,6 +88,9 @@ class BacktestService:
                 )
         self.results = ResultStore(server.data_dir)
         n = workers or int(os.environ.get("CHATOPS_WORKERS", 0)) or min(2, os.cpu_count() or 1)
+        mode = os.environ.get("CHATOPS_JOBS", mode)
+        if mode not in ("process", "thread"):
+            raise ValueError(f"CHATOPS_JOBS must be 'process' or 'thread', got {mode!r}")
         self.jobs = JobManager(workers=n, mode=mode, on_update=self._progress)  # type: ignore[arg-type]
         self._saves: set[asyncio.Task[Any]] = set()
 
@@ -95,9 +98,9 @@ class BacktestService:
         await self.jobs.start(warmup=_work.warmup)
 
     async def shutdown(self) -> None:
+        if self._saves:  # let pending result writes finish (briefly)
+            await asyncio.wait(list(self._saves), timeout=5)
         await self.jobs.shutdown()
-        if self._saves:
-            await asyncio.gather(*self._saves, return_exceptions=True)
 
     # ------------------------------------------------------------------ resolving names
     def template(self, name: str) -> engine.Template:
@@ -338,13 +341,19 @@ class BacktestService:
     async def _finish(self, job: Job, result: StoredResult) -> None:
         """Keep the result (served at once), persist it in the background, then say completed."""
         self.results.remember(result)
-        self._spawn(asyncio.to_thread(self.results.save, result))
         await self.jobs.report(job, status="completed")
+        # Parquet is written in the pool: no GIL contention with the event loop.
+        self._spawn(self.jobs.background(write_result, self.results.root, result))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         self._saves.add(task)
-        task.add_done_callback(self._saves.discard)
+        task.add_done_callback(self._saved)
+
+    def _saved(self, task: asyncio.Future[Any]) -> None:
+        self._saves.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("storing a result failed: %s", task.exception())
 
     async def _progress(self, job: Job) -> None:
         event = BacktestProgress(

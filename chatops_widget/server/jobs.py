@@ -27,7 +27,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import secrets
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -132,15 +134,26 @@ class JobManager:
             if not job.done:
                 job.cancel_requested = True
         if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            _stop_executor(self._executor)
             self._executor = None
 
     def _make_executor(self) -> Executor:
         if self.mode == "thread":
             return ThreadPoolExecutor(self.workers, thread_name_prefix="chatops-job")
         # "spawn": the server may live in a thread of a Jupyter kernel; fork()ing a
-        # multi-threaded process can deadlock the child.
-        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        # multi-threaded process can deadlock the child. Workers exit if the server dies.
+        return ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=exit_with_parent,
+            initargs=(os.getpid(),),
+        )
+
+    def background(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        """Run ``fn(*args)`` in the pool without taking a job slot (e.g. writing a result)."""
+        if self._executor is None:
+            raise RuntimeError("JobManager.start() was not called")
+        return asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     # ------------------------------------------------------------------ jobs
     def create(
@@ -266,8 +279,30 @@ class JobManager:
             log.error("worker pool broke (a worker died); starting a new one")
             old, self._executor = self._executor, self._make_executor()
             if old is not None:
-                old.shutdown(wait=False, cancel_futures=True)
+                _stop_executor(old)
             raise RuntimeError("a worker process died while running this job") from None
+
+
+def exit_with_parent(parent_pid: int, interval: float = 0.5) -> None:
+    """Worker initializer: a daemon thread ends this process once ``parent_pid`` is gone
+    (a server killed with SIGKILL cannot tell its pool to stop)."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent_pid:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _stop_executor(executor: Executor) -> None:
+    """Stop a pool now: drop queued tasks and terminate worker processes (running tasks too)."""
+    procs = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
 
 
 def _describe(exc: BaseException) -> str:

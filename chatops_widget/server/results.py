@@ -93,25 +93,9 @@ class ResultStore:
             self._evict()
 
     def save(self, result: StoredResult) -> None:
-        """Persist ``result`` as Parquet + ``record.json`` (blocking: run it in a thread)."""
+        """Persist ``result`` as Parquet + ``record.json`` (blocking: run it off the loop)."""
         self.remember(result)
-        folder = self._folder(result.run_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, data in result.frames.items():
-            tmp = folder / f".{name}.parquet.tmp"
-            pq.write_table(_ipc_to_table(data), tmp)
-            os.replace(tmp, folder / f"{name}.parquet")
-        record = {
-            "runId": result.run_id,
-            "sessionId": result.session_id,
-            "kind": result.kind,
-            "stats": result.stats,
-            "meta": result.meta,
-            "frames": list(result.frames),
-        }
-        tmp = folder / ".record.json.tmp"
-        tmp.write_text(json.dumps(record, allow_nan=False, default=str))
-        os.replace(tmp, folder / "record.json")
+        write_result(self.root, result)
 
     # ------------------------------------------------------------------ read
     def load(self, run_id: str) -> StoredResult | None:
@@ -165,3 +149,26 @@ class ResultStore:
         while total > self._cache_limit and len(self._cache) > 1:
             _, old = self._cache.popitem(last=False)
             total -= sum(len(b) for b in old.frames.values())
+
+
+def write_result(root: str | os.PathLike[str], result: StoredResult) -> None:
+    """Write ``result`` under ``root/<run_id>/`` (a plain function: runs in a worker process)."""
+    if not _RUN_RE.match(result.run_id):
+        raise ValueError(f"run id {result.run_id!r} is not valid; expected e.g. 'run_1a2b3c'")
+    folder = Path(root) / result.run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in result.frames.items():
+        tmp = folder / f".{name}.parquet.tmp"
+        pq.write_table(_ipc_to_table(data), tmp)
+        os.replace(tmp, folder / f"{name}.parquet")
+    record = {
+        "runId": result.run_id,
+        "sessionId": result.session_id,
+        "kind": result.kind,
+        "stats": result.stats,
+        "meta": result.meta,
+        "frames": list(result.frames),
+    }
+    tmp = folder / ".record.json.tmp"
+    tmp.write_text(json.dumps(record, allow_nan=False, default=str))
+    os.replace(tmp, folder / "record.json")

@@ -1,0 +1,458 @@
+"""Runs in the kernel: handles for backtests started from Python, and every session result as
+DataFrames.
+
+A :class:`RunTracker` listens to a :class:`~chatops_widget.ChatOpsClient`'s ``backtestProgress``
+and ``commandResult`` events, so it knows every run of the session -- started from this kernel,
+by another member or from the chat panel. Results are fetched lazily with ``getResult`` (Arrow
+IPC bytes, decoded to DataFrames) and cached.
+
+Example:
+    >>> run = client.trigger_backtest("strategy_1", fast=12)        # doctest: +SKIP
+    >>> run.progress, run.status                                      # doctest: +SKIP
+    (100.0, 'completed')
+    >>> run.result().equity.tail()                                    # doctest: +SKIP
+    >>> client.compare_strategies("strategy_1", "strategy_2").stats   # doctest: +SKIP
+    >>> client.results.keys()                                         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import datetime as _dt
+import secrets
+import shlex
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from ._connection import check_ack
+from ._serialization import from_arrow_bytes
+from .protocol import ErrorCode, ProtocolError
+
+if TYPE_CHECKING:
+    from .client import ChatOpsClient
+
+__all__ = ["Run", "Comparison", "RunTracker", "ResultsView", "RunFailed", "command_text"]
+
+TERMINAL = frozenset({"completed", "failed", "cancelled"})
+RESULT_KINDS = frozenset({"backtest", "comparison", "sweep"})
+_INPUT_ERRORS = frozenset({"bad_argument", "not_found", "unknown_command", "bad_request"})
+
+
+class RunFailed(RuntimeError):
+    """A run ended ``failed`` or ``cancelled``; ``.status`` and ``.run_id`` say which."""
+
+    def __init__(self, run_id: str, status: str, message: str) -> None:
+        super().__init__(message)
+        self.run_id, self.status = run_id, status
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, range):
+        if len(v) == 0:
+            raise ValueError(f"empty range {v!r}")
+        return f"{v[0]}:{v[-1]}:{abs(v.step)}" if v.step > 0 else ",".join(map(str, v))
+    if isinstance(v, (list, tuple)):
+        return ",".join(_value(x) for x in v)
+    if isinstance(v, (pd.Timestamp, _dt.datetime, _dt.date)):
+        return pd.Timestamp(v).strftime("%Y-%m-%d")
+    return str(v)
+
+
+def command_text(name: str, args: list[str], options: Mapping[str, Any]) -> str:
+    """``/name args key=value ...`` with shell quoting where needed.
+
+    >>> command_text("sweep", ["sma_cross"], {"symbol": "ALPHA", "fast": range(5, 20, 5)})
+    '/sweep sma_cross symbol=ALPHA fast=5:15:5'
+    """
+    parts = [f"/{name}", *map(shlex.quote, args)]
+    for key, v in options.items():
+        if v is None:
+            continue
+        parts.append(f"{key}={shlex.quote(_value(v))}")
+    return " ".join(parts)
+
+
+@dataclass
+class _RunState:
+    run_id: str
+    session_id: str | None
+    kind: str | None = None
+    status: str = "queued"
+    progress: float = 0.0
+    strategy_id: str | None = None
+    label: str | None = None
+    command: str | None = None
+    summary: dict[str, Any] | None = None
+    error: str | None = None
+    error_code: str | None = None
+    seen: bool = False
+    mine: bool = False
+    updated: float = field(default_factory=time.time)
+
+
+class Comparison:
+    """Strategies side by side: ``.stats`` (metrics x strategies), ``.equity`` (aligned curves)."""
+
+    def __init__(self, run_id: str, stats: pd.DataFrame, equity: pd.DataFrame) -> None:
+        self.run_id, self.stats, self.equity = run_id, stats, equity
+
+    @property
+    def strategies(self) -> list[str]:
+        return [str(c) for c in self.stats.columns]
+
+    def __repr__(self) -> str:
+        return f"Comparison {self.run_id} ({', '.join(self.strategies)})\n{self.stats!r}"
+
+    def _repr_html_(self) -> str:
+        return f"<b>Comparison</b> <code>{self.run_id}</code>" + self.stats._repr_html_()
+
+
+def decode_result(ack: dict[str, Any]) -> Any:
+    """A ``getResult`` ack as a ``BacktestResult``, :class:`Comparison` or sweep DataFrame."""
+    kind = ack.get("kind")
+    frames = {name: from_arrow_bytes(ack[name]) for name in ack.get("frames", [])}
+    if kind == "comparison":
+        return Comparison(ack["runId"], frames["table"], frames["equity"])
+    if kind == "sweep":
+        table = frames["table"]
+        table.attrs.update(runId=ack["runId"], **ack.get("stats", {}))
+        return table
+    from .engine import BacktestResult
+
+    summary = ack.get("meta", {}).get("summary", {})
+    stats = pd.Series(ack.get("stats", {}), dtype=object)
+    for key in ("start", "end"):
+        if isinstance(stats.get(key), str):
+            stats[key] = pd.Timestamp(stats[key])
+    stats = stats.where(stats.notna(), float("nan"))
+    return BacktestResult(
+        summary.get("template", ""),
+        dict(summary.get("params", {})),
+        frames["equity"],
+        frames["trades"],
+        stats,
+        summary.get("symbol"),
+    )
+
+
+class Run:
+    """A handle on one run: ``status``, ``progress``, ``result(timeout)``, ``cancel()``."""
+
+    def __init__(self, tracker: RunTracker, run_id: str) -> None:
+        self._tracker, self.run_id = tracker, run_id
+
+    @property
+    def status(self) -> str:
+        """``queued``, ``running``, ``completed``, ``failed`` or ``cancelled``."""
+        return self._tracker.state(self.run_id).status
+
+    @property
+    def progress(self) -> float:
+        """0-100, as last reported by the server."""
+        return self._tracker.state(self.run_id).progress
+
+    @property
+    def done(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """Server-side facts once the result was fetched: ``engineSeconds``, ``summary``."""
+        return self._tracker.meta.get(self.run_id, {})
+
+    @property
+    def summary(self) -> dict[str, Any] | None:
+        """The ``commandResult`` summary once completed (stats, params, ...)."""
+        return self._tracker.state(self.run_id).summary
+
+    def wait(self, timeout: float | None = None) -> str:
+        """Block until the run ends (``TimeoutError`` after ``timeout`` s); returns the status."""
+        return self._tracker.wait(self.run_id, timeout)
+
+    def result(self, timeout: float | None = None) -> Any:
+        """Wait for the run and return its result (``BacktestResult``, ``Comparison`` or sweep
+        DataFrame); raises :class:`RunFailed` if it failed or was cancelled."""
+        self._tracker.want(self.run_id)
+        self.wait(timeout)
+        return self._tracker.result(self.run_id)
+
+    def cancel(self) -> None:
+        """Ask the server to stop this run (``/cancel``); a finished run is left alone."""
+        if not self.done:
+            self._tracker.client.execute_command(f"/cancel {self.run_id}")
+
+    def __repr__(self) -> str:
+        s = self._tracker.state(self.run_id)
+        return f"<Run {self.run_id} {s.kind or ''} {s.status} {s.progress:.0f}%>"
+
+
+class ResultsView(Mapping[str, Any]):
+    """``run_id -> result`` for every completed run of the current session, fetched lazily."""
+
+    def __init__(self, tracker: RunTracker) -> None:
+        self._tracker = tracker
+
+    def __getitem__(self, run_id: str) -> Any:
+        if run_id not in self._tracker.completed_ids():
+            raise KeyError(f"no completed run {run_id!r} in this session; have: {list(self)}")
+        return self._tracker.result(run_id)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tracker.completed_ids())
+
+    def __len__(self) -> int:
+        return len(self._tracker.completed_ids())
+
+    def __repr__(self) -> str:
+        return f"<results of {self._tracker.client.current_session_id}: {list(self)}>"
+
+
+class RunTracker:
+    """Follows runs of the client's session; one per :class:`ChatOpsClient`."""
+
+    def __init__(self, client: ChatOpsClient) -> None:
+        self.client = client
+        self._runs: dict[str, _RunState] = {}
+        self._cache: dict[str, Any] = {}
+        self.meta: dict[str, dict[str, Any]] = {}  # run id -> getResult "meta" (engineSeconds...)
+        self._want: set[str] = set()  # runs someone waits on: fetched as soon as they complete
+        self._prefetch: dict[str, concurrent.futures.Future[Any]] = {}
+        self._by_command: dict[str, str] = {}
+        self._awaited: dict[str, dict[str, Any] | None] = {}
+        self._cond = threading.Condition()
+        client.on("backtestProgress", self._on_progress)
+        client.on("commandResult", self._on_result)
+
+    # ------------------------------------------------------------------ events (loop thread)
+    def _get(self, run_id: str, session_id: str | None) -> _RunState:
+        st = self._runs.get(run_id)
+        if st is None:
+            st = self._runs[run_id] = _RunState(run_id, session_id)
+        return st
+
+    def _on_progress(self, data: dict[str, Any]) -> None:
+        with self._cond:
+            st = self._get(data["runId"], data.get("sessionId"))
+            st.seen = True
+            if data.get("status") == "completed":
+                self._maybe_prefetch(st)  # the result is stored before "completed" is sent
+            if st.status not in TERMINAL:
+                st.status = data.get("status", st.status)
+                st.progress = max(st.progress, float(data.get("progress", 0.0)))
+                st.strategy_id = data.get("strategyId") or st.strategy_id
+                if st.status == "failed":
+                    st.error = data.get("message")
+                else:
+                    st.label = data.get("message") or st.label
+                st.updated = time.time()
+            self._cond.notify_all()
+
+    def _on_result(self, data: dict[str, Any]) -> None:
+        summary = data.get("summary") or {}
+        with self._cond:
+            if data.get("command") in self._awaited:
+                self._awaited[data["command"]] = data
+                self._cond.notify_all()
+            run_id = data.get("runId") or self._by_command.get(data.get("command", ""))
+            if run_id is None:
+                return
+            st = self._get(run_id, data.get("sessionId"))
+            st.command, st.seen = data.get("command") or st.command, True
+            if not data.get("ok"):
+                st.status = "failed"
+                st.error = (data.get("error") or {}).get("message", "failed")
+                st.error_code = (data.get("error") or {}).get("code")
+            elif summary.get("kind") in RESULT_KINDS:
+                st.kind = summary["kind"]
+                st.status = summary.get("status", "completed")
+                if st.status == "completed":
+                    st.summary, st.progress = summary, 100.0
+                    self._maybe_prefetch(st)
+            self._cond.notify_all()
+
+    # ------------------------------------------------------------------ queries
+    def state(self, run_id: str) -> _RunState:
+        with self._cond:
+            st = self._runs.get(run_id)
+            if st is None:
+                raise KeyError(f"unknown run {run_id!r}")
+            return st
+
+    def completed_ids(self) -> list[str]:
+        session = self.client.current_session_id
+        ids = [
+            r["runId"]
+            for r in self.client.join_info.get("runs", [])
+            if r.get("status") == "completed" and r.get("kind") in RESULT_KINDS
+        ]
+        with self._cond:
+            for st in self._runs.values():
+                if st.session_id == session and st.status == "completed" and st.summary:
+                    ids.append(st.run_id)
+        return list(dict.fromkeys(ids))
+
+    def wait(self, run_id: str, timeout: float | None) -> str:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while True:
+                st = self._runs[run_id]
+                if st.status in TERMINAL and (st.status != "completed" or st.summary):
+                    return st.status
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise TimeoutError(f"{run_id} is still {st.status} ({st.progress:.0f}%)")
+                self._cond.wait(left if left is not None else 1.0)
+
+    def _maybe_prefetch(self, st: _RunState) -> None:
+        """On the loop thread: send ``getResult`` now if someone waits for this run."""
+        if st.run_id in self._prefetch or st.run_id in self._cache:
+            return
+        if not (st.mine or st.run_id in self._want):
+            return
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        payload = {"sessionId": st.session_id or self.client.current_session_id, "runId": st.run_id}
+        task = asyncio.ensure_future(
+            self.client._conn.direct("getResult", payload, self.client.timeout)
+        )
+
+        def done(t: asyncio.Future[Any]) -> None:
+            if t.cancelled():
+                future.cancel()
+            elif t.exception() is not None:
+                future.set_exception(t.exception())  # type: ignore[arg-type]
+            else:
+                future.set_result(t.result())
+
+        task.add_done_callback(done)
+        self._prefetch[st.run_id] = future
+
+    def want(self, run_id: str) -> None:
+        """Mark ``run_id`` as awaited: its result is fetched as soon as it completes."""
+        with self._cond:
+            self._want.add(run_id)
+
+    def result(self, run_id: str) -> Any:
+        with self._cond:
+            if run_id in self._cache:
+                return self._cache[run_id]
+            st = self._runs.get(run_id)
+            pending = self._prefetch.pop(run_id, None)
+        if st is not None and st.status in {"failed", "cancelled"}:
+            reason = st.error or f"{run_id} was {st.status} at {st.progress:.0f}%"
+            raise RunFailed(run_id, st.status, reason)
+        ack = None
+        if pending is not None:
+            try:
+                ack = check_ack(pending.result(self.client.timeout + 5))
+            except (
+                ProtocolError,
+                TimeoutError,
+                ConnectionError,
+                concurrent.futures.CancelledError,
+            ):
+                ack = None  # fetch again below
+        if ack is None:
+            session = (st.session_id if st else None) or self.client.current_session_id
+            ack = self.client.call("getResult", {"sessionId": session, "runId": run_id})
+        value = decode_result(ack)
+        with self._cond:
+            self._cache[run_id] = value
+            self.meta[run_id] = ack.get("meta", {})
+        return value
+
+    # ------------------------------------------------------------------ starting runs
+    def start(self, name: str, args: list[str], options: dict[str, Any], kind: str) -> Run:
+        """Send ``/name args options run_id=<new>`` and return its :class:`Run` at once."""
+        run_id = f"run_{secrets.token_hex(6)}"
+        text = command_text(name, args, {**options, "run_id": run_id})
+        with self._cond:
+            st = self._get(run_id, self.client.current_session_id)
+            st.kind, st.command, st.mine = kind, text, True
+            self._by_command[text] = run_id
+        self.client.execute_command(text)
+        with self._cond:
+            st.session_id = self.client.current_session_id
+            # the server answers at once with "queued" (or with an error for bad input)
+            self._cond.wait_for(lambda: st.seen, self.client.timeout)
+            if st.status == "failed" and st.error_code in _INPUT_ERRORS:
+                raise ProtocolError(st.error_code, st.error or "bad input")
+        return Run(self, run_id)
+
+    def frame(self) -> pd.DataFrame:
+        """``client.runs``: the server's list for the session (kind, status, who, command...)."""
+        session = self.client.current_session_id
+        if session is None:
+            raise ProtocolError(ErrorCode.NOT_JOINED, "join or create a session first")
+        rows = self.client.call("getRuns", {"sessionId": session}).get("runs", [])
+        cols = [
+            "runId",
+            "kind",
+            "status",
+            "progress",
+            "strategyId",
+            "label",
+            "startedBy",
+            "command",
+            "created",
+            "finished",
+            "error",
+        ]
+        df = pd.DataFrame(rows, columns=cols)
+        for c in ("created", "finished"):
+            df[c] = pd.to_datetime(df[c], unit="s", utc=True)
+        return df.rename(
+            columns={"runId": "run_id", "strategyId": "strategy", "startedBy": "started_by"}
+        )
+
+    def command(self, text: str, timeout: float | None = None) -> dict[str, Any]:
+        """Run a command and wait for its ``commandResult``; return the summary (or raise)."""
+        timeout = self.client.timeout if timeout is None else timeout
+        with self._cond:
+            self._awaited[text] = None
+        try:
+            self.client.execute_command(text)
+            with self._cond:
+                if not self._cond.wait_for(lambda: self._awaited[text] is not None, timeout):
+                    raise TimeoutError(f"no result for {text!r} within {timeout} s")
+                data = self._awaited[text] or {}
+        finally:
+            with self._cond:
+                self._awaited.pop(text, None)
+        if not data.get("ok"):
+            err = data.get("error") or {}
+            code = err.get("code", "internal")
+            raise ProtocolError(
+                code if code in ErrorCode._value2member_map_ else "internal",
+                err.get("message", "command failed"),
+            )
+        return data.get("summary") or {}
+
+    def strategies_frame(self) -> pd.DataFrame:
+        """``client.strategies``: one row per stored strategy."""
+        session = self.client.current_session_id
+        if session is None:
+            raise ProtocolError(ErrorCode.NOT_JOINED, "join or create a session first")
+        rows = self.client.call("getStrategies", {"sessionId": session}).get("strategies", [])
+        cols = [
+            "id",
+            "name",
+            "template",
+            "params",
+            "symbol",
+            "symbols",
+            "start",
+            "end",
+            "created_by",
+            "created",
+        ]
+        df = pd.DataFrame(rows, columns=cols)
+        df["created"] = pd.to_datetime(df["created"], unit="s", utc=True)
+        return df.set_index("id")

@@ -1,0 +1,161 @@
+"""Runs from the kernel: two real ChatOpsClients in one session on a real server (loopback)."""
+
+from __future__ import annotations
+
+import threading
+
+import pandas as pd
+import pytest
+
+from chatops_widget import ChatOpsClient, engine
+from chatops_widget._runs import Comparison, RunFailed, command_text
+from chatops_widget.protocol import ProtocolError
+from chatops_widget.server import EmbeddedServer
+
+LONG_GRID = {"fast": range(2, 101), "slow": range(10, 111), "short": [True, False]}
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    srv = EmbeddedServer(data_dir=tmp_path_factory.mktemp("runs-data"), assistant=None).start()
+    a = ChatOpsClient(srv.url, srv.token, timeout=20)
+    b = ChatOpsClient(srv.url, srv.token, timeout=20)
+    session = a.create_session("runs")
+    b.join_session(session)
+    yield a, b
+    a.close()
+    b.close()
+    srv.stop()
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, payload: dict) -> None:
+        with self.lock:
+            self.events.append(payload)
+
+    def of(self, run_id: str) -> list[dict]:
+        with self.lock:
+            return [e for e in self.events if e.get("runId") == run_id]
+
+
+def test_command_text_quotes_and_encodes_ranges():
+    text = command_text(
+        "run_backtest", ["strategy_1"], {"name": "two words", "short": True, "x": None}
+    )
+    assert text == "/run_backtest strategy_1 name='two words' short=true"
+    assert command_text("sweep", ["t"], {"k": [1.5, 2], "w": range(5, 51, 5)}) == (
+        "/sweep t k=1.5,2 w=5:50:5"
+    )
+
+
+def test_chat_run_by_a_is_seen_by_b_with_the_same_dataframes(pair, wait_until):
+    a, b = pair
+    progress = Recorder()
+    b.on("backtestProgress", progress)
+    a.execute_command("/run_backtest strategy_1 fast=12")
+    run_id = wait_until(lambda: next(iter(b.results), None))
+    events = progress.of(run_id)
+    values = [e["progress"] for e in events]
+    assert values == sorted(values) and values[-1] == 100
+    assert events[0]["status"] == "queued" and events[-1]["status"] == "completed"
+    rb = b.results[run_id]
+    ra = a.results[run_id]
+    assert isinstance(rb, engine.BacktestResult)
+    want = engine.backtest(engine.sample_catalog().get("ALPHA"), "sma_cross", {"fast": 12})
+    for got in (ra, rb):
+        pd.testing.assert_frame_equal(got.equity, want.equity)
+        pd.testing.assert_frame_equal(got.trades, want.trades)
+        assert got.stats["sharpe"] == pytest.approx(want.stats["sharpe"])
+        assert got.stats["start"] == want.stats["start"]
+        assert (got.strategy, got.params, got.symbol) == ("sma_cross", want.params, "ALPHA")
+    assert b.results[run_id] is rb  # fetched once, then cached
+    b.off("backtestProgress", progress)
+
+
+def test_trigger_backtest_returns_a_handle_at_once(pair):
+    a, b = pair
+    run = a.trigger_backtest("strategy_2", slow=40, start="2019-01-01")
+    assert run.run_id.startswith("run_") and run.status in {"queued", "running", "completed"}
+    res = run.result(timeout=30)
+    assert run.status == "completed" and run.progress == 100
+    assert res.params["slow"] == 40 and res.equity.index[0] >= pd.Timestamp("2019-01-01")
+    assert run.summary["stats"]["sharpe"] == pytest.approx(res.stats["sharpe"])
+    # B sees it too (started by another member)
+    pd.testing.assert_frame_equal(b.results[run.run_id].equity, res.equity)
+    runs = a.runs
+    row = runs.set_index("run_id").loc[run.run_id]
+    assert (row["kind"], row["status"], row["strategy"]) == ("backtest", "completed", "strategy_2")
+
+
+def test_compare_strategies_gives_stats_and_equity_frames(pair):
+    a, _ = pair
+    cmp = a.compare_strategies("strategy_1", "strategy_5")
+    assert isinstance(cmp, Comparison) and cmp.strategies == ["strategy_1", "strategy_5"]
+    assert {"sharpe", "total_return", "max_drawdown"} <= set(cmp.stats.index)
+    assert list(cmp.equity.columns) == ["strategy_1", "strategy_5"]
+    bh = engine.backtest(engine.sample_catalog().get("ALPHA"), "buy_and_hold")
+    assert cmp.stats.loc["total_return", "strategy_5"] == pytest.approx(bh.stats["total_return"])
+    pd.testing.assert_series_equal(
+        cmp.equity["strategy_5"], bh.equity["equity"], check_names=False, check_freq=False
+    )
+
+
+def test_sweep_gives_one_row_per_combination(pair):
+    a, _ = pair
+    table = a.sweep("ema_cross", "CHARLIE", fast=range(5, 30, 5), slow=[20, 40, 60])
+    combos, _ = engine.expand_grid(
+        engine.templates()["ema_cross"], {"fast": range(5, 30, 5), "slow": [20, 40, 60]}, 2608
+    )
+    assert len(table) == len(combos)
+    assert {(r.fast, r.slow) for r in table.itertuples()} == {
+        (c["fast"], c["slow"]) for c in combos
+    }
+    assert table["sharpe"].is_monotonic_decreasing
+
+
+def test_cancel_stops_a_long_sweep(pair, wait_until):
+    a, b = pair
+    run = a.sweep("sma_cross", "ALPHA", block=False, **LONG_GRID)
+    wait_until(lambda: run.progress > 0)
+    assert a.send_message("chat still works")["content"] == "chat still works"
+    run.cancel()
+    assert run.wait(timeout=30) == "cancelled"
+    assert run.progress < 100
+    with pytest.raises(RunFailed) as info:
+        run.result()
+    assert info.value.status == "cancelled"
+    assert run.run_id not in b.results
+
+
+def test_strategies_and_create_strategy(pair):
+    a, b = pair
+    before = a.strategies
+    assert list(before.index[:5]) == [f"strategy_{i}" for i in range(1, 6)]
+    new_id = a.create_strategy("donchian_breakout", "DELTA", name="breakout", window=30)
+    after = b.strategies
+    assert new_id in after.index and new_id not in before.index
+    assert after.loc[new_id, "name"] == "breakout"
+    assert after.loc[new_id, "params"]["window"] == 30
+    res = b.trigger_backtest(new_id).result(timeout=30)
+    assert res.symbol == "DELTA" and res.strategy == "donchian_breakout"
+
+
+def test_bad_input_raises_clear_errors_and_the_client_keeps_working(pair):
+    a, _ = pair
+    with pytest.raises(ProtocolError, match="unknown strategy 'strategy_404'"):
+        a.trigger_backtest("strategy_404")
+    with pytest.raises(ProtocolError, match="did you mean 'fast'"):
+        a.trigger_backtest("strategy_1", fats=3)
+    with pytest.raises(ProtocolError, match="YYYY-MM-DD"):
+        a.trigger_backtest("strategy_1", start="last week")
+    with pytest.raises(ProtocolError, match="unknown symbol"):
+        a.create_strategy("sma_cross", "NOPE")
+    with pytest.raises(ProtocolError, match="two or more"):
+        a.compare_strategies("strategy_1")
+    with pytest.raises(KeyError, match="no completed run"):
+        a.results["run_doesnotexist"]
+    assert a.trigger_backtest("strategy_5").result(timeout=30).stats["num_trades"] == 1
