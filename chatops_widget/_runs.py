@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ._connection import check_ack
-from ._serialization import from_arrow_bytes
+from ._results import Comparison, RunFailed, decode_result
 from .protocol import ErrorCode, ProtocolError
 
 if TYPE_CHECKING:
@@ -42,14 +42,6 @@ __all__ = ["Run", "Comparison", "RunTracker", "ResultsView", "RunFailed", "comma
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
 RESULT_KINDS = frozenset({"backtest", "comparison", "sweep"})
 _INPUT_ERRORS = frozenset({"bad_argument", "not_found", "unknown_command", "bad_request"})
-
-
-class RunFailed(RuntimeError):
-    """A run ended ``failed`` or ``cancelled``; ``.status`` and ``.run_id`` say which."""
-
-    def __init__(self, run_id: str, status: str, message: str) -> None:
-        super().__init__(message)
-        self.run_id, self.status = run_id, status
 
 
 def _value(v: Any) -> str:
@@ -96,51 +88,6 @@ class _RunState:
     seen: bool = False
     mine: bool = False
     updated: float = field(default_factory=time.time)
-
-
-class Comparison:
-    """Strategies side by side: ``.stats`` (metrics x strategies), ``.equity`` (aligned curves)."""
-
-    def __init__(self, run_id: str, stats: pd.DataFrame, equity: pd.DataFrame) -> None:
-        self.run_id, self.stats, self.equity = run_id, stats, equity
-
-    @property
-    def strategies(self) -> list[str]:
-        return [str(c) for c in self.stats.columns]
-
-    def __repr__(self) -> str:
-        return f"Comparison {self.run_id} ({', '.join(self.strategies)})\n{self.stats!r}"
-
-    def _repr_html_(self) -> str:
-        return f"<b>Comparison</b> <code>{self.run_id}</code>" + self.stats._repr_html_()
-
-
-def decode_result(ack: dict[str, Any]) -> Any:
-    """A ``getResult`` ack as a ``BacktestResult``, :class:`Comparison` or sweep DataFrame."""
-    kind = ack.get("kind")
-    frames = {name: from_arrow_bytes(ack[name]) for name in ack.get("frames", [])}
-    if kind == "comparison":
-        return Comparison(ack["runId"], frames["table"], frames["equity"])
-    if kind == "sweep":
-        table = frames["table"]
-        table.attrs.update(runId=ack["runId"], **ack.get("stats", {}))
-        return table
-    from .engine import BacktestResult
-
-    summary = ack.get("meta", {}).get("summary", {})
-    stats = pd.Series(ack.get("stats", {}), dtype=object)
-    for key in ("start", "end"):
-        if isinstance(stats.get(key), str):
-            stats[key] = pd.Timestamp(stats[key])
-    stats = stats.where(stats.notna(), float("nan"))
-    return BacktestResult(
-        summary.get("template", ""),
-        dict(summary.get("params", {})),
-        frames["equity"],
-        frames["trades"],
-        stats,
-        summary.get("symbol"),
-    )
 
 
 class Run:
