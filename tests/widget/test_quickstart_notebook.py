@@ -1,0 +1,44 @@
+"""notebooks/quickstart.ipynb runs headless from top to bottom (nbclient, a real ipykernel)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "quickstart.ipynb"
+
+
+def _text(cell) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        if "text" in out:
+            parts.append(out["text"])
+        data = out.get("data", {})
+        parts.append(data.get("text/plain", ""))
+    return "\n".join(parts)
+
+
+def test_quickstart_executes(tmp_path, monkeypatch):
+    monkeypatch.delenv("CHATOPS_URL", raising=False)
+    shutil.copy(NOTEBOOK, tmp_path / "quickstart.ipynb")
+    nb = nbformat.read(tmp_path / "quickstart.ipynb", as_version=4)
+    client = NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
+    client.execute()
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.get("execution_count") for c in code)
+    errors = [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors, errors
+    panel = code[0]["outputs"][0]["data"]
+    assert "application/vnd.jupyter.widget-view+json" in panel
+    texts = {c.source.splitlines()[0]: _text(c) for c in code}
+    stats = texts['run = w.trigger_backtest("strategy_1")']
+    assert "total_return" in stats and "sharpe" in stats
+    assert "equity" in texts["result.equity.tail()"]
+    comparison = texts['cmp = w.compare_strategies("strategy_1", "strategy_2")']
+    assert "strategy_1" in comparison and "strategy_2" in comparison
+    assert "run_" in texts["list(w.results)"]
