@@ -466,3 +466,27 @@ def test_notice_from_kernel_and_show_result_button(page):
     assert sent(page)[-1] == {"type": "get_result", "runId": "run_9"}
     deliver(page, {"type": "notice", "level": "error", "text": "Upload failed: bad CSV"})
     assert "Upload failed: bad CSV" in page.locator(".cow-notice").inner_text()
+
+
+def test_theme_follows_jupyterlab_variables_and_dark_hint(page):
+    history(page, [msg(1, "user", "hi"), msg(2, "assistant", "hello")])
+    bg = "() => getComputedStyle(document.querySelector('.cow-root')).backgroundColor"
+    user_bg = (
+        "() => getComputedStyle(document.querySelector('.cow-user .cow-bubble')).backgroundColor"
+    )
+    assert page.evaluate(bg) == "rgb(255, 255, 255)"  # fallback outside JupyterLab
+    # JupyterLab's dark theme sets --jp-* variables on :root; the panel follows them
+    page.evaluate(
+        """() => { const s = document.documentElement.style;
+            s.setProperty('--jp-layout-color1', 'rgb(17, 17, 17)');
+            s.setProperty('--jp-brand-color1', 'rgb(66, 165, 245)');
+            s.setProperty('--jp-ui-font-color1', 'rgb(230, 230, 230)'); }"""
+    )
+    assert page.evaluate(bg) == "rgb(17, 17, 17)"
+    assert page.evaluate(user_bg) == "rgb(66, 165, 245)"
+    fg = "() => getComputedStyle(document.querySelector('.cow-assistant .cow-bubble')).color"
+    assert page.evaluate(fg) == "rgb(230, 230, 230)"
+    # the theme hint forces dark colours even without JupyterLab's variables
+    page.evaluate("() => document.documentElement.removeAttribute('style')")
+    set_traits(page, theme="dark")
+    assert page.evaluate(bg) == "rgb(30, 30, 30)"
