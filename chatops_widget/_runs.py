@@ -25,6 +25,7 @@ import shlex
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -291,7 +292,7 @@ class RunTracker:
             if run_id in self._cache:
                 return self._cache[run_id]
             st = self._runs.get(run_id)
-            pending = self._prefetch.pop(run_id, None)
+            pending = self._prefetch.get(run_id)  # kept until cached: no second prefetch
         if st is not None and st.status in {"failed", "cancelled"}:
             reason = st.error or f"{run_id} was {st.status} at {st.progress:.0f}%"
             raise RunFailed(run_id, st.status, reason)
@@ -299,12 +300,7 @@ class RunTracker:
         if pending is not None:
             try:
                 ack = check_ack(pending.result(self.client.timeout + 5))
-            except (
-                ProtocolError,
-                TimeoutError,
-                ConnectionError,
-                concurrent.futures.CancelledError,
-            ):
+            except (ProtocolError, TimeoutError, ConnectionError, CancelledError):
                 ack = None  # fetch again below
         if ack is None:
             session = (st.session_id if st else None) or self.client.current_session_id
@@ -313,6 +309,7 @@ class RunTracker:
         with self._cond:
             self._cache[run_id] = value
             self.meta[run_id] = ack.get("meta", {})
+            self._prefetch.pop(run_id, None)
         return value
 
     # ------------------------------------------------------------------ starting runs

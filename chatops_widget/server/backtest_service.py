@@ -36,6 +36,7 @@ __all__ = ["BacktestService", "RunSpec"]
 log = logging.getLogger(__name__)
 
 SWEEP_CHUNKS = 20  # progress granularity of a sweep (chunks, each one pool task)
+SAVE_DELAY = 0.25  # s after "completed" before the result is written to Parquet
 
 
 @dataclass
@@ -93,13 +94,16 @@ class BacktestService:
             raise ValueError(f"CHATOPS_JOBS must be 'process' or 'thread', got {mode!r}")
         self.jobs = JobManager(workers=n, mode=mode, on_update=self._progress)  # type: ignore[arg-type]
         self._saves: set[asyncio.Task[Any]] = set()
+        self._unsaved: dict[str, StoredResult] = {}
 
     async def start(self) -> None:
         await self.jobs.start(warmup=_work.warmup)
 
     async def shutdown(self) -> None:
+        for run_id in list(self._unsaved):
+            self._save(run_id)
         if self._saves:  # let pending result writes finish (briefly)
-            await asyncio.wait(list(self._saves), timeout=5)
+            await asyncio.wait(list(self._saves), timeout=10)
         await self.jobs.shutdown()
 
     # ------------------------------------------------------------------ resolving names
@@ -342,8 +346,14 @@ class BacktestService:
         """Keep the result (served at once), persist it in the background, then say completed."""
         self.results.remember(result)
         await self.jobs.report(job, status="completed")
-        # Parquet is written in the pool: no GIL contention with the event loop.
-        self._spawn(self.jobs.background(write_result, self.results.root, result))
+        # Parquet is written by a worker a moment later, off the path of this run's events.
+        self._unsaved[result.run_id] = result
+        asyncio.get_running_loop().call_later(SAVE_DELAY, self._save, result.run_id)
+
+    def _save(self, run_id: str) -> None:
+        result = self._unsaved.pop(run_id, None)
+        if result is not None and self.jobs.running:
+            self._spawn(self.jobs.background(write_result, self.results.root, result))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)

@@ -149,6 +149,11 @@ class JobManager:
             initargs=(os.getpid(),),
         )
 
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`shutdown`."""
+        return self._executor is not None
+
     def background(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         """Run ``fn(*args)`` in the pool without taking a job slot (e.g. writing a result)."""
         if self._executor is None:
