@@ -241,3 +241,21 @@ def test_in_place_update_travels_as_one_message(widget):
     got = [m for m in rec.of("message") if m["message"]["id"] == sent["id"]]
     assert got[-1]["message"]["content"] == "final text"
     assert len([m for m in got if m["message"]["content"] == "final text"]) == 1
+
+
+def test_comparison_and_sweep_results(widget):
+    w, rec = widget
+    w._on_frontend(w, {"type": "send", "text": "/compare_strategies strategy_1 strategy_2"})
+    comp = rec.wait(lambda m: m.get("type") == "result" and m["kind"] == "comparison", 120)
+    assert comp["strategies"] == ["strategy_1", "strategy_2"]
+    assert set(comp["table"]["sharpe"]) == {"strategy_1", "strategy_2"}
+    curves = comp["series"]["curves"]
+    assert set(curves) == {"strategy_1", "strategy_2"}
+    assert all(len(c) == len(comp["series"]["t"]) <= 1000 for c in curves.values())
+    symbol = w.strategies[0]["symbol"]
+    text = f"/sweep sma_cross symbol={symbol} fast=5:30:5 slow=40:100:20"
+    w._on_frontend(w, {"type": "send", "text": text})
+    sweep = rec.wait(lambda m: m.get("type") == "result" and m["kind"] == "sweep", 120)
+    assert sweep["params"][:2] == ["fast", "slow"] and sweep["metric"] == "sharpe"
+    cells = {(r["fast"], r["slow"]) for r in sweep["rows"]}
+    assert len(cells) == len(sweep["rows"]) == sweep["count"] == 6 * 4  # one row per heatmap cell
