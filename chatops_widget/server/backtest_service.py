@@ -383,13 +383,8 @@ class BacktestService:
         """The summary of a run of this session (finished or not)."""
         job = self.jobs.get(run_id)
         if job is not None and job.session_id == session_id and not job.status == "completed":
-            return {
-                "kind": job.kind,
-                "runId": run_id,
-                "status": job.status,
-                "progress": job.progress,
-                "error": job.error,
-            }
+            info = job.info()
+            return {k: info[k] for k in ("kind", "runId", "status", "progress", "error")}
         stored = self.results.load(run_id)
         if stored is None or stored.session_id != session_id:
             known = [j.run_id for j in self.jobs.list(session_id)]
@@ -405,12 +400,5 @@ class BacktestService:
         seen = {r["runId"] for r in rows}
         for rec in self.results.records(session_id):
             if rec["runId"] not in seen:
-                rows.append(
-                    {
-                        "runId": rec["runId"],
-                        "kind": rec["kind"],
-                        "status": "completed",
-                        "progress": 100.0,
-                    }
-                )
+                rows.append({**rec, "status": "completed", "progress": 100.0})
         return rows

@@ -63,6 +63,10 @@ class StoredResult:
         return out
 
 
+def _short(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: record.get(k) for k in ("runId", "sessionId", "kind")}
+
+
 def _ipc_to_table(data: bytes) -> pa.Table:
     return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
 
@@ -83,6 +87,7 @@ class ResultStore:
         self._cache: OrderedDict[str, StoredResult] = OrderedDict()
         self._cache_limit = cache_bytes
         self._lock = threading.Lock()
+        self._index: dict[str, dict[str, Any]] | None = None  # run id -> short record
 
     # ------------------------------------------------------------------ write
     def remember(self, result: StoredResult) -> None:
@@ -91,6 +96,10 @@ class ResultStore:
             self._cache[result.run_id] = result
             self._cache.move_to_end(result.run_id)
             self._evict()
+            if self._index is not None:
+                self._index[result.run_id] = _short(
+                    {"runId": result.run_id, "sessionId": result.session_id, "kind": result.kind}
+                )
 
     def save(self, result: StoredResult) -> None:
         """Persist ``result`` as Parquet + ``record.json`` (blocking: run it off the loop)."""
@@ -128,16 +137,21 @@ class ResultStore:
         return result
 
     def records(self, session_id: str | None = None) -> list[dict[str, Any]]:
-        """JSON records (no frames) of stored runs, optionally only one session's."""
-        out = []
-        for path in sorted(self.root.glob("run_*/record.json")):
-            try:
-                record = json.loads(path.read_text())
-            except (OSError, ValueError):
-                continue
-            if session_id is None or record.get("sessionId") == session_id:
-                out.append(record)
-        return out
+        """Short records ``{runId, sessionId, kind}`` of stored runs, optionally one session's.
+
+        The disk is scanned once; runs remembered since are added as they come.
+        """
+        with self._lock:
+            if self._index is None:
+                self._index = {}
+                for path in sorted(self.root.glob("run_*/record.json")):
+                    try:
+                        record = json.loads(path.read_text())
+                    except (OSError, ValueError):
+                        continue
+                    self._index[record["runId"]] = _short(record)
+            rows = list(self._index.values())
+        return [r for r in rows if session_id is None or r["sessionId"] == session_id]
 
     def _folder(self, run_id: str) -> Path:
         if not _RUN_RE.match(run_id):
