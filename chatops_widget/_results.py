@@ -14,7 +14,33 @@ import pandas as pd
 
 from ._serialization import from_arrow_bytes
 
-__all__ = ["Comparison", "RunFailed", "decode_result"]
+__all__ = ["Comparison", "RunFailed", "decode_result", "runs_frame", "strategies_frame"]
+
+_RUN_COLUMNS = [
+    "runId",
+    "kind",
+    "status",
+    "progress",
+    "strategyId",
+    "label",
+    "startedBy",
+    "command",
+    "created",
+    "finished",
+    "error",
+]
+_STRATEGY_COLUMNS = [
+    "id",
+    "name",
+    "template",
+    "params",
+    "symbol",
+    "symbols",
+    "start",
+    "end",
+    "created_by",
+    "created",
+]
 
 
 class RunFailed(RuntimeError):
@@ -68,3 +94,19 @@ def decode_result(ack: dict[str, Any]) -> Any:
         stats,
         summary.get("symbol"),
     )
+
+
+def runs_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """``getRuns`` rows as ``client.runs``: run_id, kind, status, progress, strategy, ..."""
+    df = pd.DataFrame(rows, columns=_RUN_COLUMNS)
+    for c in ("created", "finished"):
+        df[c] = pd.to_datetime(df[c], unit="s", utc=True)
+    names = {"runId": "run_id", "strategyId": "strategy", "startedBy": "started_by"}
+    return df.rename(columns=names)
+
+
+def strategies_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """``getStrategies`` rows as ``client.strategies`` (index ``id``)."""
+    df = pd.DataFrame(rows, columns=_STRATEGY_COLUMNS)
+    df["created"] = pd.to_datetime(df["created"], unit="s", utc=True)
+    return df.set_index("id")

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ._connection import check_ack
-from ._results import Comparison, RunFailed, decode_result
+from ._results import Comparison, RunFailed, decode_result, runs_frame, strategies_frame
 from .protocol import ErrorCode, ProtocolError
 
 if TYPE_CHECKING:
@@ -178,6 +178,7 @@ class RunTracker:
         self._cond = threading.Condition()
         client.on("backtestProgress", self._on_progress)
         client.on("commandResult", self._on_result)
+        client.on("connect", self._on_connect)
 
     # ------------------------------------------------------------------ events (loop thread)
     def _get(self, run_id: str, session_id: str | None) -> _RunState:
@@ -224,6 +225,28 @@ class RunTracker:
                 if st.status == "completed":
                     st.summary, st.progress = summary, 100.0
                     self._maybe_prefetch(st)
+            self._cond.notify_all()
+
+    def _on_connect(self, *_: Any) -> None:
+        """After a (re)connect: settle unfinished runs from the join ack's ``runs`` list (events
+        sent while we were away are lost; a run the server no longer knows was lost in a restart).
+        """
+        session = self.client.current_session_id
+        rows = {r.get("runId"): r for r in self.client.join_info.get("runs", [])}
+        with self._cond:
+            for st in self._runs.values():
+                if st.session_id != session or (st.status in TERMINAL and st.summary):
+                    continue
+                row = rows.get(st.run_id)
+                if row is None and st.seen:
+                    st.status = "failed"
+                    st.error = f"{st.run_id} was lost: the server restarted before it finished"
+                elif row is not None:
+                    st.progress = max(st.progress, float(row.get("progress") or 0.0))
+                    st.status, st.kind = row.get("status", st.status), row.get("kind", st.kind)
+                    st.error = row.get("error") or st.error
+                    if st.status == "completed" and not st.summary:
+                        st.summary = {"kind": st.kind, "runId": st.run_id, "status": "completed"}
             self._cond.notify_all()
 
     # ------------------------------------------------------------------ queries
@@ -307,6 +330,8 @@ class RunTracker:
             ack = self.client.call("getResult", {"sessionId": session, "runId": run_id})
         value = decode_result(ack)
         with self._cond:
+            if st is not None and ack.get("meta", {}).get("summary"):
+                st.summary = ack["meta"]["summary"]  # complete after a reconnect
             self._cache[run_id] = value
             self.meta[run_id] = ack.get("meta", {})
             self._prefetch.pop(run_id, None)
@@ -330,31 +355,15 @@ class RunTracker:
                 raise ProtocolError(st.error_code, st.error or "bad input")
         return Run(self, run_id)
 
-    def frame(self) -> pd.DataFrame:
-        """``client.runs``: the server's list for the session (kind, status, who, command...)."""
+    def _rows(self, event: str, key: str) -> list[dict[str, Any]]:
         session = self.client.current_session_id
         if session is None:
             raise ProtocolError(ErrorCode.NOT_JOINED, "join or create a session first")
-        rows = self.client.call("getRuns", {"sessionId": session}).get("runs", [])
-        cols = [
-            "runId",
-            "kind",
-            "status",
-            "progress",
-            "strategyId",
-            "label",
-            "startedBy",
-            "command",
-            "created",
-            "finished",
-            "error",
-        ]
-        df = pd.DataFrame(rows, columns=cols)
-        for c in ("created", "finished"):
-            df[c] = pd.to_datetime(df[c], unit="s", utc=True)
-        return df.rename(
-            columns={"runId": "run_id", "strategyId": "strategy", "startedBy": "started_by"}
-        )
+        return self.client.call(event, {"sessionId": session}).get(key, [])
+
+    def frame(self) -> pd.DataFrame:
+        """``client.runs``: the server's list for the session (kind, status, who, command...)."""
+        return runs_frame(self._rows("getRuns", "runs"))
 
     def command(self, text: str, timeout: float | None = None) -> dict[str, Any]:
         """Run a command and wait for its ``commandResult``; return the summary (or raise)."""
@@ -380,23 +389,5 @@ class RunTracker:
         return data.get("summary") or {}
 
     def strategies_frame(self) -> pd.DataFrame:
-        """``client.strategies``: one row per stored strategy."""
-        session = self.client.current_session_id
-        if session is None:
-            raise ProtocolError(ErrorCode.NOT_JOINED, "join or create a session first")
-        rows = self.client.call("getStrategies", {"sessionId": session}).get("strategies", [])
-        cols = [
-            "id",
-            "name",
-            "template",
-            "params",
-            "symbol",
-            "symbols",
-            "start",
-            "end",
-            "created_by",
-            "created",
-        ]
-        df = pd.DataFrame(rows, columns=cols)
-        df["created"] = pd.to_datetime(df["created"], unit="s", utc=True)
-        return df.set_index("id")
+        """``client.strategies``: one row per stored strategy (index ``id``)."""
+        return strategies_frame(self._rows("getStrategies", "strategies"))

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
 
 import pandas as pd
 import pytest
@@ -159,3 +164,76 @@ def test_bad_input_raises_clear_errors_and_the_client_keeps_working(pair):
     with pytest.raises(KeyError, match="no completed run"):
         a.results["run_doesnotexist"]
     assert a.trigger_backtest("strategy_5").result(timeout=30).stats["num_trades"] == 1
+
+
+def _serve(port: int, data_dir, wait_until) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "chatops_widget",
+            "serve",
+            "--port",
+            str(port),
+            "--token",
+            "t",
+            "--data-dir",
+            str(data_dir),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+
+    def up() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return True
+        except OSError:
+            return proc.poll() is not None
+
+    wait_until(up, 60)
+    assert proc.poll() is None
+    return proc
+
+
+def test_runs_settle_after_a_server_restart(tmp_path, wait_until):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = _serve(port, tmp_path, wait_until)
+    client = ChatOpsClient(f"http://127.0.0.1:{port}", "t", timeout=20)
+    try:
+        client.create_session("restart")
+        done = client.trigger_backtest("strategy_5")
+        before = done.result(timeout=60)
+        wait_until(lambda: (tmp_path / "results" / done.run_id / "record.json").exists(), 10)
+        long = client.sweep("sma_cross", "ALPHA", block=False, **LONG_GRID)
+        wait_until(lambda: long.progress > 0, 60)
+        workers = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True)
+        server.send_signal(signal.SIGKILL)  # the server only: its workers must exit by themselves
+        server.wait(30)
+        wait_until(lambda: not client.is_connected, 30)
+        server = _serve(port, tmp_path, wait_until)
+        # the reconnected client learns that the sweep died with the old server
+        assert long.wait(timeout=60) == "failed"
+        with pytest.raises(RunFailed, match="server restarted"):
+            long.result()
+        # the finished run is still there (Parquet), for this client and the session
+        again = client.results[done.run_id]
+        pd.testing.assert_frame_equal(again.equity, before.equity)
+        deadline = time.monotonic() + 10
+        pids = [int(p) for p in workers.stdout.split()]
+        while time.monotonic() < deadline and any(_alive(p) for p in pids):
+            time.sleep(0.1)
+        assert not [p for p in pids if _alive(p)], "worker processes outlived their server"
+    finally:
+        client.close()
+        server.terminate()
+        server.wait(30)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return False
