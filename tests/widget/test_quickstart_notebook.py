@@ -33,8 +33,8 @@ def test_quickstart_executes(tmp_path, monkeypatch):
     assert all(c.get("execution_count") for c in code)
     errors = [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, errors
-    panel = code[0]["outputs"][0]["data"]
-    assert "application/vnd.jupyter.widget-view+json" in panel
+    views = [o for o in code[0]["outputs"] if "data" in o]
+    assert "application/vnd.jupyter.widget-view+json" in views[0]["data"], code[0]["outputs"]
     texts = {c.source.splitlines()[0]: _text(c) for c in code}
     stats = texts['run = w.trigger_backtest("strategy_1")']
     assert "total_return" in stats and "sharpe" in stats
