@@ -231,6 +231,8 @@ class RunTracker:
         """After a (re)connect: settle unfinished runs from the join ack's ``runs`` list (events
         sent while we were away are lost; a run the server no longer knows was lost in a restart).
         """
+        if getattr(self.client, "_conn", None) is None:  # the first connect, inside __init__
+            return
         session = self.client.current_session_id
         rows = {r.get("runId"): r for r in self.client.join_info.get("runs", [])}
         with self._cond:

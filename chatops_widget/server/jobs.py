@@ -1,6 +1,6 @@
 """The job runner: CPU-bound engine work in a worker pool, off the server's event loop.
 
-A :class:`JobManager` owns a ``ProcessPoolExecutor`` (``mode="process"``, the default: the
+A :class:`JobManager` owns a :class:`._pool.WorkerPool` (``mode="process"``, the default: the
 engine's numpy/pandas work holds the GIL often enough that threads would stall chat) and an
 ``asyncio.Semaphore`` with one slot per worker. A job is ``queued`` until its first task gets a
 slot, ``running`` while tasks execute, then ``completed``, ``failed`` or ``cancelled``. Long jobs
@@ -26,16 +26,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
-import os
 import secrets
-import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from ._pool import WorkerDied, WorkerPool
 
 __all__ = ["Job", "JobManager", "JobCancelled", "new_run_id"]
 
@@ -112,7 +110,8 @@ class JobManager:
         self.mode = mode
         self.on_update = on_update
         self.jobs: dict[str, Job] = {}
-        self._executor: Executor | None = None
+        self._pool: WorkerPool | None = None
+        self._threads: ThreadPoolExecutor | None = None
         self._slots: asyncio.Semaphore | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -120,10 +119,15 @@ class JobManager:
     async def start(self, warmup: Callable[[], Any] | None = None) -> None:
         """Create the pool; ``warmup`` (if given) runs once per worker so the first job is fast."""
         self._slots = asyncio.Semaphore(self.workers)
-        self._executor = self._make_executor()
+        if self.mode == "thread":
+            self._threads = ThreadPoolExecutor(self.workers, thread_name_prefix="chatops-job")
+        else:
+            # spawn: the server may live in a thread of a Jupyter kernel, and fork()ing a
+            # multi-threaded process can deadlock the child. Workers exit if the server dies.
+            self._pool = WorkerPool(self.workers)
+            await self._pool.start()
         if warmup is not None:
-            loop = asyncio.get_running_loop()
-            futs = [loop.run_in_executor(self._executor, warmup) for _ in range(self.workers)]
+            futs = [self.background(warmup) for _ in range(self.workers)]
             task = asyncio.ensure_future(asyncio.gather(*futs, return_exceptions=True))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -133,32 +137,25 @@ class JobManager:
         for job in self.jobs.values():
             if not job.done:
                 job.cancel_requested = True
-        if self._executor is not None:
-            _stop_executor(self._executor)
-            self._executor = None
-
-    def _make_executor(self) -> Executor:
-        if self.mode == "thread":
-            return ThreadPoolExecutor(self.workers, thread_name_prefix="chatops-job")
-        # "spawn": the server may live in a thread of a Jupyter kernel; fork()ing a
-        # multi-threaded process can deadlock the child. Workers exit if the server dies.
-        return ProcessPoolExecutor(
-            self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=exit_with_parent,
-            initargs=(os.getpid(),),
-        )
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+        threads, self._threads = self._threads, None
+        if threads is not None:
+            threads.shutdown(wait=False, cancel_futures=True)
 
     @property
     def running(self) -> bool:
         """True between :meth:`start` and :meth:`shutdown`."""
-        return self._executor is not None
+        return self._pool is not None or self._threads is not None
 
     def background(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         """Run ``fn(*args)`` in the pool without taking a job slot (e.g. writing a result)."""
-        if self._executor is None:
-            raise RuntimeError("JobManager.start() was not called")
-        return asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        if self._pool is not None:
+            return asyncio.ensure_future(self._pool.run(fn, *args))
+        if self._threads is not None:
+            return asyncio.get_running_loop().run_in_executor(self._threads, fn, *args)
+        raise RuntimeError("JobManager.start() was not called")
 
     # ------------------------------------------------------------------ jobs
     def create(
@@ -220,7 +217,7 @@ class JobManager:
         Raises :class:`JobCancelled` (job status ``cancelled``) if a cancel arrives, or re-raises
         the first task's exception (job status ``failed``).
         """
-        if self._executor is None or self._slots is None:
+        if not self.running or self._slots is None:
             raise RuntimeError("JobManager.start() was not called")
         total = len(chunks)
         results: list[Any] = [None] * total
@@ -277,37 +274,11 @@ class JobManager:
                 await asyncio.gather(*pending, return_exceptions=True)
 
     async def _submit(self, fn: Callable[..., Any], *args: Any) -> Any:
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, fn, *args)
-        except BrokenProcessPool:
-            log.error("worker pool broke (a worker died); starting a new one")
-            old, self._executor = self._executor, self._make_executor()
-            if old is not None:
-                _stop_executor(old)
+            return await self.background(fn, *args)
+        except WorkerDied:
+            log.error("a worker process died during a job; a new one was started")
             raise RuntimeError("a worker process died while running this job") from None
-
-
-def exit_with_parent(parent_pid: int, interval: float = 0.5) -> None:
-    """Worker initializer: a daemon thread ends this process once ``parent_pid`` is gone
-    (a server killed with SIGKILL cannot tell its pool to stop)."""
-
-    def watch() -> None:
-        while True:
-            time.sleep(interval)
-            if os.getppid() != parent_pid:
-                os._exit(0)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
-
-
-def _stop_executor(executor: Executor) -> None:
-    """Stop a pool now: drop queued tasks and terminate worker processes (running tasks too)."""
-    procs = list((getattr(executor, "_processes", None) or {}).values())
-    executor.shutdown(wait=False, cancel_futures=True)
-    for proc in procs:
-        if proc.is_alive():
-            proc.terminate()
 
 
 def _describe(exc: BaseException) -> str:
