@@ -17,6 +17,7 @@ Example (chat):
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -305,7 +306,9 @@ async def get_result(server: Any, sid: str, data: Any) -> dict[str, Any]:
             req.sessionId,
         )
     svc = _svc(server)
-    stored = svc.results.load(req.runId)
+    stored = svc.results.cached(req.runId)
+    if stored is None:  # read Parquet in a thread: a big result must not stall the loop
+        stored = await asyncio.to_thread(svc.results.load, req.runId)
     if stored is None or stored.session_id != req.sessionId:
         job = svc.jobs.get(req.runId)
         if job is not None and job.session_id == req.sessionId and not job.done:

@@ -192,7 +192,7 @@ class BacktestService:
     def new_run_id(self, wanted: str | None) -> str | None:
         if wanted is None:
             return None
-        if self.jobs.get(wanted) is not None or self.results.load(wanted) is not None:
+        if self.jobs.get(wanted) is not None or self.results.record(wanted) is not None:
             raise bad(f"run id {wanted} is already used; pick another (or leave run_id out)")
         return wanted
 
@@ -385,14 +385,14 @@ class BacktestService:
         if job is not None and job.session_id == session_id and not job.status == "completed":
             info = job.info()
             return {k: info[k] for k in ("kind", "runId", "status", "progress", "error")}
-        stored = self.results.load(run_id)
-        if stored is None or stored.session_id != session_id:
+        record = self.results.record(run_id)
+        if record is None or record.get("sessionId") != session_id:
             known = [j.run_id for j in self.jobs.list(session_id)]
             raise not_found(
                 f"no run '{run_id}' in this session{did_you_mean(run_id, known)}; "
                 "see /status for this session's runs"
             )
-        return stored.meta.get("summary") or {"kind": stored.kind, "runId": run_id}
+        return record.get("meta", {}).get("summary") or {"kind": record["kind"], "runId": run_id}
 
     def runs(self, session_id: str) -> list[dict[str, Any]]:
         """Rows for ``/status``: live jobs, plus stored runs from before a restart."""

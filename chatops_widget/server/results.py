@@ -107,19 +107,40 @@ class ResultStore:
         write_result(self.root, result)
 
     # ------------------------------------------------------------------ read
-    def load(self, run_id: str) -> StoredResult | None:
-        """The stored result of ``run_id``, or ``None`` if there is none."""
-        if not _RUN_RE.match(run_id):
-            return None
+    def cached(self, run_id: str) -> StoredResult | None:
+        """The result if it is in memory (no disk access), else ``None``."""
         with self._lock:
             hit = self._cache.get(run_id)
             if hit is not None:
                 self._cache.move_to_end(run_id)
-                return hit
-        folder = self._folder(run_id)
+            return hit
+
+    def record(self, run_id: str) -> dict[str, Any] | None:
+        """``record.json`` of ``run_id`` (kind, session, stats, meta; no frames), or ``None``."""
+        hit = self.cached(run_id)
+        if hit is not None:
+            return {
+                "runId": run_id,
+                "sessionId": hit.session_id,
+                "kind": hit.kind,
+                "stats": hit.stats,
+                "meta": hit.meta,
+            }
+        if not _RUN_RE.match(run_id):
+            return None
         try:
-            record = json.loads((folder / "record.json").read_text())
+            return json.loads((self.root / run_id / "record.json").read_text())
         except (OSError, ValueError):
+            return None
+
+    def load(self, run_id: str) -> StoredResult | None:
+        """The stored result of ``run_id`` (from memory or Parquet), or ``None``."""
+        hit = self.cached(run_id)
+        if hit is not None or not _RUN_RE.match(run_id):
+            return hit
+        folder = self._folder(run_id)
+        record = self.record(run_id)
+        if record is None:
             return None
         frames = {
             name: _table_to_ipc(pq.read_table(folder / f"{name}.parquet"))
