@@ -81,11 +81,11 @@ def decode_result(ack: dict[str, Any]) -> Any:
     from .engine import BacktestResult
 
     summary = ack.get("meta", {}).get("summary", {})
-    stats = pd.Series(ack.get("stats", {}), dtype=object)
+    values = {k: float("nan") if v is None else v for k, v in ack.get("stats", {}).items()}
     for key in ("start", "end"):
-        if isinstance(stats.get(key), str):
-            stats[key] = pd.Timestamp(stats[key])
-    stats = stats.where(stats.notna(), float("nan"))
+        if isinstance(values.get(key), str):
+            values[key] = pd.Timestamp(values[key])
+    stats = pd.Series(values, dtype=object)
     return BacktestResult(
         summary.get("template", ""),
         dict(summary.get("params", {})),

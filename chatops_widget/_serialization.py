@@ -104,10 +104,12 @@ def _from_fast_table(table: pa.Table, meta: dict[str, Any]) -> pd.DataFrame:
         index = pd.DatetimeIndex(values, name=meta["index_name"])
         if meta.get("tz"):
             index = index.tz_localize("UTC").tz_convert(meta["tz"])
-    df = pd.DataFrame(data, index=index, copy=False)
-    if not data:
-        df = pd.DataFrame(index=index)
-    df.columns.name = meta.get("columns_name")
+    columns = pd.Index(list(data), name=meta.get("columns_name"))
+    build = getattr(pd.DataFrame, "_from_arrays", None)  # skips per-column re-validation
+    if build is not None and data:
+        return build(list(data.values()), columns=columns, index=index, verify_integrity=False)
+    df = pd.DataFrame(data, index=index, copy=False) if data else pd.DataFrame(index=index)
+    df.columns = columns
     return df
 
 
