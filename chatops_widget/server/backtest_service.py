@@ -24,6 +24,7 @@ from .. import engine
 from ..protocol import BacktestProgress, ServerEvent
 from . import _work
 from ._cmdargs import MAX_COMBOS, bad, did_you_mean, not_found, parse_range
+from ._pool import Shared
 from .jobs import Job, JobCancelled, JobManager
 from .results import ResultStore, StoredResult, write_result
 from .strategies import STRATEGY_RE, Strategy, StrategyStore, seed_specs
@@ -55,9 +56,14 @@ class RunSpec:
     data: Any = field(default=None, repr=False)
 
     def task(self) -> dict[str, Any]:
+        df = self.data
+        # a cheap fingerprint: workers keep the frame, later runs on it send only this key
+        sums = df.to_numpy(dtype="float64").sum(axis=0).tolist()
+        stamps = df.index.asi8
+        fingerprint = (self.symbol, len(df), int(stamps[0]), int(stamps[-1]), *sums)
         return {
             "key": self.strategy_id or self.template,
-            "data": self.data,
+            "data": Shared(fingerprint, df),
             "template": self.template,
             "params": self.params,
             "cash": self.cash,

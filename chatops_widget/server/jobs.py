@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ._pool import WorkerDied, WorkerPool
+from ._pool import WorkerDied, WorkerPool, map_shared
 
 __all__ = ["Job", "JobManager", "JobCancelled", "new_run_id"]
 
@@ -154,6 +154,7 @@ class JobManager:
         if self._pool is not None:
             return asyncio.ensure_future(self._pool.run(fn, *args))
         if self._threads is not None:
+            args = map_shared(args, lambda x: x.value)
             return asyncio.get_running_loop().run_in_executor(self._threads, fn, *args)
         raise RuntimeError("JobManager.start() was not called")
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from chatops_widget.server._pool import WorkerDied, WorkerPool
+from chatops_widget.server._pool import Shared, WorkerDied, WorkerPool
 from chatops_widget.server.jobs import JobCancelled, JobManager
 
 
@@ -23,6 +23,10 @@ def _die() -> None:
 
 def _pid() -> int:
     return os.getpid()
+
+
+def _identity_of(task: dict) -> tuple[int, int]:
+    return id(task["data"]), len(task["data"])
 
 
 def _slow(x: int) -> int:
@@ -45,6 +49,23 @@ def test_worker_pool_runs_raises_survives_a_dead_worker_and_moves_big_data(arun)
             assert got == [i * i for i in range(8)]  # a new worker replaced the dead one
             big = os.urandom(3_000_000)  # above the in-loop I/O limit both ways
             assert await pool.run(bytes, big) == big
+        finally:
+            await pool.close()
+
+    arun(scenario())
+
+
+def test_shared_values_cross_the_pipe_once_per_worker(arun):
+    async def scenario():
+        pool = WorkerPool(1)
+        await pool.start()
+        try:
+            blob = Shared("blob-v1", b"x" * 500_000)
+            first = await pool.run(_identity_of, {"data": blob, "n": 1})
+            again = await pool.run(_identity_of, {"data": blob, "n": 2})
+            other = await pool.run(_identity_of, {"data": Shared("blob-v2", b"y" * 10)})
+            assert first == again  # the very same object in the worker: sent once
+            assert other[1] == 10 and other[0] != first[0]
         finally:
             await pool.close()
 
