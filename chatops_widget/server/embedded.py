@@ -70,7 +70,9 @@ class EmbeddedServer:
         if self.running:
             return self
         self.server = ChatOpsServer(self._data_dir, self.token, **self._server_kwargs)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP;
+        # with proto=0 every event+ack exchange waits ~40 ms for the delayed ACK.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
