@@ -5,18 +5,26 @@
 - ``arun(coro, timeout=60)``: run an async test body in a fresh event loop;
 - ``RawClient`` (fixture ``raw_client_cls``): a plain ``socketio.AsyncClient`` that records every
   event, with ``call()`` (emit + ack) and ``wait_event()`` (wait for a matching event);
-- ``wait_until(predicate, timeout)``: poll a condition (no fixed sleeps in tests).
+- ``wait_until(predicate, timeout)``: poll a condition (no fixed sleeps in tests);
+- ``cli_server(port, token, data_dir, *args)``: start ``python -m chatops_widget serve`` as a
+  subprocess in its own process group (killed with its workers at teardown).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import pytest
 import socketio
+from _support import reachable
 
 from chatops_widget.protocol import SOCKETIO_PATH
 from chatops_widget.server import EmbeddedServer
@@ -131,3 +139,30 @@ def embedded_server(tmp_path_factory: pytest.TempPathFactory):
     srv = EmbeddedServer(data_dir=tmp_path_factory.mktemp("chatops-data")).start()
     yield srv
     srv.stop()
+
+
+@pytest.fixture
+def cli_server():
+    """Start ``chatops-widget serve`` subprocesses; all are killed (with workers) at teardown."""
+    procs: list[subprocess.Popen] = []
+
+    def start(port: int, token: str, data_dir: Path, *args: str) -> subprocess.Popen:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "chatops_widget", "serve", "--port", str(port),
+             "--token", token, "--data-dir", str(data_dir), *args],
+            cwd=Path(__file__).resolve().parents[1],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: a kill takes its workers too
+        )  # fmt: skip
+        procs.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        _wait_until(lambda: proc.poll() is not None or reachable(url), 60)
+        assert proc.poll() is None, proc.stdout.read().decode()
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(30)

@@ -5,21 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
+from _support import free_port, reachable
 
 from chatops_widget import ChatOpsClient
 from chatops_widget.protocol import ErrorCode, ProtocolError
 from chatops_widget.server import CommandRouter, EmbeddedServer
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -36,14 +29,6 @@ def client(server):
     c = ChatOpsClient(server.url, server.token)
     yield c
     c.close()
-
-
-def _reachable(url: str) -> bool:
-    try:
-        urllib.request.urlopen(url + "/", timeout=2).read()
-        return True
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 def test_send_and_history_dataframe(client):
@@ -139,7 +124,7 @@ def test_no_url_starts_a_shared_embedded_server_and_the_last_close_stops_it(tmp_
     client = ChatOpsClient()
     assert len(server_threads()) == before + 1
     url = client.url
-    assert url.startswith("http://127.0.0.1:") and _reachable(url)
+    assert url.startswith("http://127.0.0.1:") and reachable(url)
     session = client.create_session()
     assert client.send_message("embedded")["seq"] == 1
     assert (tmp_path / "chatops.sqlite3").exists()
@@ -149,39 +134,21 @@ def test_no_url_starts_a_shared_embedded_server_and_the_last_close_stops_it(tmp_
     joined = second.join_session(session)["messages"]  # (the assistant may have answered)
     assert [m["content"] for m in joined if m["role"] == "user"] == ["embedded"]
     client.close()
-    assert _reachable(url) and second.send_message("still up")["seq"] > 1
+    assert reachable(url) and second.send_message("still up")["seq"] > 1
     second.close()
-    assert not _reachable(url)
+    assert not reachable(url)
     assert len(server_threads()) == before
 
 
 # ---------------------------------------------------------------- SIGKILL and restart
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_cli_server(port: int, token: str, data_dir: Path, wait_until) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "chatops_widget", "serve", "--port", str(port),
-         "--token", token, "--data-dir", str(data_dir)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: the kill takes any worker processes too
-    )  # fmt: skip
-    wait_until(lambda: proc.poll() is not None or _reachable(f"http://127.0.0.1:{port}"), 60)
-    assert proc.poll() is None, proc.stdout.read().decode()
-    return proc
-
-
-def test_client_survives_sigkill_and_restart_with_every_message_once(tmp_path, wait_until):
-    port, token = _free_port(), "sigkill-test-token"
+def test_client_survives_sigkill_and_restart_with_every_message_once(
+    tmp_path, wait_until, cli_server
+):
+    port, token = free_port(), "sigkill-test-token"
     url = f"http://127.0.0.1:{port}"
-    server = _start_cli_server(port, token, tmp_path, wait_until)
+    server = cli_server(port, token, tmp_path)
     client = ChatOpsClient(url, token, timeout=15)
     log: list[str] = []
     client.on("disconnect", lambda reason=None: log.append("disconnect"))
@@ -196,7 +163,7 @@ def test_client_survives_sigkill_and_restart_with_every_message_once(tmp_path, w
         wait_until(lambda: not client.is_connected, 30)
         queued = [client.send_message(f"while down {i}", block=False) for i in range(2)]
 
-        server = _start_cli_server(port, token, tmp_path, wait_until)
+        server = cli_server(port, token, tmp_path)
         # someone else posts right after the restart, maybe before our client is back
         with ChatOpsClient(url, token) as other:
             other.join_session(session)

@@ -92,6 +92,20 @@ def _load_default_assistant() -> AssistantHook | None:
         return None
 
 
+def _client_manager(redis_url: str | None) -> socketio.AsyncManager | None:
+    """Several servers behind one Redis: python-socketio's ``AsyncRedisManager`` relays room
+    broadcasts between them (they share ``--data-dir`` for sessions and messages)."""
+    if not redis_url:
+        return None
+    try:
+        import redis.asyncio  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise RuntimeError(
+            "--redis-url needs the 'redis' package: pip install 'chatops-widget[scale]'"
+        ) from exc
+    return socketio.AsyncRedisManager(redis_url)
+
+
 class ChatOpsServer:
     """Sessions, messages and commands over socket.io, persisted in ``<data_dir>/chatops.sqlite3``.
 
@@ -107,6 +121,7 @@ class ChatOpsServer:
         router: CommandRouter | None = None,
         assistant: AssistantHook | None | Literal["auto"] = "auto",
         cors_allowed_origins: list[str] | str | None = None,
+        redis_url: str | None = None,
     ) -> None:
         load_plugins()
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -125,6 +140,7 @@ class ChatOpsServer:
             cors_allowed_origins=[] if cors_allowed_origins is None else cors_allowed_origins,
             async_handlers=False,  # per-connection order: joinSession before sendMessage
             max_http_buffer_size=MAX_HTTP_BUFFER_SIZE,
+            client_manager=_client_manager(redis_url),
             logger=False,
             engineio_logger=False,
         )

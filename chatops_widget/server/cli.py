@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="where sessions and messages are stored (default: env CHATOPS_DATA_DIR, "
         "else the per-user data dir)",
     )
+    serve.add_argument(
+        "--redis-url",
+        default=None,
+        help="run several servers as one: relay session broadcasts through Redis, e.g. "
+        "redis://127.0.0.1:6379/0 (default: env CHATOPS_REDIS_URL; share --data-dir too)",
+    )
     serve.add_argument("--log-level", default="warning", help="uvicorn log level")
     from ..assistant.llm import add_llm_arguments
 
@@ -68,7 +74,8 @@ def _serve(args: argparse.Namespace) -> int:
     token = args.token or os.environ.get("CHATOPS_TOKEN")
     generated = not token
     token = token or secrets.token_urlsafe(24)
-    server = ChatOpsServer(args.data_dir, token)
+    redis_url = args.redis_url or os.environ.get("CHATOPS_REDIS_URL")
+    server = ChatOpsServer(args.data_dir, token, redis_url=redis_url)
     from ..assistant.llm import configure_llm
 
     configure_llm(server, args.llm_base_url, args.llm_model, args.llm_api_key, args.llm_timeout)

@@ -1,0 +1,23 @@
+"""Small helpers shared by tests (importable: ``tests`` is on pytest's pythonpath)."""
+
+from __future__ import annotations
+
+import socket
+import urllib.error
+import urllib.request
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def reachable(url: str) -> bool:
+    """Whether an HTTP server answers at ``url``."""
+    try:
+        urllib.request.urlopen(url + "/", timeout=2).read()
+        return True
+    except (urllib.error.URLError, OSError):
+        return False
