@@ -60,7 +60,8 @@ class RunSpec:
         # a cheap fingerprint: workers keep the frame, later runs on it send only this key
         sums = df.to_numpy(dtype="float64").sum(axis=0).tolist()
         stamps = df.index.asi8
-        fingerprint = (self.symbol, len(df), int(stamps[0]), int(stamps[-1]), *sums)
+        revision = df.attrs.get("revision", 0)  # bumped when a symbol is (re-)uploaded
+        fingerprint = (self.symbol, revision, len(df), int(stamps[0]), int(stamps[-1]), *sums)
         return {
             "key": self.strategy_id or self.template,
             "data": Shared(fingerprint, df),
@@ -83,6 +84,8 @@ class BacktestService:
                 self.catalog.add_folder(folder)
             except engine.EngineError as exc:
                 log.error("skipping data folder %s: %s", folder, exc)
+        #: symbol -> revision, bumped by each upload (see .uploads); part of the worker cache key
+        self.revisions: dict[str, int] = {}
         self.strategies = StrategyStore(server.data_dir)
         if not self.strategies.existed:
             for s in seed_specs(self.catalog.symbols()):
@@ -146,6 +149,7 @@ class BacktestService:
         except engine.EngineError as exc:
             raise bad(str(exc)) from None
         df.attrs["symbol"] = sym
+        df.attrs["revision"] = self.revisions.get(sym, 0)
         return df
 
     def backtest_spec(
