@@ -93,12 +93,10 @@ def _run_command(page, command: str) -> None:
     page.evaluate("(c) => { window.jupyterapp.commands.execute(c); }", command)
 
 
-def test_panel_in_jupyterlab(lab, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+def test_panel_in_jupyterlab(lab, tmp_path, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    try:
+        page = context.new_page()
         page.set_default_timeout(60_000)
         page.goto(lab["url"])
         page.wait_for_function(_KERNEL_IDLE, timeout=120_000)
@@ -163,4 +161,5 @@ def test_panel_in_jupyterlab(lab, tmp_path):
         words = out.inner_text().split()
         assert words[0] == "ROWS" and words[1].startswith("run_")
         assert words[2] == "DataFrame" and int(words[3]) > 1000 and words[4] == "True"
-        browser.close()
+    finally:
+        context.close()
