@@ -40,6 +40,10 @@ _EVENTS = ("message", "backtestProgress", "commandResult", "error", "connect", "
            "reconnect_attempt")  # fmt: skip
 
 
+#: Messages the front end sends (see docs/widget.md, "How it syncs").
+_FRONTEND_TYPES = frozenset({"ready", "send", "cancel", "get_result", "session", "upload"})
+
+
 class ChatOpsWidget(anywidget.AnyWidget):
     """The ChatOps chat panel, driven by a kernel-side :class:`ChatOpsClient`.
 
@@ -303,16 +307,25 @@ class ChatOpsWidget(anywidget.AnyWidget):
     # ------------------------------------------------------------------ front-end messages
 
     def _on_frontend(self, _widget: Any, content: Any, buffers: Any = None) -> None:
-        if not isinstance(content, dict):
+        if not isinstance(content, dict) or content.get("type") not in _FRONTEND_TYPES:
+            kind = content.get("type") if isinstance(content, dict) else type(content).__name__
+            self._notice(
+                f"ignored a front-end message of type {kind!r}; expected one of "
+                f"{', '.join(sorted(_FRONTEND_TYPES))} (is the widget bundle from another version?)"
+            )
             return
-        kind = content.get("type")
+        kind = content["type"]
         try:
             if kind == "ready":
                 with self._lock:
                     for chunk in sync.history_chunks(self._messages, content.get("clientId")):
                         self._post(chunk)
             elif kind == "send":
-                self._send_text(str(content.get("text", "")))
+                text = content.get("text")
+                if not isinstance(text, str):
+                    self._notice(f"send: 'text' must be a string, got {type(text).__name__}")
+                    return
+                self._send_text(text)
             elif kind == "cancel":
                 self._background(self._client.execute_command, f"/cancel {content.get('runId')}")
             elif kind == "get_result":

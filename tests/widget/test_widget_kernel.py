@@ -259,3 +259,17 @@ def test_comparison_and_sweep_results(widget):
     assert sweep["params"][:2] == ["fast", "slow"] and sweep["metric"] == "sharpe"
     cells = {(r["fast"], r["slow"]) for r in sweep["rows"]}
     assert len(cells) == len(sweep["rows"]) == sweep["count"] == 6 * 4  # one row per heatmap cell
+
+
+def test_malformed_front_end_messages_get_a_notice_and_change_nothing(widget):
+    w, rec = widget
+    before = len(w.history)
+    for bad, fragment in [
+        ({"type": "explode"}, "'explode'"),
+        (["send", "hi"], "'list'"),
+        ({"type": "send", "text": 123}, "'text' must be a string, got int"),
+    ]:
+        w._on_frontend(w, bad)
+        note = rec.wait(lambda m, f=fragment: m.get("type") == "notice" and f in m["text"], 10)
+        assert note["level"] == "error"
+    assert len(w.history) == before
