@@ -1,8 +1,10 @@
 """Stored strategies: ``strategy_<n>`` = a template with params on a symbol and optional dates.
 
-Strategies live in ``<data_dir>/strategies.json`` (rewritten atomically on every change). On first
-start the server seeds a handful of ready ones on the bundled sample data (:func:`seed_specs`), so
-a fresh notebook can run ``/run_backtest strategy_1`` at once.
+Strategies live in the ``strategies`` table of ``<data_dir>/chatops.sqlite3`` (the server's
+SQLite file, WAL mode), so every server process and notebook sharing a data dir allocates ids
+from one sequence (``INTEGER PRIMARY KEY AUTOINCREMENT`` -> ``strategy_<n>``) and reads what the
+others stored. :meth:`StrategyStore.seed` adds the ready-made strategies (:func:`seed_specs`) at
+fixed ids exactly once; a ``strategies.json`` left by an older version is imported on open.
 
 Example:
     >>> import tempfile
@@ -15,8 +17,10 @@ Example:
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
+import sqlite3
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -27,6 +31,22 @@ __all__ = ["Strategy", "StrategyStore", "seed_specs", "STRATEGY_ID_PATTERN"]
 
 STRATEGY_ID_PATTERN = r"^strategy_\d+$"
 STRATEGY_RE = re.compile(STRATEGY_ID_PATTERN)
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS strategies (
+    n INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    template TEXT NOT NULL,
+    params TEXT NOT NULL,
+    symbols TEXT NOT NULL,
+    start TEXT,
+    "end" TEXT,
+    created_by TEXT,
+    created REAL NOT NULL
+);
+"""
+_COLUMNS = 'n, name, template, params, symbols, start, "end", created_by, created'
 
 
 @dataclass
@@ -64,32 +84,48 @@ def _default_name(template: str, symbol: str, params: dict[str, Any]) -> str:
 
 
 class StrategyStore:
-    """Thread-safe JSON-backed store of :class:`Strategy` objects."""
+    """:class:`Strategy` objects in SQLite, shared by every process using the data dir."""
 
     def __init__(self, data_dir: str | os.PathLike[str]):
-        self.path = Path(data_dir) / "strategies.json"
+        self.path = Path(data_dir) / "chatops.sqlite3"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._items: dict[str, Strategy] = {}
-        self._next = 1
-        self.existed = self.path.exists()
-        if self.existed:
-            raw = json.loads(self.path.read_text())
-            for item in raw.get("strategies", []):
-                item.pop("symbol", None)
-                s = Strategy(**item)
-                self._items[s.id] = s
-            self._next = int(raw.get("next", len(self._items) + 1))
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        with self._lock:
+            self._db.executescript(_SCHEMA)
+        self._migrate(Path(data_dir) / "strategies.json")
+        #: whether strategies were stored before this store was opened
+        self.existed = bool(self.ids())
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
 
     def all(self) -> list[Strategy]:
-        """Every strategy, in id order."""
-        return sorted(self._items.values(), key=lambda s: int(s.id.split("_")[1]))
+        """Every strategy, in id order (read from the database)."""
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM strategies ORDER BY n").fetchall()
+        return [_to_strategy(r) for r in rows]
 
     def ids(self) -> list[str]:
-        return [s.id for s in self.all()]
+        """Every strategy id, in order, e.g. ``['strategy_1', 'strategy_2']``."""
+        with self._lock:
+            rows = self._db.execute("SELECT n FROM strategies ORDER BY n").fetchall()
+        return [f"strategy_{n}" for (n,) in rows]
 
     def get(self, strategy_id: str) -> Strategy | None:
-        return self._items.get(strategy_id)
+        """The strategy with this id, or ``None``."""
+        if not STRATEGY_RE.match(strategy_id):
+            return None
+        n = int(strategy_id.split("_")[1])
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_COLUMNS} FROM strategies WHERE n = ?", (n,)
+            ).fetchone()
+        return _to_strategy(row) if row else None
 
     def create(
         self,
@@ -102,33 +138,100 @@ class StrategyStore:
         end: str | None = None,
         created_by: str | None = None,
     ) -> Strategy:
-        """Store a new strategy (params must already be validated) and return it."""
+        """Store a new strategy (params must already be validated) and return it.
+
+        The id comes from SQLite's AUTOINCREMENT, so two processes never get the same one.
+        """
         symbols = [symbol] if isinstance(symbol, str) else list(symbol)
         if not symbols:
             raise ValueError("a strategy needs at least one symbol")
         params = dict(params or {})
+        name = name or _default_name(template, symbols[0], params)
+        created = time.time()
         with self._lock:
-            sid = f"strategy_{self._next}"
-            self._next += 1
-            s = Strategy(
-                id=sid,
-                name=name or _default_name(template, symbols[0], params),
-                template=template,
-                params=params,
-                symbols=symbols,
-                start=start,
-                end=end,
-                created_by=created_by,
-            )
-            self._items[sid] = s
-            self._save()
-        return s
+            n = self._db.execute(
+                "INSERT INTO strategies (name, template, params, symbols, start, \"end\", "
+                "created_by, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING n",
+                (name, template, json.dumps(params), json.dumps(symbols), start, end,
+                 created_by, created),
+            ).fetchone()[0]  # fmt: skip
+        return Strategy(
+            f"strategy_{n}", name, template, params, symbols, start, end, created_by, created
+        )
 
-    def _save(self) -> None:
-        data = {"next": self._next, "strategies": [s.info() for s in self.all()]}
-        tmp = self.path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(data, indent=1))
-        os.replace(tmp, self.path)
+    def seed(self, specs: list[dict[str, Any]]) -> None:
+        """Store ``specs`` (see :func:`seed_specs`) as ``strategy_1..`` if no strategy was ever
+        stored here.
+
+        Checked and inserted in one transaction (``INSERT OR IGNORE`` at fixed ids): a restart,
+        a second server or a second notebook on the data dir seeds nothing more.
+        """
+        rows = [
+            (i, s.get("name") or _default_name(s["template"], s["symbol"], s["params"]),
+             s["template"], json.dumps(s["params"]), json.dumps([s["symbol"]]), None, None,
+             "seed", time.time())
+            for i, s in enumerate(specs, start=1)
+        ]  # fmt: skip
+        self._insert_many(rows, only_if_new=True)
+
+    def _insert_many(self, rows: list[tuple[Any, ...]], only_if_new: bool = False) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                used = self._db.execute(
+                    "SELECT 1 FROM sqlite_sequence WHERE name = 'strategies'"
+                ).fetchone()
+                if only_if_new and used is not None:
+                    rows = []
+                self._db.executemany(
+                    f"INSERT OR IGNORE INTO strategies ({_COLUMNS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _migrate(self, legacy: Path) -> None:
+        """Import ``strategies.json`` (older versions) at its ids, then rename it ``.migrated``."""
+        try:
+            raw = json.loads(legacy.read_text())
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            log.error("cannot import %s: %s", legacy, exc)
+            return
+        rows = []
+        for item in raw.get("strategies", []):
+            if not STRATEGY_RE.match(str(item.get("id", ""))):
+                continue
+            rows.append(
+                (int(item["id"].split("_")[1]), item["name"], item["template"],
+                 json.dumps(item.get("params") or {}), json.dumps(item["symbols"]),
+                 item.get("start"), item.get("end"), item.get("created_by"),
+                 float(item.get("created") or time.time()))
+            )  # fmt: skip
+        self._insert_many(rows)
+        try:  # another process may have renamed it first
+            os.replace(legacy, legacy.with_suffix(".json.migrated"))
+        except FileNotFoundError:
+            pass
+
+
+def _to_strategy(row: tuple[Any, ...]) -> Strategy:
+    n, name, template, params, symbols, start, end, created_by, created = row
+    return Strategy(
+        f"strategy_{n}",
+        name,
+        template,
+        json.loads(params),
+        json.loads(symbols),
+        start,
+        end,
+        created_by,
+        created,
+    )
 
 
 def seed_specs(symbols: list[str]) -> list[dict[str, Any]]:
