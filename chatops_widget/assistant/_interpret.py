@@ -87,7 +87,10 @@ class Intent:
 
     ``command`` is the slash command to run (or None); ``reply`` the assistant's message;
     ``kind`` is ``"command"``, ``"clarify"`` (a question back) or ``"chat"`` (no command);
-    ``suggestions`` are close matches offered in a clarifying question.
+    ``missing`` names what a question back asks for (``"strategy"``, ``"symbol"`` ...);
+    ``unknown`` is the strategy, template or symbol the server does not have (then
+    ``missing`` is None: nothing is missing, the name is wrong);
+    ``suggestions`` are close matches offered in the reply.
 
     Example:
         >>> interpret("compare strategy_1 and strategy_2").command
@@ -102,6 +105,7 @@ class Intent:
     lang: str = "en"
     missing: str | None = None
     suggestions: list[str] = field(default_factory=list)
+    unknown: str | None = None
 
 
 def _fmt(items: Iterable[str]) -> str:
@@ -173,7 +177,7 @@ def _check_known(a, strategies, symbols, t) -> Intent | None:
                 reply = t["unknown_ref"].format(what=what, ref=ref)
                 reply += t["did_you_mean"].format(options=_fmt(options)) if options else ""
                 reply += t["see_strategies"]
-                return Intent(None, reply, "clarify", a.lang, "strategy", options)
+                return Intent(None, reply, "clarify", a.lang, None, options, unknown=ref)
     if symbols is not None and a.entities.symbols:
         known_syms = {s.upper() for s in symbols}
         for _, s in a.entities.symbols:
@@ -182,7 +186,7 @@ def _check_known(a, strategies, symbols, t) -> Intent | None:
                 reply = t["unknown_symbol"].format(sym=s)
                 reply += t["did_you_mean"].format(options=_fmt(options)) if options else ""
                 reply += t["see_data"]
-                return Intent(None, reply, "clarify", a.lang, "symbol", options)
+                return Intent(None, reply, "clarify", a.lang, None, options, unknown=s)
     return None
 
 

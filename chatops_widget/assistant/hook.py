@@ -9,9 +9,10 @@ fallback.
 
 ``CHATOPS_ASSISTANT=off`` in the server's environment silences it (chat stays chat only).
 
-A question back is remembered per session: the next message is read together with it, so
-"backtest on ALPHA" -> "Which strategy?" -> "strategy_2" runs ``/run_backtest strategy_2
-symbol=ALPHA``.
+A question about something missing is remembered per session for one message: an answer is
+read together with it, so "backtest on ALPHA" -> "Which strategy?" -> "strategy_2" runs
+``/run_backtest strategy_2 symbol=ALPHA``. Small talk, a new request or an unknown name (answered
+once with suggestions) closes it.
 
 Example:
     >>> from chatops_widget.server import ChatOpsServer                  # doctest: +SKIP
@@ -29,6 +30,7 @@ from typing import Any
 from ..protocol import ProtocolError
 from . import _lexicon as lx
 from ._interpret import Intent, interpret
+from ._parser import analyze
 
 __all__ = ["assistant", "make_assistant", "respond_offline", "known_names"]
 
@@ -36,8 +38,9 @@ log = logging.getLogger("chatops_widget.assistant")
 
 AssistantHook = Callable[[Any, str, str], Awaitable[None]]
 
-_PENDING = "assistant.pending"  # server.state key: {session_id: text of the open question}
+_PENDING = "assistant.pending"  # server.state key: {session_id: (asked text, what is missing)}
 _LLM = "assistant.llm"  # server.state key: LLMConfig set by configure_llm()
+_MAX_ANSWER_CHARS = 300  # longer messages are requests of their own, never answers
 _OFF = {"off", "0", "false", "no", "none"}  # CHATOPS_ASSISTANT values that silence the hook
 
 
@@ -55,19 +58,53 @@ def known_names(server: Any) -> tuple[list[str] | None, list[str] | None]:
     return strategies, symbols
 
 
+def _can_answer(missing: str, text: str, strategies, symbols) -> bool:
+    """Whether ``text`` reads as an answer to an open question about ``missing``.
+
+    An answer is a short, fully understood fragment: for "which strategy/symbol/run?" it names
+    something and has no command keyword of its own (that would be a new request); for "what
+    should I do with strategy_2?" it is the action ("backtest it"). Small talk is never one.
+    """
+    if len(text) > _MAX_ANSWER_CHARS:
+        return False
+    a = analyze(text, known_symbols=symbols, known_refs=strategies)
+    if not a.clean:  # other content words: conversation, never glued onto a question
+        return False
+    if missing == "action":
+        return bool(a.hits)
+    e = a.entities
+    return not a.hits and bool(e.refs or e.symbols or e.run_ids or e.params or e.dates)
+
+
 def _understand(server: Any, session_id: str, text: str) -> tuple[Intent, str | None]:
-    """Interpret ``text``, reading it together with an open question of this session."""
+    """Interpret ``text``, reading it together with an open question of this session.
+
+    Only a question about something *missing* stays open, and only for the next message: a
+    complete request, an unknown name (answered once, with suggestions) or small talk closes
+    it. The merged reading is kept only when it gets further (a command, an unknown name, or
+    a different question), so the same question is never stored twice.
+    """
     strategies, symbols = known_names(server)
     intent = interpret(text, strategies, symbols)
-    pending: dict[str, str] = server.state.setdefault(_PENDING, {})
+    pending: dict[str, tuple[str, str]] = server.state.setdefault(_PENDING, {})
     before = pending.pop(session_id, None)
     asked = text
-    if before and intent.kind != "command":
-        combined = interpret(f"{before} {text}", strategies, symbols)
-        if combined.kind != "chat":
-            intent, asked = combined, f"{before} {text}"
-    if intent.kind == "clarify":
-        pending[session_id] = asked
+    if (
+        before is not None
+        and intent.kind != "command"
+        and intent.unknown is None
+        and _can_answer(before[1], text, strategies, symbols)
+    ):
+        merged = f"{before[0]} {text}"
+        combined = interpret(merged, strategies, symbols)
+        if (
+            combined.kind == "command"
+            or combined.unknown is not None
+            or (combined.missing is not None and combined.missing != before[1])
+        ):
+            intent, asked = combined, merged
+    if intent.kind == "clarify" and intent.missing is not None and intent.unknown is None:
+        pending[session_id] = (asked, intent.missing)
     return intent, intent.command
 
 
@@ -97,6 +134,8 @@ async def respond_offline(
         meta["command"] = command
     if intent.suggestions:
         meta["suggestions"] = intent.suggestions
+    if intent.unknown:
+        meta["unknown"] = intent.unknown
     await server.publish(session_id, "assistant", intent.reply, {"assistant": meta})
     if command:
         await run_understood(server, session_id, command)

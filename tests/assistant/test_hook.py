@@ -142,3 +142,77 @@ def test_chatops_assistant_off_silences_the_hook(tmp_path, monkeypatch, arun):
     (reply,) = server.store.messages_after("session_quiet")
     assert reply.role == "assistant" and "/help" in reply.content
     server.store.close()
+
+
+async def _symbols(c, session_id):
+    """The symbols the server's catalog has, as ``/data`` lists them."""
+    ack = await c.call("executeCommand", {"sessionId": session_id, "command": "/data"})
+    assert ack["ok"], ack
+    result = await c.wait_event("commandResult", lambda r: r["command"] == "/data")
+    return [s["symbol"] for s in result["summary"]["symbols"]]
+
+
+def _ran(c):
+    """Commands echoed in the session (what actually ran), in order."""
+    return [m["content"] for m in c.of("message") if m["metadata"].get("command")]
+
+
+def test_an_unknown_symbol_is_answered_once_then_forgotten(embedded_server, raw_client_cls, arun):
+    """The audit's stuck loop: every later message got "There is no data for GOOG"."""
+
+    async def scenario():
+        c, sid = await _join(raw_client_cls, embedded_server)
+        pending = embedded_server.server.state.setdefault("assistant.pending", {})
+        first = await _say(c, sid, "backtest strategy_1 on GOOG since 2010")
+        assert "GOOG" in first["content"] and sid not in pending
+        hello = await _say(c, sid, "hello")
+        assert hello["content"].startswith("Hi!") and _assistant_meta(hello)["kind"] == "chat"
+        thanks = await _say(c, sid, "thanks!")
+        assert "welcome" in thanks["content"]
+        ask = await _say(c, sid, "run a backtest")
+        assert ask["content"].startswith("Which strategy should I backtest?")
+        for msg in (hello, thanks, ask):
+            assert "GOOG" not in msg["content"]
+        assert pending[sid] == ("run a backtest", "strategy")  # its own question, not glued
+        again = await _say(c, sid, "run a backtest")  # asked again: stored once, not doubled
+        assert again["content"] == ask["content"] and pending[sid] == ("run a backtest", "strategy")
+        assert _ran(c) == []
+        # the open question is answered by the next fragment
+        reply = await _say(c, sid, "strategy_2")
+        assert _assistant_meta(reply)["command"] == "/run_backtest strategy_2"
+        result = await c.wait_event(
+            "commandResult", lambda r: r["command"] == "/run_backtest strategy_2", timeout=60
+        )
+        assert result["ok"] and sid not in pending
+        await c.close()
+
+    arun(scenario(), timeout=90)
+
+
+def test_small_talk_or_a_new_request_closes_an_open_question(embedded_server, raw_client_cls, arun):
+    async def scenario():
+        c, sid = await _join(raw_client_cls, embedded_server)
+        await _say(c, sid, "backtest on BRAVO")
+        hello = await _say(c, sid, "hello")  # small talk: not glued onto the question
+        assert hello["content"].startswith("Hi!")
+        alone = await _say(c, sid, "strategy_2")  # the question is closed: not run on BRAVO
+        assert _assistant_meta(alone)["kind"] == "clarify"
+        assert "What should I do" in alone["content"]
+        await _say(c, sid, "thanks!")  # closes "what should I do with strategy_2?"
+        await _say(c, sid, "backtest on BRAVO")
+        # a complete request of its own runs as it is, without BRAVO
+        reply = await _say(c, sid, "backtest strategy_1 on CHARLIE")
+        assert _assistant_meta(reply)["command"] == "/run_backtest strategy_1 symbol=CHARLIE"
+        # a sweep's missing symbol answered with an unknown one: said once, then forgotten
+        await _say(c, sid, "sweep sma_cross fast 5 to 15 by 5")
+        unknown = await _say(c, sid, "GOOG")
+        assert "`GOOG`" in unknown["content"] and _assistant_meta(unknown)["unknown"] == "GOOG"
+        later = await _say(c, sid, "ok thanks")
+        assert "GOOG" not in later["content"] and _assistant_meta(later)["kind"] == "chat"
+        await c.wait_event(
+            "commandResult", lambda r: r["command"] == "/run_backtest strategy_1 symbol=CHARLIE"
+        )
+        assert _ran(c) == ["/run_backtest strategy_1 symbol=CHARLIE"]
+        await c.close()
+
+    arun(scenario(), timeout=90)

@@ -57,7 +57,9 @@ def test_unknown_strategy_gets_close_matches_not_a_run():
 
 def test_unknown_symbol_gets_close_matches():
     it = interpret("backtest strategy_1 on GOGO", KNOWN, SYMBOLS)
-    assert it.command is None and it.suggestions == ["GOOG"] and "/data" in it.reply
+    assert it.command is None and it.suggestions == ["GOOG"] and it.unknown == "GOGO"
+    assert it.missing is None  # nothing is missing: the request names what is not there
+    assert "Did you mean `GOOG`?" in it.reply and "/data" in it.reply
 
 
 def test_templates_are_always_known():
