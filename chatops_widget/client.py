@@ -31,6 +31,7 @@ import pandas as pd
 from ._connection import Connection, call_callback, check_ack, log
 from ._loop import LoopThread
 from ._runs import Comparison, ResultsView, Run, RunTracker, command_text
+from ._upload import upload_request
 from .protocol import new_session_id
 
 __all__ = ["ChatOpsClient"]
@@ -344,6 +345,21 @@ class ChatOpsClient:
         options = {"symbol": symbol, "name": name, "start": start, "end": end, **params}
         text = command_text("create_strategy", [template], options)
         return self._runs.command(text)["strategyId"]
+
+    def upload_data(
+        self, symbol: str, df: pd.DataFrame, *, overwrite: bool = False, timeout: float = 60.0
+    ) -> dict[str, Any]:
+        """Upload OHLCV bars as ``symbol`` for the server's commands (``uploadData``, Arrow bytes).
+
+        The frame is validated locally first; a bad one, or an existing symbol without
+        ``overwrite=True``, raises ``ProtocolError`` saying what to fix. Returns the ack
+        (``symbol, bars, start, end, frequency, overwritten, message``).
+
+        >>> client.upload_data("MYCO", df)["bars"]                       # doctest: +SKIP
+        1234
+        """
+        payload = upload_request(self._ensure_session(), symbol, df, overwrite=overwrite)
+        return self.call("uploadData", payload, timeout=timeout)
 
     # ------------------------------------------------------------------ events
 

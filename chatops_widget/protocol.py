@@ -24,7 +24,14 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
 
 __all__ = [
     "NAMESPACE",
@@ -34,6 +41,9 @@ __all__ = [
     "SESSION_ID_PATTERN",
     "MAX_CONTENT_CHARS",
     "MAX_COMMAND_CHARS",
+    "SYMBOL_PATTERN",
+    "MAX_UPLOAD_BYTES",
+    "check_symbol",
     "ClientEvent",
     "ServerEvent",
     "ErrorCode",
@@ -46,6 +56,7 @@ __all__ = [
     "SendMessage",
     "ExecuteCommand",
     "GetResult",
+    "UploadData",
     "BacktestProgress",
     "CommandResult",
     "ErrorInfo",
@@ -69,6 +80,16 @@ _SESSION_RE = re.compile(SESSION_ID_PATTERN)
 MAX_CONTENT_CHARS = 16_000
 MAX_COMMAND_CHARS = 2_000
 
+#: Symbols a client may upload: 1-16 of ``A-Z 0-9 . _ -`` starting with a letter or digit
+#: (upper-cased first, so ``"goog"`` is ``"GOOG"``).
+SYMBOL_PATTERN = r"^[A-Z0-9][A-Z0-9._-]{0,15}$"
+_SYMBOL_RE = re.compile(SYMBOL_PATTERN)
+
+#: Largest ``uploadData`` payload (the Arrow bytes): about 300,000 OHLCV bars. It stays under
+#: uvicorn's 16 MiB WebSocket message limit. Bigger data goes in the server's
+#: ``<data-dir>/data`` folder as ``<SYMBOL>.parquet`` or ``.csv``.
+MAX_UPLOAD_BYTES = 15 * 1024 * 1024
+
 
 class ClientEvent(str, Enum):
     """Events a client emits; each gets an :class:`Ack`."""
@@ -78,6 +99,7 @@ class ClientEvent(str, Enum):
     SEND_MESSAGE = "sendMessage"
     EXECUTE_COMMAND = "executeCommand"
     GET_RESULT = "getResult"
+    UPLOAD_DATA = "uploadData"
 
 
 class ServerEvent(str, Enum):
@@ -256,7 +278,44 @@ class GetResult(_Model):
     runId: str = Field(min_length=1, max_length=100)
 
 
-_SESSION_MODELS = (JoinSession, LeaveSession, SendMessage, ExecuteCommand, GetResult)
+def check_symbol(value: Any) -> str:
+    """An upload's symbol, upper-cased; ``ValueError`` saying what a good one looks like.
+
+    >>> check_symbol(" btc-usd ")
+    'BTC-USD'
+    """
+    sym = value.strip().upper() if isinstance(value, str) else value
+    if not isinstance(sym, str) or not _SYMBOL_RE.match(sym):
+        raise ValueError(
+            f"symbol {value!r} is not valid; use 1-16 letters, digits, '.', '_' or '-' starting "
+            "with a letter or digit, e.g. 'GOOG' or 'BTC-USD'"
+        )
+    return sym
+
+
+class UploadData(_Model):
+    """``uploadData``: OHLCV bars for a new symbol, as Arrow IPC stream bytes (never pickle).
+
+    ``data`` is what ``chatops_widget._serialization.to_arrow_bytes(df)`` makes of a frame with
+    Open, High, Low, Close (Volume optional) on a sorted DatetimeIndex; at most
+    :data:`MAX_UPLOAD_BYTES`. An existing symbol is replaced only with ``overwrite=True``.
+    The ack: ``{"ok": true, "symbol", "bars", "start", "end", "frequency", "overwritten",
+    "message"}``; everyone in the session gets a ``system`` message about it.
+    """
+
+    sessionId: str = SessionId
+    symbol: str
+    data: bytes = Field(strict=True, repr=False)
+    overwrite: bool = Field(default=False, strict=True)
+    uploadedBy: str | None = Field(default=None, max_length=40)
+
+    @field_validator("symbol")
+    @classmethod
+    def _symbol(cls, value: str) -> str:
+        return check_symbol(value)
+
+
+_SESSION_MODELS = (JoinSession, LeaveSession, SendMessage, ExecuteCommand, GetResult, UploadData)
 
 
 def parse(model: type[_Model], data: Any) -> Any:
@@ -315,6 +374,7 @@ _EVENT_NAMES: dict[type, str] = {
     SendMessage: ClientEvent.SEND_MESSAGE.value,
     ExecuteCommand: ClientEvent.EXECUTE_COMMAND.value,
     GetResult: ClientEvent.GET_RESULT.value,
+    UploadData: ClientEvent.UPLOAD_DATA.value,
 }
 
 

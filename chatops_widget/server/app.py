@@ -50,7 +50,10 @@ log = logging.getLogger("chatops_widget.server")
 #: Command modules imported once, before the first server is built. Each registers its commands,
 #: hooks and extra events on :data:`chatops_widget.server.commands.router` at import time.
 #: Add new plugin modules HERE (a missing module is skipped, so parts can land independently).
-_PLUGIN_MODULES: tuple[str, ...] = ("chatops_widget.server.backtest_commands",)
+_PLUGIN_MODULES: tuple[str, ...] = (
+    "chatops_widget.server.backtest_commands",
+    "chatops_widget.server.uploads",  # after backtest_commands: its start-up hook needs the service
+)
 
 #: Where ``assistant="auto"`` looks for the natural-language hook: ``module:attribute``.
 _ASSISTANT_HOOK = "chatops_widget.assistant:assistant"
