@@ -23,13 +23,18 @@ _GREETING = re.compile(
 )
 _THANKS = re.compile(r"\b(?:thanks?|thank you|thx|ty|cheers)\b|고마|감사|수고")
 
+_MAX_LISTED = 12  # symbols named in a reply; /data lists them all
+
 _TEXT = {
     "en": {
         "run": "Running `{cmd}`.",
         "unknown_ref": "I don't know {what} `{ref}`.",
         "did_you_mean": " Did you mean {options}?",
         "see_strategies": " Type /strategies to list them.",
-        "unknown_symbol": "There is no data for `{sym}`.",
+        "unknown_symbol": "`{sym}` is not available: there is no data for it.",
+        "available": " Available symbols: {symbols}.",
+        "more": " (and {n} more; /data lists them all)",
+        "try_instead": " Try `{cmd}` instead (nothing was run).",
         "see_data": " Type /data to list the symbols.",
         "strategy": "Which strategy should I backtest? For example `backtest strategy_1 on {sym}`.",
         "strategies": "Which strategies should I compare? Name two or more, for example "
@@ -56,7 +61,10 @@ _TEXT = {
         "unknown_ref": "`{ref}` {what}을(를) 찾을 수 없어요.",
         "did_you_mean": " 혹시 {options} 말씀인가요?",
         "see_strategies": " /strategies 로 목록을 볼 수 있어요.",
-        "unknown_symbol": "`{sym}` 데이터가 없어요.",
+        "unknown_symbol": "`{sym}` 종목은 사용할 수 없어요: 데이터가 없어요.",
+        "available": " 사용 가능한 종목: {symbols}.",
+        "more": " (외 {n}개, /data 로 전체 목록을 볼 수 있어요)",
+        "try_instead": " 대신 `{cmd}` 를 입력해 보세요 (아무것도 실행하지 않았어요).",
         "see_data": " /data 로 종목 목록을 볼 수 있어요.",
         "strategy": "어떤 전략을 백테스트할까요? 예: `strategy_1 {sym}로 백테스트해줘`",
         "strategies": "어떤 전략들을 비교할까요? 두 개 이상 알려주세요. 예: "
@@ -89,8 +97,8 @@ class Intent:
     ``kind`` is ``"command"``, ``"clarify"`` (a question back) or ``"chat"`` (no command);
     ``missing`` names what a question back asks for (``"strategy"``, ``"symbol"`` ...);
     ``unknown`` is the strategy, template or symbol the server does not have (then
-    ``missing`` is None: nothing is missing, the name is wrong);
-    ``suggestions`` are close matches offered in the reply.
+    ``missing`` is None: the request was complete, the reply says what is available);
+    ``suggestions`` are close matches (or the available symbols) offered in the reply.
 
     Example:
         >>> interpret("compare strategy_1 and strategy_2").command
@@ -178,16 +186,33 @@ def _check_known(a, strategies, symbols, t) -> Intent | None:
                 reply += t["did_you_mean"].format(options=_fmt(options)) if options else ""
                 reply += t["see_strategies"]
                 return Intent(None, reply, "clarify", a.lang, None, options, unknown=ref)
-    if symbols is not None and a.entities.symbols:
+    # a comparison leaves symbols out (each strategy keeps its own), so they are not checked
+    if symbols is not None and a.entities.symbols and a.intent != "compare":
         known_syms = {s.upper() for s in symbols}
         for _, s in a.entities.symbols:
             if s.upper() not in known_syms:
-                options = close_matches(s, symbols, max_distance=2)
-                reply = t["unknown_symbol"].format(sym=s)
-                reply += t["did_you_mean"].format(options=_fmt(options)) if options else ""
-                reply += t["see_data"]
-                return Intent(None, reply, "clarify", a.lang, None, options, unknown=s)
+                return _unknown_symbol(a, s, symbols, t)
     return None
+
+
+def _unknown_symbol(a, sym: str, symbols: list[str], t) -> Intent:
+    """``sym`` is not in the catalog: say so, list what is, suggest the command with one."""
+    close = close_matches(sym, symbols, max_distance=2)
+    reply = t["unknown_symbol"].format(sym=sym)
+    reply += t["did_you_mean"].format(options=_fmt(close)) if close else ""
+    if symbols:
+        shown = symbols[:_MAX_LISTED]
+        reply += t["available"].format(symbols=_fmt(shown))
+        if len(symbols) > len(shown):
+            reply += t["more"].format(n=len(symbols) - len(shown))
+        alt = close[0] if close else symbols[0]
+        instead = re.sub(rf"(?<=\ssymbol=){re.escape(sym)}(?=\s|$)", lambda _: alt, a.command)
+        if instead != a.command:
+            reply += t["try_instead"].format(cmd=instead)
+    else:
+        reply += t["see_data"]
+    options = close or symbols[:_MAX_LISTED]
+    return Intent(None, reply, "clarify", a.lang, None, options, unknown=sym)
 
 
 def _clarify(a, strategies, t, sym) -> Intent:

@@ -157,6 +157,48 @@ def _ran(c):
     return [m["content"] for m in c.of("message") if m["metadata"].get("command")]
 
 
+def test_unknown_symbol_lists_available_ones_and_suggests_a_command(
+    embedded_server, raw_client_cls, arun
+):
+    async def scenario():
+        c, sid = await _join(raw_client_cls, embedded_server)
+        symbols = await _symbols(c, sid)
+        assert "GOOG" not in symbols and "ALPHA" in symbols
+        reply = await _say(c, sid, "backtest strategy_1 on GOOG since 2010")
+        text = reply["content"]
+        assert text.startswith("`GOOG` is not available")
+        assert "Available symbols: " + ", ".join(f"`{s}`" for s in symbols[:12]) in text
+        cmd = f"/run_backtest strategy_1 symbol={symbols[0]} start=2010-01-01"
+        assert f"Try `{cmd}` instead (nothing was run)." in text
+        meta = _assistant_meta(reply)
+        assert meta["kind"] == "clarify" and meta["unknown"] == "GOOG" and "command" not in meta
+        assert meta["suggestions"] == symbols[:12]
+        # the suggested command works as typed
+        await _say(c, sid, "status please")  # a later command: nothing ran in between
+        await c.wait_event("commandResult", lambda r: r["command"] == "/status")
+        assert _ran(c) == ["/data", "/status"]
+        ack = await c.call("executeCommand", {"sessionId": sid, "command": cmd})
+        assert ack["ok"], ack
+        result = await c.wait_event("commandResult", lambda r: r["command"] == cmd, timeout=60)
+        assert result["ok"] and result["summary"]["symbol"] == symbols[0]
+        await c.close()
+
+    arun(scenario(), timeout=90)
+
+
+def test_unknown_symbol_in_korean(embedded_server, raw_client_cls, arun):
+    async def scenario():
+        c, sid = await _join(raw_client_cls, embedded_server)
+        first = (await _symbols(c, sid))[0]
+        reply = await _say(c, sid, "strategy_1 GOOG로 2010년부터 백테스트 돌려줘")
+        assert "`GOOG` 종목은 사용할 수 없어요" in reply["content"]
+        assert f"사용 가능한 종목: `{first}`" in reply["content"]
+        assert f"`/run_backtest strategy_1 symbol={first} start=2010-01-01`" in reply["content"]
+        await c.close()
+
+    arun(scenario(), timeout=60)
+
+
 def test_an_unknown_symbol_is_answered_once_then_forgotten(embedded_server, raw_client_cls, arun):
     """The audit's stuck loop: every later message got "There is no data for GOOG"."""
 
@@ -206,7 +248,9 @@ def test_small_talk_or_a_new_request_closes_an_open_question(embedded_server, ra
         # a sweep's missing symbol answered with an unknown one: said once, then forgotten
         await _say(c, sid, "sweep sma_cross fast 5 to 15 by 5")
         unknown = await _say(c, sid, "GOOG")
-        assert "`GOOG`" in unknown["content"] and _assistant_meta(unknown)["unknown"] == "GOOG"
+        assert "`GOOG` is not available" in unknown["content"]
+        first = embedded_server.server.state["backtest"].catalog.symbols()[0]
+        assert f"`/sweep sma_cross symbol={first} fast=5:15:5`" in unknown["content"]
         later = await _say(c, sid, "ok thanks")
         assert "GOOG" not in later["content"] and _assistant_meta(later)["kind"] == "chat"
         await c.wait_event(

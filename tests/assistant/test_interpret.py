@@ -59,7 +59,29 @@ def test_unknown_symbol_gets_close_matches():
     it = interpret("backtest strategy_1 on GOGO", KNOWN, SYMBOLS)
     assert it.command is None and it.suggestions == ["GOOG"] and it.unknown == "GOGO"
     assert it.missing is None  # nothing is missing: the request names what is not there
-    assert "Did you mean `GOOG`?" in it.reply and "/data" in it.reply
+    assert "Did you mean `GOOG`?" in it.reply
+    assert "Try `/run_backtest strategy_1 symbol=GOOG` instead" in it.reply
+
+
+def test_unknown_symbol_lists_the_available_ones_and_the_command_to_type():
+    it = interpret("backtest strategy_1 on GOOG since 2010", KNOWN, ["ALPHA", "BRAVO"])
+    assert it.command is None and it.kind == "clarify" and it.unknown == "GOOG"
+    assert it.suggestions == ["ALPHA", "BRAVO"]
+    assert it.reply.startswith("`GOOG` is not available")
+    assert "Available symbols: `ALPHA`, `BRAVO`." in it.reply
+    assert "`/run_backtest strategy_1 symbol=ALPHA start=2010-01-01`" in it.reply
+    many = [f"S{i:03d}" for i in range(30)]
+    it = interpret("sweep sma_cross on GOOG fast 5 to 10", KNOWN, many)
+    assert "`S011`." in it.reply and "`S012`" not in it.reply and "18 more" in it.reply
+    assert "`/sweep sma_cross symbol=S000 fast=5:10`" in it.reply
+    it = interpret("strategy_1 GOOG로 백테스트 돌려줘", KNOWN, ["ALPHA"])
+    assert it.lang == "ko" and "사용 가능한 종목: `ALPHA`" in it.reply
+    assert "`/run_backtest strategy_1 symbol=ALPHA`" in it.reply
+
+
+def test_symbols_of_a_comparison_are_not_checked():
+    it = interpret("compare strategy_1 and strategy_2 on GOOG", KNOWN, ["ALPHA"])
+    assert it.command == "/compare_strategies strategy_1 strategy_2"
 
 
 def test_templates_are_always_known():
