@@ -5,7 +5,8 @@ message it replies as the ``assistant`` role -- which command it understood, a q
 or a pointer to ``/help`` -- and runs understood commands through the server's command router
 (``server.run_command``), exactly like typed ones. With an LLM configured (see
 :mod:`chatops_widget.assistant.llm`) the LLM answers first and the offline parser is the
-fallback.
+fallback. A command that is refused, or runs and fails, is reported in the chat with the
+reason ("`/run_backtest strategy_1 fast=50 slow=10` failed: ...").
 
 ``CHATOPS_ASSISTANT=off`` in the server's environment silences it (chat stays chat only).
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -32,7 +34,7 @@ from . import _lexicon as lx
 from ._interpret import Intent, interpret
 from ._parser import analyze
 
-__all__ = ["assistant", "make_assistant", "respond_offline", "known_names"]
+__all__ = ["assistant", "make_assistant", "respond_offline", "known_names", "run_understood"]
 
 log = logging.getLogger("chatops_widget.assistant")
 
@@ -40,6 +42,7 @@ AssistantHook = Callable[[Any, str, str], Awaitable[None]]
 
 _PENDING = "assistant.pending"  # server.state key: {session_id: (asked text, what is missing)}
 _LLM = "assistant.llm"  # server.state key: LLMConfig set by configure_llm()
+_HANGUL_RE = re.compile(r"[\uac00-\ud7a3]")
 _MAX_ANSWER_CHARS = 300  # longer messages are requests of their own, never answers
 _OFF = {"off", "0", "false", "no", "none"}  # CHATOPS_ASSISTANT values that silence the hook
 
@@ -108,17 +111,50 @@ def _understand(server: Any, session_id: str, text: str) -> tuple[Intent, str | 
     return intent, intent.command
 
 
-async def run_understood(server: Any, session_id: str, command: str) -> bool:
-    """Run ``command`` through the router; a refusal is reported in the chat. True if started."""
+_FAILED = {
+    "en": "`{cmd}` failed: {reason}",
+    "ko": "`{cmd}` 실행에 실패했어요: {reason}",
+}
+_REFUSED = {
+    "en": "`{cmd}` could not run: {reason}",
+    "ko": "`{cmd}` 을(를) 실행할 수 없어요: {reason}",
+}
+
+
+def lang_of(text: str) -> str:
+    """``"ko"`` if ``text`` has Hangul, else ``"en"`` (the language the assistant answers in).
+
+    Example:
+        >>> lang_of("strategy_1 백테스트"), lang_of("backtest strategy_1")
+        ('ko', 'en')
+    """
+    return "ko" if _HANGUL_RE.search(text) else "en"
+
+
+async def run_understood(
+    server: Any, session_id: str, command: str, *, lang: str = "en", source: str = "parser"
+) -> bool:
+    """Run ``command`` through the router; True if it started.
+
+    A refusal (bad syntax, unknown command) and a run that then fails (the ``commandResult``
+    has ``ok=false``, e.g. the engine rejects ``fast >= slow``) are both reported in the chat
+    as an ``assistant`` message with the reason, in ``lang``: the sender of a chat message has
+    no ``error`` event, so the history is where the reason must be.
+    """
+
+    async def report(template: dict[str, str], code: str, reason: str) -> None:
+        meta = {"source": source, "kind": "error", "command": command, "error": code}
+        reply = template.get(lang, template["en"]).format(cmd=command, reason=reason)
+        await server.publish(session_id, "assistant", reply, {"assistant": meta})
+
+    async def on_result(result: Any) -> None:
+        if not result.ok and result.error is not None:
+            await report(_FAILED, str(result.error.code), result.error.message)
+
     try:
-        await server.run_command(session_id, command, sid=None)
+        await server.run_command(session_id, command, sid=None, on_result=on_result)
     except ProtocolError as exc:
-        await server.publish(
-            session_id,
-            "assistant",
-            f"`{command}` could not run: {exc.message}",
-            {"assistant": {"source": "parser", "error": exc.code.value}},
-        )
+        await report(_REFUSED, exc.code.value, exc.message)
         return False
     return True
 
@@ -138,7 +174,7 @@ async def respond_offline(
         meta["unknown"] = intent.unknown
     await server.publish(session_id, "assistant", intent.reply, {"assistant": meta})
     if command:
-        await run_understood(server, session_id, command)
+        await run_understood(server, session_id, command, lang=intent.lang, source=source)
     return intent
 
 

@@ -33,7 +33,7 @@ import aiohttp
 
 from ..protocol import MAX_COMMAND_CHARS
 from ._stream import update_message
-from .hook import known_names, run_understood
+from .hook import known_names, lang_of, run_understood
 
 __all__ = [
     "LLMConfig",
@@ -272,7 +272,9 @@ async def respond_llm(server: Any, session_id: str, text: str, config: LLMConfig
     if not stream.text.strip() and not stream.calls:
         raise LLMUnavailable("the model returned an empty answer")
     for _, call in sorted(stream.calls.items()):
-        await _run_tool_call(server, session_id, call["name"], call["arguments"], config.model)
+        await _run_tool_call(
+            server, session_id, call["name"], call["arguments"], config.model, lang_of(text)
+        )
 
 
 def _args_text(arguments: str) -> str:
@@ -287,7 +289,9 @@ def _args_text(arguments: str) -> str:
     return str(parsed)
 
 
-async def _run_tool_call(server: Any, session_id: str, name: str, arguments: str, model: str):
+async def _run_tool_call(
+    server: Any, session_id: str, name: str, arguments: str, model: str, lang: str = "en"
+):
     names = {s["name"] for s in server.router.specs()}
     meta = {"assistant": {"source": "llm", "model": model, "tool": name}}
     if name not in names:
@@ -305,4 +309,4 @@ async def _run_tool_call(server: Any, session_id: str, name: str, arguments: str
         )
         return
     await server.publish(session_id, "assistant", f"Running `{command}`.", meta)
-    await run_understood(server, session_id, command)
+    await run_understood(server, session_id, command, lang=lang, source="llm")

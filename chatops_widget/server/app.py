@@ -205,12 +205,15 @@ class ChatOpsServer:
         sid: str | None = None,
         echo: bool = True,
         client_message_id: str | None = None,
+        on_result: Callable[[CommandResult], Awaitable[None]] | None = None,
     ) -> ChatMessage | None:
         """Parse and start a command; its ``commandResult`` follows when the handler finishes.
 
         With ``echo`` the text is first published as a ``user`` message (metadata
         ``{"command": true}``), which is returned. Raises :class:`ProtocolError` for bad syntax
-        or an unknown command (nothing is published then).
+        or an unknown command (nothing is published then). ``on_result`` is awaited with the
+        :class:`CommandResult` after it is emitted (ok or not), e.g. for the assistant to
+        report a failure in the chat.
         """
         parsed = parse_command(text)
         spec = self.router.resolve(parsed.name)
@@ -223,7 +226,7 @@ class ChatOpsServer:
                 return msg
             await self.sio.emit(ServerEvent.MESSAGE.value, msg.wire(), room=session_id)
         ctx = CommandContext(server=self, session_id=session_id, sid=sid, command=parsed)
-        self._spawn(self._run_handler(spec, ctx))
+        self._spawn(self._run_handler(spec, ctx, on_result))
         return msg
 
     # ------------------------------------------------------------------ lifecycle
@@ -383,7 +386,12 @@ class ChatOpsServer:
 
     # ------------------------------------------------------------------ background work
 
-    async def _run_handler(self, spec: CommandSpec, ctx: CommandContext) -> None:
+    async def _run_handler(
+        self,
+        spec: CommandSpec,
+        ctx: CommandContext,
+        on_result: Callable[[CommandResult], Awaitable[None]] | None = None,
+    ) -> None:
         text = ctx.command.text
         reply: CommandReply | None = None
         try:
@@ -420,6 +428,11 @@ class ChatOpsServer:
         await self.emit_to_session(ctx.session_id, ServerEvent.COMMAND_RESULT.value, wire)
         if result.ok and reply is not None and reply.text:
             await self.publish(ctx.session_id, "assistant", reply.text, {"commandResult": wire})
+        if on_result is not None:
+            try:
+                await on_result(result)
+            except Exception:
+                log.exception("on_result callback of %r failed", text)
 
     async def _run_assistant(self, session_id: str, text: str) -> None:
         if self.assistant is None:

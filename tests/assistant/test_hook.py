@@ -260,3 +260,78 @@ def test_small_talk_or_a_new_request_closes_an_open_question(embedded_server, ra
         await c.close()
 
     arun(scenario(), timeout=90)
+
+
+def _errors(c):
+    return [m for m in c.of("message") if m["metadata"].get("assistant", {}).get("kind") == "error"]
+
+
+def test_a_run_that_fails_is_reported_in_the_chat_history(embedded_server, raw_client_cls, arun):
+    """The engine rejects fast >= slow: the chat says so (a chat sender has no error event)."""
+
+    async def scenario():
+        c, sid = await _join(raw_client_cls, embedded_server)
+        reply = await _say(c, sid, "backtest strategy_1 with fast 50 slow 10")
+        cmd = "/run_backtest strategy_1 fast=50 slow=10"
+        assert _assistant_meta(reply)["command"] == cmd
+        result = await c.wait_event("commandResult", lambda r: r["command"] == cmd, timeout=60)
+        assert not result["ok"] and result["error"]["code"] == "bad_argument"
+        reason = result["error"]["message"]
+        assert "fast" in reason and "slow" in reason
+        failed = await c.wait_event("message", lambda m: m in _errors(c))
+        assert failed["role"] == "assistant"
+        assert failed["content"] == f"`{cmd}` failed: {reason}"
+        meta = _assistant_meta(failed)
+        assert meta == {
+            "source": "parser",
+            "kind": "error",
+            "command": cmd,
+            "error": "bad_argument",
+        }
+        assert not c.of("error")  # nothing went to an error event: the chat is the report
+        await c.close()
+        # it is part of the stored history: a client joining later sees it
+        late = await raw_client_cls(embedded_server.url, embedded_server.token).connect()
+        ack = await late.call("joinSession", {"sessionId": sid})
+        assert [m["content"] for m in ack["messages"]][-3:] == [
+            reply["content"],
+            cmd,
+            failed["content"],
+        ]
+        await late.close()
+
+    arun(scenario(), timeout=90)
+
+
+def test_a_failed_run_is_reported_in_korean(embedded_server, raw_client_cls, arun):
+    async def scenario():
+        c, sid = await _join(raw_client_cls, embedded_server)
+        await _say(c, sid, "strategy_1 빠른 50 느린 10으로 백테스트 돌려줘")
+        cmd = "/run_backtest strategy_1 fast=50 slow=10"
+        result = await c.wait_event("commandResult", lambda r: r["command"] == cmd, timeout=60)
+        failed = await c.wait_event("message", lambda m: m in _errors(c))
+        assert failed["content"] == f"`{cmd}` 실행에 실패했어요: {result['error']['message']}"
+        await c.close()
+
+    arun(scenario(), timeout=60)
+
+
+def test_a_successful_run_adds_no_failure_note(embedded_server, raw_client_cls, arun):
+    async def scenario():
+        c, sid = await _join(raw_client_cls, embedded_server)
+        await _say(c, sid, "backtest strategy_2 on DELTA")
+        cmd = "/run_backtest strategy_2 symbol=DELTA"
+        result = await c.wait_event("commandResult", lambda r: r["command"] == cmd, timeout=60)
+        assert result["ok"]
+        summary = await c.wait_event("message", lambda m: "commandResult" in m["metadata"])
+        # a later command's result arrives after anything the first one could have added
+        await _say(c, sid, "status please")
+        await c.wait_event("commandResult", lambda r: r["command"] == "/status")
+        await c.wait_event(
+            "message",
+            lambda m: m["metadata"].get("commandResult", {}).get("command") == "/status",
+        )
+        assert _errors(c) == [] and summary["role"] == "assistant"
+        await c.close()
+
+    arun(scenario(), timeout=90)

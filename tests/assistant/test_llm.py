@@ -80,12 +80,13 @@ class FakeLLM:
             chunk = {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
             await resp.write(f"data: {json.dumps(chunk)}\n\n".encode())
 
-        if "[tool]" in last:
+        if "[tool]" in last or "[failing tool]" in last:
             for piece in ("Sure", ", running", " it."):
                 await send({"content": piece})
             call = {"index": 0, "id": "call_1", "type": "function"}
             await send({"tool_calls": [{**call, "function": {"name": "run_backtest"}}]})
-            for part in ('{"args": "strat', 'egy_1 symbol=ALPHA"}'):
+            args = "fast=50 slow=10" if "[failing tool]" in last else "symbol=ALPHA"
+            for part in ('{"args": "strat', f'egy_1 {args}"}}'):
                 await send({"tool_calls": [{"index": 0, "function": {"arguments": part}}]})
             await send({}, "tool_calls")
         elif "[stream]" in last:
@@ -167,6 +168,26 @@ def test_tool_call_runs_the_command_and_reports_the_result(
             "role": "user",
             "content": "[tool] please backtest the first strategy",
         }
+        await c.close()
+
+    arun(scenario(), timeout=90)
+
+
+def test_a_tool_call_that_fails_is_reported_in_the_users_language(llm_server, raw_client_cls, arun):
+    async def scenario():
+        c, sid = await _join(raw_client_cls, llm_server)
+        await _send(c, sid, "[failing tool] 빠른 50 느린 10으로 strategy_1 백테스트")
+        cmd = "/run_backtest strategy_1 fast=50 slow=10"
+        result = await c.wait_event("commandResult", lambda r: r["command"] == cmd, timeout=60)
+        assert not result["ok"]
+        failed = await c.wait_event(
+            "message", lambda m: m["metadata"].get("assistant", {}).get("kind") == "error"
+        )
+        reason = result["error"]["message"]
+        assert failed["role"] == "assistant"
+        assert failed["content"] == f"`{cmd}` 실행에 실패했어요: {reason}"
+        meta = failed["metadata"]["assistant"]
+        assert meta["source"] == "llm" and meta["command"] == cmd
         await c.close()
 
     arun(scenario(), timeout=90)
