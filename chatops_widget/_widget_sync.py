@@ -5,7 +5,8 @@
 - :func:`result_payload`: a ``getResult`` ack -> the ``{"type": "result", ...}`` custom message
   (stats or tables as JSON, curves downsampled) plus the decoded DataFrames for the kernel;
 - :func:`history_chunks`: the one-time history, split into bounded custom messages;
-- :func:`parse_csv_upload` / :func:`strategy_command`: uploads from the panel, validated.
+- :func:`parse_csv_upload` / :func:`upload_notice` / :func:`strategy_command`: uploads from the
+  panel, validated.
 
 Example:
     >>> import numpy as np
@@ -201,6 +202,15 @@ def parse_csv_upload(name: str, content: str) -> tuple[str, pd.DataFrame]:
     if len(df) < 2:
         raise ValueError(f"{name}: needs at least two rows of bars, got {len(df)}")
     return symbol, df
+
+
+def upload_notice(name: str, ack: dict[str, Any]) -> str:
+    """The panel's line for a stored upload (an ``uploadData`` ack)."""
+    sym = ack.get("symbol")
+    return (
+        f"uploaded {name}: {ack.get('bars')} bars as symbol {sym} "
+        f"({ack.get('start')}..{ack.get('end')}); try /run_backtest sma_cross symbol={sym}"
+    )
 
 
 def strategy_command(spec: Any) -> str:

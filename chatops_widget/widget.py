@@ -394,19 +394,11 @@ class ChatOpsWidget(anywidget.AnyWidget):
                     self._client.execute_command(sync.strategy_command(spec))
                 return
             symbol, df = sync.parse_csv_upload(name, text)
-            self.uploads[symbol] = df
-            register = next((getattr(self._client, m) for m in ("upload_data", "register_data")
-                             if hasattr(self._client, m)), None)  # fmt: skip
-            if register is None:
-                self._notice(
-                    f"{name}: parsed {len(df)} bars of {symbol}, kept in the kernel as "
-                    f"w.uploads[{symbol!r}]; this server has no data upload yet, so commands "
-                    "cannot use it (put the CSV in the server's --data-dir instead)"
-                )
-                return
-            register(symbol, df)
-            self._notice(f"uploaded {name}: {len(df)} bars as symbol {symbol}", level="info")
+            self.uploads[symbol] = df  # kept in the kernel too (e.g. to retry with overwrite)
+            ack = self._client.upload_data(symbol, df)  # the server tells the session
+            self._notice(sync.upload_notice(name, ack), level="info")
         except json.JSONDecodeError as exc:
             self._notice(f"upload {name}: not valid JSON ({exc.msg} at line {exc.lineno})")
         except (ValueError, ProtocolError, TimeoutError, ConnectionError) as exc:
-            self._notice(f"upload {name}: {getattr(exc, 'message', None) or exc}")
+            text = getattr(exc, "message", None) or str(exc)  # key: once with its `error` event
+            self._notice(f"upload {name}: {text}", key=text)

@@ -7,14 +7,17 @@ the front end: the one-time history, single appends, progress, results, notices.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
+import uuid
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from chatops_widget import _widget_sync as sync
+from chatops_widget import engine
 from chatops_widget.client import ChatOpsClient
 from chatops_widget.widget import ChatOpsWidget
 
@@ -54,8 +57,17 @@ class Recorder:
 
 
 @pytest.fixture(scope="module")
-def client():
-    c = ChatOpsClient()
+def client(tmp_path_factory):
+    # the embedded server keeps uploads in its data dir: a temporary one, not the user's
+    before = os.environ.get("CHATOPS_DATA_DIR")
+    os.environ["CHATOPS_DATA_DIR"] = str(tmp_path_factory.mktemp("widget-data"))
+    try:
+        c = ChatOpsClient()
+    finally:
+        if before is None:
+            os.environ.pop("CHATOPS_DATA_DIR", None)
+        else:
+            os.environ["CHATOPS_DATA_DIR"] = before
     yield c
     c.close()
 
@@ -196,6 +208,44 @@ def test_upload_csv_strategy_and_bad_files(widget):
     w._on_frontend(w, {"type": "upload", "name": "x.json", "kind": "strategy", "content": "{"})
     note = rec.wait(lambda m: m.get("type") == "notice" and "x.json" in m["text"], 20)
     assert "not valid JSON" in note["text"]
+
+
+def test_csv_upload_registers_the_symbol_for_commands(widget, client):
+    w, rec = widget
+    sym = f"W{uuid.uuid4().hex[:6].upper()}"
+    idx = pd.bdate_range("2020-01-01", periods=120, name="Date")
+    close = 50 + 5 * np.sin(np.linspace(0, 12, 120))
+    df = pd.DataFrame(
+        {"Open": close, "High": close + 1, "Low": close - 1, "Close": close, "Volume": 100.0},
+        index=idx,
+    )
+    upload = {"type": "upload", "name": f"{sym.lower()}.csv", "kind": "csv", "content": df.to_csv()}
+    w._on_frontend(w, upload)
+    note = rec.wait(lambda m: m.get("type") == "notice" and sym in m["text"], 30, "notice")
+    assert note["level"] == "info"
+    assert f"120 bars as symbol {sym} (2020-01-01..2020-06-16)" in note["text"]
+    # the session (and so the panel) gets the server's system message
+    shown = rec.wait(
+        lambda m: (
+            m.get("type") == "message" and f"uploaded symbol {sym}" in m["message"]["content"]
+        ),
+        30,
+        "system message",
+    )
+    assert shown["message"]["role"] == "system" and "120 daily bars" in shown["message"]["content"]
+    # commands use it: the result is the engine's on the uploaded bars
+    run = client.trigger_backtest("sma_cross", symbol=sym, fast=5, slow=20).result(60)
+    local = engine.backtest(df, "sma_cross", {"fast": 5, "slow": 20})
+    assert run.stats["total_return"] == pytest.approx(local.stats["total_return"])
+    # the same file again: a clear error in the panel, nothing replaced
+    w._on_frontend(w, upload)
+    note = rec.wait(lambda m: m.get("type") == "notice" and "already exists" in m["text"], 30)
+    assert note["level"] == "error" and "overwrite" in note["text"] and sym in note["text"]
+    # bad bars (a NaN close) are refused before anything is sent
+    bad = df.assign(Close=df["Close"].where(df.index != idx[3]))
+    w._on_frontend(w, {**upload, "name": "nanny.csv", "content": bad.to_csv()})
+    note = rec.wait(lambda m: m.get("type") == "notice" and "nanny.csv" in m["text"], 30)
+    assert "NaN/inf Close at 2020-01-06" in note["text"]
 
 
 def test_forwarded_client_methods(widget, client):
