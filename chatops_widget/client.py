@@ -32,7 +32,7 @@ from ._connection import Connection, call_callback, check_ack, log
 from ._loop import LoopThread
 from ._runs import Comparison, ResultsView, Run, RunTracker, command_text
 from ._upload import upload_request
-from .protocol import new_session_id
+from .protocol import JoinSession, ProtocolError, new_session_id, parse
 
 __all__ = ["ChatOpsClient"]
 
@@ -195,10 +195,15 @@ class ChatOpsClient:
         return self._join(session_id, None)
 
     def _join(self, session_id: str, name: str | None) -> dict[str, Any]:
+        parse(JoinSession, {"sessionId": session_id})  # a bad id fails before anything changes
         previous = self._conn.session_id
         if previous and previous != session_id:
             self.leave_session()
-        return check_ack(self._run(self._conn.join(session_id, name)))
+        try:
+            return check_ack(self._run(self._conn.join(session_id, name)))
+        except ProtocolError:
+            self._conn.session_id = None  # refused: in no session, and no re-join on reconnect
+            raise
 
     def leave_session(self) -> None:
         """Leave the current session; no more messages arrive from it (history stays readable)."""

@@ -251,3 +251,16 @@ def test_in_place_update_replaces_the_message_and_fires_again(server, client, wa
     assert seen == ["Hel", "Hello", "Hello, world"]
     h = client.history
     assert h["content"].tolist() == ["Hello, world"] and h["seq"].tolist() == [1]
+
+
+def test_a_refused_join_leaves_the_client_usable(client):
+    session = client.create_session()
+    client.send_message("kept")
+    with pytest.raises(ProtocolError) as info:
+        client.join_session("session_bad id")
+    assert info.value.code == ErrorCode.INVALID_SESSION and "session_" in info.value.message
+    # nothing changed: still in the old session, sending works, history intact
+    assert client.current_session_id == session
+    assert client.send_message("still here")["sessionId"] == session
+    users = client.history.query("role == 'user'")["content"].tolist()
+    assert users == ["kept", "still here"]
