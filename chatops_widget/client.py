@@ -141,10 +141,12 @@ class ChatOpsClient:
 
     @property
     def token(self) -> str:
+        """The auth token sent as socket.io ``auth={"token": ...}``."""
         return self._token
 
     @property
     def is_connected(self) -> bool:
+        """Whether the socket.io connection is up (sends made while down are queued)."""
         return self._conn.connected
 
     @property
@@ -154,6 +156,7 @@ class ChatOpsClient:
 
     @property
     def current_session_id(self) -> str | None:
+        """The joined session's id (``session_<ms>``), or None outside any session."""
         return self._conn.session_id
 
     @property

@@ -198,6 +198,8 @@ class BacktestProgress(_Model):
 
 
 class ErrorInfo(_Model):
+    """What went wrong: a machine-readable ``code`` (:class:`ErrorCode`) and a readable message."""
+
     code: str
     message: str
 
@@ -214,6 +216,8 @@ class CommandResult(_Model):
 
 
 class ErrorEvent(_Model):
+    """The ``error`` event sent to the connection whose request failed."""
+
     code: str
     message: str
     sessionId: str | None = None

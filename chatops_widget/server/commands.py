@@ -222,9 +222,11 @@ class CommandRouter:
         return register
 
     def get(self, name: str) -> CommandSpec | None:
+        """The spec of ``name`` (with or without the slash, any case), or None."""
         return self._commands.get(name.lstrip("/").lower())
 
     def names(self) -> list[str]:
+        """Registered command names, sorted."""
         return sorted(self._commands)
 
     def specs(self) -> list[dict[str, str]]:
@@ -243,6 +245,7 @@ class CommandRouter:
         return spec
 
     async def join_extra(self, server: ChatOpsServer, session_id: str) -> dict[str, Any]:
+        """What every ``join_extras`` hook adds to a ``joinSession`` ack, merged."""
         extra: dict[str, Any] = {}
         for fn in self.join_extra_hooks:
             value = fn(server, session_id)
