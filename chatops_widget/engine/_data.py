@@ -225,10 +225,12 @@ class DataCatalog:
                 hi = hi + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")  # whole end day
             df = df.loc[lo:hi]
             if len(df) < 2:
-                raise DataError(
-                    f"{sym}: only {len(df)} bar(s) between {start} and {end}; data covers "
-                    f"{self._frames[sym].index[0].date()} to {self._frames[sym].index[-1].date()}"
-                )
+                full = self._frames[sym].index
+                span = _span(lo, hi if end is None else pd.Timestamp(end))
+                have = f"data covers {_day(full[0])}..{_day(full[-1])}"
+                if len(df) == 0:
+                    raise DataError(f"no {sym} bars {span}; {have}")
+                raise DataError(f"{sym}: only 1 bar {span}, a backtest needs 2 or more; {have}")
         out = df.copy()
         out.attrs["symbol"] = sym  # backtest() labels its result with it
         return out
@@ -250,6 +252,18 @@ class DataCatalog:
 
     def __repr__(self) -> str:
         return f"DataCatalog({len(self)} symbols: {', '.join(self.symbols()[:10])})"
+
+
+def _day(ts: pd.Timestamp) -> str:
+    """``2020-01-31``, or the full time when it is not midnight."""
+    return str(ts.date()) if ts == ts.normalize() else ts.isoformat(sep=" ")
+
+
+def _span(lo: pd.Timestamp | None, hi: pd.Timestamp | None) -> str:
+    """``between A and B`` / ``from A on`` / ``up to B`` for a date range error."""
+    if lo is not None and hi is not None:
+        return f"between {_day(lo)} and {_day(hi)}"
+    return f"from {_day(lo)} on" if lo is not None else f"up to {_day(hi)}"  # type: ignore[arg-type]
 
 
 def _clean_symbol(symbol: str) -> str:

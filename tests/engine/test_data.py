@@ -40,8 +40,12 @@ def test_get_date_range_and_unknown_symbol():
     assert df.index[-1] == pd.Timestamp("2020-12-31")
     with pytest.raises(UnknownSymbolError, match="did you mean ALPHA"):
         cat.get("ALPHAA")
-    with pytest.raises(DataError, match="only 0 bar"):
+    with pytest.raises(DataError, match="no ALPHA bars between 1990-01-01 and 1990-02-01; data"):
         cat.get("ALPHA", start="1990-01-01", end="1990-02-01")
+    with pytest.raises(DataError, match=r"no ALPHA bars from 2030-01-01 on; data covers 2015-"):
+        cat.get("ALPHA", start="2030-01-01")
+    with pytest.raises(DataError, match="only 1 bar up to 2015-01-02, a backtest needs 2"):
+        cat.get("ALPHA", end="2015-01-02")
 
 
 def test_folder_of_csv_and_parquet(tmp_path):

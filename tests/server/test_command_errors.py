@@ -1,0 +1,54 @@
+"""Clear errors for mistyped commands, over the wire: a real server on loopback and a raw
+python-socketio client. Each error says what was wrong and what would be right."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatops_widget.server import EmbeddedServer
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = EmbeddedServer(data_dir=tmp_path_factory.mktemp("errors-data"), assistant=None).start()
+    yield srv
+    srv.stop()
+
+
+async def _failed(c, session_id, text):
+    """Run a command that must fail; return its error (also sent as an ``error`` event)."""
+    ack = await c.call("executeCommand", {"sessionId": session_id, "command": text})
+    assert ack["ok"], ack
+    res = await c.wait_event("commandResult", lambda r: r["command"] == text)
+    assert not res["ok"], res
+    msg = res["error"]["message"]
+    await c.wait_event("error", lambda e: e["message"] == msg)
+    return res["error"]
+
+
+def _check(server, raw_client_cls, arun, session_id, cases):
+    async def scenario():
+        c = await raw_client_cls(server.url, server.token).connect()
+        assert (await c.call("joinSession", session_id))["ok"]
+        for text, code, needles, absent in cases:
+            err = await _failed(c, session_id, text)
+            assert err["code"] == code, (text, err)
+            for needle in needles:
+                assert needle in err["message"], (text, err["message"])
+            for word in absent:
+                assert word not in err["message"], (text, err["message"])
+        ok = await c.call("executeCommand", {"sessionId": session_id, "command": "/status"})
+        assert ok["ok"]  # the session keeps working
+        await c.close()
+
+    arun(scenario())
+
+
+def test_an_open_ended_date_range_error_names_the_range_and_the_data(server, raw_client_cls, arun):
+    cases = [
+        ("/run_backtest strategy_1 start=2030-01-01", "bad_argument",
+         ["no ALPHA bars from 2030-01-01 on; data covers 2015-01-02..2024-12-31"], ["None"]),
+        ("/run_backtest sma_cross symbol=BRAVO end=2001-05-01", "bad_argument",
+         ["no BRAVO bars up to 2001-05-01; data covers 2015-01-02..2024-12-31"], ["None"]),
+    ]  # fmt: skip
+    _check(server, raw_client_cls, arun, "session_err_dates", cases)
