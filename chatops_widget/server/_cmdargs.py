@@ -27,6 +27,7 @@ __all__ = [
     "bad",
     "not_found",
     "did_you_mean",
+    "brief_ids",
     "parse_date",
     "parse_dates",
     "parse_float",
@@ -37,6 +38,8 @@ __all__ = [
 
 MAX_COMBOS = 20_000
 _RUN_RE = re.compile(RUN_ID_PATTERN)
+#: an id: a lower-case prefix ending in ``_`` and a tail with a digit (``strategy_3``, ``run_3fa2``)
+_ID_RE = re.compile(r"^([a-z]+_)(?=[0-9a-z]*\d)([0-9a-z]+)$")
 
 
 def bad(message: str) -> ProtocolError:
@@ -48,9 +51,60 @@ def not_found(message: str) -> ProtocolError:
 
 
 def did_you_mean(word: str, choices: list[str]) -> str:
-    """`` (did you mean x?)`` or ``""``."""
-    close = difflib.get_close_matches(word, choices, n=3, cutoff=0.5)
+    """`` (did you mean x?)`` or ``""``.
+
+    An id (``strategy_12``, ``run_3fa2b1c4d5e6``) is compared strictly, by the part after its
+    prefix, so ``strategy_999`` suggests ``strategy_99`` but not ``strategy_1``:
+
+    >>> did_you_mean("strategy_999", ["strategy_1", "strategy_2", "strategy_99"])
+    ' (did you mean strategy_99?)'
+    >>> did_you_mean("strategy_9", ["strategy_1", "strategy_2"])
+    ''
+    >>> did_you_mean("sma_crss", ["sma_cross", "ema_cross"])
+    ' (did you mean sma_cross or ema_cross?)'
+    """
+    m = _ID_RE.match(word)
+    if m:
+        prefix = m.group(1)
+        tails = {c[len(prefix) :]: c for c in choices if c.startswith(prefix)}
+        close = difflib.get_close_matches(m.group(2), list(tails), n=3, cutoff=0.75)
+        close = [tails[t] for t in close]
+    else:
+        close = difflib.get_close_matches(word, choices, n=3, cutoff=0.5)
     return f" (did you mean {' or '.join(close)}?)" if close else ""
+
+
+def brief_ids(ids: list[str], limit: int = 8) -> str:
+    """Ids listed briefly: runs of consecutive numbers as ``a..b``, at most ``limit`` items.
+
+    >>> brief_ids(["strategy_1", "strategy_2", "strategy_3", "strategy_5"])
+    'strategy_1..strategy_3, strategy_5'
+    >>> brief_ids([])
+    'none'
+    """
+    parts: list[str] = []
+    run: list[tuple[str, int]] = []
+    for sid in ids:
+        m = re.match(r"^(.*_)(\d+)$", sid)
+        item = (m.group(1), int(m.group(2))) if m else (sid, -1)
+        if run and m and item[0] == run[-1][0] and item[1] == run[-1][1] + 1:
+            run.append(item)
+            continue
+        if run:
+            parts.append(_span(run))
+        run = [item] if m else []
+        if not m:
+            parts.append(sid)
+    if run:
+        parts.append(_span(run))
+    if len(parts) > limit:
+        return ", ".join(parts[: limit - 1]) + f", ... ({len(ids)} in all)"
+    return ", ".join(parts) or "none"
+
+
+def _span(run: list[tuple[str, int]]) -> str:
+    first, last = f"{run[0][0]}{run[0][1]}", f"{run[-1][0]}{run[-1][1]}"
+    return first if len(run) == 1 else f"{first}, {last}" if len(run) == 2 else f"{first}..{last}"
 
 
 def check_options(options: dict[str, str], allowed: set[str], usage: str) -> None:

@@ -44,6 +44,16 @@ def _check(server, raw_client_cls, arun, session_id, cases):
     arun(scenario())
 
 
+def test_unknown_strategy_id_suggests_only_close_ids(server, raw_client_cls, arun):
+    cases = [
+        ("/run_backtest strategy_999", "not_found", ["unknown strategy 'strategy_999'"],
+         ["did you mean", "strategy_1 or"]),
+        ("/compare_strategies strategy_1 strategy_7", "not_found", ["'strategy_7'"],
+         ["did you mean"]),
+    ]  # fmt: skip
+    _check(server, raw_client_cls, arun, "session_err_ids", cases)
+
+
 def test_an_open_ended_date_range_error_names_the_range_and_the_data(server, raw_client_cls, arun):
     cases = [
         ("/run_backtest strategy_1 start=2030-01-01", "bad_argument",
