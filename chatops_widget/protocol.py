@@ -322,6 +322,13 @@ class UploadData(_Model):
 _SESSION_MODELS = (JoinSession, LeaveSession, SendMessage, ExecuteCommand, GetResult, UploadData)
 
 
+#: (field, limit, advice) checked by :func:`parse` before the model: a long text gets ``too_large``
+_TEXT_LIMITS = (
+    ("content", MAX_CONTENT_CHARS, "Split it into several messages."),
+    ("command", MAX_COMMAND_CHARS, "Shorten it (long data goes in a file or an upload)."),
+)
+
+
 def parse(model: type[_Model], data: Any) -> Any:
     """Validate ``data`` as ``model``; raise :class:`ProtocolError` with a readable message.
 
@@ -340,13 +347,13 @@ def parse(model: type[_Model], data: Any) -> Any:
             f"{name}: expected an object with fields {sorted(model.model_fields)}, "
             f"got {type(data).__name__}",
         )
-    if isinstance(data.get("content"), str) and len(data["content"]) > MAX_CONTENT_CHARS:
-        raise ProtocolError(
-            ErrorCode.TOO_LARGE,
-            f"{name}: content is {len(data['content'])} characters; the limit is "
-            f"{MAX_CONTENT_CHARS}. Split it into several messages.",
-            data.get("sessionId") if isinstance(data.get("sessionId"), str) else None,
-        )
+    for key, limit, advice in _TEXT_LIMITS:
+        if isinstance(data.get(key), str) and len(data[key]) > limit:
+            raise ProtocolError(
+                ErrorCode.TOO_LARGE,
+                f"{name}: {key} is {len(data[key])} characters; the limit is {limit}. {advice}",
+                data.get("sessionId") if isinstance(data.get("sessionId"), str) else None,
+            )
     try:
         obj = model.model_validate(data)
     except ValidationError as exc:

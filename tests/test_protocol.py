@@ -38,6 +38,12 @@ def test_new_session_id_matches_seed_format():
         (SendMessage, {"sessionId": "session_1", "content": 5}, ErrorCode.BAD_REQUEST, "content"),
         (SendMessage, {"sessionId": "session_1", "content": "x" * 20_000}, "too_large", "limit"),
         (SendMessage, ["session_1"], ErrorCode.BAD_REQUEST, "expected an object"),
+        (
+            ExecuteCommand,
+            {"sessionId": "session_1", "command": "/x " + "y" * 2_000},
+            "too_large",
+            "command is 2003 characters; the limit is 2000",
+        ),
         (SendMessage, {"sessionId": "session_1", "content": "x", "x": 1}, "bad_request", "unknown"),
         (JoinSession, {"sessionId": "session_1", "lastSeq": -1}, ErrorCode.BAD_REQUEST, "lastSeq"),
     ],

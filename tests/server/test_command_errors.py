@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from chatops_widget.protocol import MAX_COMMAND_CHARS
 from chatops_widget.server import EmbeddedServer
 
 
@@ -62,3 +63,18 @@ def test_an_open_ended_date_range_error_names_the_range_and_the_data(server, raw
          ["no BRAVO bars up to 2001-05-01; data covers 2015-01-02..2024-12-31"], ["None"]),
     ]  # fmt: skip
     _check(server, raw_client_cls, arun, "session_err_dates", cases)
+
+
+def test_an_oversized_command_is_too_large_like_oversized_content(server, raw_client_cls, arun):
+    async def scenario():
+        c = await raw_client_cls(server.url, server.token).connect()
+        assert (await c.call("joinSession", "session_err_size"))["ok"]
+        text = "/run_backtest strategy_1 name=" + "x" * MAX_COMMAND_CHARS
+        ack = await c.call("executeCommand", {"sessionId": "session_err_size", "command": text})
+        assert not ack["ok"] and ack["error"]["code"] == "too_large", ack
+        assert f"the limit is {MAX_COMMAND_CHARS}" in ack["error"]["message"]
+        ok = await c.call("executeCommand", {"sessionId": "session_err_size", "command": "/help"})
+        assert ok["ok"], ok
+        await c.close()
+
+    arun(scenario())
