@@ -40,6 +40,7 @@ from ..protocol import (
     UploadData,
     parse,
 )
+from . import backtest_commands  # noqa: F401 - registers first: our start-up hook needs its service
 from .commands import router
 
 __all__ = ["MAX_DECODED_BYTES", "decode_upload", "bar_frequency"]
