@@ -128,8 +128,8 @@ class Run:
     def result(self, timeout: float | None = None) -> Any:
         """Wait for the run and return its result (``BacktestResult``, ``Comparison`` or sweep
         DataFrame); raises :class:`RunFailed` if it failed or was cancelled."""
-        self._tracker.want(self.run_id)
-        self.wait(timeout)
+        if not self._tracker.want(self.run_id, timeout):
+            self.wait(timeout)
         return self._tracker.result(self.run_id)
 
     def cancel(self) -> None:
@@ -150,8 +150,17 @@ class ResultsView(Mapping[str, Any]):
 
     def __getitem__(self, run_id: str) -> Any:
         if run_id not in self._tracker.completed_ids():
-            raise KeyError(f"no completed run {run_id!r} in this session; have: {list(self)}")
+            missing = KeyError(f"no completed run {run_id!r} in this session; have: {list(self)}")
+            if not self._tracker.maybe_done(run_id):
+                raise missing
+            try:  # its events may still be on the way (another kernel got the result first)
+                return self._tracker.result(run_id)
+            except ProtocolError:
+                raise missing from None
         return self._tracker.result(run_id)
+
+    def __contains__(self, run_id: object) -> bool:
+        return run_id in self._tracker.completed_ids()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._tracker.completed_ids())
@@ -268,9 +277,18 @@ class RunTracker:
         ]
         with self._cond:
             for st in self._runs.values():
-                if st.session_id == session and st.status == "completed" and st.summary:
+                # "completed" is sent once the result is stored: fetchable before commandResult
+                if st.session_id == session and st.status == "completed":
                     ids.append(st.run_id)
         return list(dict.fromkeys(ids))
+
+    def maybe_done(self, run_id: str) -> bool:
+        """True if ``run_id`` may have completed without our hearing of it yet (so ask)."""
+        if not isinstance(run_id, str) or not run_id.startswith("run_"):
+            return False
+        with self._cond:
+            st = self._runs.get(run_id)
+            return st is None or st.status not in TERMINAL
 
     def wait(self, run_id: str, timeout: float | None) -> str:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -307,10 +325,55 @@ class RunTracker:
         task.add_done_callback(done)
         self._prefetch[st.run_id] = future
 
-    def want(self, run_id: str) -> None:
-        """Mark ``run_id`` as awaited: its result is fetched as soon as it completes."""
+    def want(self, run_id: str, timeout: float | None = None) -> bool:
+        """Mark ``run_id`` as awaited: its result is fetched as soon as it completes.
+
+        For an unfinished backtest, ``getResult`` with ``wait`` goes out now (pipelined: the
+        server answers the moment the result exists, a round trip sooner than asking on
+        ``completed``). Returns ``True`` if that answer holds the result (ready to decode).
+        """
         with self._cond:
             self._want.add(run_id)
+            st = self._runs.get(run_id)
+            if (
+                st is None
+                or st.kind != "backtest"
+                or st.status in TERMINAL
+                or run_id in self._prefetch
+                or run_id in self._cache
+                or getattr(self.client, "_conn", None) is None
+            ):
+                return False
+            payload = {
+                "sessionId": st.session_id or self.client.current_session_id,
+                "runId": run_id,
+                "wait": True,
+            }
+            conn = self.client._conn
+            future = self.client._submit(conn.direct("getResult", payload, self.client.timeout))
+            self._prefetch[run_id] = future
+        try:
+            ack = future.result(self.client.timeout + 5 if timeout is None else timeout)
+        except Exception:  # TimeoutError, ConnectionLost, ...: fall back to waiting
+            ack = None
+        if isinstance(ack, dict) and ack.get("ok") and not ack.get("pending"):
+            return True
+        with self._cond:  # not ready (or failed): fetch as usual once it completes
+            if self._prefetch.get(run_id) is future:
+                del self._prefetch[run_id]
+            st = self._runs.get(run_id)
+            if st is not None and st.status == "completed":
+                self._maybe_prefetch_threadsafe(st)
+        return False
+
+    def _maybe_prefetch_threadsafe(self, st: _RunState) -> None:
+        loop = getattr(self.client, "_loop", None)
+        if loop is not None and loop.alive:
+            loop.call_soon(self._prefetch_locked, st)
+
+    def _prefetch_locked(self, st: _RunState) -> None:
+        with self._cond:
+            self._maybe_prefetch(st)
 
     def result(self, run_id: str) -> Any:
         with self._cond:
@@ -327,13 +390,18 @@ class RunTracker:
                 ack = check_ack(pending.result(self.client.timeout + 5))
             except (ProtocolError, TimeoutError, ConnectionError, CancelledError):
                 ack = None  # fetch again below
+            if ack is not None and ack.get("pending"):
+                ack = None
         if ack is None:
             session = (st.session_id if st else None) or self.client.current_session_id
             ack = self.client.call("getResult", {"sessionId": session, "runId": run_id})
         value = decode_result(ack)
         with self._cond:
             if st is not None and ack.get("meta", {}).get("summary"):
-                st.summary = ack["meta"]["summary"]  # complete after a reconnect
+                # complete after a reconnect, or before commandResult (a pipelined getResult)
+                st.summary = ack["meta"]["summary"]
+                if st.status not in TERMINAL:
+                    st.status, st.progress = "completed", 100.0
             self._cache[run_id] = value
             self.meta[run_id] = ack.get("meta", {})
             self._prefetch.pop(run_id, None)

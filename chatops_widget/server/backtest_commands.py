@@ -297,7 +297,11 @@ async def templates(ctx: CommandContext) -> CommandReply:
 
 @router.event("getResult")
 async def get_result(server: Any, sid: str, data: Any) -> dict[str, Any]:
-    """``getResult {sessionId, runId}`` -> ``{runId, kind, stats, meta, frames, <name>: bytes}``."""
+    """``getResult {sessionId, runId, wait?}`` -> ``{runId, kind, stats, meta, frames, <name>:
+    bytes}``. With ``wait: true`` (or seconds) an unfinished run of the session is awaited for up
+    to :data:`WAIT_MAX` s, so the run's starter can ask right away (one round trip saved); if it
+    is still going then, the ack is ``{runId, pending: true, status, progress}`` (ask again)."""
+    wait, data = _pop_wait(data)
     req = parse(GetResult, data)
     if req.sessionId not in server.sio.rooms(sid):
         raise ProtocolError(
@@ -307,6 +311,14 @@ async def get_result(server: Any, sid: str, data: Any) -> dict[str, Any]:
         )
     svc = _svc(server)
     stored = svc.results.cached(req.runId)
+    job = svc.jobs.get(req.runId) if stored is None and wait else None
+    if job is not None and job.session_id == req.sessionId and not job.done:
+        # handlers of one connection run in order: the wait is short so its later requests
+        # are held back at most WAIT_MAX s (ping/pong is far longer)
+        if not await svc.jobs.wait_done(job, wait):
+            info = {"runId": req.runId, "sessionId": req.sessionId, "pending": True}
+            return {**info, "status": job.status, "progress": round(job.progress, 2)}
+        stored = svc.results.cached(req.runId)
     if stored is None:  # read Parquet in a thread: a big result must not stall the loop
         stored = await asyncio.to_thread(svc.results.load, req.runId)
     if stored is None or stored.session_id != req.sessionId:
@@ -321,6 +333,23 @@ async def get_result(server: Any, sid: str, data: Any) -> dict[str, Any]:
     out = stored.wire()
     out.pop("ok", None)
     return out
+
+
+WAIT_MAX = 0.5  # s: the longest a ``getResult`` with ``wait`` holds its connection's requests
+
+
+def _pop_wait(data: Any) -> tuple[float, Any]:
+    if not isinstance(data, dict) or "wait" not in data:
+        return 0.0, data
+    data = dict(data)
+    wait = data.pop("wait")
+    if isinstance(wait, bool):
+        return (WAIT_MAX if wait else 0.0), data
+    if isinstance(wait, (int, float)) and wait >= 0:
+        return min(float(wait), WAIT_MAX), data
+    raise ProtocolError(
+        ErrorCode.BAD_REQUEST, f"getResult: wait must be true/false or seconds >= 0, got {wait!r}"
+    )
 
 
 def _session_of(server: Any, sid: str, data: Any, event: str) -> str:

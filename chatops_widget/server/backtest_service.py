@@ -356,6 +356,7 @@ class BacktestService:
         """Keep the result (served at once), persist it in the background, then say completed."""
         self.results.remember(result)
         await self.jobs.report(job, status="completed")
+        await asyncio.sleep(0)  # a waiting getResult answers now, next to "completed"
         # Parquet is written by a worker a moment later, off the path of this run's events.
         self._unsaved[result.run_id] = result
         asyncio.get_running_loop().call_later(SAVE_DELAY, self._save, result.run_id)

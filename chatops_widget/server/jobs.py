@@ -69,6 +69,7 @@ class Job:
     finished: float | None = None
     engine_seconds: float = 0.0
     cancel_requested: bool = False
+    waiters: list[asyncio.Future[bool]] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def done(self) -> bool:
@@ -185,6 +186,23 @@ class JobManager:
             job.cancel_requested = True
         return job
 
+    async def wait_done(self, job: Job, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for ``job`` to end; ``True`` if it did (any terminal status).
+
+        Woken the moment :meth:`report` sets a terminal status, before ``on_update`` runs.
+        """
+        if job.done:
+            return True
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bool] = loop.create_future()
+        job.waiters.append(waiter)
+        timer = loop.call_later(timeout, lambda: waiter.done() or waiter.set_result(False))
+        try:
+            return await waiter
+        finally:
+            timer.cancel()
+            job.waiters.remove(waiter)
+
     async def report(self, job: Job, *, status: str | None = None, progress: float | None = None):
         """Update ``job`` (progress only ever rises) and tell ``on_update``."""
         if job.done:
@@ -196,6 +214,9 @@ class JobManager:
                 job.finished = time.time()
                 if status == "completed":
                     job.progress = 100.0
+                for waiter in job.waiters:  # wake wait_done() callers before the events go out
+                    if not waiter.done():
+                        waiter.set_result(True)
         if progress is not None and progress > job.progress + 1e-9:
             job.progress, changed = min(100.0, progress), True
         if changed and self.on_update is not None:

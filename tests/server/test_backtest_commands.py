@@ -323,3 +323,49 @@ def test_results_and_strategies_survive_a_restart(tmp_path, raw_client_cls, arun
         got = arun(second(srv, strategy_id, run_id))
     assert got["ok"] and got["meta"]["summary"]["strategyId"] == strategy_id
     pd.testing.assert_frame_equal(from_arrow_bytes(got["equity"]), equity)
+
+
+def test_get_result_with_wait_is_answered_as_the_run_completes(server, raw_client_cls, arun):
+    async def scenario():
+        sid = "session_bt_wait"
+        a, _ = await _joined(raw_client_cls, server, sid)
+        b, _ = await _joined(raw_client_cls, server, sid)
+        assert (await _run(a, sid, "/run_backtest strategy_5"))["ok"]  # the workers are up
+        text = "/run_backtest strategy_1 fast=7 run_id=run_waitdemo1"
+        ack = await a.call("executeCommand", {"sessionId": sid, "command": text})
+        assert ack["ok"], ack
+        await a.wait_event("backtestProgress", lambda p: p["runId"] == "run_waitdemo1")
+        # asked before the run ends: the answer comes when the result exists
+        got = await a.call("getResult", {"sessionId": sid, "runId": "run_waitdemo1", "wait": True})
+        assert got["ok"] and not got.get("pending"), got
+        assert got["meta"]["summary"]["params"]["fast"] == 7
+        local = engine.backtest(engine.sample_catalog().get("ALPHA"), "sma_cross", {"fast": 7})
+        pd.testing.assert_frame_equal(from_arrow_bytes(got["equity"]), local.equity)
+        # the rest of the contract is unchanged: everyone gets completed, commandResult, summary
+        res = await a.wait_event("commandResult", lambda r: r["command"] == text)
+        assert res["ok"] and res["summary"]["stats"] == got["stats"]
+        for c in (a, b):
+            statuses = [p["status"] for p in _progress(c, "run_waitdemo1")]
+            assert statuses[0] == "queued" and statuses[-1] == "completed", statuses
+            await c.wait_event("message", lambda m: m["role"] == "assistant")
+        plain = await b.call("getResult", {"sessionId": sid, "runId": "run_waitdemo1"})
+        assert plain["equity"] == got["equity"] and plain["trades"] == got["trades"]
+
+        # still running when the wait ends: a "pending" answer (ask again), then it is cancelled
+        sweep, run_id = f"{LONG_SWEEP} run_id=run_waitsweep1", "run_waitsweep1"
+        ack = await a.call("executeCommand", {"sessionId": sid, "command": sweep})
+        await a.wait_event(
+            "backtestProgress", lambda p: p["runId"] == run_id and p["status"] == "running"
+        )
+        got = await a.call("getResult", {"sessionId": sid, "runId": run_id, "wait": 0.05})
+        assert got["ok"] and got["pending"] and got["status"] == "running", got
+        assert (await _run(a, sid, f"/cancel {run_id}"))["ok"]
+        await a.wait_event("commandResult", lambda r: r["command"] == sweep, timeout=60)
+
+        bad = await a.call("getResult", {"sessionId": sid, "runId": "run_waitdemo1", "wait": "x"})
+        assert not bad["ok"] and bad["error"]["code"] == "bad_request"
+        assert "wait must be" in bad["error"]["message"]
+        for c in (a, b):
+            await c.close()
+
+    arun(scenario(), timeout=120)
