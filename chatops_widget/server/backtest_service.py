@@ -86,16 +86,8 @@ class BacktestService:
                 log.error("skipping data folder %s: %s", folder, exc)
         #: symbol -> revision, bumped by each upload (see .uploads); part of the worker cache key
         self.revisions: dict[str, int] = {}
-        self.strategies = StrategyStore(server.data_dir)
-        if not self.strategies.existed:
-            for s in seed_specs(self.catalog.symbols()):
-                self.strategies.create(
-                    s["template"],
-                    s["symbol"],
-                    params=s["params"],
-                    name=s["name"],
-                    created_by="seed",
-                )
+        self.strategies = StrategyStore(server.data_dir)  # shared by every server on the dir
+        self.strategies.seed(seed_specs(self.catalog.symbols()))  # once per data dir
         self.results = ResultStore(server.data_dir)
         n = workers or int(os.environ.get("CHATOPS_WORKERS", 0)) or min(2, os.cpu_count() or 1)
         mode = os.environ.get("CHATOPS_JOBS", mode)
