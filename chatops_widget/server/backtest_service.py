@@ -301,6 +301,7 @@ class BacktestService:
             session_id,
             "sweep",
             job_fields.pop("run_id", None),
+            strategy_id=spec.strategy_id or spec.template,
             label=f"sweep {spec.template} {spec.symbol}",
             **job_fields,
         )
