@@ -28,6 +28,9 @@ __all__ = [
     "not_found",
     "did_you_mean",
     "brief_ids",
+    "no_arguments",
+    "check_bare_params",
+    "require_grid",
     "parse_date",
     "parse_dates",
     "parse_float",
@@ -115,6 +118,55 @@ def check_options(options: dict[str, str], allowed: set[str], usage: str) -> Non
                 f"unknown option '{key}'{did_you_mean(key, sorted(allowed))}; "
                 f"allowed: {', '.join(sorted(allowed))}. Usage: {usage}"
             )
+
+
+def no_arguments(command: Any, usage: str) -> None:
+    """Refuse any argument to a command that takes none (``/data``, ``/strategies``, ...)."""
+    extra = [*command.args, *(f"{k}={v}" for k, v in command.options.items())]
+    if extra:
+        raise bad(f"/{command.name} takes no arguments (got {' '.join(extra)!r}). Usage: {usage}")
+
+
+def _example(param: Any, sweep: bool = False) -> str:
+    """An example value for a template param: ``10``, or a sweep range such as ``5:50:5``."""
+    d = param.default
+    if isinstance(d, bool) or param.type is bool:
+        return "true,false" if sweep else "true"
+    if not sweep:
+        return f"{d}"
+    if isinstance(d, int):
+        lo = max(1, d // 2, param.min or 1)
+        hi = min(d * 5, param.max) if param.max is not None else d * 5
+        return f"{lo}:{max(hi, lo)}:{lo}"
+    step = abs(d) / 2 if d else 0.01
+    lo, hi = (d / 2, d * 2) if d > 0 else (d - 5 * step, d + 5 * step)
+    lo = max(lo, param.min) if param.min is not None else lo
+    hi = min(hi, param.max) if param.max is not None else hi
+    return f"{lo:g}:{hi:g}:{step:g}"
+
+
+def check_bare_params(tokens: list[str], template: Any, sweep: bool = False) -> None:
+    """A bare token that names one of ``template``'s params (``fast`` for ``fast=10``) is refused
+    with an example: ``` `fast` needs a value, e.g. fast=10 ```."""
+    params = {p.name: p for p in getattr(template, "params", ())}
+    for tok in tokens:
+        p = params.get(tok.strip().lower())
+        if p is not None:
+            raise bad(f"`{tok}` needs a value, e.g. {p.name}={_example(p, sweep)}")
+
+
+def require_grid(ranges: dict[str, str], template: Any) -> None:
+    """A sweep needs at least one ``param=lo:hi:step`` (or ``a,b,c``); say so with an example."""
+    if ranges:
+        return
+    params = [p for p in template.params if p.type is not bool] or list(template.params)
+    if not params:
+        raise bad(f"{template.name} has no parameters to sweep; use /run_backtest {template.name}")
+    p = params[0]
+    raise bad(
+        f"give at least one parameter range, e.g. {p.name}={_example(p, sweep=True)} "
+        f"({template.name} params: {', '.join(q.name for q in template.params)})"
+    )
 
 
 def parse_date(name: str, text: str | None) -> str | None:

@@ -24,7 +24,16 @@ from typing import Any
 from .. import engine
 from ..protocol import SESSION_ID_PATTERN, ErrorCode, GetResult, ProtocolError, parse
 from . import _format
-from ._cmdargs import bad, check_options, parse_dates, parse_float, parse_run_id
+from ._cmdargs import (
+    bad,
+    check_bare_params,
+    check_options,
+    no_arguments,
+    parse_dates,
+    parse_float,
+    parse_run_id,
+    require_grid,
+)
 from .backtest_service import BacktestService
 from .commands import CommandContext, CommandReply, router
 from .jobs import JobCancelled
@@ -59,6 +68,12 @@ def _job_fields(ctx: CommandContext, opts: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _template_of(svc: BacktestService, target: str) -> engine.Template | None:
+    """The template a strategy id or template name stands for (``None`` if neither)."""
+    s = svc.strategies.get(target)
+    return engine.templates().get(s.template if s else target.strip().lower())
+
+
 def _cancelled(kind: str, exc: JobCancelled, svc: BacktestService) -> CommandReply:
     run_id = str(exc.args[0])
     job = svc.jobs.get(run_id)
@@ -84,6 +99,8 @@ def _cancelled(kind: str, exc: JobCancelled, svc: BacktestService) -> CommandRep
 async def run_backtest(ctx: CommandContext) -> CommandReply:
     svc, cmd = _svc(ctx), ctx.command
     usage = router.get("run_backtest").usage  # type: ignore[union-attr]
+    if len(cmd.args) > 1:
+        check_bare_params(cmd.args[1:], _template_of(svc, cmd.args[0]))
     if len(cmd.args) != 1:
         raise bad(f"give exactly one strategy id or template (got {len(cmd.args)}). Usage: {usage}")
     opts = dict(cmd.options)
@@ -143,6 +160,8 @@ async def compare_strategies(ctx: CommandContext) -> CommandReply:
 async def sweep(ctx: CommandContext) -> CommandReply:
     svc, cmd = _svc(ctx), ctx.command
     usage = router.get("sweep").usage  # type: ignore[union-attr]
+    if len(cmd.args) > 1:
+        check_bare_params(cmd.args[1:], _template_of(svc, cmd.args[0]), sweep=True)
     if len(cmd.args) != 1:
         raise bad(f"give exactly one template (got {len(cmd.args)}). Usage: {usage}")
     opts = dict(cmd.options)
@@ -155,6 +174,7 @@ async def sweep(ctx: CommandContext) -> CommandReply:
     symbol = opts.pop("symbol")
     money = _money(opts)
     tpl = svc.template(cmd.args[0])
+    require_grid(opts, tpl)
     base = svc.backtest_spec(tpl.name, {}, symbol=symbol, start=start, end=end, **money)
     combos, skipped = svc.sweep_grid(tpl.name, opts, len(base.data))
     try:
@@ -171,8 +191,7 @@ async def sweep(ctx: CommandContext) -> CommandReply:
 
 @router.command("status", usage="/status", summary="List this session's runs and their progress.")
 async def status(ctx: CommandContext) -> CommandReply:
-    if ctx.command.args or ctx.command.options:
-        raise bad("/status takes no arguments")
+    no_arguments(ctx.command, "/status")
     runs = _svc(ctx).runs(ctx.session_id)
     return CommandReply({"kind": "status", "runs": runs}, text=_format.status_text(runs))
 
@@ -223,6 +242,7 @@ async def result(ctx: CommandContext) -> CommandReply:
 
 @router.command("strategies", usage="/strategies", summary="List the stored strategies.")
 async def strategies(ctx: CommandContext) -> CommandReply:
+    no_arguments(ctx.command, "/strategies")
     items = [s.info() for s in _svc(ctx).strategies.all()]
     return CommandReply(
         {"kind": "strategies", "strategies": items}, text=_format.strategies_text(items)
@@ -238,6 +258,8 @@ async def strategies(ctx: CommandContext) -> CommandReply:
 async def create_strategy(ctx: CommandContext) -> CommandReply:
     svc, cmd = _svc(ctx), ctx.command
     usage = router.get("create_strategy").usage  # type: ignore[union-attr]
+    if len(cmd.args) > 1:
+        check_bare_params(cmd.args[1:], _template_of(svc, cmd.args[0]))
     if len(cmd.args) != 1:
         raise bad(f"give exactly one template (got {len(cmd.args)}). Usage: {usage}")
     opts = dict(cmd.options)
@@ -268,6 +290,7 @@ async def create_strategy(ctx: CommandContext) -> CommandReply:
 
 @router.command("data", usage="/data", summary="List the symbols with their date ranges.")
 async def data(ctx: CommandContext) -> CommandReply:
+    no_arguments(ctx.command, "/data")
     info = _svc(ctx).catalog.info()
     items = [
         {
@@ -286,6 +309,7 @@ async def data(ctx: CommandContext) -> CommandReply:
     "templates", usage="/templates", summary="List the strategy templates and their params."
 )
 async def templates(ctx: CommandContext) -> CommandReply:
+    no_arguments(ctx.command, "/templates")
     specs = [t.spec() for t in engine.templates().values()]
     return CommandReply(
         {"kind": "templates", "templates": specs}, text=_format.templates_text(specs)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .. import engine
 from ..protocol import BacktestProgress, ServerEvent
 from . import _work
-from ._cmdargs import MAX_COMBOS, bad, did_you_mean, not_found, parse_range
+from ._cmdargs import MAX_COMBOS, bad, brief_ids, did_you_mean, not_found, parse_range
 from ._pool import Shared
 from .jobs import Job, JobCancelled, JobManager
 from .results import ResultStore, StoredResult, write_result
@@ -124,7 +124,7 @@ class BacktestService:
             ids = self.strategies.ids()
             raise not_found(
                 f"unknown strategy '{sid}'{did_you_mean(sid, ids)}; "
-                f"stored strategies: {', '.join(ids) or 'none'} (see /strategies)"
+                f"stored strategies: {brief_ids(ids)} (see /strategies)"
             )
         return s
 
@@ -178,7 +178,7 @@ class BacktestService:
                 raise not_found(
                     f"'{target}' is neither a stored strategy nor a template"
                     f"{did_you_mean(target.lower(), ids + sorted(reg))}; strategies: "
-                    f"{', '.join(ids) or 'none'}; templates: {', '.join(sorted(reg))}"
+                    f"{brief_ids(ids)}; templates: {', '.join(sorted(reg))}"
                 )
             tpl = self.template(target)
             sym = symbol or self.catalog.symbols()[0]

@@ -47,7 +47,8 @@ def _check(server, raw_client_cls, arun, session_id, cases):
 
 def test_unknown_strategy_id_suggests_only_close_ids(server, raw_client_cls, arun):
     cases = [
-        ("/run_backtest strategy_999", "not_found", ["unknown strategy 'strategy_999'"],
+        ("/run_backtest strategy_999", "not_found",
+         ["unknown strategy 'strategy_999'; stored strategies: strategy_1..strategy_5 "],
          ["did you mean", "strategy_1 or"]),
         ("/compare_strategies strategy_1 strategy_7", "not_found", ["'strategy_7'"],
          ["did you mean"]),
@@ -78,3 +79,36 @@ def test_an_oversized_command_is_too_large_like_oversized_content(server, raw_cl
         await c.close()
 
     arun(scenario())
+
+
+def test_a_bare_param_name_asks_for_a_value(server, raw_client_cls, arun):
+    cases = [
+        ("/run_backtest strategy_1 fast", "bad_argument",
+         ["`fast` needs a value, e.g. fast=10"], []),
+        ("/run_backtest sma_cross slow", "bad_argument",
+         ["`slow` needs a value, e.g. slow=30"], []),
+        ("/create_strategy sma_cross symbol=ALPHA fast", "bad_argument",
+         ["`fast` needs a value, e.g. fast=10"], []),
+        ("/sweep sma_cross symbol=ALPHA fast", "bad_argument",
+         ["`fast` needs a value, e.g. fast=5:50:5"], []),
+    ]  # fmt: skip
+    _check(server, raw_client_cls, arun, "session_err_bare", cases)
+
+
+def test_a_sweep_without_a_grid_asks_for_a_range(server, raw_client_cls, arun):
+    cases = [
+        ("/sweep sma_cross symbol=ALPHA", "bad_argument",
+         ["give at least one parameter range, e.g. fast=5:50:5"], []),
+        ("/sweep buy_and_hold symbol=ALPHA", "bad_argument",
+         ["buy_and_hold has no parameters to sweep"], []),
+    ]  # fmt: skip
+    _check(server, raw_client_cls, arun, "session_err_grid", cases)
+
+
+def test_listing_commands_reject_unexpected_arguments(server, raw_client_cls, arun):
+    cases = [
+        (f"/{name} {extra}", "bad_argument", [f"/{name} takes no arguments", "Usage"], [])
+        for name in ("data", "strategies", "templates", "status")
+        for extra in ("x", "symbol=ALPHA")
+    ]
+    _check(server, raw_client_cls, arun, "session_err_noargs", cases)
