@@ -235,3 +235,29 @@ def test_restart_on_the_same_data_dir_keeps_uploads(tmp_path):
                 c.upload_data("KEEPME", df)
     finally:
         again.stop()
+
+
+def _ipc(table) -> bytes:
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def test_plain_arrow_from_any_client_with_a_date_column(pair):
+    """A non-Python client writes Arrow itself: a Date column (no pandas metadata) is fine,
+    a dictionary-encoded column is refused with the types it should have."""
+    import pyarrow as pa
+
+    a, _ = pair
+    df = bars(60, seed=9)
+    cols = {c: pa.array(df[c].to_numpy()) for c in df.columns}
+    table = pa.table({"date": pa.array(df.index.to_numpy()), **cols})
+    ack = a.call("uploadData", {"sessionId": a.current_session_id, "symbol": "arrowjs",
+                                "data": _ipc(table)})  # fmt: skip
+    assert (ack["symbol"], ack["bars"], ack["start"]) == ("ARROWJS", 60, "2015-01-02")
+    coded = table.set_column(4, "Close", pa.array(df["Close"].astype(str)).dictionary_encode())
+    err = _call_error(a, symbol="CODED", data=_ipc(coded))
+    assert "Close (dictionary<values=" in err.message and "plain numbers" in err.message
