@@ -90,13 +90,14 @@ def _fast_table(df: pd.DataFrame) -> pa.Table | None:
 
 def _from_fast_table(table: pa.Table, meta: dict[str, Any]) -> pd.DataFrame:
     offset = 0 if "range" in meta else 1
+    names = table.column_names  # a new list on every access: read it once
     data = {}
     for i, dtype in enumerate(meta["dtypes"]):
         col = table.column(i + offset)
         if dtype == "str":
-            data[table.column_names[i + offset]] = pd.array(col.to_numpy(), dtype="str")
+            data[names[i + offset]] = pd.array(col.to_numpy(), dtype="str")
         else:
-            data[table.column_names[i + offset]] = col.to_numpy().astype(dtype, copy=False)
+            data[names[i + offset]] = col.to_numpy().astype(dtype, copy=False)
     if "range" in meta:
         index: pd.Index = pd.RangeIndex(*meta["range"], name=meta["index_name"])
     else:
