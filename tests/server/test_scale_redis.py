@@ -51,12 +51,18 @@ def test_two_servers_share_sessions_through_redis(tmp_path, redis_url, cli_serve
         b.join_session(session)
         a.send_message("from server one")
         b.send_message("from server two")
-        users = lambda c: c.history.query("role == 'user'")["content"].tolist()  # noqa: E731
-        wait_until(lambda: users(a) == users(b) == ["from server one", "from server two"], 30)
+
+        def users(c: ChatOpsClient) -> list[str]:
+            return c.history.query("role == 'user'")["content"].tolist()
+
+        def ids(c: ChatOpsClient) -> list[str]:
+            return c.history["id"].tolist()
+
+        # each server's assistant may answer too: wait until both hold the same messages
+        expected = ["from server one", "from server two"]
+        wait_until(lambda: users(a) == users(b) == expected and ids(a) == ids(b), 30)
         # one sequence per session across both servers (they share the SQLite store)
-        h = a.history
-        assert h["seq"].tolist() == list(range(1, len(h) + 1))
-        assert b.history["id"].tolist() == h["id"].tolist()
+        assert a.history["seq"].tolist() == list(range(1, len(a.history) + 1))
     finally:
         a.close()
         b.close()
