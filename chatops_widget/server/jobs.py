@@ -253,10 +253,17 @@ class JobManager:
                 async with self._slots:  # type: ignore[union-attr]
                     if job.cancel_requested:
                         raise JobCancelled(job.run_id)
-                    await self.report(job, status="running")
                     t0 = time.perf_counter()
+                    task = self.background(fn, chunks[i], *args)
                     try:
-                        results[i] = await self._submit(fn, chunks[i], *args)
+                        if job.status != "running":
+                            try:  # the task goes to a worker first, the event overlaps it
+                                await asyncio.sleep(0)
+                                await self.report(job, status="running")
+                            except BaseException:
+                                task.cancel()
+                                raise
+                        results[i] = await self._submit(task)
                     finally:
                         job.engine_seconds += time.perf_counter() - t0
             done += 1
@@ -295,9 +302,9 @@ class JobManager:
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
 
-    async def _submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+    async def _submit(self, task: asyncio.Future[Any]) -> Any:
         try:
-            return await self.background(fn, *args)
+            return await task
         except WorkerDied:
             log.error("a worker process died during a job; a new one was started")
             raise RuntimeError("a worker process died while running this job") from None
