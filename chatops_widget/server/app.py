@@ -14,8 +14,6 @@ Example (serve it with any ASGI server; ``chatops-widget serve`` does this with 
 from __future__ import annotations
 
 import asyncio
-import importlib
-import json
 import logging
 import secrets
 import tempfile  # noqa: F401  (used by the docstring example)
@@ -25,7 +23,6 @@ from typing import Any, Literal
 
 import socketio
 
-from .. import __version__
 from ..protocol import (
     SOCKETIO_PATH,
     ChatMessage,
@@ -40,6 +37,14 @@ from ..protocol import (
     parse,
 )
 from . import commands
+from ._setup import (
+    AssistantHook,
+    client_manager,
+    default_data_dir,
+    describe,
+    load_default_assistant,
+    load_plugins,
+)
 from .commands import CommandContext, CommandReply, CommandRouter, CommandSpec, parse_command
 from .store import Store
 
@@ -47,66 +52,10 @@ __all__ = ["ChatOpsServer", "default_data_dir", "load_plugins", "AssistantHook"]
 
 log = logging.getLogger("chatops_widget.server")
 
-#: Command modules imported once, before the first server is built. Each registers its commands,
-#: hooks and extra events on :data:`chatops_widget.server.commands.router` at import time.
-#: Add new plugin modules HERE (a missing module is skipped, so parts can land independently).
-_PLUGIN_MODULES: tuple[str, ...] = (
-    "chatops_widget.server.backtest_commands",
-    "chatops_widget.server.uploads",  # after backtest_commands: its start-up hook needs the service
-)
-
-#: Where ``assistant="auto"`` looks for the natural-language hook: ``module:attribute``.
-_ASSISTANT_HOOK = "chatops_widget.assistant:assistant"
-
 _BUILTIN_EVENTS = ("joinSession", "leaveSession", "sendMessage", "executeCommand")
-
-AssistantHook = Callable[["ChatOpsServer", str, str], Awaitable[None]]
 
 #: Largest socket.io message accepted (bigger ones close that connection, per engine.io).
 MAX_HTTP_BUFFER_SIZE = 32 * 1024 * 1024
-
-
-def default_data_dir() -> Path:
-    """The per-user data dir (``platformdirs.user_data_dir("chatops-widget")``)."""
-    import os
-
-    from platformdirs import user_data_dir
-
-    return Path(os.environ.get("CHATOPS_DATA_DIR") or user_data_dir("chatops-widget"))
-
-
-def load_plugins() -> None:
-    """Import every module in ``_PLUGIN_MODULES`` that exists (idempotent)."""
-    for name in _PLUGIN_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-
-
-def _load_default_assistant() -> AssistantHook | None:
-    module, _, attr = _ASSISTANT_HOOK.partition(":")
-    try:
-        return getattr(importlib.import_module(module), attr, None)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return None
-
-
-def _client_manager(redis_url: str | None) -> socketio.AsyncManager | None:
-    """Several servers behind one Redis: python-socketio's ``AsyncRedisManager`` relays room
-    broadcasts between them (they share ``--data-dir`` for sessions and messages)."""
-    if not redis_url:
-        return None
-    try:
-        import redis.asyncio  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise RuntimeError(
-            "--redis-url needs the 'redis' package: pip install 'chatops-widget[scale]'"
-        ) from exc
-    return socketio.AsyncRedisManager(redis_url)
 
 
 class ChatOpsServer:
@@ -131,7 +80,7 @@ class ChatOpsServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.token = token or secrets.token_urlsafe(24)
         self.router = router or commands.router
-        self.assistant = _load_default_assistant() if assistant == "auto" else assistant
+        self.assistant = load_default_assistant() if assistant == "auto" else assistant
         self.state: dict[str, Any] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.store = Store(self.data_dir / "chatops.sqlite3")
@@ -143,13 +92,13 @@ class ChatOpsServer:
             cors_allowed_origins=[] if cors_allowed_origins is None else cors_allowed_origins,
             async_handlers=False,  # per-connection order: joinSession before sendMessage
             max_http_buffer_size=MAX_HTTP_BUFFER_SIZE,
-            client_manager=_client_manager(redis_url),
+            client_manager=client_manager(redis_url),
             logger=False,
             engineio_logger=False,
         )
         self.asgi_app = socketio.ASGIApp(
             self.sio,
-            other_asgi_app=self._http,
+            other_asgi_app=describe,
             socketio_path=SOCKETIO_PATH.strip("/"),
             on_startup=self._startup,
             on_shutdown=self._shutdown,
@@ -252,27 +201,6 @@ class ChatOpsServer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
-
-    async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        """A tiny HTTP front: ``GET /`` describes the server (no data, no token needed)."""
-        if scope["type"] == "lifespan":  # pragma: no cover - handled by socketio.ASGIApp
-            return
-        if scope["type"] != "http":
-            return
-        found = scope.get("path", "/") in ("/", "/healthz")
-        body = json.dumps(
-            {"name": "chatops-widget", "version": __version__, "socketio_path": SOCKETIO_PATH}
-            if found
-            else {"error": "not found; the socket.io endpoint is " + SOCKETIO_PATH}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200 if found else 404,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
 
     # ------------------------------------------------------------------ socket.io handlers
 

@@ -2,7 +2,7 @@
 
 Grammar: ``/name arg1 arg2 key=value key2="quoted value"`` -- split with :mod:`shlex`; tokens
 with ``=`` are options, the rest positional args. Modules register commands on the module-level
-:data:`router`; the server imports them once at start-up (see ``app._PLUGIN_MODULES``).
+:data:`router`; the server imports them once at start-up (see ``_setup._PLUGIN_MODULES``).
 
 Example:
     >>> parse_command('/run_backtest strategy_1 fast=10 note="a b"')
