@@ -24,15 +24,15 @@ import secrets
 import shlex
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import CancelledError
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ._connection import check_ack
 from ._results import Comparison, RunFailed, decode_result, runs_frame, strategies_frame
+from ._run_handles import RESULT_KINDS, TERMINAL, ResultsView, Run, RunState
 from .protocol import ErrorCode, ProtocolError
 
 if TYPE_CHECKING:
@@ -40,8 +40,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Run", "Comparison", "RunTracker", "ResultsView", "RunFailed", "command_text"]
 
-TERMINAL = frozenset({"completed", "failed", "cancelled"})
-RESULT_KINDS = frozenset({"backtest", "comparison", "sweep"})
 _INPUT_ERRORS = frozenset({"bad_argument", "not_found", "unknown_command", "bad_request"})
 
 
@@ -73,111 +71,12 @@ def command_text(name: str, args: list[str], options: Mapping[str, Any]) -> str:
     return " ".join(parts)
 
 
-@dataclass
-class _RunState:
-    run_id: str
-    session_id: str | None
-    kind: str | None = None
-    status: str = "queued"
-    progress: float = 0.0
-    strategy_id: str | None = None
-    label: str | None = None
-    command: str | None = None
-    summary: dict[str, Any] | None = None
-    error: str | None = None
-    error_code: str | None = None
-    seen: bool = False
-    mine: bool = False
-    updated: float = field(default_factory=time.time)
-
-
-class Run:
-    """A handle on one run: ``status``, ``progress``, ``result(timeout)``, ``cancel()``."""
-
-    def __init__(self, tracker: RunTracker, run_id: str) -> None:
-        self._tracker, self.run_id = tracker, run_id
-
-    @property
-    def status(self) -> str:
-        """``queued``, ``running``, ``completed``, ``failed`` or ``cancelled``."""
-        return self._tracker.state(self.run_id).status
-
-    @property
-    def progress(self) -> float:
-        """0-100, as last reported by the server."""
-        return self._tracker.state(self.run_id).progress
-
-    @property
-    def done(self) -> bool:
-        return self.status in TERMINAL
-
-    @property
-    def meta(self) -> dict[str, Any]:
-        """Server-side facts once the result was fetched: ``engineSeconds``, ``summary``."""
-        return self._tracker.meta.get(self.run_id, {})
-
-    @property
-    def summary(self) -> dict[str, Any] | None:
-        """The ``commandResult`` summary once completed (stats, params, ...)."""
-        return self._tracker.state(self.run_id).summary
-
-    def wait(self, timeout: float | None = None) -> str:
-        """Block until the run ends (``TimeoutError`` after ``timeout`` s); returns the status."""
-        return self._tracker.wait(self.run_id, timeout)
-
-    def result(self, timeout: float | None = None) -> Any:
-        """Wait for the run and return its result (``BacktestResult``, ``Comparison`` or sweep
-        DataFrame); raises :class:`RunFailed` if it failed or was cancelled."""
-        if not self._tracker.want(self.run_id, timeout):
-            self.wait(timeout)
-        return self._tracker.result(self.run_id)
-
-    def cancel(self) -> None:
-        """Ask the server to stop this run (``/cancel``); a finished run is left alone."""
-        if not self.done:
-            self._tracker.client.execute_command(f"/cancel {self.run_id}")
-
-    def __repr__(self) -> str:
-        s = self._tracker.state(self.run_id)
-        return f"<Run {self.run_id} {s.kind or ''} {s.status} {s.progress:.0f}%>"
-
-
-class ResultsView(Mapping[str, Any]):
-    """``run_id -> result`` for every completed run of the current session, fetched lazily."""
-
-    def __init__(self, tracker: RunTracker) -> None:
-        self._tracker = tracker
-
-    def __getitem__(self, run_id: str) -> Any:
-        if run_id not in self._tracker.completed_ids():
-            missing = KeyError(f"no completed run {run_id!r} in this session; have: {list(self)}")
-            if not self._tracker.maybe_done(run_id):
-                raise missing
-            try:  # its events may still be on the way (another kernel got the result first)
-                return self._tracker.result(run_id)
-            except ProtocolError:
-                raise missing from None
-        return self._tracker.result(run_id)
-
-    def __contains__(self, run_id: object) -> bool:
-        return run_id in self._tracker.completed_ids()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._tracker.completed_ids())
-
-    def __len__(self) -> int:
-        return len(self._tracker.completed_ids())
-
-    def __repr__(self) -> str:
-        return f"<results of {self._tracker.client.current_session_id}: {list(self)}>"
-
-
 class RunTracker:
     """Follows runs of the client's session; one per :class:`ChatOpsClient`."""
 
     def __init__(self, client: ChatOpsClient) -> None:
         self.client = client
-        self._runs: dict[str, _RunState] = {}
+        self._runs: dict[str, RunState] = {}
         self._cache: dict[str, Any] = {}
         self.meta: dict[str, dict[str, Any]] = {}  # run id -> getResult "meta" (engineSeconds...)
         self._want: set[str] = set()  # runs someone waits on: fetched as soon as they complete
@@ -190,10 +89,10 @@ class RunTracker:
         client.on("connect", self._on_connect)
 
     # ------------------------------------------------------------------ events (loop thread)
-    def _get(self, run_id: str, session_id: str | None) -> _RunState:
+    def _get(self, run_id: str, session_id: str | None) -> RunState:
         st = self._runs.get(run_id)
         if st is None:
-            st = self._runs[run_id] = _RunState(run_id, session_id)
+            st = self._runs[run_id] = RunState(run_id, session_id)
         return st
 
     def _on_progress(self, data: dict[str, Any]) -> None:
@@ -261,7 +160,7 @@ class RunTracker:
             self._cond.notify_all()
 
     # ------------------------------------------------------------------ queries
-    def state(self, run_id: str) -> _RunState:
+    def state(self, run_id: str) -> RunState:
         with self._cond:
             st = self._runs.get(run_id)
             if st is None:
@@ -302,7 +201,7 @@ class RunTracker:
                     raise TimeoutError(f"{run_id} is still {st.status} ({st.progress:.0f}%)")
                 self._cond.wait(left if left is not None else 1.0)
 
-    def _maybe_prefetch(self, st: _RunState) -> None:
+    def _maybe_prefetch(self, st: RunState) -> None:
         """On the loop thread: send ``getResult`` now if someone waits for this run."""
         if st.run_id in self._prefetch or st.run_id in self._cache:
             return
@@ -366,12 +265,12 @@ class RunTracker:
                 self._maybe_prefetch_threadsafe(st)
         return False
 
-    def _maybe_prefetch_threadsafe(self, st: _RunState) -> None:
+    def _maybe_prefetch_threadsafe(self, st: RunState) -> None:
         loop = getattr(self.client, "_loop", None)
         if loop is not None and loop.alive:
             loop.call_soon(self._prefetch_locked, st)
 
-    def _prefetch_locked(self, st: _RunState) -> None:
+    def _prefetch_locked(self, st: RunState) -> None:
         with self._cond:
             self._maybe_prefetch(st)
 
