@@ -8,6 +8,9 @@ All commands share one grammar (:func:`.commands.parse_command`); the heavy lift
 ``/run_backtest``, ``/compare_strategies`` and ``/sweep`` to choose the run id (the Python client
 does this, so ``trigger_backtest`` can return a handle at once).
 
+This module holds the commands that start runs; importing it also registers the listing commands
+(:mod:`._backtest_listing`) and the events and hooks (:mod:`._backtest_events`).
+
 Example (chat):
     /run_backtest strategy_1 fast=12
     /run_backtest sma_cross symbol=ALPHA fast=5 slow=20 start=2020-01-01
@@ -17,18 +20,28 @@ Example (chat):
 
 from __future__ import annotations
 
-import asyncio
-import re
 from typing import Any
 
 from .. import engine
-from ..protocol import SESSION_ID_PATTERN, ErrorCode, GetResult, ProtocolError, parse
 from . import _format
+from ._backtest_common import service as _svc
+from ._backtest_common import template_of as _template_of
+
+# the other commands and the events register when imported; re-exported under their old names
+from ._backtest_events import WAIT_MAX, get_result, get_runs, get_strategies  # noqa: F401
+from ._backtest_listing import (  # noqa: F401
+    cancel,
+    create_strategy,
+    data,
+    result,
+    status,
+    strategies,
+    templates,
+)
 from ._cmdargs import (
     bad,
     check_bare_params,
     check_options,
-    no_arguments,
     parse_dates,
     parse_float,
     parse_run_id,
@@ -42,14 +55,6 @@ __all__: list[str] = []
 
 _COMMON = {"start", "end", "cash", "commission", "run_id"}
 _TEMPLATES = ", ".join(sorted(engine.templates()))
-
-
-def _svc(ctx_or_server: Any) -> BacktestService:
-    server = getattr(ctx_or_server, "server", ctx_or_server)
-    svc = server.state.get("backtest")
-    if svc is None:
-        raise ProtocolError(ErrorCode.INTERNAL, "the backtest service is not running yet; retry")
-    return svc
 
 
 def _money(opts: dict[str, str]) -> dict[str, float]:
@@ -66,12 +71,6 @@ def _job_fields(ctx: CommandContext, opts: dict[str, str]) -> dict[str, Any]:
         "command": ctx.command.text,
         "started_by": ctx.sid,
     }
-
-
-def _template_of(svc: BacktestService, target: str) -> engine.Template | None:
-    """The template a strategy id or template name stands for (``None`` if neither)."""
-    s = svc.strategies.get(target)
-    return engine.templates().get(s.template if s else target.strip().lower())
 
 
 def _cancelled(kind: str, exc: JobCancelled, svc: BacktestService) -> CommandReply:
@@ -184,249 +183,3 @@ async def sweep(ctx: CommandContext) -> CommandReply:
     except JobCancelled as exc:
         return _cancelled("sweep", exc, svc)
     return CommandReply(summary, run_id=summary["runId"], text=_format.sweep_text(summary))
-
-
-# ---------------------------------------------------------------------- runs
-
-
-@router.command("status", usage="/status", summary="List this session's runs and their progress.")
-async def status(ctx: CommandContext) -> CommandReply:
-    no_arguments(ctx.command, "/status")
-    runs = _svc(ctx).runs(ctx.session_id)
-    return CommandReply({"kind": "status", "runs": runs}, text=_format.status_text(runs))
-
-
-@router.command(
-    "cancel",
-    usage="/cancel <run_id>",
-    summary="Stop a queued or running run (a sweep stops between chunks).",
-)
-async def cancel(ctx: CommandContext) -> CommandReply:
-    svc, cmd = _svc(ctx), ctx.command
-    if len(cmd.args) != 1 or cmd.options:
-        raise bad("usage: /cancel <run_id>, e.g. /cancel run_3fa2b1c4d5e6 (see /status)")
-    run_id = parse_run_id(cmd.args[0])
-    job = svc.jobs.get(run_id)
-    if job is None or job.session_id != ctx.session_id:
-        svc.summary_of(ctx.session_id, run_id)  # raises NOT_FOUND with "did you mean"
-        raise bad(f"{run_id} has already finished; nothing to cancel")
-    if job.done:
-        raise bad(f"{run_id} is already {job.status}; nothing to cancel")
-    svc.jobs.cancel(run_id)
-    summary = {"kind": "cancel", "runId": run_id, "status": "cancelling"}
-    return CommandReply(summary, run_id=run_id, text=f"Cancelling **{run_id}**...")
-
-
-@router.command(
-    "result", usage="/result <run_id>", summary="Show a run's summary again (stats or table)."
-)
-async def result(ctx: CommandContext) -> CommandReply:
-    svc, cmd = _svc(ctx), ctx.command
-    if len(cmd.args) != 1 or cmd.options:
-        raise bad("usage: /result <run_id>, e.g. /result run_3fa2b1c4d5e6 (see /status)")
-    summary = svc.summary_of(ctx.session_id, parse_run_id(cmd.args[0]))
-    text = {
-        "backtest": _format.backtest_text,
-        "comparison": _format.comparison_text,
-        "sweep": _format.sweep_text,
-    }
-    if summary.get("status") == "completed" and summary.get("kind") in text:
-        return CommandReply(summary, run_id=summary["runId"], text=text[summary["kind"]](summary))
-    return CommandReply(
-        summary, run_id=summary["runId"], text=f"**{summary['runId']}** is {summary.get('status')}."
-    )
-
-
-# ---------------------------------------------------------------------- strategies and data
-
-
-@router.command("strategies", usage="/strategies", summary="List the stored strategies.")
-async def strategies(ctx: CommandContext) -> CommandReply:
-    no_arguments(ctx.command, "/strategies")
-    items = [s.info() for s in _svc(ctx).strategies.all()]
-    return CommandReply(
-        {"kind": "strategies", "strategies": items}, text=_format.strategies_text(items)
-    )
-
-
-@router.command(
-    "create_strategy",
-    usage="/create_strategy <template> symbol=.. [name=..] [start=..] [end=..] [param=value ...]",
-    summary="Store a new strategy (a template with params on a symbol); returns its id.",
-    details='Example: `/create_strategy sma_cross symbol=ALPHA fast=5 slow=20 name="fast SMA"`.',
-)
-async def create_strategy(ctx: CommandContext) -> CommandReply:
-    svc, cmd = _svc(ctx), ctx.command
-    usage = router.get("create_strategy").usage  # type: ignore[union-attr]
-    if len(cmd.args) > 1:
-        check_bare_params(cmd.args[1:], _template_of(svc, cmd.args[0]))
-    if len(cmd.args) != 1:
-        raise bad(f"give exactly one template (got {len(cmd.args)}). Usage: {usage}")
-    opts = dict(cmd.options)
-    if "symbol" not in opts:
-        raise bad(f"symbol= is required, e.g. symbol=ALPHA (see /data). Usage: {usage}")
-    start, end = parse_dates(opts)
-    opts.pop("start", None), opts.pop("end", None)
-    name, symbol = opts.pop("name", None), opts.pop("symbol")
-    if name is not None and not 0 < len(name) <= 100:
-        raise bad("name= must be 1-100 characters")
-    tpl = svc.template(cmd.args[0])
-    spec = svc.backtest_spec(tpl.name, opts, symbol=symbol, start=start, end=end)
-    s = svc.strategies.create(
-        tpl.name,
-        spec.symbol,
-        params=spec.params,
-        name=name,
-        start=start,
-        end=end,
-        created_by=ctx.sid,
-    )
-    info = s.info()
-    return CommandReply(
-        {"kind": "strategy", "strategyId": s.id, "strategy": info},
-        text=f"Stored **{s.id}**: {s.name}. Run it with `/run_backtest {s.id}`.",
-    )
-
-
-@router.command("data", usage="/data", summary="List the symbols with their date ranges.")
-async def data(ctx: CommandContext) -> CommandReply:
-    no_arguments(ctx.command, "/data")
-    info = _svc(ctx).catalog.info()
-    items = [
-        {
-            "symbol": r.symbol,
-            "start": r.start.isoformat()[:10],
-            "end": r.end.isoformat()[:10],
-            "bars": int(r.bars),
-            "source": r.source,
-        }
-        for r in info.itertuples()
-    ]
-    return CommandReply({"kind": "data", "symbols": items}, text=_format.data_text(items))
-
-
-@router.command(
-    "templates", usage="/templates", summary="List the strategy templates and their params."
-)
-async def templates(ctx: CommandContext) -> CommandReply:
-    no_arguments(ctx.command, "/templates")
-    specs = [t.spec() for t in engine.templates().values()]
-    return CommandReply(
-        {"kind": "templates", "templates": specs}, text=_format.templates_text(specs)
-    )
-
-
-# ---------------------------------------------------------------------- events and hooks
-
-
-@router.event("getResult")
-async def get_result(server: Any, sid: str, data: Any) -> dict[str, Any]:
-    """``getResult {sessionId, runId, wait?}`` -> ``{runId, kind, stats, meta, frames, <name>:
-    bytes}``. With ``wait: true`` (or seconds) an unfinished run of the session is awaited for up
-    to :data:`WAIT_MAX` s, so the run's starter can ask right away (one round trip saved); if it
-    is still going then, the ack is ``{runId, pending: true, status, progress}`` (ask again)."""
-    wait, data = _pop_wait(data)
-    req = parse(GetResult, data)
-    if req.sessionId not in server.sio.rooms(sid):
-        raise ProtocolError(
-            ErrorCode.NOT_JOINED,
-            f"getResult: not in session {req.sessionId!r}; send joinSession with it first",
-            req.sessionId,
-        )
-    svc = _svc(server)
-    stored = svc.results.cached(req.runId)
-    job = svc.jobs.get(req.runId) if stored is None and wait else None
-    if job is not None and job.session_id == req.sessionId and not job.done:
-        # handlers of one connection run in order: the wait is short so its later requests
-        # are held back at most WAIT_MAX s (ping/pong is far longer)
-        if not await svc.jobs.wait_done(job, wait):
-            info = {"runId": req.runId, "sessionId": req.sessionId, "pending": True}
-            return {**info, "status": job.status, "progress": round(job.progress, 2)}
-        stored = svc.results.cached(req.runId)
-    if stored is None:  # read Parquet in a thread: a big result must not stall the loop
-        stored = await asyncio.to_thread(svc.results.load, req.runId)
-    if stored is None or stored.session_id != req.sessionId:
-        job = svc.jobs.get(req.runId)
-        if job is not None and job.session_id == req.sessionId and not job.done:
-            raise ProtocolError(
-                ErrorCode.NOT_FOUND,
-                f"{req.runId} is still {job.status} ({job.progress:.0f}%); wait for it to finish",
-            )
-        svc.summary_of(req.sessionId, req.runId)  # raises NOT_FOUND with a hint
-        raise ProtocolError(ErrorCode.NOT_FOUND, f"{req.runId} has no stored result")
-    out = stored.wire()
-    out.pop("ok", None)
-    return out
-
-
-WAIT_MAX = 0.5  # s: the longest a ``getResult`` with ``wait`` holds its connection's requests
-
-
-def _pop_wait(data: Any) -> tuple[float, Any]:
-    if not isinstance(data, dict) or "wait" not in data:
-        return 0.0, data
-    data = dict(data)
-    wait = data.pop("wait")
-    if isinstance(wait, bool):
-        return (WAIT_MAX if wait else 0.0), data
-    if isinstance(wait, (int, float)) and wait >= 0:
-        return min(float(wait), WAIT_MAX), data
-    raise ProtocolError(
-        ErrorCode.BAD_REQUEST, f"getResult: wait must be true/false or seconds >= 0, got {wait!r}"
-    )
-
-
-def _session_of(server: Any, sid: str, data: Any, event: str) -> str:
-    session_id = data.get("sessionId") if isinstance(data, dict) else data
-    if not isinstance(session_id, str) or not re.match(SESSION_ID_PATTERN, session_id):
-        raise ProtocolError(
-            ErrorCode.BAD_REQUEST,
-            f"{event}: expected {{'sessionId': 'session_...'}}, got {str(data)[:80]!r}",
-        )
-    if session_id not in server.sio.rooms(sid):
-        raise ProtocolError(
-            ErrorCode.NOT_JOINED,
-            f"{event}: not in session {session_id!r}; send joinSession with it first",
-            session_id,
-        )
-    return session_id
-
-
-@router.event("getRuns")
-async def get_runs(server: Any, sid: str, data: Any) -> dict[str, Any]:
-    """``getRuns {sessionId}`` -> ``{runs: [...]}`` (what /status shows, without a chat message)."""
-    session_id = _session_of(server, sid, data, "getRuns")
-    return {"sessionId": session_id, "runs": _svc(server).runs(session_id)}
-
-
-@router.event("getStrategies")
-async def get_strategies(server: Any, sid: str, data: Any) -> dict[str, Any]:
-    """``getStrategies {sessionId}`` -> ``{strategies: [...]}`` (no chat message)."""
-    _session_of(server, sid, data, "getStrategies")
-    return {"strategies": [s.info() for s in _svc(server).strategies.all()]}
-
-
-@router.join_extras
-def _join_extras(server: Any, session_id: str) -> dict[str, Any]:
-    svc = server.state.get("backtest")
-    if svc is None:
-        return {}
-    return {
-        "strategies": [s.info() for s in svc.strategies.all()],
-        "templates": [t.spec() for t in engine.templates().values()],
-        "runs": svc.runs(session_id),
-    }
-
-
-@router.on_startup
-async def _start(server: Any) -> None:
-    svc = BacktestService(server)
-    await svc.start()
-    server.state["backtest"] = svc
-
-
-@router.on_shutdown
-async def _stop(server: Any) -> None:
-    svc = server.state.pop("backtest", None)
-    if svc is not None:
-        await svc.shutdown()
