@@ -91,8 +91,8 @@ class BacktestService:
         self.results = ResultStore(server.data_dir)
         n = workers or int(os.environ.get("CHATOPS_WORKERS", 0)) or min(2, os.cpu_count() or 1)
         mode = os.environ.get("CHATOPS_JOBS", mode)
-        if mode not in ("process", "thread"):
-            raise ValueError(f"CHATOPS_JOBS must be 'process' or 'thread', got {mode!r}")
+        if mode not in ("process", "thread", "dask"):
+            raise ValueError(f"CHATOPS_JOBS must be 'process', 'thread' or 'dask', got {mode!r}")
         self.jobs = JobManager(workers=n, mode=mode, on_update=self._progress)  # type: ignore[arg-type]
         self._saves: set[asyncio.Task[Any]] = set()
         self._unsaved: dict[str, StoredResult] = {}

@@ -1,7 +1,8 @@
 """The job runner: CPU-bound engine work in a worker pool, off the server's event loop.
 
 A :class:`JobManager` owns a :class:`._pool.WorkerPool` (``mode="process"``, the default: the
-engine's numpy/pandas work holds the GIL often enough that threads would stall chat) and an
+engine's numpy/pandas work holds the GIL often enough that threads would stall chat; or
+``mode="dask"``: a :class:`._dask_pool.DaskPool` on a Dask cluster, beyond one machine) and an
 ``asyncio.Semaphore`` with one slot per worker. A job is ``queued`` until its first task gets a
 slot, ``running`` while tasks execute, then ``completed``, ``failed`` or ``cancelled``. Long jobs
 (sweeps) are split into chunks: each chunk is one pool task, progress is the share of chunks done,
@@ -31,9 +32,12 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._pool import WorkerDied, WorkerPool, map_shared
+
+if TYPE_CHECKING:
+    from ._dask_pool import DaskPool
 
 __all__ = ["Job", "JobManager", "JobCancelled", "new_run_id"]
 
@@ -102,7 +106,7 @@ class JobManager:
         self,
         *,
         workers: int = 2,
-        mode: Literal["process", "thread"] = "process",
+        mode: Literal["process", "thread", "dask"] = "process",
         on_update: UpdateHook | None = None,
     ):
         if workers < 1:
@@ -111,7 +115,7 @@ class JobManager:
         self.mode = mode
         self.on_update = on_update
         self.jobs: dict[str, Job] = {}
-        self._pool: WorkerPool | None = None
+        self._pool: WorkerPool | DaskPool | None = None
         self._threads: ThreadPoolExecutor | None = None
         self._slots: asyncio.Semaphore | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -122,6 +126,12 @@ class JobManager:
         self._slots = asyncio.Semaphore(self.workers)
         if self.mode == "thread":
             self._threads = ThreadPoolExecutor(self.workers, thread_name_prefix="chatops-job")
+        elif self.mode == "dask":  # optional dependency: imported only when chosen
+            from ._dask_pool import DaskPool
+
+            pool = DaskPool(self.workers)  # address: $CHATOPS_DASK_SCHEDULER or a LocalCluster
+            await pool.start()
+            self._pool = pool
         else:
             # spawn: the server may live in a thread of a Jupyter kernel, and fork()ing a
             # multi-threaded process can deadlock the child. Workers exit if the server dies.
