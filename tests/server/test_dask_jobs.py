@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
+import distributed  # the test extra installs it (chatops-widget[dask])
 import pandas as pd
 import pytest
 
@@ -17,8 +18,6 @@ from chatops_widget import ChatOpsClient, engine
 from chatops_widget._runs import RunFailed
 from chatops_widget.server import EmbeddedServer
 from chatops_widget.server._dask_pool import DaskPool
-
-distributed = pytest.importorskip("distributed", reason='needs pip install "chatops-widget[dask]"')
 
 LONG_GRID = {"fast": range(2, 101), "slow": range(10, 111), "short": [True, False]}
 
