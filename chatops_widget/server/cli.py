@@ -103,7 +103,10 @@ def _serve(args: argparse.Namespace) -> int:
         ws="websockets-sansio",
         timeout_graceful_shutdown=3,
     )
-    _AnnouncingServer(config, banner).run()
+    try:
+        _AnnouncingServer(config, banner).run()
+    except KeyboardInterrupt:  # Ctrl+C: uvicorn already shut down gracefully; no traceback
+        pass
     return 0
 
 

@@ -81,6 +81,22 @@ def test_serve_takes_the_token_from_the_environment(tmp_path):
         _stop(proc)
 
 
+def test_ctrl_c_stops_the_server_cleanly_without_a_traceback(tmp_path):
+    port = _free_port()
+    proc = _serve(["--port", str(port), "--data-dir", str(tmp_path)], env={"CHATOPS_TOKEN": "t"})
+    try:
+        _connect_url_or_line(proc)
+        with ChatOpsClient(f"http://127.0.0.1:{port}", "t", timeout=30) as client:
+            client.create_session()
+            client.send_message("before Ctrl+C")
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0, out
+        assert "Traceback" not in out and "KeyboardInterrupt" not in out, out
+    finally:
+        _stop(proc)
+
+
 def _connect_url_or_line(proc) -> str:
     lines = []
     for _ in range(20):
