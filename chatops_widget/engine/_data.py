@@ -29,6 +29,11 @@ _TIME_COLUMNS = ("date", "datetime", "time", "timestamp")
 _SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 
 
+def _copy_on_write() -> bool:
+    """True when pandas copies on write (pandas 3, or 2.x with the option on)."""
+    return int(pd.__version__.split(".")[0]) >= 3 or pd.options.mode.copy_on_write is True
+
+
 def validate_ohlcv(df: pd.DataFrame, name: str = "data") -> pd.DataFrame:
     """Return a clean copy of ``df`` with columns ``Open, High, Low, Close, Volume`` (float64).
 
@@ -58,15 +63,19 @@ def validate_ohlcv(df: pd.DataFrame, name: str = "data") -> pd.DataFrame:
             f"{name}: missing column(s) {', '.join(missing)}; need Open, High, Low, Close "
             f"(Volume optional, any case); got {', '.join(map(str, df.columns)) or 'none'}"
         )
-    out = pd.DataFrame(index=df.index.copy())
-    for col in COLUMNS:
-        if col.lower() in lower:
-            try:
-                out[col] = pd.to_numeric(df[lower[col.lower()]]).astype("float64")
-            except (ValueError, TypeError) as e:
-                raise DataError(f"{name}: column {col} is not numeric: {e}") from None
-        else:
-            out[col] = 0.0
+    position = {str(c).lower(): i for i, c in enumerate(df.columns)}  # last one wins, as lower
+    matrix = np.zeros((len(df), len(COLUMNS)))  # Volume stays 0 when absent
+    for j, col in enumerate(COLUMNS):
+        if col.lower() not in position:
+            continue
+        column = df.iloc[:, position[col.lower()]]
+        try:
+            if column.dtype != np.float64:
+                column = pd.to_numeric(column)
+            matrix[:, j] = column.to_numpy(dtype="float64", na_value=np.nan)
+        except (ValueError, TypeError) as e:
+            raise DataError(f"{name}: column {col} is not numeric: {e}") from None
+    out = pd.DataFrame(matrix, index=df.index.copy(), columns=list(COLUMNS))  # one block
     idx = out.index
     if idx.tz is not None:
         out.index = idx = idx.tz_convert("UTC").tz_localize(None)
@@ -83,7 +92,7 @@ def validate_ohlcv(df: pd.DataFrame, name: str = "data") -> pd.DataFrame:
             f"{name}: the index is not sorted ascending (bar {pos} at {idx[pos]} comes after "
             f"{idx[pos - 1]}); sort it with df.sort_index()"
         )
-    prices = out[list(PRICE_COLUMNS)].to_numpy()
+    prices = matrix[:, : len(PRICE_COLUMNS)]
     bad = ~np.isfinite(prices)
     if bad.any():
         r, c = np.argwhere(bad)[0]
@@ -231,7 +240,7 @@ class DataCatalog:
                 if len(df) == 0:
                     raise DataError(f"no {sym} bars {span}; {have}")
                 raise DataError(f"{sym}: only 1 bar {span}, a backtest needs 2 or more; {have}")
-        out = df.copy()
+        out = df.copy(deep=not _copy_on_write())  # a shallow copy is safe under copy-on-write
         out.attrs["symbol"] = sym  # backtest() labels its result with it
         return out
 
