@@ -166,7 +166,27 @@ class WorkerPool:
         w = await self._idle.get()
         if w not in self._workers:  # replaced meanwhile
             return await self.run(fn, *args)
+        data = self._pack(w, fn, args)
+        if len(data) > _BIG:
+            return await asyncio.shield(await self._send_big(w, data))
+        return await asyncio.shield(self._send(w, data))
 
+    def submit(self, fn: Any, *args: Any) -> asyncio.Future[Any]:
+        """Like :meth:`run`, but if a worker is idle the task is in its pipe when this returns
+        (no loop iteration in between); the returned future holds the answer."""
+        if self._idle is None or self._loop is None:
+            raise RuntimeError("WorkerPool.start() was not called")
+        while not self._idle.empty():
+            w = self._idle.get_nowait()
+            if w not in self._workers:  # replaced meanwhile
+                continue
+            data = self._pack(w, fn, args)
+            if len(data) > _BIG:
+                return asyncio.ensure_future(self._answer_big(w, data))
+            return self._send(w, data)
+        return asyncio.ensure_future(self.run(fn, *args))
+
+    def _pack(self, w: _Worker, fn: Any, args: tuple[Any, ...]) -> bytes:
         def swap(x: Shared | _Ref) -> Shared | _Ref:
             if isinstance(x, Shared) and x.key in w.keys:
                 w.keys.move_to_end(x.key)
@@ -174,17 +194,28 @@ class WorkerPool:
             _remember(w.keys, x.key, None)  # type: ignore[arg-type]
             return x
 
-        data = pickle.dumps((fn, map_shared(args, swap)), protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps((fn, map_shared(args, swap)), protocol=pickle.HIGHEST_PROTOCOL)
+
+    def _send(self, w: _Worker, data: bytes) -> asyncio.Future[Any]:
+        assert self._loop is not None
         w.future = self._loop.create_future()
         try:
-            if len(data) > _BIG:
-                await self._loop.run_in_executor(None, _send, w.conn, data)
-            else:
-                _send(w.conn, data)
+            _send(w.conn, data)
+        except OSError:
+            self._replace(w)  # fails w.future with WorkerDied
+        return w.future
+
+    async def _send_big(self, w: _Worker, data: bytes) -> asyncio.Future[Any]:
+        assert self._loop is not None
+        w.future = self._loop.create_future()
+        try:  # a big task is written from a thread so the loop never blocks on the pipe
+            await self._loop.run_in_executor(None, _send, w.conn, data)
         except OSError:
             self._replace(w)
-            raise WorkerDied("a worker process is gone; try again") from None
-        return await asyncio.shield(w.future)
+        return w.future
+
+    async def _answer_big(self, w: _Worker, data: bytes) -> Any:
+        return await asyncio.shield(await self._send_big(w, data))
 
     def _readable(self, w: _Worker) -> None:
         assert self._loop is not None

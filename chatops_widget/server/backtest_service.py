@@ -200,9 +200,8 @@ class BacktestService:
 
     # ------------------------------------------------------------------ running
     async def _job(self, session_id: str, kind: str, run_id: str | None, **fields: Any) -> Job:
-        job = self.jobs.create(session_id, kind, run_id=self.new_run_id(run_id), **fields)
-        await self._progress(job)  # the first "queued" event
-        return job
+        # its "queued" event goes out from run_chunks, once the first task is in a worker
+        return self.jobs.create(session_id, kind, run_id=self.new_run_id(run_id), **fields)
 
     async def run_backtest(self, session_id: str, spec: RunSpec, **job_fields: Any) -> dict:
         """Run one backtest to the end; returns the ``backtest`` summary."""

@@ -7,7 +7,9 @@ engine's numpy/pandas work holds the GIL often enough that threads would stall c
 slot, ``running`` while tasks execute, then ``completed``, ``failed`` or ``cancelled``. Long jobs
 (sweeps) are split into chunks: each chunk is one pool task, progress is the share of chunks done,
 and a cancel stops the job between chunks (a queued job is cancelled before it ever starts).
-Every status or progress change is reported through the ``on_update`` coroutine, on the loop.
+Every status or progress change is reported through the ``on_update`` coroutine, on the loop;
+the first report (``queued``) goes out once the job's first task is in a worker (or waits for a
+slot), so announcing a run never delays its start.
 
 Example:
     >>> import asyncio, operator
@@ -73,6 +75,7 @@ class Job:
     finished: float | None = None
     engine_seconds: float = 0.0
     cancel_requested: bool = False
+    announced: bool = False  # the first ("queued") report went out
     waiters: list[asyncio.Future[bool]] = field(default_factory=list, repr=False, compare=False)
 
     @property
@@ -162,6 +165,8 @@ class JobManager:
 
     def background(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         """Run ``fn(*args)`` in the pool without taking a job slot (e.g. writing a result)."""
+        if isinstance(self._pool, WorkerPool):
+            return self._pool.submit(fn, *args)  # in a worker's pipe before this returns
         if self._pool is not None:
             return asyncio.ensure_future(self._pool.run(fn, *args))
         if self._threads is not None:
@@ -214,9 +219,11 @@ class JobManager:
             job.waiters.remove(waiter)
 
     async def report(self, job: Job, *, status: str | None = None, progress: float | None = None):
-        """Update ``job`` (progress only ever rises) and tell ``on_update``."""
+        """Update ``job`` (progress only ever rises) and tell ``on_update`` (after the
+        job's ``queued`` report, if that has not gone out yet)."""
         if job.done:
             return
+        await self.announce(job)
         changed = False
         if status is not None and status != job.status:
             job.status, changed = status, True
@@ -224,12 +231,25 @@ class JobManager:
                 job.finished = time.time()
                 if status == "completed":
                     job.progress = 100.0
-                for waiter in job.waiters:  # wake wait_done() callers before the events go out
-                    if not waiter.done():
-                        waiter.set_result(True)
+                waiting = [w for w in job.waiters if not w.done()]
+                for waiter in waiting:  # wake wait_done() callers before the events go out
+                    waiter.set_result(True)
+                if waiting:
+                    await asyncio.sleep(0)  # e.g. a parked getResult answers first
         if progress is not None and progress > job.progress + 1e-9:
             job.progress, changed = min(100.0, progress), True
         if changed and self.on_update is not None:
+            try:
+                await self.on_update(job)
+            except Exception:  # a broken listener must not break the job
+                log.exception("progress hook failed for %s", job.run_id)
+
+    async def announce(self, job: Job) -> None:
+        """Send ``job``'s first report (``queued``) through ``on_update``, once."""
+        if job.announced:
+            return
+        job.announced = True
+        if self.on_update is not None:
             try:
                 await self.on_update(job)
             except Exception:  # a broken listener must not break the job
@@ -282,6 +302,8 @@ class JobManager:
 
         tasks = [asyncio.ensure_future(one(i)) for i in range(total)]
         try:
+            await asyncio.sleep(0)  # the first tasks go to free workers, then "queued" goes out
+            await self.announce(job)
             if job.cancel_requested:
                 raise JobCancelled(job.run_id)
             await self._gather_or_cancel(job, tasks)
