@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._serialization import from_arrow_bytes
+from ._serialization import from_arrow_bytes, stats_to_json
 
 MAX_POINTS = 1000
 HISTORY_CHUNK = 2000
@@ -102,7 +102,29 @@ def _frames(ack: dict[str, Any]) -> dict[str, pd.DataFrame]:
         data = ack.get(name)
         if isinstance(data, (bytes, bytearray, memoryview)):
             out[name] = from_arrow_bytes(data)
+        elif isinstance(data, pd.DataFrame):  # already decoded (see ack_of)
+            out[name] = data
     return out
+
+
+def ack_of(run_id: str, value: Any, meta: dict[str, Any]) -> dict[str, Any]:
+    """A decoded result, as ``client.results`` holds it (``BacktestResult``, ``Comparison`` or a
+    sweep DataFrame), in the shape of a ``getResult`` ack with DataFrames for frames, so the
+    panel draws from the kernel's copy instead of fetching the run a second time."""
+    summary = meta.get("summary") or {}
+    if isinstance(value, pd.DataFrame):  # a sweep table
+        kind, frames = "sweep", {"table": value}
+        stats = {k: value.attrs[k] for k in ("count", "skipped") if k in value.attrs}
+    elif hasattr(value, "trades"):  # engine.BacktestResult
+        kind, frames = "backtest", {"equity": value.equity, "trades": value.trades}
+        stats = summary.get("stats") or stats_to_json(value.stats)
+    else:  # Comparison: .stats is the metrics x strategies table
+        kind, frames = "comparison", {"equity": value.equity, "table": value.stats}
+        stats = summary.get("table") or {
+            m: {k: jsonable(v) for k, v in row.items()} for m, row in value.stats.iterrows()
+        }
+    return {"runId": run_id, "kind": kind, "stats": stats, "meta": meta, "frames": list(frames),
+            **frames}  # fmt: skip
 
 
 def _sweep_cells(table: pd.DataFrame, params: list[str], metric: str) -> list[dict]:

@@ -295,14 +295,24 @@ class ChatOpsWidget(anywidget.AnyWidget):
         """Fetch a stored result (Arrow frames), keep it, send a downsampled view (pool thread)."""
         session = self._session
         try:
-            ack = self._client.call("getResult", {"sessionId": session, "runId": run_id}, 60)
-        except (ProtocolError, TimeoutError, ConnectionError) as exc:
+            ack = self._fetch_result(session, run_id)
+        except (ProtocolError, TimeoutError, ConnectionError, RuntimeError) as exc:
             self._notice(f"cannot show {run_id}: {getattr(exc, 'message', exc)}")
             return
         msg, frames = sync.result_payload(ack, summary)
         self._results[run_id] = {"kind": msg["kind"], "stats": ack.get("stats"), **frames}
         if session == self._session:
             self._post(msg)
+
+    def _fetch_result(self, session: str | None, run_id: str) -> dict[str, Any]:
+        """The run's result as a ``getResult``-shaped dict. Through the client's run tracker
+        when it has one: the run is then fetched once for both the panel and ``client.results``
+        (whichever asks first), and both hold the same DataFrames."""
+        tracker = getattr(self._client, "_runs", None)
+        if tracker is None:
+            return self._client.call("getResult", {"sessionId": session, "runId": run_id}, 60)
+        value = tracker.result(run_id)
+        return sync.ack_of(run_id, value, tracker.meta.get(run_id, {}))
 
     # ------------------------------------------------------------------ front-end messages
 

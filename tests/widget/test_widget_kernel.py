@@ -164,9 +164,17 @@ def test_run_backtest_progress_result_and_dataframes(widget):
     assert "total_return" in result["stats"] and "sharpe" in result["stats"]
     series = result["series"]
     assert len(series["t"]) == len(series["equity"]) == len(series["drawdown"]) <= 1000
-    full = w.results[run_id]["equity"] if isinstance(w.results, dict) else None
-    if full is None:  # the client's own results mapping (commands helper)
+    # the panel drew from the kernel's copy: client.results has it without a second fetch
+    tracker, calls = w.client._runs, []
+    assert run_id in tracker._cache
+    real_call = w.client.call
+    w.client.call = lambda event, *a, **k: calls.append(event) or real_call(event, *a, **k)
+    try:
         full = w.results[run_id].equity
+        assert w.client.results[run_id] is tracker._cache[run_id]
+    finally:
+        del w.client.call
+    assert "getResult" not in calls and full is tracker._cache[run_id].equity
     assert isinstance(full, pd.DataFrame) and len(full) == result["totalPoints"]
     assert result["points"] == len(series["t"])
     # the chart keeps the curve's extremes
