@@ -10,7 +10,8 @@ the backtest service's catalog (so ``/data``, ``/run_backtest ... symbol=X``, ``
 ``/create_strategy`` see it at once), reloaded at start-up, and announced to the session as a
 ``system`` message. An existing symbol (bundled or uploaded) is replaced only with
 ``overwrite: true``; a replaced symbol gets a new revision, so worker processes never reuse the
-old frame they cached.
+old frame they cached. Other servers sharing the data dir pick the file up within about a second
+(:mod:`._data_watch`), as they do a file put in that folder by hand.
 
 Example (kernel side; the client validates first and sends the Arrow bytes):
     >>> client.upload_data("MYCO", df)                                   # doctest: +SKIP
@@ -20,7 +21,6 @@ Example (kernel side; the client validates first and sends the Arrow bytes):
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import os
 import re
@@ -41,6 +41,7 @@ from ..protocol import (
     parse,
 )
 from . import backtest_commands  # noqa: F401 - registers first: our start-up hook needs its service
+from ._data_watch import DataFolderWatch, next_revision
 from .commands import router
 
 __all__ = ["MAX_DECODED_BYTES", "decode_upload", "bar_frequency"]
@@ -52,7 +53,6 @@ MAX_DECODED_BYTES = 8 * MAX_UPLOAD_BYTES
 _EVENT = "uploadData"
 _FIELDS = ("sessionId", "symbol", "data", "overwrite", "uploadedBy")
 _NAME_RE = re.compile(r"[^\w .@-]")
-_revisions = itertools.count(1)
 
 
 def _bad(message: str, code: ErrorCode = ErrorCode.BAD_ARGUMENT) -> ProtocolError:
@@ -211,8 +211,7 @@ async def upload_data(server: Any, sid: str, data: Any) -> dict[str, Any]:
     svc = _svc(server)
     sym = req.symbol
     df = await asyncio.to_thread(decode_upload, req.data, sym)
-    lock = server.state.setdefault("uploads.lock", asyncio.Lock())
-    async with lock:  # one upload at a time: the existence check and the write go together
+    async with _lock(server):  # one upload at a time: the existence check and the write go together
         existed = sym in svc.catalog
         if existed and not req.overwrite:
             raise _bad(
@@ -227,7 +226,10 @@ async def upload_data(server: Any, sid: str, data: Any) -> dict[str, Any]:
             raise _bad(f"could not store {sym} on the server: {exc}", ErrorCode.INTERNAL) from None
         # register and bump the revision together (no await between): runs see both or neither
         svc.catalog.register(sym, df, source="upload")
-        svc.revisions[sym] = next(_revisions)
+        svc.revisions[sym] = next_revision()
+        watch = server.state.get("uploads.watch")
+        if watch is not None:  # our own write: nothing to reload
+            watch.remember(f"{sym}.parquet")
     idx = df.index
     freq = bar_frequency(idx)
     info = {
@@ -265,3 +267,25 @@ async def _load_uploads(server: Any) -> None:
             svc.catalog.register(sym, df, source="upload")
         except engine.EngineError as exc:
             log.error("skipping uploaded data %s: %s", path, exc)
+
+
+@router.on_startup
+async def _watch_uploads(server: Any) -> None:
+    """Follow the data folder: files written by other servers (or by hand) appear while we run."""
+    svc = server.state.get("backtest")
+    if svc is not None:
+        watch = DataFolderWatch(svc, _folder(server), _lock(server))
+        await watch.start()
+        server.state["uploads.watch"] = watch
+
+
+@router.on_shutdown
+async def _unwatch_uploads(server: Any) -> None:
+    watch = server.state.pop("uploads.watch", None)
+    if watch is not None:
+        await watch.stop()
+
+
+def _lock(server: Any) -> asyncio.Lock:
+    """One upload or folder check at a time: an existence check and a write go together."""
+    return server.state.setdefault("uploads.lock", asyncio.Lock())
