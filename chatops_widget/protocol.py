@@ -121,6 +121,7 @@ class ErrorCode(str, Enum):
     UNKNOWN_COMMAND = "unknown_command"
     BAD_ARGUMENT = "bad_argument"
     NOT_FOUND = "not_found"
+    ALREADY_EXISTS = "already_exists"
     UNAUTHORIZED = "unauthorized"
     INTERNAL = "internal"
 

@@ -30,7 +30,7 @@ import traitlets
 
 from . import _widget_sync as sync
 from .client import ChatOpsClient
-from .protocol import SESSION_ID_PATTERN, ProtocolError
+from .protocol import SESSION_ID_PATTERN, ErrorCode, ProtocolError
 
 __all__ = ["ChatOpsWidget"]
 
@@ -41,7 +41,9 @@ _EVENTS = ("message", "backtestProgress", "commandResult", "error", "connect", "
 
 
 #: Messages the front end sends (see docs/widget.md, "How it syncs").
-_FRONTEND_TYPES = frozenset({"ready", "send", "cancel", "get_result", "session", "upload"})
+_FRONTEND_TYPES = frozenset(
+    {"ready", "send", "cancel", "get_result", "session", "upload", "replace_upload"}
+)
 
 
 class ChatOpsWidget(anywidget.AnyWidget):
@@ -171,8 +173,17 @@ class ChatOpsWidget(anywidget.AnyWidget):
             except Exception:  # the comm is gone (widget closed): nothing to show it on
                 log.debug("send failed", exc_info=True)
 
-    def _notice(self, text: str, level: str = "error", key: str | None = None) -> None:
-        """A local notice in the panel; the same error (by ``key``) shows once per 3 s."""
+    def _notice(
+        self,
+        text: str,
+        level: str = "error",
+        key: str | None = None,
+        action: dict[str, Any] | None = None,
+    ) -> None:
+        """A local notice in the panel; the same error (by ``key``) shows once per 3 s.
+
+        ``action`` (``{"label", "send"}``) adds a button that sends ``send`` back to the kernel.
+        """
         key = key or text
         now = time.monotonic()
         with self._lock:
@@ -180,7 +191,14 @@ class ChatOpsWidget(anywidget.AnyWidget):
             if key in self._recent:
                 return  # one failure arrives as a failed ack, an `error` and a commandResult
             self._recent[key] = now
-        self._post({"type": "notice", "level": level, "text": text})
+        self._post(
+            {
+                "type": "notice",
+                "level": level,
+                "text": text,
+                **({"action": action} if action else {}),
+            }
+        )
 
     def _refresh_state(self) -> None:
         c = self._client
@@ -273,6 +291,8 @@ class ChatOpsWidget(anywidget.AnyWidget):
 
     def _on_error(self, payload: Any) -> None:
         if isinstance(payload, dict):
+            if payload.get("code") == ErrorCode.ALREADY_EXISTS.value:
+                return  # its request says it: a panel upload offers "Replace", a cell raises
             self._notice(str(payload.get("message") or payload))
         else:
             self._notice(str(payload))
@@ -344,6 +364,8 @@ class ChatOpsWidget(anywidget.AnyWidget):
                 self._pool.submit(self._session_action, content.get("action"), content.get("id"))
             elif kind == "upload":
                 self._pool.submit(self._upload, content)
+            elif kind == "replace_upload":
+                self._pool.submit(self._replace_upload, str(content.get("symbol")))
         except Exception as exc:  # never let a front-end message kill the comm handler
             log.exception("front-end message %r failed", kind)
             self._notice(f"{kind}: {exc}")
@@ -391,6 +413,7 @@ class ChatOpsWidget(anywidget.AnyWidget):
         if not isinstance(text, str):
             self._notice(f"upload {name}: no file content arrived")
             return
+        symbol = None
         try:
             if content.get("kind") == "strategy":
                 spec = json.loads(text)
@@ -409,6 +432,26 @@ class ChatOpsWidget(anywidget.AnyWidget):
             self._notice(sync.upload_notice(name, ack), level="info")
         except json.JSONDecodeError as exc:
             self._notice(f"upload {name}: not valid JSON ({exc.msg} at line {exc.lineno})")
-        except (ValueError, ProtocolError, TimeoutError, ConnectionError) as exc:
+        except ProtocolError as exc:
+            action = None
+            if exc.code == ErrorCode.ALREADY_EXISTS and symbol in self.uploads:
+                action = {"label": f"Replace {symbol}", "send": {"type": "replace_upload",
+                                                                   "symbol": symbol}}  # fmt: skip
             text = getattr(exc, "message", None) or str(exc)  # key: once with its `error` event
+            self._notice(f"upload {name}: {text}", key=text, action=action)
+        except (ValueError, TimeoutError, ConnectionError) as exc:
+            text = str(exc)  # key: once with its `error` event
             self._notice(f"upload {name}: {text}", key=text)
+
+    def _replace_upload(self, symbol: str) -> None:
+        """The panel's "Replace" button after an upload hit an existing symbol."""
+        df = self.uploads.get(symbol)
+        if df is None:
+            self._notice(f"nothing to replace {symbol} with: upload the file again")
+            return
+        try:
+            ack = self._client.upload_data(symbol, df, overwrite=True)
+            self._notice(sync.upload_notice(f"{symbol} (replacing)", ack), level="info")
+        except (ProtocolError, TimeoutError, ConnectionError) as exc:
+            text = getattr(exc, "message", None) or str(exc)
+            self._notice(f"replacing {symbol}: {text}", key=text)

@@ -217,7 +217,8 @@ async def upload_data(server: Any, sid: str, data: Any) -> dict[str, Any]:
             raise _bad(
                 f"symbol {sym} already exists ({_existing(svc, sym)}); send overwrite=true to "
                 f"replace it (client.upload_data({sym!r}, df, overwrite=True)) or pick another "
-                "symbol name"
+                "symbol name",
+                ErrorCode.ALREADY_EXISTS,
             )
         try:
             await asyncio.to_thread(_write, _folder(server), sym, df)

@@ -61,6 +61,19 @@ export function renderItem(item, ctx) {
   const row = el("div", `cow-row cow-notice cow-level-${item.level}`);
   row.dataset.role = "notice";
   row.appendChild(el("div", "cow-bubble", item.text));
-  row.appendChild(el("div", "cow-meta", `${item.level} · ${timeLabel(item.at)}`));
+  const meta = el("div", "cow-meta", `${item.level} · ${timeLabel(item.at)}`);
+  if (item.action) {
+    // e.g. "Replace MYCO" after an upload hit an existing symbol; one click, then disabled
+    const btn = el("button", "cow-btn cow-notice-action", item.action.label);
+    btn.style.marginLeft = "6px";
+    btn.disabled = Boolean(item.actionDone);
+    btn.addEventListener("click", () => {
+      item.actionDone = true;
+      btn.disabled = true;
+      ctx.send(item.action.send);
+    });
+    meta.appendChild(btn);
+  }
+  row.appendChild(meta);
   return { el: row };
 }

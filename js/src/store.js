@@ -8,6 +8,16 @@ const MAX_INPUT_HISTORY = 200;
 
 let noticeCounter = 0;
 
+/** A notice's button from the kernel, `{label, send: {type, ...}}`, or null if malformed. */
+function validAction(action) {
+  if (!action || typeof action !== "object") return null;
+  const { label, send } = action;
+  if (typeof label !== "string" || !send || typeof send !== "object" || typeof send.type !== "string") {
+    return null;
+  }
+  return { label, send };
+}
+
 function randomId() {
   return Math.random().toString(36).slice(2, 10) + Date.now().toString(36);
 }
@@ -75,7 +85,7 @@ export class Store {
         this.applyResult(msg);
         break;
       case "notice":
-        this.addNotice(msg.level || "info", String(msg.text ?? ""));
+        this.addNotice(msg.level || "info", String(msg.text ?? ""), validAction(msg.action));
         break;
       default:
         break;
@@ -147,9 +157,9 @@ export class Store {
     }
   }
 
-  addNotice(level, text) {
+  addNotice(level, text, action = null) {
     noticeCounter += 1;
-    this.push({ key: "n:" + noticeCounter, kind: "notice", level, text, at: new Date() });
+    this.push({ key: "n:" + noticeCounter, kind: "notice", level, text, action, at: new Date() });
     this.emit({ type: "append" });
   }
 

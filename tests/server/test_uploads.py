@@ -180,6 +180,7 @@ def test_bad_requests_get_clear_errors_and_nothing_changes(server, pair):
     # an existing symbol (bundled sample) is not replaced without overwrite
     err = _call_error(a, symbol="alpha", data=data)
     assert "symbol ALPHA already exists" in err.message and "overwrite=true" in err.message
+    assert err.code.value == "already_exists"
     with pytest.raises(ProtocolError, match="already exists"):
         a.upload_data("ALPHA", bars(30))
     with pytest.raises(ProtocolError, match="is not valid"):

@@ -466,6 +466,18 @@ def test_notice_from_kernel_and_show_result_button(page):
     assert sent(page)[-1] == {"type": "get_result", "runId": "run_9"}
     deliver(page, {"type": "notice", "level": "error", "text": "Upload failed: bad CSV"})
     assert "Upload failed: bad CSV" in page.locator(".cow-notice").inner_text()
+    assert page.locator(".cow-notice-action").count() == 0
+    # a notice with an action: one button, one click sends it back to the kernel
+    replace = {"type": "replace_upload", "symbol": "MYSYM"}
+    deliver(page, {"type": "notice", "level": "error", "text": "symbol MYSYM already exists",
+                   "action": {"label": "Replace MYSYM", "send": replace}})  # fmt: skip
+    button = page.locator(".cow-notice-action")
+    assert button.count() == 1 and button.inner_text() == "Replace MYSYM"
+    button.click()
+    assert sent(page)[-1] == replace and button.is_disabled()
+    # a malformed action shows the text without a button
+    deliver(page, {"type": "notice", "level": "error", "text": "odd", "action": {"label": 3}})
+    assert page.locator(".cow-notice").count() == 3 and button.count() == 1
 
 
 def test_theme_follows_jupyterlab_variables_and_dark_hint(page):

@@ -249,6 +249,25 @@ def test_csv_upload_registers_the_symbol_for_commands(widget, client):
     w._on_frontend(w, upload)
     note = rec.wait(lambda m: m.get("type") == "notice" and "already exists" in m["text"], 30)
     assert note["level"] == "error" and "overwrite" in note["text"] and sym in note["text"]
+    # ... with a button that replaces it with the file just sent (kept in the kernel)
+    assert note["action"] == {
+        "label": f"Replace {sym}", "send": {"type": "replace_upload", "symbol": sym}
+    }  # fmt: skip
+    longer = pd.DataFrame(
+        {"Open": 60.0, "High": 61.0, "Low": 59.0, "Close": 60.0, "Volume": 100.0},
+        index=pd.bdate_range("2020-01-01", periods=150, name="Date"),
+    )
+    w._on_frontend(w, {**upload, "content": longer.to_csv()})  # refused again: same symbol
+    deadline = time.monotonic() + 30
+    while len(w.uploads[sym]) != 150 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    w._on_frontend(w, note["action"]["send"])  # the button: the latest file replaces it
+    done = rec.wait(lambda m: m.get("type") == "notice" and "replacing" in m["text"], 30)
+    assert done["level"] == "info" and "150 bars" in done["text"]
+    assert client.trigger_backtest("buy_and_hold", symbol=sym).result(60).stats["bars"] == 150
+    w._on_frontend(w, {"type": "replace_upload", "symbol": "NEVERSENT"})
+    note = rec.wait(lambda m: m.get("type") == "notice" and "NEVERSENT" in m["text"], 30)
+    assert "upload the file again" in note["text"]
     # bad bars (a NaN close) are refused before anything is sent
     bad = df.assign(Close=df["Close"].where(df.index != idx[3]))
     w._on_frontend(w, {**upload, "name": "nanny.csv", "content": bad.to_csv()})
