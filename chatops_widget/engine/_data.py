@@ -64,7 +64,8 @@ def validate_ohlcv(df: pd.DataFrame, name: str = "data") -> pd.DataFrame:
             f"(Volume optional, any case); got {', '.join(map(str, df.columns)) or 'none'}"
         )
     position = {str(c).lower(): i for i, c in enumerate(df.columns)}  # last one wins, as lower
-    matrix = np.zeros((len(df), len(COLUMNS)))  # Volume stays 0 when absent
+    # column-major, so each column is one contiguous write and the frame takes it without a copy
+    matrix = np.zeros((len(df), len(COLUMNS)), order="F")  # Volume stays 0 when absent
     for j, col in enumerate(COLUMNS):
         if col.lower() not in position:
             continue
@@ -75,7 +76,7 @@ def validate_ohlcv(df: pd.DataFrame, name: str = "data") -> pd.DataFrame:
             matrix[:, j] = column.to_numpy(dtype="float64", na_value=np.nan)
         except (ValueError, TypeError) as e:
             raise DataError(f"{name}: column {col} is not numeric: {e}") from None
-    out = pd.DataFrame(matrix, index=df.index.copy(), columns=list(COLUMNS))  # one block
+    out = pd.DataFrame(matrix, index=df.index.copy(), columns=list(COLUMNS), copy=False)
     idx = out.index
     if idx.tz is not None:
         out.index = idx = idx.tz_convert("UTC").tz_localize(None)
@@ -83,10 +84,11 @@ def validate_ohlcv(df: pd.DataFrame, name: str = "data") -> pd.DataFrame:
         raise DataError(f"{name}: need at least 2 bars, got {len(out)}")
     if idx.hasnans:
         raise DataError(f"{name}: the index has missing timestamps (NaT)")
-    if idx.has_duplicates:
+    strictly_rising = bool((np.diff(idx.asi8) > 0).all())  # the usual case: no hash table
+    if not strictly_rising and idx.has_duplicates:
         dup = idx[idx.duplicated()][0]
         raise DataError(f"{name}: duplicate timestamp {dup} in the index; each bar needs its own")
-    if not idx.is_monotonic_increasing:
+    if not strictly_rising:
         pos = int(np.argmax(np.diff(idx.asi8) < 0)) + 1
         raise DataError(
             f"{name}: the index is not sorted ascending (bar {pos} at {idx[pos]} comes after "
