@@ -47,35 +47,6 @@ def _split_url(url: str) -> tuple[str, str | None]:
     return f"{scheme}://{parts.netloc}", token
 
 
-_embedded_lock = threading.Lock()
-_embedded_users: dict[Any, int] = {}
-
-
-def _acquire_embedded() -> Any:
-    """The process's embedded server (started on first use), shared by URL-less clients."""
-    from .server.embedded import EmbeddedServer
-
-    with _embedded_lock:
-        for srv in list(_embedded_users):
-            if srv.running:
-                _embedded_users[srv] += 1
-                return srv
-            del _embedded_users[srv]
-        srv = EmbeddedServer().start()
-        _embedded_users[srv] = 1
-        return srv
-
-
-def _release_embedded(srv: Any) -> None:
-    """Stop the embedded server when its last client closes."""
-    with _embedded_lock:
-        _embedded_users[srv] = _embedded_users.get(srv, 1) - 1
-        if _embedded_users[srv] > 0:
-            return
-        del _embedded_users[srv]
-    srv.stop()
-
-
 class ChatOpsClient:
     """Connect to a ChatOps server (or start an embedded one) and chat from Python.
 
@@ -115,7 +86,9 @@ class ChatOpsClient:
                     "CHATOPS_TOKEN (the server prints its token when it starts)"
                 )
         else:
-            self._embedded = _acquire_embedded()
+            from .server.embedded import acquire_shared  # only when no URL is given
+
+            self._embedded = acquire_shared()
             base, token = self._embedded.url, self._embedded.token
         self._url, self._token = base, token
         self._loop = LoopThread()
@@ -417,7 +390,7 @@ class ChatOpsClient:
         if getattr(self, "_loop", None) is not None:
             self._loop.stop()
         if self._embedded is not None:
-            _release_embedded(self._embedded)
+            self._embedded.release()
             self._embedded = None
 
     def __enter__(self) -> ChatOpsClient:

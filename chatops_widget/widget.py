@@ -16,7 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import logging
 import pathlib
 import re
@@ -29,6 +28,7 @@ import anywidget
 import traitlets
 
 from . import _widget_sync as sync
+from . import _widget_uploads as uploads
 from .client import ChatOpsClient
 from .protocol import SESSION_ID_PATTERN, ErrorCode, ProtocolError
 
@@ -363,9 +363,10 @@ class ChatOpsWidget(anywidget.AnyWidget):
             elif kind == "session":
                 self._pool.submit(self._session_action, content.get("action"), content.get("id"))
             elif kind == "upload":
-                self._pool.submit(self._upload, content)
+                self._pool.submit(uploads.upload, self._client, self.uploads, content, self._notice)
             elif kind == "replace_upload":
-                self._pool.submit(self._replace_upload, str(content.get("symbol")))
+                symbol = str(content.get("symbol"))
+                self._pool.submit(uploads.replace, self._client, self.uploads, symbol, self._notice)
         except Exception as exc:  # never let a front-end message kill the comm handler
             log.exception("front-end message %r failed", kind)
             self._notice(f"{kind}: {exc}")
@@ -406,52 +407,3 @@ class ChatOpsWidget(anywidget.AnyWidget):
                 self._notice(f"unknown session action {action!r}; expected create, join or leave")
         except (ProtocolError, TimeoutError, ConnectionError, ValueError) as exc:
             self._notice(f"session {action}: {getattr(exc, 'message', None) or exc}")
-
-    def _upload(self, content: dict[str, Any]) -> None:
-        name = str(content.get("name") or "upload")
-        text = content.get("content")
-        if not isinstance(text, str):
-            self._notice(f"upload {name}: no file content arrived")
-            return
-        symbol = None
-        try:
-            if content.get("kind") == "strategy":
-                spec = json.loads(text)
-                create = getattr(self._client, "create_strategy", None)
-                if create is not None and isinstance(spec, dict) and "template" in spec:
-                    spec = dict(spec)
-                    params = spec.pop("params", {}) or {}
-                    sid = create(spec.pop("template"), spec.pop("symbol", None), **spec, **params)
-                    self._notice(f"uploaded {name}: stored as {sid}", level="info")
-                else:
-                    self._client.execute_command(sync.strategy_command(spec))
-                return
-            symbol, df = sync.parse_csv_upload(name, text)
-            self.uploads[symbol] = df  # kept in the kernel too (e.g. to retry with overwrite)
-            ack = self._client.upload_data(symbol, df)  # the server tells the session
-            self._notice(sync.upload_notice(name, ack), level="info")
-        except json.JSONDecodeError as exc:
-            self._notice(f"upload {name}: not valid JSON ({exc.msg} at line {exc.lineno})")
-        except ProtocolError as exc:
-            action = None
-            if exc.code == ErrorCode.ALREADY_EXISTS and symbol in self.uploads:
-                action = {"label": f"Replace {symbol}", "send": {"type": "replace_upload",
-                                                                   "symbol": symbol}}  # fmt: skip
-            text = getattr(exc, "message", None) or str(exc)  # key: once with its `error` event
-            self._notice(f"upload {name}: {text}", key=text, action=action)
-        except (ValueError, TimeoutError, ConnectionError) as exc:
-            text = str(exc)  # key: once with its `error` event
-            self._notice(f"upload {name}: {text}", key=text)
-
-    def _replace_upload(self, symbol: str) -> None:
-        """The panel's "Replace" button after an upload hit an existing symbol."""
-        df = self.uploads.get(symbol)
-        if df is None:
-            self._notice(f"nothing to replace {symbol} with: upload the file again")
-            return
-        try:
-            ack = self._client.upload_data(symbol, df, overwrite=True)
-            self._notice(sync.upload_notice(f"{symbol} (replacing)", ack), level="info")
-        except (ProtocolError, TimeoutError, ConnectionError) as exc:
-            text = getattr(exc, "message", None) or str(exc)
-            self._notice(f"replacing {symbol}: {text}", key=text)

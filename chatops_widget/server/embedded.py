@@ -25,7 +25,7 @@ import uvicorn
 from ..protocol import DEFAULT_HOST
 from .app import ChatOpsServer
 
-__all__ = ["EmbeddedServer"]
+__all__ = ["EmbeddedServer", "acquire_shared"]
 
 
 class EmbeddedServer:
@@ -125,3 +125,43 @@ class EmbeddedServer:
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         return f"<EmbeddedServer {self.url} {state}>"
+
+
+_shared_lock = threading.Lock()
+_shared_users: dict[EmbeddedServer, int] = {}
+
+
+def acquire_shared() -> _SharedServer:
+    """The process's embedded server, started on first use and shared by URL-less clients;
+    call ``.release()`` on what this returns when done (the last release stops it)."""
+    with _shared_lock:
+        for srv in list(_shared_users):
+            if srv.running:
+                _shared_users[srv] += 1
+                return _SharedServer(srv)
+            del _shared_users[srv]
+        srv = EmbeddedServer().start()
+        _shared_users[srv] = 1
+        return _SharedServer(srv)
+
+
+class _SharedServer:
+    """One client's hold on the shared embedded server: its ``url``/``token``, ``release()``."""
+
+    def __init__(self, server: EmbeddedServer) -> None:
+        self.server, self._released = server, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.server, name)
+
+    def release(self) -> None:
+        """Give the hold back (once); the server stops when no client holds it."""
+        with _shared_lock:
+            if self._released:
+                return
+            self._released = True
+            _shared_users[self.server] = _shared_users.get(self.server, 1) - 1
+            if _shared_users[self.server] > 0:
+                return
+            del _shared_users[self.server]
+        self.server.stop()
