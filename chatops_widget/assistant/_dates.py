@@ -7,7 +7,11 @@ Rules (documented in docs/assistant.md):
 - ``start`` is the first day of its period, ``end`` the last day (``until 2019`` -> 2019-12-31);
 - ``since / from / after / starting / 부터 / 이후`` mark a start, ``until / to / through / before /
   up to / 까지 / 이전`` an end; ``from A to B``, ``between A and B``, ``A-B``, ``A~B``,
-  ``A부터 B까지`` a range; ``in 2015`` or a bare date means that whole period.
+  ``A부터 B까지`` a range; ``in 2015`` or a bare date means that whole period;
+- relative to today: ``the last 2 years`` / ``past 6 months`` / ``previous 3 weeks`` /
+  ``past year`` / ``최근 2년`` / ``지난 6개월`` start that long ago (no end); ``last year`` /
+  ``last month`` / ``작년`` / ``지난달`` are the previous calendar year or month; ``this year`` /
+  ``year to date`` / ``YTD`` / ``올해`` start on January 1st. Absolute dates win over relative ones.
 
 Example:
     >>> extract_dates("since march 2015 on GOOG")[0]
@@ -17,9 +21,10 @@ Example:
 from __future__ import annotations
 
 import calendar
+import datetime as _dt
 import re
 
-__all__ = ["extract_dates", "normalize_date"]
+__all__ = ["extract_dates", "normalize_date", "relative_dates"]
 
 _MONTHS = {
     "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
@@ -103,7 +108,9 @@ def normalize_date(value: str, *, end: bool = False) -> str:
     return last if end else first
 
 
-def extract_dates(text: str) -> tuple[dict[str, str], list[tuple[int, int]]]:
+def extract_dates(
+    text: str, today: _dt.date | None = None
+) -> tuple[dict[str, str], list[tuple[int, int]]]:
     """Find date phrases in ``text``; return ``({"start"?, "end"?}, spans consumed)``."""
     atoms = []
     for m in _ATOM_RE.finditer(text):
@@ -134,4 +141,81 @@ def extract_dates(text: str) -> tuple[dict[str, str], list[tuple[int, int]]]:
             out.setdefault("end", last)
         spans.append((s, e))
         i += 1
+    rel, rel_spans = relative_dates(text, today)
+    if rel and not out:
+        out = rel
+        spans.extend(rel_spans)
     return out, spans
+
+
+_WORD_NUMBERS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+}  # fmt: skip
+_UNIT = r"(?P<unit>years?|yrs?|months?|mos?|weeks?|wks?|days?)"
+_TRAILING_EN = re.compile(
+    r"\b(?:(?P<the>the)\s+)?(?P<word>last|past|previous|prior|trailing|recent)\s+"
+    r"(?:(?P<n>\d{1,3}|" + "|".join(_WORD_NUMBERS) + r")\s+)?" + _UNIT + r"\b",
+    re.IGNORECASE,
+)
+_TRAILING_KO = re.compile(r"(?:최근|지난)\s*(?P<n>\d{1,3})\s*(?P<unit>년|개월|달|주|일)")
+_CALENDAR_KO = re.compile(r"작년|지난\s*해|지난해|지난\s*달|지난달|올해|금년")
+_THIS_YEAR = re.compile(r"\b(?:this\s+year|year[\s-]+to[\s-]+date|ytd)\b", re.IGNORECASE)
+_KO_UNITS = {"년": "year", "개월": "month", "달": "month", "주": "week", "일": "day"}
+
+
+def _minus(today: _dt.date, n: int, unit: str) -> _dt.date:
+    if unit == "day":
+        return today - _dt.timedelta(days=n)
+    if unit == "week":
+        return today - _dt.timedelta(weeks=n)
+    months = n * 12 if unit == "year" else n
+    y, m = divmod(today.year * 12 + today.month - 1 - months, 12)
+    return _dt.date(y, m + 1, min(today.day, calendar.monthrange(y, m + 1)[1]))
+
+
+def _previous(today: _dt.date, unit: str) -> dict[str, str]:
+    if unit == "year":
+        return {"start": f"{today.year - 1}-01-01", "end": f"{today.year - 1}-12-31"}
+    y, m = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+    last = calendar.monthrange(y, m)[1]
+    return {"start": f"{y:04d}-{m:02d}-01", "end": f"{y:04d}-{m:02d}-{last:02d}"}
+
+
+def relative_dates(
+    text: str, today: _dt.date | None = None
+) -> tuple[dict[str, str], list[tuple[int, int]]]:
+    """Date phrases relative to ``today`` (default: the current date); same return shape as
+    :func:`extract_dates`.
+
+    Example:
+        >>> relative_dates("over the last 2 years", _dt.date(2026, 11, 26))[0]
+        {'start': '2024-11-26'}
+        >>> relative_dates("last year", _dt.date(2026, 11, 26))[0]
+        {'start': '2025-01-01', 'end': '2025-12-31'}
+    """
+    today = today or _dt.date.today()
+    m = _TRAILING_EN.search(text)
+    if m:
+        unit = m.group("unit").lower()
+        unit = {"yr": "year", "mo": "month", "wk": "week"}.get(unit.rstrip("s"), unit.rstrip("s"))
+        n_text = (m.group("n") or "").lower()
+        calendar_word = m.group("word").lower() in ("last", "previous", "prior")
+        if not n_text and not m.group("the") and calendar_word and unit in ("year", "month"):
+            return _previous(today, unit), [m.span()]  # "last year": the calendar year before
+        n = int(n_text) if n_text.isdigit() else _WORD_NUMBERS.get(n_text, 1)
+        return {"start": _minus(today, n, unit).isoformat()}, [m.span()]
+    m = _TRAILING_KO.search(text)
+    if m:
+        n, unit = int(m.group("n")), _KO_UNITS[m.group("unit")]
+        return {"start": _minus(today, n, unit).isoformat()}, [m.span()]
+    m = _CALENDAR_KO.search(text)
+    if m:
+        word = m.group(0).replace(" ", "")
+        if word in ("올해", "금년"):
+            return {"start": f"{today.year}-01-01"}, [m.span()]
+        return _previous(today, "month" if word in ("지난달",) else "year"), [m.span()]
+    m = _THIS_YEAR.search(text)
+    if m:
+        return {"start": f"{today.year}-01-01"}, [m.span()]
+    return {}, []
