@@ -262,8 +262,8 @@ class ChatOpsClient:
         """Start ``/run_backtest`` and return a :class:`~chatops_widget._runs.Run` at once.
 
         ``strategy`` is a stored strategy id or a template name; ``overrides`` are ``symbol``,
-        ``start``, ``end``, ``cash``, ``commission`` or strategy params. Bad input raises
-        ``ProtocolError`` right away.
+        ``start``, ``end``, ``cash``, ``commission``, ``spread`` or strategy params. Bad input
+        raises ``ProtocolError`` right away.
 
         >>> run = client.trigger_backtest("strategy_1", fast=12)   # doctest: +SKIP
         >>> run.result(timeout=60).stats["sharpe"]                 # doctest: +SKIP

@@ -96,6 +96,29 @@ def test_trigger_backtest_returns_a_handle_at_once(pair):
     assert (row["kind"], row["status"], row["strategy"]) == ("backtest", "completed", "strategy_2")
 
 
+def test_costs_reach_the_engine_spread_and_commission(pair):
+    a, _ = pair
+    run = a.trigger_backtest("strategy_1", commission=0.001, spread=0.0005).result(timeout=30)
+    want = engine.backtest(
+        engine.sample_catalog().get("ALPHA"), "sma_cross", run.params,
+        commission=0.001, spread=0.0005,
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(run.trades, want.trades)
+    assert (run.stats["spread"], run.stats["commission"]) == (0.0005, 0.001)
+    free = a.trigger_backtest("strategy_1").result(timeout=30)
+    assert run.stats["total_return"] < free.stats["total_return"]  # costs cost
+    fast, slow = run.params["fast"], run.params["slow"]
+    table = a.sweep(
+        "sma_cross", "ALPHA", fast=[fast, fast + 1], slow=[slow], commission=0.001, spread=0.0005
+    )
+    row = table.set_index("fast").loc[fast]
+    assert row["total_return"] == pytest.approx(run.stats["total_return"], rel=1e-9)
+    with pytest.raises(ProtocolError, match=r"spread is the bid-ask spread .*got 0\.2"):
+        a.trigger_backtest("strategy_1", spread=0.2)
+    with pytest.raises(ProtocolError, match="spread"):
+        a.trigger_backtest("strategy_1", spread="wide")
+
+
 def test_compare_strategies_gives_stats_and_equity_frames(pair):
     a, _ = pair
     cmp = a.compare_strategies("strategy_1", "strategy_5")

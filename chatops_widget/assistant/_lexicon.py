@@ -77,6 +77,8 @@ PARAM_ALIASES: dict[str, str] = {
     "fee": "commission",
     "fees": "commission",
     "수수료": "commission",
+    "spread": "spread",
+    "스프레드": "spread",
     "stop_loss": "stop_loss",
     "take_profit": "take_profit",
 }

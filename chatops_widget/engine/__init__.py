@@ -25,7 +25,7 @@ Example:
 
 from __future__ import annotations
 
-from ._backtest import backtest, expand_grid, sweep
+from ._backtest import backtest, expand_grid, sweep, validate_costs
 from ._data import DataCatalog, _DefaultCatalog, read_ohlcv_file, sample_catalog, validate_ohlcv
 from ._errors import (
     DataError,
@@ -55,6 +55,7 @@ __all__ = [
     "UnknownStrategyError",
     "UnknownSymbolError",
     "backtest",
+    "validate_costs",
     "catalog",
     "expand_grid",
     "get_template",

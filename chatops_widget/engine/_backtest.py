@@ -34,12 +34,19 @@ Progress = Callable[[int, int], Any]
 Cancel = Callable[[], bool] | threading.Event
 
 
-def _check_money(cash: float, commission: float) -> tuple[float, float]:
+def validate_costs(
+    cash: float, commission: float, spread: float = 0.0
+) -> tuple[float, float, float]:
+    """``(cash, commission, spread)`` as floats, or :class:`EngineError` saying what is wrong.
+
+    >>> validate_costs(1e6, 0.001, 0.0002)
+    (1000000.0, 0.001, 0.0002)
+    """
     try:
-        cash, commission = float(cash), float(commission)
+        cash, commission, spread = float(cash), float(commission), float(spread)
     except (TypeError, ValueError):
         raise EngineError(
-            f"cash and commission must be numbers, got {cash!r}, {commission!r}"
+            f"cash, commission and spread must be numbers, got {cash!r}, {commission!r}, {spread!r}"
         ) from None
     if not np.isfinite(cash) or cash <= 0:
         raise EngineError(f"cash must be a positive number, got {cash}")
@@ -48,7 +55,12 @@ def _check_money(cash: float, commission: float) -> tuple[float, float]:
             f"commission is a fraction of traded notional in [0, 0.1), got {commission} "
             "(e.g. 0.001 for 0.1 %)"
         )
-    return cash, commission
+    if not 0.0 <= spread < 0.1:
+        raise EngineError(
+            f"spread is the bid-ask spread as a fraction of price in [0, 0.1), got {spread} "
+            "(e.g. 0.0002 for 2 basis points)"
+        )
+    return cash, commission, spread
 
 
 def _prepare(data: pd.DataFrame, strategy) -> tuple[Template, Bars, str | None]:
@@ -65,6 +77,7 @@ def backtest(
     *,
     cash: float = 1_000_000.0,
     commission: float = 0.0,
+    spread: float = 0.0,
     symbol: str | None = None,
 ) -> BacktestResult:
     """Backtest one template with one parameter set on an OHLCV frame.
@@ -75,6 +88,9 @@ def backtest(
         params: parameter overrides; missing ones take their defaults.
         cash: starting equity.
         commission: fraction of traded notional paid on every fill, e.g. ``0.001``.
+        spread: bid-ask spread as a fraction of price, paid once per trade on entry (a long
+            enters at ``open * (1 + spread)``, a short at ``open * (1 - spread)``), as in
+            backtesting.py; e.g. ``0.0002``.
         symbol: label for the result (defaults to ``data.attrs.get("symbol")``).
 
     Raises:
@@ -88,15 +104,15 @@ def backtest(
         True
         >>> r.stats[["total_return", "sharpe", "max_drawdown"]]      # doctest: +SKIP
     """
-    cash, commission = _check_money(cash, commission)
+    cash, commission, spread = validate_costs(cash, commission, spread)
     tpl, bars, sym = _prepare(data, strategy)
     p = tpl.validate(params, bars.n)
     pos = tpl.signal(bars, [p])
-    sim = simulate(bars, pos, cash, commission)
+    sim = simulate(bars, pos, cash, commission, spread)
     st = column_stats(bars, sim, cash)
     stats = pd.Series({name: _scalar(st[name][0]) for name in STAT_NAMES}, dtype=object)
     stats["start"], stats["end"], stats["bars"] = bars.index[0], bars.index[-1], bars.n
-    stats["cash"], stats["commission"] = cash, commission
+    stats["cash"], stats["commission"], stats["spread"] = cash, commission, spread
     eq = sim.equity[0]
     prev = np.concatenate(([cash], eq[:-1]))
     peak = np.maximum(np.maximum.accumulate(eq), cash)
@@ -109,7 +125,7 @@ def backtest(
         },
         index=bars.index,
     )
-    trades = trade_table(bars, sim, 0, commission)
+    trades = trade_table(bars, sim, 0, commission, spread)
     return BacktestResult(tpl.name, p, equity, trades, stats, symbol or sym)
 
 
@@ -176,6 +192,7 @@ def sweep(
     *,
     cash: float = 1_000_000.0,
     commission: float = 0.0,
+    spread: float = 0.0,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
     chunk_size: int = 64,
@@ -205,7 +222,7 @@ def sweep(
         >>> t.attrs["skipped"], t.columns[:4].tolist()
         (12, ['fast', 'slow', 'short', 'total_return'])
     """
-    cash, commission = _check_money(cash, commission)
+    cash, commission, spread = validate_costs(cash, commission, spread)
     if not isinstance(chunk_size, int) or chunk_size < 1:
         raise EngineError(f"chunk_size must be a positive int, got {chunk_size!r}")
     tpl, bars, _ = _prepare(data, strategy)
@@ -221,7 +238,7 @@ def sweep(
     done = 0
 
     def run(pos: np.ndarray) -> dict[str, np.ndarray]:
-        return column_stats(bars, simulate(bars, pos, cash, commission), cash)
+        return column_stats(bars, simulate(bars, pos, cash, commission, spread), cash)
 
     starts = list(range(0, total, chunk_size))
     pool = ThreadPoolExecutor(workers) if workers > 1 and len(starts) > 1 else None

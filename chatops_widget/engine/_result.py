@@ -27,6 +27,7 @@ _PCT = {
     "exposure",
     "avg_trade_return",
     "commission",
+    "spread",
 }
 
 
@@ -58,11 +59,12 @@ class BacktestResult:
             ``drawdown`` (fraction <= 0 below the running peak) and ``position`` (held during
             the bar: 1 long, 0 flat, -1 short).
         trades: one row per round trip: ``entry_time, exit_time, entry_bar, exit_bar,
-            direction, entry_price, exit_price, size, pnl`` (net of both commissions),
+            direction, entry_price`` (with the spread), ``exit_price, size, pnl`` (net of both
+            commissions),
             ``return`` (pnl / entry notional), ``commission``, ``bars_held``, ``closed_at_end``.
         stats: Series with ``total_return, cagr, volatility, sharpe, sortino, max_drawdown,
             win_rate, num_trades, exposure, profit_factor, avg_trade_return, final_equity`` plus
-            ``start, end, bars, cash, commission`` (fractions, not percent).
+            ``start, end, bars, cash, commission, spread`` (fractions, not percent).
         params: the full validated parameter dict.
         strategy: template name.
         symbol: data symbol if known (else ``None``).

@@ -14,6 +14,9 @@ Model (the same for :func:`backtest` and :func:`sweep`):
   at price ``P`` with post-fee equity ``N``, ``equity[t] = N * (1 + w * (close[t] / P - 1))``.
 - A position still open after the last bar is closed at the last close (its commission is
   charged in the last equity value), so ``sum(trades.pnl) == equity[-1] - cash``.
+- ``spread`` ``s`` (the bid-ask spread, a fraction of price) is paid once per trade, on entry,
+  as backtesting.py does: a long enters at ``open * (1 + s)``, a short at ``open * (1 - s)``;
+  exits fill at the unadjusted price. Commission is charged on the adjusted entry notional.
 
 Everything is numpy over ``(n_combos, n_bars)`` matrices (each combination's bars contiguous);
 sparse work happens only at fills. Long/flat-only chunks take a faster path (per-bar returns
@@ -74,7 +77,9 @@ class Sim:
     returns: np.ndarray | None = None  # (k, n) per-bar simple returns when already known
 
 
-def simulate(bars: Bars, pos: np.ndarray, cash: float, commission: float) -> Sim:
+def simulate(
+    bars: Bars, pos: np.ndarray, cash: float, commission: float, spread: float = 0.0
+) -> Sim:
     """Run the execution model for target positions ``pos`` of shape (k combos, n bars)."""
     k, n = pos.shape
     held = np.zeros((k, n), dtype=np.int8)
@@ -84,11 +89,11 @@ def simulate(bars: Bars, pos: np.ndarray, cash: float, commission: float) -> Sim
     old = held[fc, ft - 1].astype(np.float64)
     new = held[fc, ft].astype(np.float64)
     if len(fc) and (old.min() < 0 or new.min() < 0):
-        return _simulate_general(bars, held, fc, ft, old, new, cash, commission)
-    return _simulate_long(bars, held, fc, ft, old, new, cash, commission)
+        return _simulate_general(bars, held, fc, ft, old, new, cash, commission, spread)
+    return _simulate_long(bars, held, fc, ft, old, new, cash, commission, spread)
 
 
-def _simulate_long(bars, held, fc, ft, old, new, cash, c) -> Sim:
+def _simulate_long(bars, held, fc, ft, old, new, cash, c, s=0.0) -> Sim:
     """Long/flat only: per-bar returns are ``held * close-to-close`` except at fills."""
     o, cl = bars.open, bars.close
     rc = bars.cache.get("_rc")
@@ -97,7 +102,7 @@ def _simulate_long(bars, held, fc, ft, old, new, cash, c) -> Sim:
     ret = held * rc  # float64 (k, n)
     ent = new != 0
     te, tx = ft[ent], ft[~ent]
-    ret[fc[ent], te] = cl[te] / (o[te] * (1.0 + c)) - 1.0  # buy at open, mark at close
+    ret[fc[ent], te] = cl[te] / (o[te] * (1.0 + s) * (1.0 + c)) - 1.0  # buy at open, mark
     ret[fc[~ent], tx] = o[tx] / cl[tx - 1] * (1.0 - c) - 1.0  # sell at open
     last = held[:, -1] != 0
     if c and last.any():
@@ -111,7 +116,7 @@ def _simulate_long(bars, held, fc, ft, old, new, cash, c) -> Sim:
     return Sim(equity, held, fc, ft, new.astype(np.int8), value, notional, ret)
 
 
-def _simulate_general(bars, held, fc, ft, old, new, cash, c) -> Sim:
+def _simulate_general(bars, held, fc, ft, old, new, cash, c, s=0.0) -> Sim:
     """Any position in {-1, 0, 1}: units held per segment, re-based at every fill."""
     k, n = held.shape
     o, cl = bars.open, bars.close
@@ -120,6 +125,8 @@ def _simulate_general(bars, held, fc, ft, old, new, cash, c) -> Sim:
     seg = np.where(fill, np.arange(n, dtype=np.int64)[None, :], 0)
     np.maximum.accumulate(seg, axis=1, out=seg)
     entry_px = o[seg]
+    if s:  # a long segment entered at open * (1 + s), a short one at open * (1 - s)
+        entry_px = entry_px * (1.0 + s * held)
     ratio = o[ft] / entry_px[fc, ft - 1]
     # mark-to-market of the old segment minus the exit fee on its exit notional |u| * open
     growth = 1.0 + old * (ratio - 1.0) - c * np.abs(old) * ratio
@@ -141,7 +148,9 @@ def _simulate_general(bars, held, fc, ft, old, new, cash, c) -> Sim:
     return Sim(equity, held, fc, ft, new.astype(np.int8), value, notional)
 
 
-def trade_table(bars: Bars, sim: Sim, col: int, commission: float) -> pd.DataFrame:
+def trade_table(
+    bars: Bars, sim: Sim, col: int, commission: float, spread: float = 0.0
+) -> pd.DataFrame:
     """Round trips of column ``col``: one row per segment with a non-zero position."""
     sel = sim.fill_col == col
     fb, fp, fv, fnot = (
@@ -159,7 +168,7 @@ def trade_table(bars: Bars, sim: Sim, col: int, commission: float) -> pd.DataFra
     keep = fp != 0
     fb, fp, fv, fnot = fb[keep], fp[keep], fv[keep], fnot[keep]
     exit_bar, exit_val, is_open_end = exit_bar[keep], exit_val[keep], is_open_end[keep]
-    entry_px = bars.open[fb]
+    entry_px = bars.open[fb] * (1.0 + spread * fp)  # fp: +1 long, -1 short
     exit_px = np.where(is_open_end, bars.close[-1], bars.open[exit_bar])
     size = fp * fnot / entry_px
     pnl = exit_val - fv

@@ -23,7 +23,8 @@ def warmup() -> bool:
 
 
 def backtest_task(task: dict[str, Any]) -> dict[str, Any]:
-    """One backtest: ``task`` has ``data, template, params, cash, commission`` (+ ``key``).
+    """One backtest: ``task`` has ``data, template, params, cash, commission, spread``
+    (+ ``key``).
 
     Returns ``{"key", "stats", "params", "frames": {"equity", "trades"}, "engine_seconds"}``.
     """
@@ -36,6 +37,7 @@ def backtest_task(task: dict[str, Any]) -> dict[str, Any]:
         task.get("params") or {},
         cash=task.get("cash", 1_000_000.0),
         commission=task.get("commission", 0.0),
+        spread=task.get("spread", 0.0),
     )
     elapsed = time.perf_counter() - t0
     return {
@@ -87,6 +89,7 @@ def sweep_task(task: dict[str, Any]) -> pd.DataFrame:
         task["combos"],
         cash=task.get("cash", 1_000_000.0),
         commission=task.get("commission", 0.0),
+        spread=task.get("spread", 0.0),
     )
     out.attrs["engine_seconds"] = time.perf_counter() - t0
     return out

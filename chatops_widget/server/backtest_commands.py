@@ -53,15 +53,21 @@ from .jobs import JobCancelled
 
 __all__: list[str] = []
 
-_COMMON = {"start", "end", "cash", "commission", "run_id"}
+_COMMON = {"start", "end", "cash", "commission", "spread", "run_id"}
 _TEMPLATES = ", ".join(sorted(engine.templates()))
 
 
 def _money(opts: dict[str, str]) -> dict[str, float]:
-    return {
+    money = {
         "cash": parse_float("cash", opts.pop("cash", None), 1_000_000.0, 1.0, 1e15),
         "commission": parse_float("commission", opts.pop("commission", None), 0.0, 0.0, 0.5),
+        "spread": parse_float("spread", opts.pop("spread", None), 0.0, 0.0, 0.5),
     }
+    try:  # the engine's own limits, checked before anything runs
+        engine.validate_costs(**money)
+    except engine.EngineError as exc:
+        raise bad(str(exc)) from None
+    return money
 
 
 def _job_fields(ctx: CommandContext, opts: dict[str, str]) -> dict[str, Any]:
@@ -87,7 +93,7 @@ def _cancelled(kind: str, exc: JobCancelled, svc: BacktestService) -> CommandRep
 @router.command(
     "run_backtest",
     usage="/run_backtest <strategy_id | template> [symbol=..] [start=YYYY-MM-DD] [end=YYYY-MM-DD] "
-    "[cash=..] [commission=..] [param=value ...]",
+    "[cash=..] [commission=..] [spread=..] [param=value ...]",
     summary="Backtest a stored strategy (or a template) and share the result with the session.",
     details="Options override the stored strategy's symbol, dates and params, e.g. "
     "`/run_backtest strategy_1 fast=12 start=2020-01-01`. With a template name, `symbol` "

@@ -53,6 +53,7 @@ class RunSpec:
     name: str | None = None
     cash: float = 1_000_000.0
     commission: float = 0.0
+    spread: float = 0.0
     data: Any = field(default=None, repr=False)
 
     def task(self) -> dict[str, Any]:
@@ -69,6 +70,7 @@ class RunSpec:
             "params": self.params,
             "cash": self.cash,
             "commission": self.commission,
+            "spread": self.spread,
         }
 
 
@@ -154,6 +156,7 @@ class BacktestService:
         end: str | None = None,
         cash: float = 1_000_000.0,
         commission: float = 0.0,
+        spread: float = 0.0,
     ) -> RunSpec:
         """Resolve ``target`` (a strategy id or a template name) plus overrides; validate all."""
         if STRATEGY_RE.match(target):
@@ -170,6 +173,7 @@ class BacktestService:
                 s.name,
                 cash,
                 commission,
+                spread,
             )
         else:
             reg = engine.templates()
@@ -182,7 +186,9 @@ class BacktestService:
                 )
             tpl = self.template(target)
             sym = symbol or self.catalog.symbols()[0]
-            spec = RunSpec(tpl.name, sym, dict(params), start, end, None, None, cash, commission)
+            spec = RunSpec(
+                tpl.name, sym, dict(params), start, end, None, None, cash, commission, spread
+            )
         spec.data = self.data(spec.symbol, spec.start, spec.end)
         spec.symbol = spec.data.attrs["symbol"]
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chatops_widget.engine import backtest, templates
+from chatops_widget.engine import EngineError, backtest, templates
 
 from .conftest import make_ohlcv
 
@@ -29,6 +29,23 @@ def test_buy_and_hold_by_hand():
     assert r.stats["total_return"] == pytest.approx(expect[-1] / 1000 - 1)
     assert r.stats["max_drawdown"] == pytest.approx(expect[3] / expect[2] - 1)
     assert r.stats["exposure"] == pytest.approx(4 / 5)
+
+
+def test_spread_is_paid_once_on_entry_by_hand():
+    df = make_ohlcv(close=[10, 11, 12, 9, 15], open_=[10, 10.5, 11, 12, 14])
+    c, s = 0.01, 0.002
+    r = backtest(df, "buy_and_hold", cash=1000.0, commission=c, spread=s)
+    n0 = 1000.0 / (1 + c)  # notional at the adjusted price, plus its commission = equity
+    px = 10.5 * (1 + s)  # a long pays the spread on entry ...
+    units = n0 / px
+    expect = [1000.0, n0 * 11 / px, n0 * 12 / px, n0 * 9 / px, units * 15 * (1 - c)]
+    np.testing.assert_allclose(r.equity["equity"], expect, rtol=1e-12)
+    t = r.trades.iloc[0]
+    assert t.entry_price == pytest.approx(px) and t.exit_price == 15.0  # ... not on exit
+    assert t.pnl == pytest.approx(expect[-1] - 1000.0)
+    assert r.stats["spread"] == s
+    with pytest.raises(EngineError, match=r"spread is the bid-ask spread .* got 0.5"):
+        backtest(df, "buy_and_hold", spread=0.5)
 
 
 def test_sma_cross_waits_for_first_crossover_and_fills_next_open():
@@ -73,10 +90,10 @@ def test_short_pnl_uses_units_held():
 
 @pytest.mark.parametrize("name", sorted(templates()))
 @pytest.mark.parametrize("short", [False, True])
-@pytest.mark.parametrize("commission", [0.0, 0.003])
-def test_pnl_sums_to_equity_change(walk, name, short, commission):
+@pytest.mark.parametrize("commission,spread", [(0.0, 0.0), (0.003, 0.0), (0.003, 0.001)])
+def test_pnl_sums_to_equity_change(walk, name, short, commission, spread):
     params = {"short": short} if "short" in templates()[name].param_names else {}
-    r = backtest(walk, name, params, cash=50_000.0, commission=commission)
+    r = backtest(walk, name, params, cash=50_000.0, commission=commission, spread=spread)
     final = r.equity["equity"].iloc[-1]
     assert r.trades.pnl.sum() == pytest.approx(final - 50_000.0, rel=1e-9, abs=1e-6)
     assert r.stats["final_equity"] == pytest.approx(final)
@@ -88,6 +105,9 @@ def test_pnl_sums_to_equity_change(walk, name, short, commission):
     starts = np.flatnonzero(np.diff(pos) != 0) + 1
     opened = starts[pos[starts] != 0]
     assert r.trades.entry_bar.tolist() == opened.tolist()
-    np.testing.assert_allclose(r.trades.entry_price, walk["Open"].to_numpy()[opened])
+    side = np.where(r.trades.direction == "long", 1.0, -1.0)
+    np.testing.assert_allclose(
+        r.trades.entry_price, walk["Open"].to_numpy()[opened] * (1 + spread * side)
+    )
     assert (r.equity["drawdown"] <= 0).all()
     assert r.stats["max_drawdown"] == pytest.approx(r.equity["drawdown"].min())

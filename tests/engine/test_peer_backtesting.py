@@ -21,7 +21,7 @@ from chatops_widget.engine import backtest, sweep
 CASH = 1e10
 
 
-def peer_trades(fast: int, slow: int, short: bool, commission: float):
+def peer_trades(fast: int, slow: int, short: bool, commission: float, spread: float = 0.0):
     class SmaCross(Strategy):
         def init(self):
             self.f = self.I(SMA, self.data.Close, fast)
@@ -43,6 +43,7 @@ def peer_trades(fast: int, slow: int, short: bool, commission: float):
             SmaCross,
             cash=CASH,
             commission=commission,
+            spread=spread,
             trade_on_close=False,
             exclusive_orders=False,
         )
@@ -54,15 +55,19 @@ PAIRS = [(10, 20), (5, 30), (20, 50), (3, 100)]
 
 @pytest.mark.parametrize("fast,slow", PAIRS)
 @pytest.mark.parametrize("short", [False, True], ids=["long", "longshort"])
-@pytest.mark.parametrize("commission", [0.0, 0.002], ids=["nocomm", "comm"])
-def test_sma_cross_matches_backtesting_py(fast, slow, short, commission):
-    theirs = peer_trades(fast, slow, short, commission)
+@pytest.mark.parametrize(
+    "commission,spread", [(0.0, 0.0), (0.002, 0.0), (0.0, 0.001), (0.002, 0.001)],
+    ids=["nocomm", "comm", "spread", "comm+spread"],
+)  # fmt: skip
+def test_sma_cross_matches_backtesting_py(fast, slow, short, commission, spread):
+    theirs = peer_trades(fast, slow, short, commission, spread)
     r = backtest(
         GOOG,
         "sma_cross",
         {"fast": fast, "slow": slow, "short": short},
         cash=CASH,
         commission=commission,
+        spread=spread,
     )
     n = len(GOOG)
     ours = r.trades[r.trades.exit_bar < n - 2]
@@ -78,9 +83,10 @@ def test_sma_cross_matches_backtesting_py(fast, slow, short, commission):
     assert abs(a - b) <= 1e-3 * abs(b), (a, b)
 
 
-def test_sweep_rows_equal_single_backtests_on_goog():
+@pytest.mark.parametrize("spread", [0.0, 0.0005])
+def test_sweep_rows_equal_single_backtests_on_goog(spread):
     grid = {"fast": [5, 10, 20], "slow": [20, 30, 50], "short": [False, True]}
-    table = sweep(GOOG, "sma_cross", grid, commission=0.001, chunk_size=4)
+    table = sweep(GOOG, "sma_cross", grid, commission=0.001, spread=spread, chunk_size=4)
     assert len(table) == 16 and table.attrs["skipped"] == 2  # (20, 20) x 2
     for row in table.itertuples():
         r = backtest(
@@ -88,6 +94,7 @@ def test_sweep_rows_equal_single_backtests_on_goog():
             "sma_cross",
             {"fast": row.fast, "slow": row.slow, "short": row.short},
             commission=0.001,
+            spread=spread,
         )
         for name in ("total_return", "sharpe", "max_drawdown", "num_trades", "win_rate"):
             assert getattr(row, name) == pytest.approx(r.stats[name], rel=1e-9, nan_ok=True)
