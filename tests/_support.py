@@ -21,3 +21,10 @@ def reachable(url: str) -> bool:
         return True
     except (urllib.error.URLError, OSError):
         return False
+
+
+def exit_at_once(conn, parent_pid) -> None:
+    """A worker-process target that exits at once (a broken worker environment)."""
+    import os
+
+    os._exit(3)

@@ -24,25 +24,32 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
+import multiprocessing.spawn
 import os
 import pickle
 import struct
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
 __all__ = ["WorkerPool", "WorkerDied", "Shared", "map_shared"]
 
+log = logging.getLogger(__name__)
+
 _BIG = 256 * 1024  # bytes: above this, pipe I/O happens in a thread, not on the loop
 _SIZE = struct.Struct("!Q")
 
 
 CACHE_SLOTS = 4  # Shared values each worker keeps (least recently used dropped first)
+EARLY_EXIT = 5.0  # s: a worker that dies this soon after its start counts as a failed start
+MAX_FAILED_STARTS = 3  # in a row: then the pool stops starting workers and says why
 
 
 @dataclass(frozen=True)
@@ -124,13 +131,45 @@ def _worker_main(conn: Connection, parent_pid: int) -> None:
         conn.send_bytes(answer)
 
 
+_START_LOCK = threading.Lock()
+_BROKEN: Any = object()  # put in the idle queue once no worker can start
+
+
+@contextmanager
+def _without_parent_main() -> Iterator[None]:
+    """Spawn without re-running the parent's ``__main__`` in the child.
+
+    ``spawn`` normally imports the parent's main script in every child (so functions defined
+    there unpickle), which re-runs a script that has no ``if __name__ == "__main__"`` guard --
+    starting another server per worker -- and crashes for a script read from standard input.
+    Our workers run only ``chatops_widget`` functions, so they need none of it: the start-up
+    data for the child is taken without the main-module entries.
+    """
+    original = multiprocessing.spawn.get_preparation_data
+
+    def preparation(name: str) -> dict[str, Any]:
+        data = original(name)
+        data.pop("init_main_from_path", None)
+        data.pop("init_main_from_name", None)
+        return data
+
+    with _START_LOCK:
+        multiprocessing.spawn.get_preparation_data = preparation
+        try:
+            yield
+        finally:
+            multiprocessing.spawn.get_preparation_data = original
+
+
 class _Worker:
     def __init__(self, ctx: Any) -> None:
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(
             target=_worker_main, args=(child, os.getpid()), daemon=True, name="chatops-worker"
         )
-        self.proc.start()
+        with _without_parent_main():
+            self.proc.start()
+        self.started = time.monotonic()
         child.close()
         self.future: asyncio.Future[Any] | None = None
         self.keys: OrderedDict[Hashable, None] = OrderedDict()  # mirrors the worker's cache
@@ -145,6 +184,8 @@ class WorkerPool:
         self._idle: asyncio.Queue[_Worker] | None = None
         self._workers: list[_Worker] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._failed_starts = 0
+        self.broken: str | None = None  # why workers cannot start (then every task fails)
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -163,7 +204,12 @@ class WorkerPool:
         """Run ``fn(*args)`` in a worker; its exception is re-raised (or :class:`WorkerDied`)."""
         if self._idle is None or self._loop is None:
             raise RuntimeError("WorkerPool.start() was not called")
+        if self.broken:
+            raise WorkerDied(self.broken)
         w = await self._idle.get()
+        if w is _BROKEN:
+            self._idle.put_nowait(_BROKEN)  # for the next waiter
+            raise WorkerDied(self.broken or "the pool is broken")
         if w not in self._workers:  # replaced meanwhile
             return await self.run(fn, *args)
         data = self._pack(w, fn, args)
@@ -176,6 +222,10 @@ class WorkerPool:
         (no loop iteration in between); the returned future holds the answer."""
         if self._idle is None or self._loop is None:
             raise RuntimeError("WorkerPool.start() was not called")
+        if self.broken:
+            failed = self._loop.create_future()
+            failed.set_exception(WorkerDied(self.broken))
+            return failed
         while not self._idle.empty():
             w = self._idle.get_nowait()
             if w not in self._workers:  # replaced meanwhile
@@ -259,10 +309,22 @@ class WorkerPool:
         w.conn.close()
         if w.proc.is_alive():
             w.proc.kill()
+        early = time.monotonic() - w.started < EARLY_EXIT and w.proc.exitcode != -9
+        self._failed_starts = self._failed_starts + 1 if early else 0
+        if self._failed_starts >= MAX_FAILED_STARTS:
+            self.broken = (
+                f"worker processes exit right after they start ({self._failed_starts} in a row, "
+                f"last exit code {w.proc.exitcode}); see the server log for their error"
+            )
+            log.error("%s; no more workers are started", self.broken)
         if w.future is not None and not w.future.done():
-            w.future.set_exception(WorkerDied("a worker process died while running this task"))
-        if self._idle is not None:
+            w.future.set_exception(
+                WorkerDied(self.broken or "a worker process died while running this task")
+            )
+        if self._idle is not None and not self.broken:
             self._add()
+        elif self._idle is not None:  # wake the tasks waiting for a worker: they fail
+            self._idle.put_nowait(_BROKEN)
 
     async def close(self) -> None:
         """Stop every worker now (running tasks are abandoned)."""

@@ -105,3 +105,38 @@ def test_jobs_report_progress_and_a_queued_job_is_cancelled_before_it_starts(aru
         assert [s for r, s, _ in seen if r == "run_second"] == ["queued", "cancelled"]
 
     arun(scenario())
+
+
+def test_workers_that_cannot_start_fail_tasks_with_a_reason_instead_of_restarting_forever(
+    arun, monkeypatch
+):
+    import _support
+
+    from chatops_widget.server import _pool
+
+    monkeypatch.setattr(_pool, "_worker_main", _support.exit_at_once)
+
+    async def scenario():
+        pool = WorkerPool(1)
+        await pool.start()
+        try:
+            errors = []
+            for _ in range(10):
+                try:
+                    await asyncio.wait_for(pool.run(operator.add, 1, 2), 30)
+                except WorkerDied as exc:
+                    errors.append(str(exc))
+                if pool.broken:
+                    break
+            assert pool.broken and "exit right after they start" in pool.broken
+            assert "exit code 3" in pool.broken
+            started = len(pool._workers)
+            with pytest.raises(WorkerDied, match="exit right after they start"):
+                await asyncio.wait_for(pool.run(operator.add, 1, 2), 5)
+            with pytest.raises(WorkerDied, match="exit right after they start"):
+                await asyncio.wait_for(pool.submit(operator.add, 1, 2), 5)
+            assert len(pool._workers) == started == 0  # no endless restarts
+        finally:
+            await pool.close()
+
+    arun(scenario())
