@@ -33,7 +33,7 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any
 
-from ._pool import CACHE_SLOTS, Shared, WorkerDied, map_shared
+from ._pool import CACHE_SLOTS, Shared, WorkerDied, map_shared, without_parent_main
 
 __all__ = ["DaskPool", "SCHEDULER_ENV", "import_distributed"]
 
@@ -90,14 +90,15 @@ class DaskPool:
                     f"cannot reach the Dask scheduler {self.address!r} ({SCHEDULER_ENV}): {exc}"
                 ) from exc
             return
-        self._cluster = await distributed.LocalCluster(
-            n_workers=self.size,
-            threads_per_worker=1,
-            processes=True,
-            asynchronous=True,
-            host="127.0.0.1",  # loopback only, like the server; its HTTP side on a free port
-            dashboard_address="127.0.0.1:0",
-        )
+        with without_parent_main():  # its worker processes need none of the parent's script
+            self._cluster = await distributed.LocalCluster(
+                n_workers=self.size,
+                threads_per_worker=1,
+                processes=True,
+                asynchronous=True,
+                host="127.0.0.1",  # loopback only, like the server; its HTTP side on a free port
+                dashboard_address="127.0.0.1:0",
+            )
         self._client = await distributed.Client(self._cluster, asynchronous=True)
 
     async def _shared(self, x: Shared) -> Any:

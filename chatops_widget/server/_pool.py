@@ -136,7 +136,7 @@ _BROKEN: Any = object()  # put in the idle queue once no worker can start
 
 
 @contextmanager
-def _without_parent_main() -> Iterator[None]:
+def without_parent_main() -> Iterator[None]:
     """Spawn without re-running the parent's ``__main__`` in the child.
 
     ``spawn`` normally imports the parent's main script in every child (so functions defined
@@ -167,7 +167,7 @@ class _Worker:
         self.proc = ctx.Process(
             target=_worker_main, args=(child, os.getpid()), daemon=True, name="chatops-worker"
         )
-        with _without_parent_main():
+        with without_parent_main():
             self.proc.start()
         self.started = time.monotonic()
         child.close()

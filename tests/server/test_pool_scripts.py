@@ -3,7 +3,7 @@
 
 The pool spawns its workers without re-running the parent's ``__main__`` (they only need
 ``chatops_widget``), so a plain script that uses the embedded server neither re-runs itself in
-every worker nor crashes them.
+every worker nor crashes them; the same holds for the local Dask cluster (``CHATOPS_JOBS=dask``).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ with ChatOpsClient(timeout=60) as c:
 """
 
 
-@pytest.mark.parametrize("how", ["file", "stdin"])
-def test_a_script_without_a_main_guard_runs_backtests(tmp_path, how):
+@pytest.mark.parametrize("how,jobs", [("file", "process"), ("stdin", "process"), ("stdin", "dask")])
+def test_a_script_without_a_main_guard_runs_backtests(tmp_path, how, jobs):
     script = tmp_path / "no_guard.py"
     script.write_text(SCRIPT)
     cmd = [sys.executable, str(script)] if how == "file" else [sys.executable, "-"]
@@ -37,7 +37,7 @@ def test_a_script_without_a_main_guard_runs_backtests(tmp_path, how):
         text=True,
         timeout=180,
         cwd=tmp_path,
-        env={**os.environ, "CHATOPS_DATA_DIR": str(tmp_path / "data")},
+        env={**os.environ, "CHATOPS_DATA_DIR": str(tmp_path / "data"), "CHATOPS_JOBS": jobs},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count("script body ran") == 1, proc.stdout
