@@ -5,7 +5,7 @@
 /** Used until the server has sent its command specs (e.g. before the first connect). */
 export const FALLBACK_COMMANDS = [
   { name: "help", usage: "/help [command]", summary: "List commands, or show one command's usage" },
-  { name: "run_backtest", usage: "/run_backtest <strategy_id | template> [symbol=..] [start=..] [end=..] [param=value ...]", summary: "Run a backtest" },
+  { name: "run_backtest", usage: "/run_backtest <strategy_id | template> [symbol=..] [start=..] [end=..] [commission=..] [spread=..] [param=value ...]", summary: "Run a backtest" },
   { name: "compare_strategies", usage: "/compare_strategies <id> <id> [...]", summary: "Compare two or more strategies" },
   { name: "sweep", usage: "/sweep <template> symbol=.. param=lo:hi:step ...", summary: "Grid-search a template's parameters" },
   { name: "strategies", usage: "/strategies", summary: "List stored strategies" },
@@ -19,6 +19,9 @@ const COMMON_KEYS = [
   { name: "symbol", doc: "data symbol, e.g. GOOG" },
   { name: "start", doc: "first date, YYYY-MM-DD" },
   { name: "end", doc: "last date, YYYY-MM-DD" },
+  { name: "cash", doc: "starting equity, e.g. 1000000" },
+  { name: "commission", doc: "fraction of traded notional per fill, e.g. 0.001" },
+  { name: "spread", doc: "bid-ask spread, a fraction of price paid on entry, e.g. 0.0002" },
 ];
 
 function matchSort(options, partial) {

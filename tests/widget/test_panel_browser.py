@@ -159,6 +159,9 @@ def test_autocomplete_commands_strategies_and_params(page):
     box.press("Tab")
     box.type("12")
     assert "fast: int, default 10, 2..200" in page.locator(".cow-hint").inner_text()
+    box.type(" sp")  # trading costs are offered too
+    assert page.locator(".cow-option-label").all_inner_texts() == ["spread="]
+    assert "bid-ask spread" in page.locator(".cow-option-desc").first.inner_text()
     # arrow to an option and accept with Enter; Escape closes; Enter then sends
     box.fill("")
     box.type("/compare_strategies strategy_1 ")
