@@ -39,6 +39,8 @@ def test_quickstart_executes(tmp_path, monkeypatch):
     stats = texts['run = w.trigger_backtest("strategy_1")']
     assert "total_return" in stats and "sharpe" in stats
     assert "equity" in texts["result.equity.tail()"]
+    costs = texts["import pandas as pd"]
+    assert "with costs" in costs and "spread" in costs and "0.0005" in costs
     comparison = texts['cmp = w.compare_strategies("strategy_1", "strategy_2")']
     assert "strategy_1" in comparison and "strategy_2" in comparison
     assert "run_" in texts["list(w.results)"]
