@@ -3,7 +3,7 @@
 One :class:`BacktestService` lives in ``server.state["backtest"]`` (created by the start-up hook in
 :mod:`.backtest_commands`). It resolves what a command names (strategy ids, templates, symbols),
 starts jobs in the worker pool (:mod:`.jobs`), streams ``backtestProgress`` to the session, stores
-results (:mod:`.results`) and builds the ``commandResult`` summaries of CONTRACTS.md.
+results (:mod:`.results`) and builds the ``commandResult`` summaries (docs/commands.md, "Events").
 
 Example (inside the server; the commands call it like this):
     >>> svc = server.state["backtest"]                                  # doctest: +SKIP
