@@ -17,14 +17,13 @@ import asyncio
 import logging
 import math
 import os
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import engine
 from ..protocol import BacktestProgress, ServerEvent
 from . import _work
 from ._cmdargs import MAX_COMBOS, bad, brief_ids, did_you_mean, not_found, parse_range
-from ._pool import Shared
+from ._runspec import RunSpec
 from .jobs import Job, JobCancelled, JobManager
 from .results import ResultStore, StoredResult, write_result
 from .strategies import STRATEGY_RE, Strategy, StrategyStore, seed_specs
@@ -38,40 +37,6 @@ log = logging.getLogger(__name__)
 
 SWEEP_CHUNKS = 20  # progress granularity of a sweep (chunks, each one pool task)
 SAVE_DELAY = 0.25  # s after "completed" before the result is written to Parquet
-
-
-@dataclass
-class RunSpec:
-    """A resolved backtest: template + validated params on one symbol's data."""
-
-    template: str
-    symbol: str
-    params: dict[str, Any]
-    start: str | None = None
-    end: str | None = None
-    strategy_id: str | None = None
-    name: str | None = None
-    cash: float = 1_000_000.0
-    commission: float = 0.0
-    spread: float = 0.0
-    data: Any = field(default=None, repr=False)
-
-    def task(self) -> dict[str, Any]:
-        df = self.data
-        # a cheap fingerprint: workers keep the frame, later runs on it send only this key
-        sums = df.to_numpy(dtype="float64").sum(axis=0).tolist()
-        stamps = df.index.asi8
-        revision = df.attrs.get("revision", 0)  # bumped when a symbol is (re-)uploaded
-        fingerprint = (self.symbol, revision, len(df), int(stamps[0]), int(stamps[-1]), *sums)
-        return {
-            "key": self.strategy_id or self.template,
-            "data": Shared(fingerprint, df),
-            "template": self.template,
-            "params": self.params,
-            "cash": self.cash,
-            "commission": self.commission,
-            "spread": self.spread,
-        }
 
 
 class BacktestService:
