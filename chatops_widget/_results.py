@@ -8,13 +8,24 @@ Example:
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import pandas as pd
 
 from ._serialization import from_arrow_bytes
 
-__all__ = ["Comparison", "RunFailed", "decode_result", "runs_frame", "strategies_frame"]
+__all__ = [
+    "Comparison",
+    "ResultCache",
+    "RunFailed",
+    "decode_result",
+    "runs_frame",
+    "strategies_frame",
+]
+
+#: Default size of the kernel's cache of decoded results (see :class:`ResultCache`).
+CACHE_BYTES = 1 << 30
 
 _RUN_COLUMNS = [
     "runId",
@@ -94,6 +105,63 @@ def decode_result(ack: dict[str, Any]) -> Any:
         stats,
         summary.get("symbol"),
     )
+
+
+def result_nbytes(value: Any) -> int:
+    """Memory held by a decoded result's DataFrames (without Python object internals)."""
+    frames = [value] if isinstance(value, pd.DataFrame) else [
+        getattr(value, name, None) for name in ("equity", "trades", "stats")
+    ]  # fmt: skip
+    return sum(
+        int(f.memory_usage(index=True, deep=False).sum())
+        for f in frames
+        if isinstance(f, pd.DataFrame)
+    )
+
+
+class ResultCache:
+    """Decoded results by run id, bounded by ``limit`` bytes of DataFrames.
+
+    The least recently used results are dropped first (never the newest one); a dropped run
+    is fetched from the server again on its next access, where it stays stored.
+
+    >>> cache = ResultCache(limit=100)
+    >>> cache.put("run_a", pd.DataFrame({"x": range(10)}))   # 80 B + its index
+    >>> "run_a" in cache, cache.get("run_b")
+    (True, None)
+    """
+
+    def __init__(self, limit: int = CACHE_BYTES) -> None:
+        self.limit = limit
+        self._items: OrderedDict[str, tuple[Any, int]] = OrderedDict()
+        self.nbytes = 0
+
+    def __contains__(self, run_id: object) -> bool:
+        return run_id in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, run_id: str) -> Any:
+        item = self._items.get(run_id)
+        if item is None:
+            return None
+        self._items.move_to_end(run_id)
+        return item[0]
+
+    def put(self, run_id: str, value: Any) -> None:
+        if run_id in self._items:
+            self.nbytes -= self._items.pop(run_id)[1]
+        size = result_nbytes(value)
+        self._items[run_id] = (value, size)
+        self.nbytes += size
+        self.shrink()
+
+    def shrink(self) -> None:
+        """Drop the least recently used results until the rest fits in ``limit``."""
+        while self.nbytes > self.limit and len(self._items) > 1:
+            _, (_, size) = self._items.popitem(last=False)
+            self.nbytes -= size
 
 
 def runs_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

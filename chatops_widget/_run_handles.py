@@ -124,5 +124,19 @@ class ResultsView(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._tracker.completed_ids())
 
+    @property
+    def cache_bytes(self) -> int:
+        """How many bytes of decoded DataFrames the kernel keeps (default 1 GiB). Beyond it the
+        least recently used results are dropped, and fetched again when next accessed."""
+        return self._tracker._cache.limit
+
+    @cache_bytes.setter
+    def cache_bytes(self, limit: int) -> None:
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+            raise ValueError(f"cache_bytes must be an int >= 0, e.g. 2 * 2**30; got {limit!r}")
+        with self._tracker._cond:
+            self._tracker._cache.limit = limit
+            self._tracker._cache.shrink()
+
     def __repr__(self) -> str:
         return f"<results of {self._tracker.client.current_session_id}: {list(self)}>"

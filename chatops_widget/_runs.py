@@ -31,7 +31,14 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ._connection import check_ack
-from ._results import Comparison, RunFailed, decode_result, runs_frame, strategies_frame
+from ._results import (
+    Comparison,
+    ResultCache,
+    RunFailed,
+    decode_result,
+    runs_frame,
+    strategies_frame,
+)
 from ._run_handles import RESULT_KINDS, TERMINAL, ResultsView, Run, RunState
 from .protocol import ErrorCode, ProtocolError
 
@@ -77,7 +84,7 @@ class RunTracker:
     def __init__(self, client: ChatOpsClient) -> None:
         self.client = client
         self._runs: dict[str, RunState] = {}
-        self._cache: dict[str, Any] = {}
+        self._cache = ResultCache()  # decoded results, bounded; dropped ones are re-fetched
         self.meta: dict[str, dict[str, Any]] = {}  # run id -> getResult "meta" (engineSeconds...)
         self._want: set[str] = set()  # runs someone waits on: fetched as soon as they complete
         self._prefetch: dict[str, concurrent.futures.Future[Any]] = {}
@@ -277,7 +284,7 @@ class RunTracker:
     def result(self, run_id: str) -> Any:
         with self._cond:
             if run_id in self._cache:
-                return self._cache[run_id]
+                return self._cache.get(run_id)
             st = self._runs.get(run_id)
             pending = self._prefetch.get(run_id)  # kept until cached: no second prefetch
         if st is not None and st.status in {"failed", "cancelled"}:
@@ -301,7 +308,7 @@ class RunTracker:
                 st.summary = ack["meta"]["summary"]
                 if st.status not in TERMINAL:
                     st.status, st.progress = "completed", 100.0
-            self._cache[run_id] = value
+            self._cache.put(run_id, value)
             self.meta[run_id] = ack.get("meta", {})
             self._prefetch.pop(run_id, None)
         return value

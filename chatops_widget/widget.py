@@ -320,7 +320,8 @@ class ChatOpsWidget(anywidget.AnyWidget):
             self._notice(f"cannot show {run_id}: {getattr(exc, 'message', exc)}")
             return
         msg, frames = sync.result_payload(ack, summary)
-        self._results[run_id] = {"kind": msg["kind"], "stats": ack.get("stats"), **frames}
+        if getattr(self._client, "results", None) is None:  # else client.results holds them
+            self._results[run_id] = {"kind": msg["kind"], "stats": ack.get("stats"), **frames}
         if session == self._session:
             self._post(msg)
 

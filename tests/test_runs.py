@@ -119,6 +119,30 @@ def test_costs_reach_the_engine_spread_and_commission(pair):
         a.trigger_backtest("strategy_1", spread="wide")
 
 
+def test_results_are_cached_within_a_byte_budget_and_fetched_again_after(pair):
+    a, _ = pair
+    run7 = a.trigger_backtest("strategy_1", fast=7)
+    first = run7.result(timeout=30)
+    run8 = a.trigger_backtest("strategy_1", fast=8)
+    second = run8.result(timeout=30)  # the most recently used result
+    assert a.results.cache_bytes == 2**30 and a.results[run7.run_id] is first  # cached
+    calls = []
+    real_call = a.call
+    a.call = lambda event, *args, **kw: calls.append(event) or real_call(event, *args, **kw)
+    try:
+        a.results[run8.run_id]  # now run8 is the most recently used
+        a.results.cache_bytes = 1  # keeps only that one
+        assert a.results[run8.run_id] is second and calls == []
+        again = a.results[run7.run_id]  # dropped: fetched once more, the same data
+        assert calls == ["getResult"] and again is not first
+        pd.testing.assert_frame_equal(again.equity, first.equity)
+        with pytest.raises(ValueError, match="cache_bytes must be an int >= 0"):
+            a.results.cache_bytes = -1
+    finally:
+        del a.call
+        a.results.cache_bytes = 2**30
+
+
 def test_compare_strategies_gives_stats_and_equity_frames(pair):
     a, _ = pair
     cmp = a.compare_strategies("strategy_1", "strategy_5")

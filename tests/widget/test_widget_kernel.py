@@ -171,10 +171,10 @@ def test_run_backtest_progress_result_and_dataframes(widget):
     w.client.call = lambda event, *a, **k: calls.append(event) or real_call(event, *a, **k)
     try:
         full = w.results[run_id].equity
-        assert w.client.results[run_id] is tracker._cache[run_id]
+        assert w.client.results[run_id] is tracker._cache.get(run_id)
     finally:
         del w.client.call
-    assert "getResult" not in calls and full is tracker._cache[run_id].equity
+    assert "getResult" not in calls and full is tracker._cache.get(run_id).equity
     assert isinstance(full, pd.DataFrame) and len(full) == result["totalPoints"]
     assert result["points"] == len(series["t"])
     # the chart keeps the curve's extremes
