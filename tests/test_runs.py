@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -167,6 +168,26 @@ def test_sweep_gives_one_row_per_combination(pair):
         (c["fast"], c["slow"]) for c in combos
     }
     assert table["sharpe"].is_monotonic_decreasing
+
+
+def test_sweep_with_a_split_adds_out_of_sample_stats(pair):
+    a, _ = pair
+    grid = {"fast": [5, 10, 20], "slow": [50, 100]}
+    table = a.sweep("sma_cross", "ALPHA", split="2021-01-01", **grid)
+    want = engine.sweep(engine.sample_catalog().get("ALPHA"), "sma_cross", grid, split="2021-01-01")
+    assert len(table) == len(want) == 6 and table["sharpe"].is_monotonic_decreasing
+    got = table.set_index(["fast", "slow"]).sort_index()
+    ref = want.set_index(["fast", "slow"]).sort_index()
+    for name in ("sharpe", "oos_sharpe", "oos_total_return", "oos_num_trades"):
+        np.testing.assert_allclose(got[name], ref[name], rtol=1e-9, equal_nan=True)
+    run = a.runs.iloc[-1]
+    summary = a._runs.state(run["run_id"]).summary
+    assert summary["split"] == "2021-01-01" and summary["outOfSample"][1] == "2024-12-31"
+    assert "oos_sharpe" in summary["rows"][0]
+    with pytest.raises(ProtocolError, match="split=1990-01-01 leaves 0 bars before it"):
+        a.sweep("sma_cross", "ALPHA", split="1990-01-01", fast=[5], slow=[50])
+    with pytest.raises(ProtocolError, match="split='soon' is not a date"):
+        a.sweep("sma_cross", "ALPHA", split="soon", fast=[5], slow=[50])
 
 
 def test_cancel_stops_a_long_sweep(pair, wait_until):

@@ -37,6 +37,7 @@ from ._errors import (
 )
 from ._result import BacktestResult
 from ._sim import STAT_NAMES
+from ._split import split_index
 from ._templates import Param, Template, get_template, register_template, templates
 
 catalog: DataCatalog = _DefaultCatalog()
@@ -56,6 +57,7 @@ __all__ = [
     "UnknownSymbolError",
     "backtest",
     "validate_costs",
+    "split_index",
     "catalog",
     "expand_grid",
     "get_template",

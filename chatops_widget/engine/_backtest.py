@@ -28,6 +28,7 @@ from ._data import validate_ohlcv
 from ._errors import EngineError, ParamError, SweepCancelled
 from ._result import BacktestResult
 from ._sim import STAT_NAMES, Bars, column_stats, simulate, trade_table
+from ._split import no_valid_combination, split_index, sweep_split
 from ._templates import Template, get_template
 
 Progress = Callable[[int, int], Any]
@@ -197,6 +198,7 @@ def sweep(
     cancel: Cancel | None = None,
     chunk_size: int = 64,
     workers: int = 1,
+    split: Any = None,
 ) -> pd.DataFrame:
     """Backtest every parameter combination of ``grid``; one row per combination.
 
@@ -212,6 +214,10 @@ def sweep(
     Returns a DataFrame with the parameter columns then the stats columns, in grid order.
     ``result.attrs`` holds ``skipped`` (forbidden combinations) and ``strategy``.
 
+    ``split`` (a date) backtests the grid separately on the bars before it (in-sample: the
+    usual stats columns) and from it on (out-of-sample: ``oos_<stat>`` columns); see
+    :mod:`._split`. Progress then counts both passes.
+
     Example:
         >>> from chatops_widget.engine import catalog
         >>> t = sweep(catalog.get("ALPHA"), "sma_cross",
@@ -226,6 +232,19 @@ def sweep(
     if not isinstance(chunk_size, int) or chunk_size < 1:
         raise EngineError(f"chunk_size must be a positive int, got {chunk_size!r}")
     tpl, bars, _ = _prepare(data, strategy)
+    if split is not None:
+        cut = split_index(bars.index, split)
+        combos, skipped = expand_grid(tpl, grid, min(cut, bars.n - cut))
+        if not combos:
+            raise no_valid_combination(tpl, skipped, cut, bars.n)
+
+        def run(part: pd.DataFrame, chosen: list[dict], report: Progress | None) -> pd.DataFrame:
+            return sweep(
+                part, tpl, chosen, cash=cash, commission=commission, spread=spread,
+                progress=report, cancel=cancel, chunk_size=chunk_size, workers=workers,
+            )  # fmt: skip
+
+        return sweep_split(run, validate_ohlcv(data), tpl, combos, skipped, cut, progress)
     combos, skipped = expand_grid(tpl, grid, bars.n)
     if not combos:
         raise ParamError(

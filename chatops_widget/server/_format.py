@@ -32,7 +32,7 @@ def fmt(metric: str, value: Any) -> str:
         return "n/a"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
-    if metric in _PCT:
+    if metric.removeprefix("oos_") in _PCT:
         return f"{value * 100:.2f}%"
     if metric in {"num_trades", "bars", "count"} or isinstance(value, int):
         return f"{int(value)}"
@@ -64,15 +64,24 @@ def comparison_text(s: dict[str, Any]) -> str:
 def sweep_text(s: dict[str, Any], top: int = 5) -> str:
     params = s["params"]
     metrics = ["sharpe", "total_return", "max_drawdown", "num_trades"]
+    if s.get("split"):  # in-sample next to out-of-sample
+        metrics = ["sharpe", "oos_sharpe", "total_return", "oos_total_return", "num_trades"]
     cols = params + metrics
     rows = ["| " + " | ".join(cols) + " |", "|---" * len(cols) + "|"]
     for r in s["rows"][:top]:
         rows.append("| " + " | ".join(fmt(c, r.get(c)) for c in cols) + " |")
     skipped = f", {s['skipped']} skipped as invalid" if s.get("skipped") else ""
-    return (
+    head = (
         f"**{s['runId']}** sweep of `{s['template']}` on {s['symbol']}: {s['count']} "
-        f"combinations{skipped}; best by sharpe:\n\n" + "\n".join(rows)
+        f"combinations{skipped}; best by sharpe:"
     )
+    if s.get("split"):
+        ins, oos = s.get("inSample") or ["?", "?"], s.get("outOfSample") or ["?", "?"]
+        head = head.replace("best by sharpe:", "best by in-sample sharpe.") + (
+            f" In sample {ins[0]}..{ins[1]}; out of sample (`oos_`) {oos[0]}..{oos[1]}, "
+            "each backtested on its own:"
+        )
+    return head + "\n\n" + "\n".join(rows)
 
 
 def status_text(runs: list[dict[str, Any]]) -> str:

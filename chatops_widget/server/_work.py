@@ -90,6 +90,7 @@ def sweep_task(task: dict[str, Any]) -> pd.DataFrame:
         cash=task.get("cash", 1_000_000.0),
         commission=task.get("commission", 0.0),
         spread=task.get("spread", 0.0),
+        split=task.get("split"),
     )
     out.attrs["engine_seconds"] = time.perf_counter() - t0
     return out

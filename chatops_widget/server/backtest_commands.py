@@ -42,6 +42,7 @@ from ._cmdargs import (
     bad,
     check_bare_params,
     check_options,
+    parse_date,
     parse_dates,
     parse_float,
     parse_run_id,
@@ -155,10 +156,14 @@ async def compare_strategies(ctx: CommandContext) -> CommandReply:
 
 @router.command(
     "sweep",
-    usage="/sweep <template> symbol=.. param=lo:hi:step [param=a,b,c ...] [start=..] [end=..]",
+    usage="/sweep <template> symbol=.. param=lo:hi:step [param=a,b,c ...] [start=..] [end=..] "
+    "[split=YYYY-MM-DD]",
     summary="Backtest every combination of a parameter grid (vectorized); best rows first.",
     details="Ranges include hi: `fast=5:50:5` is 5, 10, ..., 50; lists: `k=1.5,2,2.5`. Invalid "
     "combinations (e.g. fast >= slow) are skipped. `sort=<metric>` ranks rows (default sharpe). "
+    "`split=2021-01-01` also backtests every combination on the bars from that date on, "
+    "separately (out of sample: `oos_sharpe`, `oos_total_return`, ...), so you can see how the "
+    "best in-sample rows hold up. "
     "Cancel a long one with /cancel <run_id>. In Python: `client.sweep(template, symbol, "
     "fast=range(5, 50, 5), ...)` returns the full table.",
 )
@@ -177,14 +182,22 @@ async def sweep(ctx: CommandContext) -> CommandReply:
     opts.pop("start", None), opts.pop("end", None)
     sort = opts.pop("sort", "sharpe")
     symbol = opts.pop("symbol")
+    split = parse_date("split", opts.pop("split", None))
     money = _money(opts)
     tpl = svc.template(cmd.args[0])
     require_grid(opts, tpl)
     base = svc.backtest_spec(tpl.name, {}, symbol=symbol, start=start, end=end, **money)
-    combos, skipped = svc.sweep_grid(tpl.name, opts, len(base.data))
+    bars = len(base.data)
+    if split is not None:  # each combination must fit the shorter of the two periods
+        try:
+            cut = engine.split_index(base.data.index, split)
+        except engine.EngineError as exc:
+            raise bad(str(exc)) from None
+        bars = min(cut, bars - cut)
+    combos, skipped = svc.sweep_grid(tpl.name, opts, bars)
     try:
         summary = await svc.run_sweep(
-            ctx.session_id, base, combos, skipped=skipped, sort=sort, **fields
+            ctx.session_id, base, combos, skipped=skipped, sort=sort, split=split, **fields
         )
     except JobCancelled as exc:
         return _cancelled("sweep", exc, svc)

@@ -264,9 +264,11 @@ class BacktestService:
         *,
         skipped: int = 0,
         sort: str = "sharpe",
+        split: str | None = None,
         **job_fields: Any,
     ) -> dict:
-        """A grid sweep in chunks (progress per chunk, cancellable between chunks)."""
+        """A grid sweep in chunks (progress per chunk, cancellable between chunks); with
+        ``split`` each chunk also runs out of sample (``oos_*`` columns)."""
         job = await self._job(
             session_id,
             "sweep",
@@ -277,6 +279,7 @@ class BacktestService:
         )
         size = max(1, math.ceil(len(combos) / SWEEP_CHUNKS))
         base = spec.task()
+        base["split"] = split
         tasks = [{**base, "combos": combos[i : i + size]} for i in range(0, len(combos), size)]
         parts = await self._guard(job, self.jobs.run_chunks(job, _work.sweep_task, tasks))
         (combined,) = await self._guard(
@@ -293,11 +296,20 @@ class BacktestService:
             "skipped": skipped,
             "status": "completed",
         }
+        if split is not None:
+            first = parts[0].attrs
+            summary.update(
+                split=first.get("split"),
+                inSample=first.get("in_sample"),
+                outOfSample=first.get("out_of_sample"),
+            )
         meta = {
             "summary": summary,
             "engineSeconds": sum(p.attrs.get("engine_seconds", 0.0) for p in parts),
         }
         stats = {"count": combined["count"], "skipped": skipped}
+        if split is not None:
+            stats["split"] = summary["split"]
         await self._finish(
             job, StoredResult(job.run_id, session_id, "sweep", stats, meta, combined["frames"])
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from chatops_widget.engine import EngineError, ParamError, SweepCancelled, sweep
@@ -90,3 +92,51 @@ def test_threaded_workers_give_identical_rows_and_ordered_progress(alpha):
     assert calls == sorted(calls) and calls[-1] == 72
     with pytest.raises(EngineError, match="workers must be a positive int"):
         sweep(alpha, "sma_cross", grid, workers=0)
+
+
+def test_split_gives_in_sample_and_out_of_sample_stats_side_by_side(alpha):
+    grid = {"fast": [5, 10, 20], "slow": [50, 100]}
+    seen = []
+    t = sweep(alpha, "sma_cross", grid, split="2021-01-01", commission=0.001,
+              progress=lambda d, n: seen.append((d, n)), chunk_size=4)  # fmt: skip
+    cut = alpha.index.searchsorted(pd.Timestamp("2021-01-01"))
+    ins = sweep(alpha.iloc[:cut], "sma_cross", grid, commission=0.001)
+    oos = sweep(alpha.iloc[cut:], "sma_cross", grid, commission=0.001)
+    assert len(t) == len(ins) == len(oos) == 6
+    for name in ("total_return", "sharpe", "max_drawdown", "num_trades"):
+        np.testing.assert_allclose(t[name], ins[name], rtol=1e-12, equal_nan=True)
+        np.testing.assert_allclose(t["oos_" + name], oos[name], rtol=1e-12, equal_nan=True)
+    assert t.attrs["split"] == str(alpha.index[cut].date())
+    assert t.attrs["in_sample"][1] == str(alpha.index[cut - 1].date())
+    assert t.attrs["out_of_sample"] == [str(alpha.index[cut].date()), str(alpha.index[-1].date())]
+    assert seen[-1] == (12, 12) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_split_errors_say_what_to_change(alpha):
+    with pytest.raises(EngineError, match=r"split=1990-01-01 leaves 0 bars before it .* covers"):
+        sweep(alpha, "sma_cross", {"fast": [5]}, split="1990-01-01")
+    with pytest.raises(EngineError, match="is not a date"):
+        sweep(alpha, "sma_cross", {"fast": [5]}, split="next tuesday")
+    late = str(alpha.index[-30].date())  # 30 bars out of sample: a 50-bar window fits nowhere
+    with pytest.raises(ParamError, match="fits both periods .* the 30 bars of the shorter"):
+        sweep(alpha, "sma_cross", {"fast": [10], "slow": [50]}, split=late)
+
+
+@pytest.mark.parametrize("after,period", [(2, "in-sample"), (5, "out-of-sample")])
+def test_split_cancel_keeps_the_finished_rows(alpha, after, period):
+    calls = []
+
+    def cancel():  # checked after every chunk but a pass's last: 4 times per pass here
+        calls.append(1)
+        return len(calls) > after
+
+    grid = {"fast": list(range(2, 12)), "slow": [50, 60]}  # 20 combinations, chunks of 4
+    with pytest.raises(SweepCancelled) as err:
+        sweep(alpha, "sma_cross", grid, split="2021-01-01", cancel=cancel, chunk_size=4)
+    exc, part = err.value, err.value.partial
+    assert f"during the {period} pass" in str(exc) and exc.total == 40
+    assert f"after {exc.done} of 40" in str(exc)
+    if period == "in-sample":
+        assert exc.done == 12 and len(part) == 12 and part["oos_sharpe"].isna().all()
+    else:
+        assert exc.done == 28 and len(part) == 8 and part["oos_sharpe"].notna().all()
