@@ -292,6 +292,7 @@ class ChatOpsClient:
         """Run a grid (``fast=range(5, 50, 5)``, lists or single values); one row per combination.
 
         Blocks up to ``timeout`` s; ``block=False`` returns the :class:`Run` at once.
+        ``split="2021-01-01"`` adds out-of-sample stats (``oos_sharpe``, ...) from that date on.
 
         >>> client.sweep("sma_cross", "ALPHA", fast=range(5, 30, 5))  # doctest: +SKIP
         """
