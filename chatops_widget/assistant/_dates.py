@@ -24,7 +24,7 @@ import calendar
 import datetime as _dt
 import re
 
-__all__ = ["extract_dates", "normalize_date", "relative_dates"]
+__all__ = ["extract_dates", "extract_split", "normalize_date", "relative_dates"]
 
 _MONTHS = {
     "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
@@ -146,6 +146,38 @@ def extract_dates(
         out = rel
         spans.extend(rel_spans)
     return out, spans
+
+
+_OOS_WORDS = r"(?:out[\s-]*of[\s-]*sample|oos|hold[\s-]*out|split(?:\s+(?:it|the\s+data))?)"
+_SPLIT_BEFORE = re.compile(
+    _OOS_WORDS + r"\s*(?:test\s+|period\s+)?(?:from|after|since|starting(?:\s+(?:from|in|on|at))?"
+    r"|at|on|in|=|:)?\s*$",
+    re.IGNORECASE,
+)
+_SPLIT_AFTER_KO = re.compile(r"^\s*(?:이후|부터)?\s*(?:의\s*)?(?:표본\s*외|아웃\s*오브\s*샘플)")
+
+
+def extract_split(text: str) -> tuple[str | None, tuple[int, int] | None]:
+    """An out-of-sample split date (``split=`` of ``/sweep``) and its span, or ``(None, None)``.
+
+    Example:
+        >>> extract_split("sweep fast 5-50 out of sample from 2021")
+        ('2021-01-01', (16, 39))
+        >>> extract_split("2022년 이후 표본외")[0]
+        '2022-01-01'
+    """
+    for m in _ATOM_RE.finditer(text):
+        try:
+            first, _ = _period(m)
+        except ValueError:
+            continue
+        before = _SPLIT_BEFORE.search(text[max(0, m.start() - 40) : m.start()])
+        if before:
+            return first, (max(0, m.start() - 40) + before.start(), m.end())
+        after = _SPLIT_AFTER_KO.match(text[m.end() :])
+        if after:
+            return first, (m.start(), m.end() + after.end())
+    return None, None
 
 
 _WORD_NUMBERS = {

@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from . import _lexicon as lx
-from ._dates import extract_dates, normalize_date
+from ._dates import extract_dates, extract_split, normalize_date
 from ._fuzzy import distance
 
 __all__ = ["Entities", "extract", "normalize_text"]
@@ -167,6 +167,10 @@ def extract(text: str, *, known_symbols=None, known_refs=None) -> Entities:
         if word in lx.COMMON_TICKERS or word.upper() in known_syms:
             e.symbols.append((m.start(1), word.upper()))
             t.mask(m.start(1), m.end(1))
+    split, span = extract_split(t.orig)  # "out of sample from 2021": not a start date
+    if split is not None and span is not None:
+        e.params.append((span[0], "split", split))
+        t.mask(*span)
     dates, spans = extract_dates(t.orig)
     for k, v in dates.items():
         e.dates.setdefault(k, v)
