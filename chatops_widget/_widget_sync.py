@@ -133,7 +133,8 @@ def _sweep_cells(table: pd.DataFrame, params: list[str], metric: str) -> list[di
     if not keep or metric not in table.columns:
         return []
     best = table.sort_values(metric, ascending=False).drop_duplicates(keep)
-    cols = list(dict.fromkeys([*params, metric, "total_return", "max_drawdown"]))
+    stats = [metric, f"oos_{metric}", "total_return", "oos_total_return", "max_drawdown"]
+    cols = list(dict.fromkeys([*params, *stats]))
     best = best[[c for c in cols if c in best.columns]]
     return [jsonable(r) for r in best.to_dict("records")]
 
@@ -176,7 +177,8 @@ def result_payload(ack: dict[str, Any], summary: dict[str, Any] | None = None) -
         if table is not None and len(table):
             rows = _sweep_cells(table, params, metric) or rows
         msg.update(template=summary.get("template"), symbol=summary.get("symbol"), params=params,
-                   rows=jsonable(rows), count=summary.get("count"), metric=metric)  # fmt: skip
+                   rows=jsonable(rows), count=summary.get("count"), metric=metric,
+                   split=summary.get("split"))  # fmt: skip
     else:
         msg["stats"] = jsonable(ack.get("stats") or {})
     if equity is not None and "series" in msg:

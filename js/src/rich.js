@@ -24,7 +24,7 @@ export function formatMetric(name, value) {
   if (typeof value === "string") return value.replace(ISO_DAY, "$1");
   if (typeof value !== "number") return String(value);
   if (!Number.isFinite(value)) return String(value);
-  if (PERCENT.has(name)) return (value * 100).toFixed(2) + " %";
+  if (PERCENT.has(String(name).replace(/^oos_/, ""))) return (value * 100).toFixed(2) + " %";
   if (Number.isInteger(value)) return value.toLocaleString();
   return Math.abs(value) >= 1000 ? value.toLocaleString(undefined, { maximumFractionDigits: 0 }) : value.toFixed(3);
 }
@@ -215,12 +215,14 @@ function renderSweep(card, r) {
   const params = r.params || [];
   const rows = r.rows || [];
   card.appendChild(
-    h("div", "cow-card-title", `Sweep ${r.runId} — ${r.template || ""} ${r.symbol || ""} (${r.count ?? rows.length} combinations, colour = ${metric})`),
+    h("div", "cow-card-title", `Sweep ${r.runId} — ${r.template || ""} ${r.symbol || ""} (${r.count ?? rows.length} combinations, colour = ${metric}${r.split ? `, in sample; out of sample from ${r.split}` : ""})`),
   );
   if (params.length && rows.length) card.appendChild(sweepHeatmap(rows, params, metric));
   const top = [...rows].sort((a, b) => (b[metric] ?? -Infinity) - (a[metric] ?? -Infinity)).slice(0, 5);
   if (top.length) {
-    const cols = [...params, metric, "total_return", "max_drawdown"].filter((c, i, a) => a.indexOf(c) === i && c in top[0]);
+    // with a split, the out-of-sample columns sit next to the in-sample ones
+    const stats = [metric, "oos_" + metric, "total_return", "oos_total_return", "max_drawdown"];
+    const cols = [...params, ...stats].filter((c, i, a) => a.indexOf(c) === i && c in top[0]);
     const t = h("table", "cow-table cow-top");
     const head = t.createTHead().insertRow();
     for (const c of cols) head.appendChild(h("th", "", c));

@@ -281,6 +281,17 @@ def test_backtest_comparison_and_sweep_results(page):
     assert cells.count() == 6
     colours = set(cells.evaluate_all("(cs) => cs.map((c) => c.style.background)"))
     assert len(colours) >= 3  # a real colour scale, not one colour
+    # a sweep with a split: out-of-sample columns next to the in-sample ones
+    oos = [{**r, "oos_sharpe": r["sharpe"] / 2, "total_return": 0.1, "oos_total_return": -0.05}
+           for r in rows]  # fmt: skip
+    deliver(page, {"type": "result", "runId": "run_4", "kind": "sweep", "template": "sma_cross",
+                   "symbol": "GOOG", "params": ["fast", "slow"], "rows": oos, "count": 6,
+                   "split": "2021-01-01"})  # fmt: skip
+    split = page.locator('.cow-result[data-run="run_4"]')
+    assert "out of sample from 2021-01-01" in split.locator(".cow-card-title").inner_text()
+    heads = split.locator(".cow-top th").all_inner_texts()
+    assert heads == ["fast", "slow", "sharpe", "oos_sharpe", "total_return", "oos_total_return"]
+    assert "-5.00 %" in split.locator(".cow-top").inner_text()
 
 
 def test_markdown_is_sanitized_and_user_text_is_text(page):

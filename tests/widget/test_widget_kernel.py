@@ -336,6 +336,10 @@ def test_comparison_and_sweep_results(widget):
     assert sweep["params"][:2] == ["fast", "slow"] and sweep["metric"] == "sharpe"
     cells = {(r["fast"], r["slow"]) for r in sweep["rows"]}
     assert len(cells) == len(sweep["rows"]) == sweep["count"] == 6 * 4  # one row per heatmap cell
+    assert sweep.get("split") is None and "oos_sharpe" not in sweep["rows"][0]
+    w._on_frontend(w, {"type": "send", "text": text + " split=2021-01-01"})
+    split = rec.wait(lambda m: m.get("type") == "result" and m.get("split") == "2021-01-01", 120)
+    assert {"sharpe", "oos_sharpe", "oos_total_return"} <= set(split["rows"][0])
 
 
 def test_malformed_front_end_messages_get_a_notice_and_change_nothing(widget):
