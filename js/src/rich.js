@@ -173,18 +173,23 @@ function heatColor(x) {
   return `hsl(${hue}, 70%, 62%)`;
 }
 
-/** A sweep: heatmap of the metric over the first two parameters (best over the others). */
-export function sweepHeatmap(rows, params, metric) {
+/** A sweep: heatmap of the metric over the first two parameters (best over the others).
+ *  With `onPick(row)`, clicking a cell passes the row behind it (all its parameters). */
+export function sweepHeatmap(rows, params, metric, onPick = null) {
   const px = params[0];
   const py = params[1];
   const xs = [...new Set(rows.map((r) => r[px]))].sort((a, b) => a - b);
   const ys = py ? [...new Set(rows.map((r) => r[py]))].sort((a, b) => a - b) : [null];
   const cells = new Map();
+  const best = new Map(); // cell -> the row with the best metric
   for (const r of rows) {
     const v = Number(r[metric]);
     if (!Number.isFinite(v)) continue;
     const k = r[px] + "|" + (py ? r[py] : null);
-    if (!cells.has(k) || cells.get(k) < v) cells.set(k, v);
+    if (!cells.has(k) || cells.get(k) < v) {
+      cells.set(k, v);
+      best.set(k, r);
+    }
   }
   const values = [...cells.values()];
   const lo = Math.min(...values);
@@ -203,6 +208,12 @@ export function sweepHeatmap(rows, params, metric) {
       if (v !== undefined) {
         td.style.background = heatColor(hi > lo ? (v - lo) / (hi - lo) : 1);
         td.title = `${px}=${x}${py ? `, ${py}=${y}` : ""}: ${metric} ${formatMetric(metric, v)}`;
+        if (onPick) {
+          const row = best.get(x + "|" + y);
+          td.classList.add("cow-pick");
+          td.title += " (click: backtest these parameters)";
+          td.addEventListener("click", () => onPick(row));
+        }
       }
       tr.appendChild(td);
     }
@@ -210,14 +221,18 @@ export function sweepHeatmap(rows, params, metric) {
   return table;
 }
 
-function renderSweep(card, r) {
+function renderSweep(card, r, onRun) {
   const metric = r.metric || "sharpe";
   const params = r.params || [];
   const rows = r.rows || [];
   card.appendChild(
     h("div", "cow-card-title", `Sweep ${r.runId} — ${r.template || ""} ${r.symbol || ""} (${r.count ?? rows.length} combinations, colour = ${metric}${r.split ? `, in sample; out of sample from ${r.split}` : ""})`),
   );
-  if (params.length && rows.length) card.appendChild(sweepHeatmap(rows, params, metric));
+  const pick = onRun && r.template
+    ? (row) => onRun([`/run_backtest ${r.template}`, r.symbol ? `symbol=${r.symbol}` : "",
+        ...params.map((p) => `${p}=${row[p]}`)].filter(Boolean).join(" "))
+    : null;
+  if (params.length && rows.length) card.appendChild(sweepHeatmap(rows, params, metric, pick));
   const top = [...rows].sort((a, b) => (b[metric] ?? -Infinity) - (a[metric] ?? -Infinity)).slice(0, 5);
   if (top.length) {
     // with a split, the out-of-sample columns sit next to the in-sample ones
@@ -237,13 +252,14 @@ function renderSweep(card, r) {
 }
 
 /** Build the bubble for a result; returns {el, mount, destroy} (charts are drawn on mount). */
-export function renderResult(result) {
+/** `onRun(text)` (optional) runs a command, e.g. a backtest of a clicked sweep cell. */
+export function renderResult(result, onRun = null) {
   const card = h("div", "cow-bubble cow-rich");
   const charts = [];
   const kind = result.kind;
   if (kind === "backtest") renderBacktest(card, result, charts);
   else if (kind === "comparison") renderComparison(card, result, charts);
-  else if (kind === "sweep") renderSweep(card, result);
+  else if (kind === "sweep") renderSweep(card, result, onRun);
   else {
     card.appendChild(h("div", "cow-card-title", `${kind || "result"} ${result.runId || ""}`));
     if (result.stats) card.appendChild(metricsTable(result.stats));

@@ -54,7 +54,7 @@ export function renderItem(item, ctx) {
     const row = el("div", "cow-row cow-assistant cow-result");
     row.dataset.role = "assistant";
     row.dataset.run = item.result.runId;
-    const r = renderResult(item.result);
+    const r = renderResult(item.result, (text) => ctx.send({ type: "send", text }));
     row.appendChild(r.el);
     return { el: row, mount: r.mount, destroy: r.destroy };
   }

@@ -131,6 +131,8 @@ const PANEL_CSS = `
 .cow-card-grid { display: flex; flex-wrap: wrap; gap: 10px; align-items: flex-start; }
 .cow-chart { min-width: 280px; flex: 1; }
 .cow-heat td.cow-cell { min-width: 38px; text-align: center; font-family: var(--cow-mono); color: #111; }
+.cow-heat td.cow-pick { cursor: pointer; }
+.cow-heat td.cow-pick:hover { outline: 2px solid var(--cow-fg); outline-offset: -2px; }
 .cow-file { display: none; }
 `;
 

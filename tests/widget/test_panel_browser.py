@@ -281,6 +281,12 @@ def test_backtest_comparison_and_sweep_results(page):
     assert cells.count() == 6
     colours = set(cells.evaluate_all("(cs) => cs.map((c) => c.style.background)"))
     assert len(colours) >= 3  # a real colour scale, not one colour
+    # clicking a cell backtests that combination (the best row behind the cell)
+    sweep.locator(".cow-heat tbody tr").nth(1).locator("td.cow-cell").nth(2).click()
+    assert sent(page)[-1] == {
+        "type": "send",
+        "text": "/run_backtest sma_cross symbol=GOOG fast=15 slow=60",
+    }
     # a sweep with a split: out-of-sample columns next to the in-sample ones
     oos = [{**r, "oos_sharpe": r["sharpe"] / 2, "total_return": 0.1, "oos_total_return": -0.05}
            for r in rows]  # fmt: skip
