@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import os
 import re
@@ -409,3 +410,19 @@ class RawSocket:
         self._reader.cancel()
         with contextlib.suppress(BaseException):
             await self._reader
+
+
+def fill(path: Path, chunk: int = 64 * 1024) -> Path:
+    """Write ``path`` until the filesystem is full (ENOSPC); returns it (the ballast)."""
+    block = b"\0" * chunk
+    with open(path, "wb", buffering=0) as f:
+        while True:
+            try:
+                f.write(block)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                if chunk == 1:
+                    return path
+                chunk //= 2
+                block = block[:chunk]

@@ -3,11 +3,15 @@ run after every other test of the session.
 
 - ``serve(**kw)``: start a ``chatops-widget serve`` process (:class:`_harness.Serve`) on a fresh
   data dir (or ``data_dir=``); every one started is killed with its workers at teardown;
+- ``small_fs(size, kind)``: a small tmpfs or loop-mounted ext4 filesystem (root only; skipped
+  with the reason otherwise), ``_harness.fill(path)`` fills one;
 - ``arun(coro, timeout)`` comes from the top-level conftest.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -49,3 +53,42 @@ def serve(tmp_path: Path):
     yield start
     for srv in started:
         srv.stop()
+
+
+def _need_root(what: str) -> None:
+    if os.geteuid() != 0:
+        pytest.skip(f"{what} needs root (mount); CI runs as root")
+
+
+@pytest.fixture
+def small_fs(tmp_path: Path):
+    """``small_fs(size="8m", kind="tmpfs"|"ext4")``: a small filesystem of our own, mounted under
+    ``tmp_path`` (tmpfs with ``size=``, or an ext4 image on a loop device, which supports
+    ``chattr +i`` the way SQLite's shared-memory file meets it on disk). Unmounted at teardown."""
+    mounts: list[tuple[Path, Path | None]] = []
+
+    def make(size: str = "8m", kind: str = "tmpfs") -> Path:
+        _need_root(f"a {size} {kind} filesystem")
+        point = tmp_path / f"fs{len(mounts)}"
+        point.mkdir()
+        image = None
+        if kind == "tmpfs":
+            cmd = ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(point)]
+        else:
+            image = tmp_path / f"fs{len(mounts)}.img"
+            subprocess.run(["truncate", "-s", size, str(image)], check=True)
+            subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], check=True, capture_output=True)
+            cmd = ["mount", "-o", "loop", str(image), str(point)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a {kind} filesystem here: {proc.stderr.strip()}")
+        mounts.append((point, image))
+        return point
+
+    yield make
+    for point, image in reversed(mounts):
+        subprocess.run(["chattr", "-R", "-i", str(point)], capture_output=True)
+        if subprocess.run(["umount", str(point)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(point)], capture_output=True)
+        if image is not None:
+            image.unlink(missing_ok=True)
