@@ -1,1 +1,2 @@
-"""Market data beyond the sample: :mod:`.uploads` (``uploadData``) and :mod:`.watch` (the data folder)."""
+"""Market data beyond the sample: :mod:`.uploads` (``uploadData``) and :mod:`.watch`
+(the data folder)."""
