@@ -30,8 +30,11 @@ import pandas as pd
 
 from ..protocol import JoinSession, ProtocolError, new_session_id, parse
 from ._connection import Connection, call_callback, check_ack, log
+from ._decode import Comparison
+from ._handles import ResultsView, Run
 from ._loop import LoopThread
-from ._tracker import Comparison, ResultsView, Run, RunTracker, command_text
+from ._requests import command_text, run_fields
+from ._tracker import RunTracker
 from ._upload import upload_request
 
 __all__ = ["ChatOpsClient"]
@@ -75,7 +78,6 @@ class ChatOpsClient:
         self._callbacks: dict[str, list[Callable[..., Any]]] = {}
         self._cb_lock = threading.Lock()
         self._closed = False
-        self._runs = RunTracker(self)  # follows every run of the session (see _runs.py)
         url = url or os.environ.get("CHATOPS_URL")
         if url:
             base, url_token = _split_url(url)
@@ -94,6 +96,11 @@ class ChatOpsClient:
         self._loop = LoopThread()
         try:
             self._conn: Connection = self._run(self._make_connection(), self.timeout + 10)
+            # follows every run of the session (see _tracker.py), fed by our events
+            self._runs = RunTracker(self._conn, self._loop, self.timeout)
+            self.on("backtestProgress", self._runs.on_progress)
+            self.on("commandResult", self._runs.on_result)
+            self.on("connect", self._runs.on_connect)
             if session_id is not None:
                 self.join_session(session_id)
         except BaseException:
@@ -256,10 +263,15 @@ class ChatOpsClient:
             return self._loop.submit(go(None))
         return self._run(go(timeout), timeout + 5)
 
-    # ------------------------------------------------------------------ backtests (see _runs.py)
+    # ------------------------------------------------------------------ backtests (_tracker.py)
+
+    def _start(self, kind: str, targets: list[str], options: dict[str, Any]) -> Run:
+        self._ensure_session()
+        return Run(self._runs, self._runs.start(run_fields(kind, targets, options)))
 
     def trigger_backtest(self, strategy: str, **overrides: Any) -> Run:
-        """Start ``/run_backtest`` and return a :class:`~chatops_widget.client.Run` at once.
+        """Start a backtest (``startRun``) and return a :class:`~chatops_widget.client.Run` at
+        once; the chat shows it as the ``/run_backtest`` command it equals.
 
         ``strategy`` is a stored strategy id or a template name; ``overrides`` are ``symbol``,
         ``start``, ``end``, ``cash``, ``commission``, ``spread`` or strategy params. Bad input
@@ -268,7 +280,7 @@ class ChatOpsClient:
         >>> run = client.trigger_backtest("strategy_1", fast=12)   # doctest: +SKIP
         >>> run.result(timeout=60).stats["sharpe"]                 # doctest: +SKIP
         """
-        return self._runs.start("run_backtest", [strategy], overrides, "backtest")
+        return self._start("backtest", [strategy], overrides)
 
     def compare_strategies(
         self, *strategy_ids: str, timeout: float | None = 300.0, **options: Any
@@ -277,7 +289,7 @@ class ChatOpsClient:
 
         >>> client.compare_strategies("strategy_1", "strategy_2").stats   # doctest: +SKIP
         """
-        run = self._runs.start("compare_strategies", list(strategy_ids), options, "comparison")
+        run = self._start("comparison", list(strategy_ids), options)
         return run.result(timeout)
 
     def sweep(
@@ -296,7 +308,7 @@ class ChatOpsClient:
 
         >>> client.sweep("sma_cross", "ALPHA", fast=range(5, 30, 5))  # doctest: +SKIP
         """
-        run = self._runs.start("sweep", [template], {"symbol": symbol, **ranges}, "sweep")
+        run = self._start("sweep", [template], {"symbol": symbol, **ranges})
         return run.result(timeout) if block else run
 
     @property

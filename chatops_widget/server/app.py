@@ -45,12 +45,13 @@ from .grammar import parse_command
 from .host import (
     ChatListener,
     CommandContext,
+    CommandReply,
     EventHandler,
     Hook,
     JoinExtra,
     Plugin,
 )
-from .router import CommandRouter, CommandSpec
+from .router import CommandRouter
 from .store import Store
 
 __all__ = ["ChatOpsServer", "default_data_dir"]
@@ -233,16 +234,44 @@ class ChatOpsServer:
         """
         parsed = parse_command(text)
         spec = self._router.resolve(parsed.name)
+        assert spec.handler is not None
+        ctx = CommandContext(server=self, session_id=session_id, sid=sid, command=parsed)
+        handler = spec.handler
+        return await self.start_command(
+            session_id,
+            text,
+            lambda: handler(ctx),
+            name=spec.name,
+            sid=sid,
+            echo=echo,
+            client_message_id=client_message_id,
+            on_result=on_result,
+        )
+
+    async def start_command(
+        self,
+        session_id: str,
+        text: str,
+        run: Callable[[], Awaitable[CommandReply]],
+        *,
+        name: str,
+        sid: str | None = None,
+        echo: bool = True,
+        client_message_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        on_result: Callable[[CommandResult], Awaitable[None]] | None = None,
+    ) -> ChatMessage | None:
+        """Echo ``text`` as a member's command (unless a retry of ``client_message_id``), run
+        ``run()`` in the background, and emit its ``commandResult`` -- what :meth:`run_command`
+        does after parsing, for a plugin that has a typed request instead of text."""
         msg = None
         if echo:
-            msg, created = self.store.append(
-                session_id, "user", text, {"command": True}, client_message_id
-            )
-            if not created:  # a retried executeCommand: it already ran
+            meta = {"command": True, **(metadata or {})}
+            msg, created = self.store.append(session_id, "user", text, meta, client_message_id)
+            if not created:  # a retried request: it already ran
                 return msg
             await self.sio.emit(ServerEvent.MESSAGE.value, msg.wire(), room=session_id)
-        ctx = CommandContext(server=self, session_id=session_id, sid=sid, command=parsed)
-        self._spawn(self._run_handler(spec, ctx, on_result))
+        self._spawn(self._run_handler(name, session_id, text, run, sid, on_result))
         return msg
 
     # ------------------------------------------------------------------ lifecycle
@@ -375,22 +404,25 @@ class ChatOpsServer:
 
     async def _run_handler(
         self,
-        spec: CommandSpec,
-        ctx: CommandContext,
-        on_result: Callable[[CommandResult], Awaitable[None]] | None = None,
+        name: str,
+        session_id: str,
+        text: str,
+        run: Callable[[], Awaitable[CommandReply]],
+        sid: str | None,
+        on_result: Callable[[CommandResult], Awaitable[None]] | None,
     ) -> None:
-        result, reply, error = await self._router.execute(spec, ctx)
+        result, reply, error = await self._router.execute(name, session_id, text, run)
         if error is not None:
-            await self._send_error(ctx.sid, error)
+            await self._send_error(sid, error)
         wire = result.wire()
-        await self.emit_to_session(ctx.session_id, ServerEvent.COMMAND_RESULT.value, wire)
+        await self.emit_to_session(session_id, ServerEvent.COMMAND_RESULT.value, wire)
         if result.ok and reply is not None and reply.text:
-            await self.publish(ctx.session_id, "assistant", reply.text, {"commandResult": wire})
+            await self.publish(session_id, "assistant", reply.text, {"commandResult": wire})
         if on_result is not None:
             try:
                 await on_result(result)
             except Exception:
-                log.exception("on_result callback of %r failed", ctx.command.text)
+                log.exception("on_result callback of %r failed", text)
 
     async def _tell(self, listener: ChatListener, msg: ChatMessage) -> None:
         try:

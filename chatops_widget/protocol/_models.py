@@ -1,129 +1,81 @@
-"""The ChatOps wire protocol: the one schema both the server and the clients use.
-
-Event names are the seed's (``joinSession``, ``sendMessage``, ``executeCommand``,
-``backtestProgress``, ``commandResult`` ...), so the seed's React front end can talk to our
-server unchanged. Every client -> server event is acknowledged (socket.io ack) with an
-:class:`Ack`: ``{"ok": true, ...}`` or ``{"ok": false, "error": {"code", "message"}}``.
-
-Payloads are validated with pydantic; :func:`parse` turns any validation failure into a
-:class:`ProtocolError` whose message says what was wrong and what would be right.
+"""The protocol's payloads: pydantic models of every event, :func:`parse` and the error type.
 
 Example:
     >>> parse(JoinSession, "session_1697472000000")
-    JoinSession(sessionId='session_1697472000000', lastSeq=0)
+    JoinSession(sessionId='session_1697472000000', lastSeq=0, name=None)
     >>> parse(SendMessage, {"sessionId": "session_1", "content": "hi"}).content
     'hi'
+    >>> req = parse(StartRun, {"sessionId": "session_1", "kind": "sweep", "targets": ["sma_cross"],
+    ...                        "symbol": "ALPHA", "grid": {"fast": [5, 10, 15]}})
+    >>> req.command_text()
+    '/sweep sma_cross symbol=ALPHA fast=5:15:5'
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 import time
 import uuid
 from datetime import datetime, timezone
-from enum import Enum
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
     ValidationError,
     field_serializer,
     field_validator,
 )
 
+from ._constants import (
+    MAX_COMMAND_CHARS,
+    MAX_CONTENT_CHARS,
+    MAX_GRID_VALUES,
+    MAX_RUN_TARGETS,
+    RUN_ID_PATTERN,
+    SESSION_ID_PATTERN,
+    SYMBOL_PATTERN,
+    ClientEvent,
+    ErrorCode,
+    ResultKind,
+    Role,
+    RunStatus,
+)
+
 __all__ = [
-    "NAMESPACE",
-    "SOCKETIO_PATH",
-    "DEFAULT_HOST",
-    "DEFAULT_PORT",
-    "SESSION_ID_PATTERN",
-    "MAX_CONTENT_CHARS",
-    "MAX_COMMAND_CHARS",
-    "SYMBOL_PATTERN",
-    "MAX_UPLOAD_BYTES",
-    "check_symbol",
-    "ClientEvent",
-    "ServerEvent",
-    "ErrorCode",
-    "ProtocolError",
-    "Role",
-    "RunStatus",
+    "Ack",
+    "BacktestProgress",
     "ChatMessage",
-    "JoinSession",
-    "LeaveSession",
-    "SendMessage",
+    "CommandResult",
+    "ErrorEvent",
+    "ErrorInfo",
     "ExecuteCommand",
     "GetResult",
+    "GetRuns",
+    "GetStrategies",
+    "JoinSession",
+    "LeaveSession",
+    "ProtocolError",
+    "SendMessage",
+    "StartRun",
     "UploadData",
-    "BacktestProgress",
-    "CommandResult",
-    "ErrorInfo",
-    "ErrorEvent",
-    "Ack",
-    "parse",
-    "new_session_id",
+    "check_symbol",
     "new_message_id",
+    "new_run_id",
+    "new_session_id",
+    "parse",
     "utc_now",
 ]
 
-SOCKETIO_PATH = "/ws/chatops"
-NAMESPACE = "/"
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8500
-
-#: Session ids: the seed's ``session_<epoch ms>``, or any ``session_`` + 1-64 of ``[A-Za-z0-9_-]``.
-SESSION_ID_PATTERN = r"^session_[A-Za-z0-9_-]{1,64}$"
 _SESSION_RE = re.compile(SESSION_ID_PATTERN)
-
-MAX_CONTENT_CHARS = 16_000
-MAX_COMMAND_CHARS = 2_000
-
-#: Symbols a client may upload: 1-16 of ``A-Z 0-9 . _ -`` starting with a letter or digit
-#: (upper-cased first, so ``"goog"`` is ``"GOOG"``).
-SYMBOL_PATTERN = r"^[A-Z0-9][A-Z0-9._-]{0,15}$"
 _SYMBOL_RE = re.compile(SYMBOL_PATTERN)
-
-#: Largest ``uploadData`` payload (the Arrow bytes): about 300,000 OHLCV bars. It stays under
-#: uvicorn's 16 MiB WebSocket message limit. Bigger data goes in the server's
-#: ``<data-dir>/data`` folder as ``<SYMBOL>.parquet`` or ``.csv``.
-MAX_UPLOAD_BYTES = 15 * 1024 * 1024
-
-
-class ClientEvent(str, Enum):
-    """Events a client emits; each gets an :class:`Ack`."""
-
-    JOIN_SESSION = "joinSession"
-    LEAVE_SESSION = "leaveSession"
-    SEND_MESSAGE = "sendMessage"
-    EXECUTE_COMMAND = "executeCommand"
-    GET_RESULT = "getResult"
-    UPLOAD_DATA = "uploadData"
-
-
-class ServerEvent(str, Enum):
-    """Events the server emits to a session room (or to one connection, for ``error``)."""
-
-    MESSAGE = "message"
-    BACKTEST_PROGRESS = "backtestProgress"
-    COMMAND_RESULT = "commandResult"
-    ERROR = "error"
-
-
-class ErrorCode(str, Enum):
-    """Machine-readable error codes carried by failed acks and ``error`` events."""
-
-    BAD_REQUEST = "bad_request"
-    INVALID_SESSION = "invalid_session"
-    NOT_JOINED = "not_joined"
-    TOO_LARGE = "too_large"
-    UNKNOWN_COMMAND = "unknown_command"
-    BAD_ARGUMENT = "bad_argument"
-    NOT_FOUND = "not_found"
-    ALREADY_EXISTS = "already_exists"
-    UNAUTHORIZED = "unauthorized"
-    INTERNAL = "internal"
+_RUN_RE = re.compile(RUN_ID_PATTERN)
 
 
 class ProtocolError(Exception):
@@ -136,15 +88,12 @@ class ProtocolError(Exception):
         self.session_id = session_id
 
     def info(self) -> ErrorInfo:
+        """The ``{code, message}`` carried by a failed ack or ``commandResult``."""
         return ErrorInfo(code=self.code.value, message=self.message)
 
     def event(self) -> ErrorEvent:
+        """The ``error`` event sent to the connection whose request failed."""
         return ErrorEvent(code=self.code.value, message=self.message, sessionId=self.session_id)
-
-
-Role = Literal["user", "assistant", "system"]
-RunStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
-TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 
 
 class _Model(BaseModel):
@@ -247,6 +196,7 @@ class JoinSession(_Model):
 
     @classmethod
     def coerce(cls, data: Any) -> Any:
+        """A bare session id string stands for ``{"sessionId": ...}``."""
         return {"sessionId": data} if isinstance(data, str) else data
 
 
@@ -257,6 +207,7 @@ class LeaveSession(_Model):
 
     @classmethod
     def coerce(cls, data: Any) -> Any:
+        """A bare session id string stands for ``{"sessionId": ...}``."""
         return {"sessionId": data} if isinstance(data, str) else data
 
 
@@ -320,7 +271,121 @@ class UploadData(_Model):
         return check_symbol(value)
 
 
-_SESSION_MODELS = (JoinSession, LeaveSession, SendMessage, ExecuteCommand, GetResult, UploadData)
+class GetRuns(_Model):
+    """``getRuns``: this session's runs (what ``/status`` shows, without a chat message)."""
+
+    sessionId: str = SessionId
+
+
+class GetStrategies(_Model):
+    """``getStrategies``: the stored strategies (without a chat message)."""
+
+    sessionId: str = SessionId
+
+
+#: A parameter value: a number, a boolean or a short string (e.g. a date)
+Scalar = StrictInt | StrictFloat | StrictBool | StrictStr
+
+
+class StartRun(_Model):
+    """``startRun``: a backtest, comparison or sweep from typed fields -- the kernel client's
+    way to start a run (``/run_backtest`` text is the chat's way; both run the same code).
+
+    ``targets`` are stored strategy ids or template names (one for ``backtest`` and
+    ``sweep``, two or more for ``comparison``); ``params`` override a backtest's parameters;
+    ``grid`` gives a sweep's values per parameter; dates are ``YYYY-MM-DD``. The ack is
+    ``{runId, message}`` (``message``: the run's command line, echoed into the chat);
+    ``backtestProgress`` and ``commandResult`` follow as for the command.
+    """
+
+    sessionId: str = SessionId
+    kind: ResultKind
+    targets: list[StrictStr] = Field(min_length=1, max_length=MAX_RUN_TARGETS)
+    symbol: StrictStr | None = Field(default=None, max_length=16)
+    start: StrictStr | None = Field(default=None, max_length=32)
+    end: StrictStr | None = Field(default=None, max_length=32)
+    cash: StrictFloat | StrictInt | None = None
+    commission: StrictFloat | StrictInt | None = None
+    spread: StrictFloat | StrictInt | None = None
+    params: dict[str, Scalar] = Field(default_factory=dict, max_length=64)
+    grid: dict[str, list[Scalar]] = Field(default_factory=dict, max_length=16)
+    split: StrictStr | None = Field(default=None, max_length=32)
+    sort: StrictStr | None = Field(default=None, max_length=64)
+    runId: StrictStr | None = Field(default=None, max_length=70)
+    clientMessageId: StrictStr | None = Field(default=None, max_length=100)
+
+    @field_validator("targets")
+    @classmethod
+    def _targets(cls, value: list[str]) -> list[str]:
+        for t in value:
+            if not 0 < len(t) <= 100:
+                raise ValueError("each target is a strategy id or template name of 1-100 chars")
+        return value
+
+    @field_validator("grid")
+    @classmethod
+    def _grid(cls, value: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for name, values in value.items():
+            if not 0 < len(values) <= MAX_GRID_VALUES:
+                raise ValueError(f"grid {name!r} needs 1-{MAX_GRID_VALUES} values")
+        return value
+
+    @field_validator("runId")
+    @classmethod
+    def _run_id(cls, value: str | None) -> str | None:
+        if value is not None and not _RUN_RE.fullmatch(value):
+            raise ValueError("a run id is 'run_' + 1-64 letters, digits or '_'")
+        return value
+
+    def command_text(self) -> str:
+        """The chat command this request is equal to (what the chat shows).
+
+        >>> StartRun(sessionId="session_1", kind="backtest", targets=["strategy_1"],
+        ...          params={"fast": 12}, commission=0.001).command_text()
+        '/run_backtest strategy_1 commission=0.001 fast=12'
+        """
+        name = {"backtest": "run_backtest", "comparison": "compare_strategies"}.get(
+            self.kind, self.kind
+        )
+        parts = [f"/{name}", *map(shlex.quote, self.targets)]
+        for key in ("symbol", "start", "end", "cash", "commission", "spread", "split", "sort"):
+            value = getattr(self, key)
+            if value is not None:
+                parts.append(f"{key}={shlex.quote(_text(value))}")
+        for key, value in self.params.items():
+            parts.append(f"{key}={shlex.quote(_text(value))}")
+        for key, values in self.grid.items():
+            parts.append(f"{key}={shlex.quote(_values_text(values))}")
+        return " ".join(parts)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _values_text(values: list[Any]) -> str:
+    """``lo:hi:step`` for an evenly spaced run of ints, else ``a,b,c``."""
+    ints = all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+    if ints and len(values) >= 3:
+        step = values[1] - values[0]
+        if step > 0 and all(b - a == step for a, b in zip(values, values[1:], strict=False)):
+            return f"{values[0]}:{values[-1]}:{step}"
+    return ",".join(_text(v) for v in values)
+
+
+_SESSION_MODELS = (
+    JoinSession,
+    LeaveSession,
+    SendMessage,
+    ExecuteCommand,
+    StartRun,
+    GetResult,
+    GetRuns,
+    GetStrategies,
+    UploadData,
+)
 
 
 #: (field, limit, advice) checked by :func:`parse` before the model: a long text gets ``too_large``
@@ -387,6 +452,9 @@ _EVENT_NAMES: dict[type, str] = {
     ExecuteCommand: ClientEvent.EXECUTE_COMMAND.value,
     GetResult: ClientEvent.GET_RESULT.value,
     UploadData: ClientEvent.UPLOAD_DATA.value,
+    StartRun: ClientEvent.START_RUN.value,
+    GetRuns: ClientEvent.GET_RUNS.value,
+    GetStrategies: ClientEvent.GET_STRATEGIES.value,
 }
 
 
@@ -396,8 +464,19 @@ def new_session_id() -> str:
 
 
 def new_message_id() -> str:
+    """A new message id, ``msg_<32 hex>``."""
     return f"msg_{uuid.uuid4().hex}"
 
 
+def new_run_id() -> str:
+    """A new run id, ``run_<12 hex>``.
+
+    >>> import re; bool(re.fullmatch(RUN_ID_PATTERN, new_run_id()))
+    True
+    """
+    return f"run_{uuid.uuid4().hex[:12]}"
+
+
 def utc_now() -> datetime:
+    """Now, in UTC (message timestamps)."""
     return datetime.now(timezone.utc)
