@@ -24,13 +24,12 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 
 from ..protocol import JoinSession, ProtocolError, new_session_id, parse
-from ._connection import Connection, call_callback, check_ack, log
-from ._decode import Comparison
+from ._connection import Connection, call_callback, check_ack, log, split_url
+from ._decode import Comparison, history_frame
 from ._handles import ResultsView, Run
 from ._loop import LoopThread
 from ._requests import command_text, run_fields
@@ -38,16 +37,6 @@ from ._tracker import RunTracker
 from ._upload import upload_request
 
 __all__ = ["ChatOpsClient"]
-
-_HISTORY_COLUMNS = ["seq", "id", "role", "content", "timestamp", "metadata", "sessionId"]
-
-
-def _split_url(url: str) -> tuple[str, str | None]:
-    """``http://h:p/?token=x`` -> (``http://h:p``, ``x``); ``ws(s)://`` becomes ``http(s)://``."""
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
-    token = parse_qs(parts.query).get("token", [None])[0]
-    return f"{scheme}://{parts.netloc}", token
 
 
 class ChatOpsClient:
@@ -80,7 +69,7 @@ class ChatOpsClient:
         self._closed = False
         url = url or os.environ.get("CHATOPS_URL")
         if url:
-            base, url_token = _split_url(url)
+            base, url_token = split_url(url)
             token = token or url_token or os.environ.get("CHATOPS_TOKEN")
             if not token:
                 raise ValueError(
@@ -158,9 +147,7 @@ class ChatOpsClient:
     @property
     def history(self) -> pd.DataFrame:
         """The current session's messages as a DataFrame: seq, id, role, content, timestamp, ..."""
-        df = pd.DataFrame(self.messages, columns=_HISTORY_COLUMNS)
-        df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True)
-        return df.astype({"seq": "int64"})
+        return history_frame(self.messages)
 
     # ------------------------------------------------------------------ sessions
 

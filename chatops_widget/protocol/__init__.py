@@ -11,7 +11,8 @@ Payloads are validated with pydantic; :func:`parse` turns any validation failure
 :class:`ProtocolError` whose message says what was wrong and what would be right.
 
 - ``_constants.py`` -- names, codes, statuses, patterns and limits (plain data);
-- ``_models.py`` -- the pydantic models of every event, :func:`parse`, :class:`ProtocolError`.
+- ``_models.py`` -- the pydantic models of the events, :func:`parse`, :class:`ProtocolError`;
+- ``_runs.py`` -- :class:`StartRun`, a run as a typed request.
 
 Example:
     >>> parse(ExecuteCommand, {"sessionId": "session_1", "command": "/help"}).command
@@ -66,7 +67,6 @@ from ._models import (
     LeaveSession,
     ProtocolError,
     SendMessage,
-    StartRun,
     UploadData,
     check_symbol,
     new_message_id,
@@ -75,6 +75,7 @@ from ._models import (
     parse,
     utc_now,
 )
+from ._runs import StartRun
 
 ProtocolError.__module__ = __name__  # shown as chatops_widget.protocol.ProtocolError
 
