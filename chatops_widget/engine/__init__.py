@@ -38,7 +38,8 @@ from ._errors import (
 from ._result import BacktestResult
 from ._sim import STAT_NAMES
 from ._split import split_index
-from ._templates import Param, Template, get_template, register_template, templates
+from ._registry import get_template, register_template, templates
+from ._templates import Param, Template
 
 catalog: DataCatalog = _DefaultCatalog()
 """The process-wide catalog; holds the bundled sample (loaded on first use)."""

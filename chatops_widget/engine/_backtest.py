@@ -29,7 +29,8 @@ from ._errors import EngineError, ParamError, SweepCancelled
 from ._result import BacktestResult
 from ._sim import STAT_NAMES, Bars, column_stats, simulate, trade_table
 from ._split import no_valid_combination, split_index, sweep_split
-from ._templates import Template, get_template
+from ._registry import get_template
+from ._templates import Template
 
 Progress = Callable[[int, int], Any]
 Cancel = Callable[[], bool] | threading.Event

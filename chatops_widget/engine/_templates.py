@@ -7,6 +7,8 @@ vectorized signal function. ``Template.spec()`` is JSON-able (for ``/help`` and 
 "did you mean"), a wrong type, a value out of range, an inconsistent pair (``fast >= slow``) or
 a window longer than the data.
 
+The registry of named templates is :mod:`._registry`; the built-ins are in :mod:`._builtins`.
+
 Example:
     >>> from chatops_widget.engine import templates
     >>> t = templates()["sma_cross"]
@@ -23,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import ParamError, UnknownStrategyError
+from ._errors import ParamError
 
 _TRUE = {"true", "yes", "on", "1", "y", "t"}
 _FALSE = {"false", "no", "off", "0", "n", "f"}
@@ -189,34 +191,3 @@ class Template:
             f"<b>{self.name}</b>: {self.description}<table><tr><th>param</th><th>type</th>"
             f"<th>default</th><th>range</th><th>doc</th></tr>{rows}</table>"
         )
-
-
-_REGISTRY: dict[str, Template] = {}
-
-
-def register_template(t: Template) -> Template:
-    """Add (or replace) a template in the registry."""
-    _REGISTRY[t.name] = t
-    return t
-
-
-def templates() -> dict[str, Template]:
-    """All registered templates by name (a copy)."""
-    from . import _strategies  # noqa: F401  (registers the built-ins)
-
-    return dict(_REGISTRY)
-
-
-def get_template(strategy: str | Template) -> Template:
-    """Look a template up by name (case-insensitive) or pass a Template through."""
-    if isinstance(strategy, Template):
-        return strategy
-    reg = templates()
-    key = str(strategy).strip().lower()
-    if key not in reg:
-        close = difflib.get_close_matches(key, list(reg), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise UnknownStrategyError(
-            f"unknown strategy {strategy!r}{hint}; available: {', '.join(sorted(reg))}"
-        )
-    return reg[key]
