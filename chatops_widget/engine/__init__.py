@@ -35,10 +35,10 @@ from ._errors import (
     UnknownStrategyError,
     UnknownSymbolError,
 )
+from ._registry import get_template, register_template, templates
 from ._result import BacktestResult
 from ._sim import STAT_NAMES
 from ._split import split_index
-from ._registry import get_template, register_template, templates
 from ._templates import Param, Template
 
 catalog: DataCatalog = _DefaultCatalog()

@@ -26,10 +26,10 @@ import pandas as pd
 
 from ._data import validate_ohlcv
 from ._errors import EngineError, ParamError, SweepCancelled
+from ._registry import get_template
 from ._result import BacktestResult
 from ._sim import STAT_NAMES, Bars, column_stats, simulate, trade_table
 from ._split import no_valid_combination, split_index, sweep_split
-from ._registry import get_template
 from ._templates import Template
 
 Progress = Callable[[int, int], Any]
