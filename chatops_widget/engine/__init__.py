@@ -35,9 +35,9 @@ from ._errors import (
     UnknownStrategyError,
     UnknownSymbolError,
 )
+from ._metrics import STAT_NAMES, STATS, Stat, format_stat, stat_info
 from ._registry import get_template, register_template, templates
 from ._result import BacktestResult
-from ._sim import STAT_NAMES
 from ._split import split_index
 from ._templates import Param, Template
 
@@ -46,6 +46,10 @@ catalog: DataCatalog = _DefaultCatalog()
 
 __all__ = [
     "STAT_NAMES",
+    "STATS",
+    "Stat",
+    "format_stat",
+    "stat_info",
     "BacktestResult",
     "DataCatalog",
     "DataError",

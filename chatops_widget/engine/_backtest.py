@@ -26,10 +26,12 @@ import pandas as pd
 
 from ._data import validate_ohlcv
 from ._errors import EngineError, ParamError, SweepCancelled
+from ._metrics import STAT_NAMES, STATS
 from ._registry import get_template
 from ._result import BacktestResult
-from ._sim import STAT_NAMES, Bars, column_stats, simulate, trade_table
+from ._sim import Bars, simulate, trade_table
 from ._split import no_valid_combination, split_index, sweep_split
+from ._stats import column_stats
 from ._templates import Template
 
 Progress = Callable[[int, int], Any]
@@ -112,9 +114,9 @@ def backtest(
     pos = tpl.signal(bars, [p])
     sim = simulate(bars, pos, cash, commission, spread)
     st = column_stats(bars, sim, cash)
-    stats = pd.Series({name: _scalar(st[name][0]) for name in STAT_NAMES}, dtype=object)
-    stats["start"], stats["end"], stats["bars"] = bars.index[0], bars.index[-1], bars.n
-    stats["cash"], stats["commission"], stats["spread"] = cash, commission, spread
+    values = {name: float(st[name][0]) for name in STAT_NAMES}
+    values.update(bars=bars.n, cash=cash, commission=commission, spread=spread)
+    stats = pd.Series({s.name: values[s.name] for s in STATS}, dtype="float64", name="stats")
     eq = sim.equity[0]
     prev = np.concatenate(([cash], eq[:-1]))
     peak = np.maximum(np.maximum.accumulate(eq), cash)
@@ -127,12 +129,14 @@ def backtest(
         },
         index=bars.index,
     )
-    trades = trade_table(bars, sim, 0, commission, spread)
-    return BacktestResult(tpl.name, p, equity, trades, stats, symbol or sym)
-
-
-def _scalar(v):
-    return v.item() if hasattr(v, "item") else v
+    trades = trade_table(bars, sim, 0)
+    symbol = symbol or sym
+    info = pd.Series(
+        {"strategy": tpl.name, "symbol": symbol, "start": bars.index[0], "end": bars.index[-1]},
+        dtype=object,
+        name="info",
+    )
+    return BacktestResult(tpl.name, p, equity, trades, stats, symbol, info)
 
 
 def expand_grid(tpl: Template, grid, n_bars: int | None) -> tuple[list[dict], int]:
