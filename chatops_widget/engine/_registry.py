@@ -18,7 +18,7 @@ import difflib
 
 from ._builtins import BUILTINS
 from ._errors import UnknownStrategyError
-from ._templates import Template
+from ._templates import StrategyBase, Template
 
 _REGISTRY: dict[str, Template] = {t.name: t for t in BUILTINS}
 
@@ -34,9 +34,10 @@ def templates() -> dict[str, Template]:
     return dict(_REGISTRY)
 
 
-def get_template(strategy: str | Template) -> Template:
-    """Look a template up by name (case-insensitive) or pass a Template through."""
-    if isinstance(strategy, Template):
+def get_template(strategy: str | StrategyBase) -> StrategyBase:
+    """Look a template up by name (case-insensitive); a :class:`Template` or rule strategy
+    (any :class:`StrategyBase`) passes through."""
+    if isinstance(strategy, StrategyBase):
         return strategy
     key = str(strategy).strip().lower()
     if key not in _REGISTRY:
