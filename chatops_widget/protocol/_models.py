@@ -92,7 +92,7 @@ class _Model(BaseModel):
 
 
 def _check_session_id(value: str) -> str:
-    if not _SESSION_RE.match(value):
+    if not _SESSION_RE.fullmatch(value):
         raise ValueError(
             f"session id {value!r} is not valid; expected 'session_' followed by 1-64 letters, "
             "digits, '_' or '-', e.g. 'session_1697472000000'"
@@ -238,7 +238,7 @@ def check_symbol(value: Any) -> str:
     'BTC-USD'
     """
     sym = value.strip().upper() if isinstance(value, str) else value
-    if not isinstance(sym, str) or not _SYMBOL_RE.match(sym):
+    if not isinstance(sym, str) or not _SYMBOL_RE.fullmatch(sym):
         raise ValueError(
             f"symbol {value!r} is not valid; use 1-16 letters, digits, '.', '_' or '-' starting "
             "with a letter or digit, e.g. 'GOOG' or 'BTC-USD'"

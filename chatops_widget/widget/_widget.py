@@ -377,7 +377,7 @@ class ChatOpsWidget(anywidget.AnyWidget):
                 self.create_session(session_id or None)
             elif action == "join":
                 sid = str(session_id or "").strip()
-                if not re.match(SESSION_ID_PATTERN, sid):
+                if not re.fullmatch(SESSION_ID_PATTERN, sid):
                     raise ValueError(
                         f"{sid!r} is not a session id; expected 'session_' followed by 1-64 "
                         "letters, digits, '_' or '-', e.g. session_1697472000000"

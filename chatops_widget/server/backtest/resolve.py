@@ -42,6 +42,7 @@ __all__ = ["MAX_COMBOS", "Prepared", "Resolver", "check_date"]
 #: The largest sweep grid (combinations before invalid ones are dropped).
 MAX_COMBOS = 20_000
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}([T ][0-9:.]+)?")
+_YEARS = (pd.Timestamp.min.year + 1, pd.Timestamp.max.year - 1)  # whole years only
 
 
 def check_date(name: str, text: str | None) -> str | None:
@@ -54,6 +55,11 @@ def check_date(name: str, text: str | None) -> str | None:
         return None
     if not _DATE_RE.fullmatch(text):
         raise Invalid(f"{name}={text!r} is not a date; use YYYY-MM-DD, e.g. {name}=2020-01-31")
+    if not _YEARS[0] <= int(text[:4]) <= _YEARS[1]:  # pandas would read 0099 as 1999
+        raise Invalid(
+            f"{name}={text!r}: the year must be {_YEARS[0]}-{_YEARS[1]} (the span of pandas "
+            f"timestamps), e.g. {name}=2020-01-31"
+        )
     try:
         ts = pd.Timestamp(text)
     except (ValueError, TypeError):
@@ -150,7 +156,7 @@ class Resolver:
         spread: float = 0.0,
     ) -> RunSpec:
         """Resolve ``target`` (a strategy id or a template name) plus overrides; validate all."""
-        if STRATEGY_RE.match(target):
+        if STRATEGY_RE.fullmatch(target):
             s = self.strategy(target)
             tpl = self.template(s.template)
             spec = RunSpec(tpl.name, symbol or s.symbol, {**s.params, **params},
@@ -259,5 +265,21 @@ class Resolver:
             except engine.EngineError as exc:
                 raise Invalid(str(exc)) from None
             bars = min(cut, bars - cut)
+        sort = _sort_key(req.sort, tpl, split is not None)
         combos, skipped = self.sweep_grid(tpl.name, grid, bars)
-        return Prepared("sweep", [base], combos, skipped, req.sort or "sharpe", split)
+        return Prepared("sweep", [base], combos, skipped, sort, split)
+
+
+def _sort_key(sort: str | None, tpl: engine.Template, split: bool) -> str:
+    """``sort=``: a column of the sweep table (a metric, ``oos_<metric>`` with a split, or a
+    parameter); :class:`Invalid` naming the choices otherwise."""
+    if sort is None:
+        return "sharpe"
+    names = [*engine.STAT_NAMES, *(f"oos_{m}" for m in engine.STAT_NAMES if split)]
+    if sort in names or sort in {p.name for p in tpl.params}:
+        return sort
+    raise Invalid(
+        f"sort={sort!r} is not a column of the sweep table{did_you_mean(sort, names)}; use a "
+        f"metric such as sharpe, total_return, cagr, max_drawdown or sortino"
+        + (" (oos_<metric> ranks by the out-of-sample period)" if split else "")
+    )

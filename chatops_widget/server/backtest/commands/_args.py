@@ -161,7 +161,7 @@ def parse_float(name: str, text: str | None, default: float, lo: float, hi: floa
 
 def _number(name: str, text: str) -> int | float | str:
     t = text.strip()
-    if re.match(r"^[+-]?\d+$", t):
+    if re.fullmatch(r"[+-]?\d+", t):
         return int(t)
     try:
         return float(t)
@@ -203,6 +203,6 @@ def parse_range(name: str, text: str) -> list[Any]:
 
 def parse_run_id(text: str) -> str:
     """Check a run id's shape (``run_`` + letters/digits)."""
-    if not _RUN_RE.match(text):
+    if not _RUN_RE.fullmatch(text):
         raise bad(f"{text!r} is not a run id; run ids look like run_3fa2b1c4d5e6 (see /status)")
     return text

@@ -95,7 +95,7 @@ class BacktestEvents:
 
     def _session_of(self, sid: str, data: Any, event: str) -> str:
         session_id = data.get("sessionId") if isinstance(data, dict) else data
-        if not isinstance(session_id, str) or not re.match(SESSION_ID_PATTERN, session_id):
+        if not isinstance(session_id, str) or not re.fullmatch(SESSION_ID_PATTERN, session_id):
             raise ProtocolError(
                 ErrorCode.BAD_REQUEST,
                 f"{event}: expected {{'sessionId': 'session_...'}}, got {str(data)[:80]!r}",

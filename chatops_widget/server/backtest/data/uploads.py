@@ -270,7 +270,7 @@ class Uploads:
             tmp.unlink(missing_ok=True)
         for path in sorted(self.folder.glob("*.parquet")):
             sym = path.name[: -len(".parquet")].upper()
-            if not re.match(SYMBOL_PATTERN, sym):
+            if not re.fullmatch(SYMBOL_PATTERN, sym):
                 continue
             try:
                 df = await asyncio.to_thread(engine.read_ohlcv_file, path)

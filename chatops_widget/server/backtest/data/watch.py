@@ -51,7 +51,7 @@ def symbol_of(name: str) -> str | None:
     for suffix in _SUFFIXES:
         if name.lower().endswith(suffix):
             symbol = name[: -len(suffix)].upper()
-            return symbol if re.match(SYMBOL_PATTERN, symbol) else None
+            return symbol if re.fullmatch(SYMBOL_PATTERN, symbol) else None
     return None
 
 

@@ -127,7 +127,7 @@ class ResultStore:
                 "stats": hit.stats,
                 "meta": hit.meta,
             }
-        if not _RUN_RE.match(run_id):
+        if not _RUN_RE.fullmatch(run_id):
             return None
         try:
             return json.loads((self.root / run_id / "record.json").read_text())
@@ -137,7 +137,7 @@ class ResultStore:
     def load(self, run_id: str) -> StoredResult | None:
         """The stored result of ``run_id`` (from memory or Parquet), or ``None``."""
         hit = self.cached(run_id)
-        if hit is not None or not _RUN_RE.match(run_id):
+        if hit is not None or not _RUN_RE.fullmatch(run_id):
             return hit
         folder = self._folder(run_id)
         record = self.record(run_id)
@@ -176,7 +176,7 @@ class ResultStore:
         return [r for r in rows if session_id is None or r["sessionId"] == session_id]
 
     def _folder(self, run_id: str) -> Path:
-        if not _RUN_RE.match(run_id):
+        if not _RUN_RE.fullmatch(run_id):
             raise ValueError(f"run id {run_id!r} is not valid; expected e.g. 'run_1a2b3c'")
         return self.root / run_id
 
@@ -189,7 +189,7 @@ class ResultStore:
 
 def write_result(root: str | os.PathLike[str], result: StoredResult) -> None:
     """Write ``result`` under ``root/<run_id>/`` (a plain function: runs in a worker process)."""
-    if not _RUN_RE.match(result.run_id):
+    if not _RUN_RE.fullmatch(result.run_id):
         raise ValueError(f"run id {result.run_id!r} is not valid; expected e.g. 'run_1a2b3c'")
     folder = Path(root) / result.run_id
     folder.mkdir(parents=True, exist_ok=True)

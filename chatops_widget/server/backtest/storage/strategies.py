@@ -118,7 +118,7 @@ class StrategyStore:
 
     def get(self, strategy_id: str) -> Strategy | None:
         """The strategy with this id, or ``None``."""
-        if not STRATEGY_RE.match(strategy_id):
+        if not STRATEGY_RE.fullmatch(strategy_id):
             return None
         n = int(strategy_id.split("_")[1])
         with self._lock:
@@ -204,7 +204,7 @@ class StrategyStore:
             return
         rows = []
         for item in raw.get("strategies", []):
-            if not STRATEGY_RE.match(str(item.get("id", ""))):
+            if not STRATEGY_RE.fullmatch(str(item.get("id", ""))):
                 continue
             rows.append(
                 (int(item["id"].split("_")[1]), item["name"], item["template"],
