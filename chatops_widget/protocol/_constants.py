@@ -20,6 +20,8 @@ __all__ = [
     "MAX_COMMAND_CHARS",
     "MAX_CONTENT_CHARS",
     "MAX_GRID_VALUES",
+    "MAX_PARAM_MAGNITUDE",
+    "MAX_SEQ",
     "MAX_RUN_TARGETS",
     "MAX_UPLOAD_BYTES",
     "NAMESPACE",
@@ -60,6 +62,10 @@ MAX_UPLOAD_BYTES = 15 * 1024 * 1024
 #: Most strategies in one ``startRun`` (a comparison), and values of one swept parameter.
 MAX_RUN_TARGETS = 20
 MAX_GRID_VALUES = 10_000
+#: Numbers in a run's parameters, grids and costs are finite and at most this in size.
+MAX_PARAM_MAGNITUDE = 1e12
+#: The largest message ``seq`` (SQLite's largest integer): ``lastSeq`` may not exceed it.
+MAX_SEQ = 2**63 - 1
 
 Role = Literal["user", "assistant", "system"]
 RunStatus = Literal["queued", "running", "completed", "failed", "cancelled"]

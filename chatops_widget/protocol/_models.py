@@ -27,6 +27,7 @@ from pydantic import (
 from ._constants import (
     MAX_COMMAND_CHARS,
     MAX_CONTENT_CHARS,
+    MAX_SEQ,
     SESSION_ID_PATTERN,
     SYMBOL_PATTERN,
     ClientEvent,
@@ -180,7 +181,7 @@ class JoinSession(_Model):
     event: ClassVar[str] = ClientEvent.JOIN_SESSION.value
 
     sessionId: str = SessionId
-    lastSeq: int = Field(default=0, ge=0)
+    lastSeq: int = Field(default=0, ge=0, le=MAX_SEQ)
     name: str | None = Field(default=None, max_length=200)
 
     @classmethod

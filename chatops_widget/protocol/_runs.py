@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import re
 import shlex
 from typing import Any, ClassVar
@@ -17,6 +18,7 @@ from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr, field
 
 from ._constants import (
     MAX_GRID_VALUES,
+    MAX_PARAM_MAGNITUDE,
     MAX_RUN_TARGETS,
     RUN_ID_PATTERN,
     ClientEvent,
@@ -75,7 +77,21 @@ class StartRun(_Model):
         for name, values in value.items():
             if not 0 < len(values) <= MAX_GRID_VALUES:
                 raise ValueError(f"grid {name!r} needs 1-{MAX_GRID_VALUES} values")
+            for v in values:
+                _check_number(name, v)
         return value
+
+    @field_validator("params")
+    @classmethod
+    def _params(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name, v in value.items():
+            _check_number(name, v)
+        return value
+
+    @field_validator("cash", "commission", "spread")
+    @classmethod
+    def _cost(cls, value: float | None) -> float | None:
+        return None if value is None else _check_number("cost", value)
 
     @field_validator("runId")
     @classmethod
@@ -104,6 +120,17 @@ class StartRun(_Model):
         for key, values in self.grid.items():
             parts.append(f"{key}={shlex.quote(_values_text(values))}")
         return " ".join(parts)
+
+
+def _check_number(name: str, value: Any) -> Any:
+    """A number of a request must be finite and at most :data:`MAX_PARAM_MAGNITUDE` in size."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value) or abs(value) > MAX_PARAM_MAGNITUDE:
+            raise ValueError(
+                f"{name}={value!r:.40}: numbers must be finite and at most "
+                f"{MAX_PARAM_MAGNITUDE:g} in size"
+            )
+    return value
 
 
 def _text(value: Any) -> str:

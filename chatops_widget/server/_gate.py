@@ -60,7 +60,9 @@ class Gate:
                 "unauthorized: no token; connect with auth={'token': '<token>'} "
                 "(the token is printed by 'chatops-widget serve')"
             )
-        if not secrets.compare_digest(token.encode(), self.token.encode()):
+        # surrogatepass: a lone surrogate (valid JSON, not UTF-8) is a wrong token, not a crash
+        given = token.encode("utf-8", "surrogatepass")
+        if not secrets.compare_digest(given, self.token.encode("utf-8", "surrogatepass")):
             raise socketio.exceptions.ConnectionRefusedError(
                 "unauthorized: wrong token; use the token printed by 'chatops-widget serve'"
             )

@@ -16,13 +16,19 @@ Example:
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import pandas as pd
 
-from chatops_widget.protocol import RUN_ID_PATTERN, ErrorCode, ProtocolError
+from chatops_widget.protocol import (
+    MAX_PARAM_MAGNITUDE,
+    RUN_ID_PATTERN,
+    ErrorCode,
+    ProtocolError,
+)
 
 from ..errors import BacktestError, did_you_mean, to_protocol
 from ..resolve import MAX_COMBOS, check_date
@@ -161,17 +167,23 @@ def parse_float(name: str, text: str | None, default: float, lo: float, hi: floa
 
 def _number(name: str, text: str) -> int | float | str:
     t = text.strip()
-    if re.fullmatch(r"[+-]?\d+", t):
-        return int(t)
+    if t.lower() in {"true", "false", "yes", "no", "on", "off"}:
+        return t.lower()
     try:
-        return float(t)
+        value: int | float = int(t) if re.fullmatch(r"[+-]?\d{1,18}", t) else float(t)
     except ValueError:
-        if t.lower() in {"true", "false", "yes", "no", "on", "off"}:
-            return t.lower()
+        if not re.fullmatch(r"[+-]?\d+", t):
+            raise bad(
+                f"{name}={text!r:.60}: expected a number, a list a,b,c or a range lo:hi:step "
+                f"(e.g. {name}=5:50:5)"
+            ) from None
+        value = math.inf  # more digits than any parameter needs
+    if not math.isfinite(value) or abs(value) > MAX_PARAM_MAGNITUDE:
         raise bad(
-            f"{name}={text!r}: expected a number, a list a,b,c or a range lo:hi:step "
-            f"(e.g. {name}=5:50:5)"
-        ) from None
+            f"{name}={text!r:.60}: {t[:30]!r} is not a usable number; values must be finite and "
+            f"at most {MAX_PARAM_MAGNITUDE:g} in size (e.g. {name}=5:50:5)"
+        )
+    return value
 
 
 def parse_range(name: str, text: str) -> list[Any]:
@@ -189,9 +201,13 @@ def parse_range(name: str, text: str) -> list[Any]:
             raise bad(f"{name}={text!r}: the step must be > 0, e.g. {name}={lo}:{hi}:1")
         if hi < lo:
             raise bad(f"{name}={text!r}: lo must be <= hi, e.g. {name}={hi}:{lo}:{step}")
-        count = int((hi - lo) / step + 1e-9) + 1
-        if count > MAX_COMBOS:
-            raise bad(f"{name}={text!r} has {count} values; the limit is {MAX_COMBOS}")
+        span = (hi - lo) / step  # finite bounds, but a tiny step makes it huge (or inf)
+        if not span <= MAX_COMBOS:
+            raise bad(
+                f"{name}={text!r:.60} has more than {MAX_COMBOS:,} values; the limit is "
+                f"{MAX_COMBOS:,} (use a larger step)"
+            )
+        count = int(span + 1e-9) + 1
         if all(isinstance(n, int) for n in (lo, hi, step)):
             return list(range(lo, hi + 1, step))  # type: ignore[arg-type]
         return [round(lo + i * step, 10) for i in range(count)]

@@ -168,7 +168,11 @@ class RunCommands:
             fields["grid"] = {k: parse_range(k, v) for k, v in opts.items()}
         else:
             fields["params"] = opts
-        return parse(StartRun, fields), parse_run_id(run_id) if run_id is not None else None
+        try:
+            req = parse(StartRun, fields)
+        except ProtocolError as exc:  # typed, it is a bad request; typed in chat, an argument
+            raise bad(exc.message.removeprefix("startRun: ")) from None
+        return req, parse_run_id(run_id) if run_id is not None else None
 
     # ------------------------------------------------------------------ startRun (typed)
     async def start_run(self, sid: str, data: Any) -> dict[str, Any]:

@@ -120,7 +120,9 @@ class StrategyStore:
         """The strategy with this id, or ``None``."""
         if not STRATEGY_RE.fullmatch(strategy_id):
             return None
-        n = int(strategy_id.split("_")[1])
+        n = int(strategy_id.split("_")[1]) if len(strategy_id) <= 40 else -1
+        if not 0 < n <= 2**63 - 1:  # beyond SQLite's integers: no such strategy
+            return None
         with self._lock:
             row = self._db.execute(
                 f"SELECT {_COLUMNS} FROM strategies WHERE n = ?", (n,)
