@@ -20,6 +20,7 @@ __all__ = [
     "MAX_COMMAND_CHARS",
     "MAX_CONTENT_CHARS",
     "MAX_GRID_VALUES",
+    "MAX_MESSAGE_BYTES",
     "MAX_PARAM_MAGNITUDE",
     "MAX_SEQ",
     "MAX_RUN_TARGETS",
@@ -55,9 +56,11 @@ SYMBOL_PATTERN = r"^[A-Z0-9][A-Z0-9._-]{0,15}$"
 
 MAX_CONTENT_CHARS = 16_000
 MAX_COMMAND_CHARS = 2_000
-#: Largest ``uploadData`` payload (the Arrow bytes): about 300,000 OHLCV bars. It stays under
-#: uvicorn's 16 MiB WebSocket message limit. Bigger data goes in the server's
-#: ``<data-dir>/data`` folder as ``<SYMBOL>.parquet`` or ``.csv``.
+#: Largest socket.io message (one WebSocket frame, one polling body) the server reads: up to it
+#: an oversize field is answered ``too_large``; a bigger message closes that connection.
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+#: Largest ``uploadData`` payload (the Arrow bytes): about 300,000 OHLCV bars. Bigger data goes
+#: in the server's ``<data-dir>/data`` folder as ``<SYMBOL>.parquet`` or ``.csv``.
 MAX_UPLOAD_BYTES = 15 * 1024 * 1024
 #: Most strategies in one ``startRun`` (a comparison), and values of one swept parameter.
 MAX_RUN_TARGETS = 20

@@ -125,7 +125,8 @@ class StartRun(_Model):
 def _check_number(name: str, value: Any) -> Any:
     """A number of a request must be finite and at most :data:`MAX_PARAM_MAGNITUDE` in size."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if not math.isfinite(value) or abs(value) > MAX_PARAM_MAGNITUDE:
+        finite = math.isfinite(value) if isinstance(value, float) else True  # ints: any size
+        if not finite or abs(value) > MAX_PARAM_MAGNITUDE:
             raise ValueError(
                 f"{name}={value!r:.40}: numbers must be finite and at most "
                 f"{MAX_PARAM_MAGNITUDE:g} in size"

@@ -69,9 +69,12 @@ class Gate:
 
     async def on_unknown_event(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
         """Answer an event nobody handles, naming the ones that exist."""
+        return await self.bad_event(sid, f"unknown event {event!r:.80}")
+
+    async def bad_event(self, sid: str, problem: str) -> dict[str, Any]:
+        """The ``bad_request`` answer to an event no handler can take (``problem`` says why)."""
         exc = ProtocolError(
-            ErrorCode.BAD_REQUEST,
-            f"unknown event {event!r}; known events: {', '.join(self.known())}",
+            ErrorCode.BAD_REQUEST, f"{problem}; known events: {', '.join(self.known())}"
         )
         await self.send_error(sid, exc)
         return {"ok": False, "error": exc.info().wire()}

@@ -27,6 +27,7 @@ from typing import Any
 import socketio
 
 from ..protocol import (
+    MAX_MESSAGE_BYTES,
     SOCKETIO_PATH,
     ChatMessage,
     ClientEvent,
@@ -42,6 +43,7 @@ from ..protocol import (
 )
 from ._gate import BUILTIN_EVENTS, Gate
 from ._http import default_data_dir, describe
+from ._socket import FrameFilter, SocketServer
 from .grammar import parse_command
 from .host import (
     ChatListener,
@@ -58,9 +60,6 @@ from .store import Store
 __all__ = ["ChatOpsServer", "default_data_dir"]
 
 log = logging.getLogger("chatops_widget.server")
-
-#: Largest socket.io message accepted (bigger ones close that connection, per engine.io).
-MAX_HTTP_BUFFER_SIZE = 32 * 1024 * 1024
 
 
 class ChatOpsServer:
@@ -96,24 +95,28 @@ class ChatOpsServer:
         self._tasks: set[asyncio.Task[Any]] = set()
         # The token is the guard, so the Origin check is off ([]): browsers on other origins
         # (e.g. the seed's Next.js app) may connect, but only with the token.
-        self.sio = socketio.AsyncServer(
-            async_mode="asgi",
+        self.sio = SocketServer(
             cors_allowed_origins=[] if cors_allowed_origins is None else cors_allowed_origins,
             async_handlers=False,  # per-connection order: joinSession before sendMessage
-            max_http_buffer_size=MAX_HTTP_BUFFER_SIZE,
+            max_http_buffer_size=MAX_MESSAGE_BYTES,
             client_manager=client_manager,
             logger=False,
             engineio_logger=False,
         )
-        self.asgi_app = socketio.ASGIApp(
-            self.sio,
-            other_asgi_app=describe,
-            socketio_path=SOCKETIO_PATH.strip("/"),
-            on_startup=self._startup,
-            on_shutdown=self._shutdown,
+        self.asgi_app = FrameFilter(
+            socketio.ASGIApp(
+                self.sio,
+                other_asgi_app=describe,
+                socketio_path=SOCKETIO_PATH.strip("/"),
+                on_startup=self._startup,
+                on_shutdown=self._shutdown,
+            ),
+            self.sio.noise,
+            max_body=MAX_MESSAGE_BYTES,
         )
         #: what every client event passes through: auth at connect, validation, acks, errors
         self.gate = Gate(self.sio, self.token, lambda: [*BUILTIN_EVENTS, *self._events])
+        self.sio.bad_event = self.gate.bad_event
         for event, fn in {
             ClientEvent.JOIN_SESSION: self._join,
             ClientEvent.LEAVE_SESSION: self._leave,

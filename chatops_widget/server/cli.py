@@ -21,7 +21,7 @@ import socketio
 import uvicorn
 
 from .._version import __version__
-from ..protocol import DEFAULT_HOST, DEFAULT_PORT, SOCKETIO_PATH
+from ..protocol import DEFAULT_HOST, DEFAULT_PORT, MAX_MESSAGE_BYTES, SOCKETIO_PATH
 
 __all__ = ["main", "build_parser"]
 
@@ -108,6 +108,7 @@ def _serve(args: argparse.Namespace) -> int:
         lifespan="on",
         loop="asyncio",
         ws="websockets-sansio",
+        ws_max_size=MAX_MESSAGE_BYTES,  # uvicorn's default is 16 MiB; ours is the documented one
         timeout_graceful_shutdown=3,
     )
     try:

@@ -22,7 +22,7 @@ from typing import Any
 
 import uvicorn
 
-from ..protocol import DEFAULT_HOST
+from ..protocol import DEFAULT_HOST, MAX_MESSAGE_BYTES
 from .app import ChatOpsServer
 
 __all__ = ["EmbeddedServer", "acquire_shared"]
@@ -82,6 +82,7 @@ class EmbeddedServer:
             lifespan="on",
             loop="asyncio",
             ws="websockets-sansio",
+            ws_max_size=MAX_MESSAGE_BYTES,  # the documented limit (uvicorn's default: 16 MiB)
             timeout_graceful_shutdown=3,
         )
         self._uvicorn = uvicorn.Server(config)
