@@ -30,9 +30,11 @@ from __future__ import annotations
 from typing import Any
 
 from ._constants import (
+    AUTH_TIMEOUT,
     DEFAULT_HOST,
     DEFAULT_PORT,
     MAX_COMMAND_CHARS,
+    MAX_CONNECTIONS_PER_ADDRESS,
     MAX_CONTENT_CHARS,
     MAX_GRID_VALUES,
     MAX_MESSAGE_BYTES,
@@ -83,9 +85,11 @@ from ._runs import StartRun
 ProtocolError.__module__ = __name__  # shown as chatops_widget.protocol.ProtocolError
 
 __all__ = [
+    "AUTH_TIMEOUT",
     "DEFAULT_HOST",
     "DEFAULT_PORT",
     "MAX_COMMAND_CHARS",
+    "MAX_CONNECTIONS_PER_ADDRESS",
     "MAX_CONTENT_CHARS",
     "MAX_GRID_VALUES",
     "MAX_MESSAGE_BYTES",

@@ -15,9 +15,11 @@ from enum import Enum
 from typing import Literal
 
 __all__ = [
+    "AUTH_TIMEOUT",
     "DEFAULT_HOST",
     "DEFAULT_PORT",
     "MAX_COMMAND_CHARS",
+    "MAX_CONNECTIONS_PER_ADDRESS",
     "MAX_CONTENT_CHARS",
     "MAX_GRID_VALUES",
     "MAX_MESSAGE_BYTES",
@@ -69,6 +71,12 @@ MAX_GRID_VALUES = 10_000
 MAX_PARAM_MAGNITUDE = 1e12
 #: The largest message ``seq`` (SQLite's largest integer): ``lastSeq`` may not exceed it.
 MAX_SEQ = 2**63 - 1
+#: Seconds a connection has to authenticate (socket.io CONNECT with the token) before the
+#: server closes it; ``CHATOPS_AUTH_TIMEOUT`` changes it.
+AUTH_TIMEOUT = 10.0
+#: Connections one client address may hold at once (authenticated or not); more are refused.
+#: ``CHATOPS_MAX_CONNECTIONS`` changes it (behind a proxy every client has its address).
+MAX_CONNECTIONS_PER_ADDRESS = 64
 
 Role = Literal["user", "assistant", "system"]
 RunStatus = Literal["queued", "running", "completed", "failed", "cancelled"]

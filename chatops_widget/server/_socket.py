@@ -8,10 +8,12 @@ what a client may send before and after it authenticates.
   reserves (``connect``, ``disconnect``, ``*``), is answered ``bad_request`` instead of
   re-running the connect handler or reaching the catch-all with shifted arguments;
 - undecodable packets and frames that are no Engine.IO packet (empty, NUL, junk) are dropped
-  and counted: one rate-limited log line, no traceback, the connection stays.
+  and counted: one rate-limited log line, no traceback, the connection stays;
+- an Engine.IO connection that has not authenticated within ``auth_timeout`` seconds is closed,
+  and one address holds at most ``max_connections`` at a time.
 
 Example:
-    >>> sock = SocketServer()
+    >>> sock = SocketServer(auth_timeout=5, max_connections=64)
     >>> sock.packet_class.json.loads('{"n": ' + "9" * 2000 + "}")
     {'n': inf}
     >>> sock.packet_class.json.loads("[" * 100_000)
@@ -22,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -116,10 +119,57 @@ BadEvent = Callable[[str, str], Awaitable[dict[str, Any]]]
 class SocketServer(socketio.AsyncServer):
     """``socketio.AsyncServer`` with the guards of the module docstring (asgi mode)."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, auth_timeout: float, max_connections: int, **kwargs: Any) -> None:
         super().__init__(async_mode="asgi", serializer=Packet, **kwargs)
+        self.auth_timeout, self.max_connections = auth_timeout, max_connections
         self.noise = Noise()
         self.bad_event: BadEvent | None = None
+        self._addresses: dict[str, str] = {}  # eio sid -> client address
+        self._per_address: Counter[str] = Counter()
+        self._deadlines: dict[str, asyncio.TimerHandle] = {}
+
+    # ------------------------------------------------------------------ connections
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
+        addr = _address(environ)
+        if self.max_connections and self._per_address[addr] >= self.max_connections:
+            self.noise.note(
+                "refused connections", f"{addr} is at the cap of {self.max_connections}"
+            )
+            return False
+        self._per_address[addr] += 1
+        self._addresses[eio_sid] = addr
+        loop = asyncio.get_running_loop()
+        self._deadlines[eio_sid] = loop.call_later(
+            self.auth_timeout, lambda: asyncio.ensure_future(self._auth_deadline(eio_sid))
+        )
+        return await super()._handle_eio_connect(eio_sid, environ)
+
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        timer = self._deadlines.pop(eio_sid, None)
+        if timer is not None:
+            timer.cancel()
+        addr = self._addresses.pop(eio_sid, None)
+        if addr is not None:
+            self._per_address[addr] -= 1
+            if self._per_address[addr] <= 0:
+                del self._per_address[addr]
+        self._binary_packet.pop(eio_sid, None)
+        await super()._handle_eio_disconnect(eio_sid, reason)
+
+    async def _auth_deadline(self, eio_sid: str) -> None:
+        self._deadlines.pop(eio_sid, None)
+        if self.manager.sid_from_eio_sid(eio_sid, "/") is not None:
+            return  # authenticated
+        if eio_sid in self.eio.sockets:
+            self.noise.note(
+                "unauthenticated connections closed",
+                f"no valid token within {self.auth_timeout:g} s "
+                f"(from {self._addresses.get(eio_sid, '?')})",
+            )
+            sock = self.eio.sockets.get(eio_sid)
+            await self.eio.disconnect(eio_sid)
+            if sock is not None:  # ends its websocket writer, which closes the transport
+                sock.queue.put_nowait(None)
 
     # ------------------------------------------------------------------ packets
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:

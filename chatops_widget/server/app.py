@@ -54,6 +54,7 @@ from .host import (
     JoinExtra,
     Plugin,
 )
+from .limits import Limits
 from .router import CommandRouter
 from .store import Store
 
@@ -68,7 +69,8 @@ class ChatOpsServer:
     ``plugins`` are registered in order (``None``: :func:`~.plugins.standard_plugins`, i.e.
     backtests and the assistant; ``[]``: a bare chat host with ``/help``).
     ``client_manager`` is python-socketio's (e.g. ``socketio.AsyncRedisManager(url)`` to run
-    several servers as one). Attributes: ``sio`` (the AsyncServer), ``store``, ``router``,
+    several servers as one); ``limits`` (default: :meth:`.Limits.from_env`) what a client may
+    cost. Attributes: ``sio`` (the AsyncServer), ``store``, ``router``,
     ``plugins``, ``data_dir``, ``token`` and ``asgi_app`` (serve it with uvicorn).
     """
 
@@ -80,10 +82,13 @@ class ChatOpsServer:
         plugins: Sequence[Plugin] | None = None,
         client_manager: socketio.AsyncManager | None = None,
         cors_allowed_origins: list[str] | str | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.token = token or secrets.token_urlsafe(24)
+        #: what one client may cost (auth deadline, connections per address, rates)
+        self.limits = limits or Limits.from_env()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.store = Store(self.data_dir / "chatops.sqlite3")
         self._router = CommandRouter()
@@ -96,6 +101,8 @@ class ChatOpsServer:
         # The token is the guard, so the Origin check is off ([]): browsers on other origins
         # (e.g. the seed's Next.js app) may connect, but only with the token.
         self.sio = SocketServer(
+            auth_timeout=self.limits.auth_timeout,
+            max_connections=self.limits.max_connections,
             cors_allowed_origins=[] if cors_allowed_origins is None else cors_allowed_origins,
             async_handlers=False,  # per-connection order: joinSession before sendMessage
             max_http_buffer_size=MAX_MESSAGE_BYTES,
