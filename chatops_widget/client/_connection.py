@@ -10,7 +10,8 @@ Runs entirely on the client's :class:`~chatops_widget.client._loop.LoopThread`. 
   the ack and drops duplicates by ``seq`` (live messages are held back until the ack arrives);
 - buffers requests while disconnected and sends them, in order, once the session is re-joined;
   unacknowledged requests are re-sent after a reconnect (sendMessage/executeCommand carry a
-  ``clientMessageId``, so the server stores each exactly once).
+  ``clientMessageId``, so the server stores each exactly once); one answered ``rate_limited`` is
+  re-sent after the server's ``retryAfter`` (nothing else goes out meanwhile, keeping order).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class _Request:
     payload: Any
     future: asyncio.Future[Any]
     sent_gen: int = -1
+    retries: int = 0  # times it was answered rate_limited
 
 
 @dataclass
@@ -82,6 +84,7 @@ class Connection:
         self._closing = False
         self._ready = asyncio.Event()  # connected and the current session (re-)joined
         self._kick = asyncio.Event()
+        self._resume = 0.0  # loop time before which nothing is sent (the server's retryAfter)
         self._lost: asyncio.Future[None] | None = None
         self._outbox: deque[_Request] = deque()
         self._joining = False
@@ -310,6 +313,8 @@ class Connection:
         while True:
             await self._kick.wait()
             self._kick.clear()
+            if (pause := self._resume - asyncio.get_running_loop().time()) > 0:
+                await asyncio.sleep(pause)
             if not self._ready.is_set():
                 continue
             gen, sio = self._gen, self._sio
@@ -328,10 +333,15 @@ class Connection:
 
     def _acker(self, req: _Request) -> Callable[..., None]:
         def on_ack(*data: Any) -> None:
-            try:
+            wait = _retry_after(data[0] if data else None)
+            if wait is not None and req.retries < 20 and not req.future.done():
+                req.retries, req.sent_gen = req.retries + 1, -1  # sent again after the wait
+                loop = asyncio.get_running_loop()
+                self._resume = max(self._resume, loop.time() + wait)
+                loop.call_later(wait, self._kick.set)
+                return
+            if req in self._outbox:
                 self._outbox.remove(req)
-            except ValueError:
-                pass
             if not req.future.done():
                 req.future.set_result(data[0] if data else None)
 
@@ -348,6 +358,14 @@ def split_url(url: str) -> tuple[str, str | None]:
     scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
     token = parse_qs(parts.query).get("token", [None])[0]
     return f"{scheme}://{parts.netloc}", token
+
+
+def _retry_after(ack: Any) -> float | None:
+    """The seconds to wait if ``ack`` is a ``rate_limited`` refusal, else ``None``."""
+    err = ack.get("error") if isinstance(ack, dict) and not ack.get("ok") else None
+    if isinstance(err, dict) and err.get("code") == ErrorCode.RATE_LIMITED.value:
+        return min(30.0, float(err.get("retryAfter") or 1.0))
+    return None
 
 
 def _error_of(ack: Any) -> dict[str, Any]:

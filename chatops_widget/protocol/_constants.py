@@ -28,6 +28,7 @@ __all__ = [
     "MAX_RUN_TARGETS",
     "MAX_UPLOAD_BYTES",
     "NAMESPACE",
+    "RATE_LIMITS",
     "RESULT_KINDS",
     "RUN_ID_PATTERN",
     "RUN_STATUSES",
@@ -77,6 +78,17 @@ AUTH_TIMEOUT = 10.0
 #: Connections one client address may hold at once (authenticated or not); more are refused.
 #: ``CHATOPS_MAX_CONNECTIONS`` changes it (behind a proxy every client has its address).
 MAX_CONNECTIONS_PER_ADDRESS = 64
+#: Per connection, a token bucket per kind of request: (refill per second, burst). Beyond it a
+#: request is answered ``rate_limited`` with ``retryAfter`` (seconds). ``messages``:
+#: ``sendMessage``; ``commands``: ``executeCommand``, ``startRun``; ``uploads``: ``uploadData``;
+#: ``events``: every other event. ``CHATOPS_RATE_LIMITS`` changes them, e.g.
+#: ``messages=50/s:200,uploads=off`` (``off`` alone: no limits).
+RATE_LIMITS: dict[str, tuple[float, int]] = {
+    "messages": (20.0, 100),
+    "commands": (5.0, 30),
+    "uploads": (0.5, 5),
+    "events": (100.0, 300),
+}
 
 Role = Literal["user", "assistant", "system"]
 RunStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
@@ -124,4 +136,5 @@ class ErrorCode(str, Enum):
     NOT_FOUND = "not_found"
     ALREADY_EXISTS = "already_exists"
     UNAUTHORIZED = "unauthorized"
+    RATE_LIMITED = "rate_limited"  # too many requests from one connection; see retryAfter
     INTERNAL = "internal"

@@ -67,19 +67,31 @@ _SYMBOL_RE = re.compile(SYMBOL_PATTERN)
 class ProtocolError(Exception):
     """A request the server (or client) cannot honour; carries a code and a readable message."""
 
-    def __init__(self, code: ErrorCode | str, message: str, session_id: str | None = None):
+    def __init__(
+        self,
+        code: ErrorCode | str,
+        message: str,
+        session_id: str | None = None,
+        retry_after: float | None = None,
+    ):
         super().__init__(message)
         self.code = ErrorCode(code)
         self.message = message
         self.session_id = session_id
+        self.retry_after = retry_after
 
     def info(self) -> ErrorInfo:
-        """The ``{code, message}`` carried by a failed ack or ``commandResult``."""
-        return ErrorInfo(code=self.code.value, message=self.message)
+        """The ``{code, message}`` (+ ``retryAfter``) of a failed ack or ``commandResult``."""
+        return ErrorInfo(code=self.code.value, message=self.message, retryAfter=self.retry_after)
 
     def event(self) -> ErrorEvent:
         """The ``error`` event sent to the connection whose request failed."""
-        return ErrorEvent(code=self.code.value, message=self.message, sessionId=self.session_id)
+        return ErrorEvent(
+            code=self.code.value,
+            message=self.message,
+            sessionId=self.session_id,
+            retryAfter=self.retry_after,
+        )
 
 
 class _Model(BaseModel):
@@ -136,10 +148,12 @@ class BacktestProgress(_Model):
 
 
 class ErrorInfo(_Model):
-    """What went wrong: a machine-readable ``code`` (:class:`ErrorCode`) and a readable message."""
+    """What went wrong: a machine-readable ``code`` (:class:`ErrorCode`) and a readable message;
+    ``retryAfter`` (seconds) when trying again later will work (``rate_limited``)."""
 
     code: str
     message: str
+    retryAfter: float | None = None
 
 
 class CommandResult(_Model):
@@ -159,6 +173,7 @@ class ErrorEvent(_Model):
     code: str
     message: str
     sessionId: str | None = None
+    retryAfter: float | None = None
 
 
 class Ack(_Model):

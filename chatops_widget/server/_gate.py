@@ -1,12 +1,14 @@
 """What every client event passes through before a handler sees it: the token check at connect,
-one payload argument, an ack for every event (``{"ok": true, ...}`` or ``{"ok": false,
+the connection's rate limit for its kind of request (:mod:`.limits`), one payload argument, an
+ack for every event (``{"ok": true, ...}`` or ``{"ok": false,
 "error": {"code", "message"}}``), an ``error`` event to the sender when it failed, and an
 answer for events nobody handles. A handler's ``ProtocolError`` reaches the client as it is; any
 other exception is logged with its traceback and answered ``internal`` -- never shown.
 
 Example:
     >>> import socketio
-    >>> gate = Gate(socketio.AsyncServer(async_mode="asgi"), "secret", lambda: ["joinSession"])
+    >>> gate = Gate(socketio.AsyncServer(async_mode="asgi"), "secret", lambda: ["joinSession"],
+    ...             Limits())
     >>> async def ping(sid, data):
     ...     return {"pong": data}
     >>> handler = gate.wrap("ping", ping)
@@ -25,6 +27,7 @@ from typing import Any
 import socketio
 
 from ..protocol import ClientEvent, ErrorCode, ProtocolError, ServerEvent
+from .limits import Buckets, Limits
 
 __all__ = ["BUILTIN_EVENTS", "Gate"]
 
@@ -47,10 +50,38 @@ Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]
 class Gate:
     """Auth, acks and errors for one ``AsyncServer`` (``known()`` lists the handled events)."""
 
-    def __init__(self, sio: socketio.AsyncServer, token: str, known: Callable[[], list[str]]):
-        self.sio, self.token, self.known = sio, token, known
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        token: str,
+        known: Callable[[], list[str]],
+        limits: Limits,
+    ):
+        self.sio, self.token, self.known, self.limits = sio, token, known, limits
+        self._buckets: dict[str, Buckets] = {}  # connection sid -> its token buckets
         sio.on("connect", self.on_connect)
+        sio.on("disconnect", self.on_disconnect)
         sio.on("*", self.on_unknown_event)
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        """Forget a connection's buckets."""
+        self._buckets.pop(sid, None)
+
+    def limited(self, sid: str, name: str, kind: str) -> ProtocolError | None:
+        """The ``rate_limited`` refusal if ``sid`` has no token of ``kind`` left, else ``None``."""
+        buckets = self._buckets.get(sid)
+        if buckets is None:
+            buckets = self._buckets[sid] = self.limits.buckets()
+        wait = buckets.take(kind)
+        if wait is None:
+            return None
+        rate = self.limits.rates[kind]
+        return ProtocolError(
+            ErrorCode.RATE_LIMITED,
+            f"{name}: too many {kind} from this connection (at most {rate.burst} at once, then "
+            f"{rate.per_second:g} a second); retry in {wait:g} s",
+            retry_after=wait,
+        )
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         """Refuse a connection without the server's token (``auth={"token": ...}``)."""
@@ -73,17 +104,23 @@ class Gate:
 
     async def bad_event(self, sid: str, problem: str) -> dict[str, Any]:
         """The ``bad_request`` answer to an event no handler can take (``problem`` says why)."""
-        exc = ProtocolError(
+        exc = self.limited(sid, "event", "events") or ProtocolError(
             ErrorCode.BAD_REQUEST, f"{problem}; known events: {', '.join(self.known())}"
         )
         await self.send_error(sid, exc)
         return {"ok": False, "error": exc.info().wire()}
 
-    def wrap(self, name: str, fn: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
-        """``fn(sid, data) -> dict`` as a socket.io handler that always acks (see above)."""
+    def wrap(
+        self, name: str, fn: Handler, limit: str = "events"
+    ) -> Callable[..., Awaitable[dict[str, Any]]]:
+        """``fn(sid, data) -> dict`` as a socket.io handler that always acks (see above);
+        ``limit`` is the kind of rate limit it counts against."""
 
         async def handler(sid: str, data: Any = None, *extra: Any) -> dict[str, Any]:
             try:
+                refused = self.limited(sid, name, limit)
+                if refused is not None:
+                    raise refused
                 if extra:
                     raise ProtocolError(
                         ErrorCode.BAD_REQUEST,

@@ -122,15 +122,17 @@ class ChatOpsServer:
             max_body=MAX_MESSAGE_BYTES,
         )
         #: what every client event passes through: auth at connect, validation, acks, errors
-        self.gate = Gate(self.sio, self.token, lambda: [*BUILTIN_EVENTS, *self._events])
+        self.gate = Gate(
+            self.sio, self.token, lambda: [*BUILTIN_EVENTS, *self._events], self.limits
+        )
         self.sio.bad_event = self.gate.bad_event
-        for event, fn in {
-            ClientEvent.JOIN_SESSION: self._join,
-            ClientEvent.LEAVE_SESSION: self._leave,
-            ClientEvent.SEND_MESSAGE: self._send,
-            ClientEvent.EXECUTE_COMMAND: self._execute,
-        }.items():
-            self.sio.on(event.value, self.gate.wrap(event.value, fn))
+        for event, fn, limit in (
+            (ClientEvent.JOIN_SESSION, self._join, "events"),
+            (ClientEvent.LEAVE_SESSION, self._leave, "events"),
+            (ClientEvent.SEND_MESSAGE, self._send, "messages"),
+            (ClientEvent.EXECUTE_COMMAND, self._execute, "commands"),
+        ):
+            self.sio.on(event.value, self.gate.wrap(event.value, fn, limit))
         if plugins is None:
             from .plugins import standard_plugins
 
@@ -172,12 +174,13 @@ class ChatOpsServer:
         """Merge ``fn(session_id)`` (a dict, or an awaitable of one) into every join ack."""
         self._join_extras.append(fn)
 
-    def on_event(self, name: str, fn: EventHandler) -> None:
-        """Handle client event ``name`` with ``async fn(sid, data) -> dict`` (the ack)."""
+    def on_event(self, name: str, fn: EventHandler, *, limit: str = "events") -> None:
+        """Handle client event ``name`` with ``async fn(sid, data) -> dict`` (the ack);
+        ``limit``: the rate limit it counts against (``commands``, ``uploads``, ``events``)."""
         if name in self._events or name in BUILTIN_EVENTS:
             raise ValueError(f"client event {name!r} is registered twice")
         self._events[name] = fn
-        self.sio.on(name, self.gate.wrap(name, fn))
+        self.sio.on(name, self.gate.wrap(name, fn, limit))
 
     def on_chat(self, fn: ChatListener) -> None:
         """Tell ``async fn(message)`` of every new user chat message (not commands)."""

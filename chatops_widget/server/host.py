@@ -122,8 +122,9 @@ class Host(Protocol):
     def on_join(self, fn: JoinExtra) -> None:
         """Merge ``fn(session_id)`` into every ``joinSession`` ack."""
 
-    def on_event(self, name: str, fn: EventHandler) -> None:
-        """Handle the client event ``name`` (validated, acked and error-wrapped like the rest)."""
+    def on_event(self, name: str, fn: EventHandler, *, limit: str = "events") -> None:
+        """Handle the client event ``name`` (validated, acked and error-wrapped like the rest);
+        ``limit`` names the rate limit it counts against (``commands``, ``uploads``, ...)."""
 
     def on_chat(self, fn: ChatListener) -> None:
         """Tell ``fn`` of every new user chat message (not commands), after it is stored."""

@@ -39,7 +39,7 @@ async def _latencies(peer: Peer, session: str, n: int, tag: str) -> list[float]:
         ack = await peer.call("sendMessage", {"sessionId": session, "content": f"{tag} {i}"})
         out.append(time.perf_counter() - t0)
         assert ack["ok"], ack
-        await asyncio.sleep(0.01)  # a person typing fast, far under any limit
+        await asyncio.sleep(0.02)  # busy but well within the limits (100 in a burst, 20/s)
     return out
 
 
@@ -74,13 +74,13 @@ def test_a_message_flood_is_limited_and_another_client_stays_fast(server, arun):
     async def go():
         calm = await Peer(server.url).connect()
         await calm.join("session_calm")
-        baseline = await _latencies(calm, "session_calm", 60, "baseline")
+        baseline = await _latencies(calm, "session_calm", 50, "baseline")
         noisy = await Peer(server.url).connect()
         await noisy.join("session_noisy")
         payloads = [{"sessionId": "session_noisy", "content": f"spam {i}"} for i in range(flood)]
         t0 = time.monotonic()
         acks_task = asyncio.ensure_future(_flood(noisy, "sendMessage", payloads))
-        during = await _latencies(calm, "session_calm", 60, "during")
+        during = await _latencies(calm, "session_calm", 50, "during")
         acks = await acks_task
         elapsed = time.monotonic() - t0
         stored = await noisy.call("joinSession", {"sessionId": "session_noisy", "lastSeq": 0})

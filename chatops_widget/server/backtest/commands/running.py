@@ -71,7 +71,7 @@ class RunCommands:
     def register(self, host: Host) -> None:
         """Add the commands and the ``startRun`` event to ``host``."""
         host.router.include(self)
-        host.on_event("startRun", self.start_run)
+        host.on_event("startRun", self.start_run, limit="commands")
 
     # ------------------------------------------------------------------ commands (text)
     @command(

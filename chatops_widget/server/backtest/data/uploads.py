@@ -192,7 +192,7 @@ class Uploads:
 
     def register(self, host: Host) -> None:
         """Add the event and the start/stop hooks to ``host`` (after the service's own)."""
-        host.on_event(_EVENT, self.upload_data)
+        host.on_event(_EVENT, self.upload_data, limit="uploads")
         host.on_startup(self.start)
         host.on_shutdown(self.stop)
 

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from chatops_widget.protocol import TERMINAL_STATUSES, new_run_id
 
+from .fair import FairSlots
 from .pool import WorkerDied, WorkerPool, map_shared
 
 if TYPE_CHECKING:
@@ -116,13 +117,13 @@ class JobManager:
         self.jobs: dict[str, Job] = {}
         self._pool: WorkerPool | DaskPool | None = None
         self._threads: ThreadPoolExecutor | None = None
-        self._slots: asyncio.Semaphore | None = None
+        self._slots: FairSlots | None = None  # taken in turns by the sessions waiting
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, warmup: Callable[[], Any] | None = None) -> None:
         """Create the pool; ``warmup`` (if given) runs once per worker so the first job is fast."""
-        self._slots = asyncio.Semaphore(self.workers)
+        self._slots = FairSlots(self.workers)
         if self.mode == "thread":
             self._threads = ThreadPoolExecutor(self.workers, thread_name_prefix="chatops-job")
         elif self.mode == "dask":  # optional dependency: imported only when chosen
@@ -276,7 +277,7 @@ class JobManager:
         async def one(i: int) -> None:
             nonlocal done
             async with gate:
-                async with self._slots:  # type: ignore[union-attr]
+                async with self._slots.slot(job.session_id):  # type: ignore[union-attr]
                     if job.cancel_requested:
                         raise JobCancelled(job.run_id)
                     t0 = time.perf_counter()
