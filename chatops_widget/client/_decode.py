@@ -57,11 +57,14 @@ _STRATEGY_COLUMNS = [
 
 
 class RunFailed(RuntimeError):
-    """A run ended ``failed`` or ``cancelled``; ``.status`` and ``.run_id`` say which."""
+    """A run ended ``failed`` or ``cancelled``; ``.status`` and ``.run_id`` say which, ``.code``
+    why (an :class:`~chatops_widget.protocol.ErrorCode` value: ``worker_died``, ``storage`` or
+    ``internal`` are the server's faults -- try again -- others the request's; ``None`` if the
+    server gave none)."""
 
-    def __init__(self, run_id: str, status: str, message: str) -> None:
+    def __init__(self, run_id: str, status: str, message: str, code: str | None = None) -> None:
         super().__init__(message)
-        self.run_id, self.status = run_id, status
+        self.run_id, self.status, self.code = run_id, status, code
 
 
 class Comparison:

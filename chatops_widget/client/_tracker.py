@@ -284,7 +284,7 @@ class RunTracker:
             pending = self._prefetch.get(run_id)  # kept until cached: no second prefetch
         if st is not None and st.status in {"failed", "cancelled"}:
             reason = st.error or f"{run_id} was {st.status} at {st.progress:.0f}%"
-            raise RunFailed(run_id, st.status, reason)
+            raise RunFailed(run_id, st.status, reason, st.error_code)
         ack = None
         if pending is not None:
             try:

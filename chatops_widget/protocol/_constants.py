@@ -32,6 +32,7 @@ __all__ = [
     "RESULT_KINDS",
     "RUN_ID_PATTERN",
     "RUN_STATUSES",
+    "SERVER_FAULTS",
     "SESSION_ID_PATTERN",
     "SOCKETIO_PATH",
     "SYMBOL_PATTERN",
@@ -137,4 +138,13 @@ class ErrorCode(str, Enum):
     ALREADY_EXISTS = "already_exists"
     UNAUTHORIZED = "unauthorized"
     RATE_LIMITED = "rate_limited"  # too many requests from one connection; see retryAfter
-    INTERNAL = "internal"
+    # the server's faults, not the request's (see SERVER_FAULTS):
+    INTERNAL = "internal"  # a bug: logged with its traceback, never shown
+    WORKER_DIED = "worker_died"  # the worker process running it died (retried once first)
+    STORAGE = "storage"  # the data dir cannot be written (disk full, read-only)
+
+
+#: Error codes that are the server's fault, not the request's: the same request may work later.
+SERVER_FAULTS: frozenset[str] = frozenset(
+    {ErrorCode.INTERNAL.value, ErrorCode.WORKER_DIED.value, ErrorCode.STORAGE.value}
+)

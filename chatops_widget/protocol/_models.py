@@ -73,12 +73,14 @@ class ProtocolError(Exception):
         message: str,
         session_id: str | None = None,
         retry_after: float | None = None,
+        run_id: str | None = None,
     ):
         super().__init__(message)
         self.code = ErrorCode(code)
         self.message = message
         self.session_id = session_id
         self.retry_after = retry_after
+        self.run_id = run_id  # the run it ended, if one had started (commandResult.runId)
 
     def info(self) -> ErrorInfo:
         """The ``{code, message}`` (+ ``retryAfter``) of a failed ack or ``commandResult``."""

@@ -151,7 +151,9 @@ class CommandRouter:
             raise
         except ProtocolError as exc:
             exc.session_id = session_id
-            failed = CommandResult(sessionId=session_id, command=text, ok=False, error=exc.info())
+            failed = CommandResult(
+                sessionId=session_id, command=text, ok=False, runId=exc.run_id, error=exc.info()
+            )
             return failed, None, exc
         except Exception:
             log.exception("command %r failed", text)

@@ -18,16 +18,30 @@ import re
 
 from chatops_widget.protocol import ErrorCode, ProtocolError
 
-__all__ = ["BacktestError", "Invalid", "NotFound", "brief_ids", "did_you_mean", "to_protocol"]
+__all__ = [
+    "BacktestError",
+    "Invalid",
+    "NotFound",
+    "StorageFailed",
+    "WorkerLost",
+    "brief_ids",
+    "did_you_mean",
+    "to_protocol",
+]
 
 #: an id: a lower-case prefix ending in ``_`` and a tail with a digit (``strategy_3``, ``run_3fa2``)
 _ID_RE = re.compile(r"([a-z]+_)(?=[0-9a-z]*\d)([0-9a-z]+)")
 
 
 class BacktestError(ValueError):
-    """A request the backtest plugin cannot honour; ``code`` is its protocol error code."""
+    """A request the backtest plugin cannot honour; ``code`` is its protocol error code,
+    ``run_id`` the run it ended (if one had started)."""
 
     code = ErrorCode.BAD_ARGUMENT
+
+    def __init__(self, message: str, *, run_id: str | None = None) -> None:
+        super().__init__(message)
+        self.run_id = run_id
 
 
 class Invalid(BacktestError):
@@ -40,9 +54,21 @@ class NotFound(BacktestError):
     code = ErrorCode.NOT_FOUND
 
 
+class WorkerLost(BacktestError):
+    """The server's fault: the worker process running a run died (twice, or cannot start)."""
+
+    code = ErrorCode.WORKER_DIED
+
+
+class StorageFailed(BacktestError):
+    """The server's fault: a result could not be written (disk full, read-only data dir)."""
+
+    code = ErrorCode.STORAGE
+
+
 def to_protocol(exc: BacktestError) -> ProtocolError:
-    """The ``ProtocolError`` a client gets for ``exc`` (same message, its code)."""
-    return ProtocolError(exc.code, str(exc))
+    """The ``ProtocolError`` a client gets for ``exc`` (same message, its code and run)."""
+    return ProtocolError(exc.code, str(exc), run_id=exc.run_id)
 
 
 def did_you_mean(word: str, choices: list[str]) -> str:

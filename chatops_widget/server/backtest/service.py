@@ -18,6 +18,7 @@ import asyncio
 import logging
 import math
 import os
+import time
 from typing import Any
 
 from chatops_widget import engine
@@ -25,9 +26,10 @@ from chatops_widget.protocol import BacktestProgress, ServerEvent
 from chatops_widget.server.host import Host
 
 from ._runspec import RunSpec
-from .errors import Invalid, NotFound, did_you_mean
+from .errors import Invalid, NotFound, WorkerLost, did_you_mean
 from .jobs import tasks as _work
 from .jobs.manager import Job, JobCancelled, JobManager
+from .jobs.pool import WorkerDied
 from .resolve import Prepared, Resolver
 from .storage.results import ResultStore, StoredResult, write_result
 from .storage.strategies import StrategyStore, seed_specs
@@ -63,8 +65,14 @@ class BacktestService:
         mode = mode or os.environ.get("CHATOPS_JOBS") or "process"
         if mode not in ("process", "thread", "dask"):
             raise ValueError(f"CHATOPS_JOBS must be 'process', 'thread' or 'dask', got {mode!r}")
-        self.jobs = JobManager(workers=n, mode=mode, on_update=self._progress)  # type: ignore[arg-type]
+        self.jobs = JobManager(
+            workers=n,
+            mode=mode,  # type: ignore[arg-type]
+            on_update=self._progress,
+            on_notice=self._worker_notice,
+        )
         self._saves: set[asyncio.Task[Any]] = set()
+        self._notes: set[asyncio.Future[Any]] = set()  # chat notes about the workers
         self._unsaved: dict[str, StoredResult] = {}
 
     async def start(self) -> None:
@@ -234,16 +242,32 @@ class BacktestService:
         return summary
 
     async def _guard(self, job: Job, coro: Any) -> Any:
-        """Await a job step; turn cancel/failure into the job's summary or a clear error."""
+        """Await a job step; a failure becomes the user's error (:class:`Invalid`: the engine
+        refused the request) or the server's (:class:`WorkerLost`; anything else propagates:
+        the command router logs it and answers ``internal``)."""
         try:
             return await coro
         except JobCancelled:
             raise
         except engine.EngineError as exc:
-            raise Invalid(f"{job.run_id} failed: {exc}") from None
-        except Exception as exc:
-            log.exception("%s failed", job.run_id)
-            raise Invalid(f"{job.run_id} failed: {type(exc).__name__}: {exc}") from None
+            raise Invalid(f"{job.run_id} failed: {exc}", run_id=job.run_id) from None
+        except WorkerDied as exc:
+            raise WorkerLost(f"{job.run_id} failed: {exc}", run_id=job.run_id) from None
+
+    def _worker_notice(self, kind: str, text: str) -> None:
+        """Tell the sessions with recent runs that the worker processes broke or work again."""
+        recent = {j.session_id for j in self.jobs.list() if time.time() - j.created < 3600}
+        note = (
+            f"The backtest worker processes keep crashing: {text}. Runs fail until they start."
+            if kind == "broken"
+            else "The backtest worker processes work again; new runs go ahead."
+        )
+        for session_id in sorted(recent):
+            task = asyncio.ensure_future(
+                self.host.publish(session_id, "system", note, {"workers": kind})
+            )
+            self._notes.add(task)
+            task.add_done_callback(self._notes.discard)
 
     async def _finish(self, job: Job, result: StoredResult) -> None:
         """Keep the result (served at once), persist it in the background, then say completed."""

@@ -108,12 +108,14 @@ class JobManager:
         workers: int = 2,
         mode: Literal["process", "thread", "dask"] = "process",
         on_update: UpdateHook | None = None,
+        on_notice: Callable[[str, str], Any] | None = None,
     ):
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
         self.workers = workers
         self.mode = mode
         self.on_update = on_update
+        self.on_notice = on_notice  # the process pool's "broken"/"recovered" notices
         self.jobs: dict[str, Job] = {}
         self._pool: WorkerPool | DaskPool | None = None
         self._threads: ThreadPoolExecutor | None = None
@@ -135,7 +137,7 @@ class JobManager:
         else:
             # spawn: the server may live in a thread of a Jupyter kernel, and fork()ing a
             # multi-threaded process can deadlock the child. Workers exit if the server dies.
-            self._pool = WorkerPool(self.workers)
+            self._pool = WorkerPool(self.workers, on_notice=self.on_notice)
             await self._pool.start()
         if warmup is not None:
             futs = [self.background(warmup) for _ in range(self.workers)]
@@ -290,7 +292,13 @@ class JobManager:
                             except BaseException:
                                 task.cancel()
                                 raise
-                        results[i] = await self._submit(task)
+                        try:
+                            results[i] = await self._submit(task)
+                        except WorkerDied:  # once: the worker, not the task, may be at fault
+                            log.warning(
+                                "%s: a worker died under task %d; retrying it", job.run_id, i
+                            )
+                            results[i] = await self._submit(self.background(fn, chunks[i], *args))
                     finally:
                         job.engine_seconds += time.perf_counter() - t0
             done += 1
@@ -334,9 +342,9 @@ class JobManager:
     async def _submit(self, task: asyncio.Future[Any]) -> Any:
         try:
             return await task
-        except WorkerDied:
-            log.error("a worker process died during a job; a new one was started")
-            raise RuntimeError("a worker process died while running this job") from None
+        except WorkerDied as exc:
+            log.error("a worker process died during a job: %s", exc)
+            raise WorkerDied(f"a worker process died while running this job ({exc})") from None
 
 
 def _describe(exc: BaseException) -> str:

@@ -49,7 +49,8 @@ _SIZE = struct.Struct("!Q")
 
 CACHE_SLOTS = 4  # Shared values each worker keeps (least recently used dropped first)
 EARLY_EXIT = 5.0  # s: a worker that dies this soon after its start counts as a failed start
-MAX_FAILED_STARTS = 3  # in a row: then the pool stops starting workers and says why
+MAX_FAILED_STARTS = 3  # in a row: then the pool waits before starting workers again, and says why
+BACKOFF = (1.0, 30.0)  # s: the first wait, doubled each further failed start, up to the second
 
 
 @dataclass(frozen=True)
@@ -178,14 +179,20 @@ class _Worker:
 class WorkerPool:
     """``size`` worker processes (spawn); ``await run(fn, *args)`` runs on an idle one."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, on_notice: Callable[[str, str], Any] | None = None) -> None:
         self.size = size
         self._ctx = multiprocessing.get_context("spawn")
         self._idle: asyncio.Queue[_Worker] | None = None
         self._workers: list[_Worker] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._failed_starts = 0
-        self.broken: str | None = None  # why workers cannot start (then every task fails)
+        #: why workers cannot start now (every task fails fast until the next try)
+        self.broken: str | None = None
+        self._retry: asyncio.TimerHandle | None = None
+        self._troubled = False  # workers crashed at start since the last one that worked
+        #: ``on_notice(kind, text)``: ``"broken"`` when workers keep dying at start (a retry
+        #: is scheduled), ``"recovered"`` when one works again
+        self.on_notice = on_notice
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -290,6 +297,10 @@ class WorkerPool:
 
     def _deliver(self, w: _Worker, data: bytes) -> None:
         ok, value = pickle.loads(data)
+        self._failed_starts = 0  # a worker that answers has started
+        if self._troubled:
+            self._troubled = False
+            self._notice("recovered", "the backtest worker processes work again")
         fut, w.future = w.future, None
         assert self._idle is not None
         self._idle.put_nowait(w)
@@ -312,12 +323,19 @@ class WorkerPool:
         w.proc.join(0.5)  # its pipe closed first: reap it, so its exit code is known
         early = time.monotonic() - w.started < EARLY_EXIT and w.proc.exitcode != -9
         self._failed_starts = self._failed_starts + 1 if early else 0
-        if self._failed_starts >= MAX_FAILED_STARTS:
+        if self._failed_starts >= MAX_FAILED_STARTS and self._idle is not None:
+            wait = min(BACKOFF[1], BACKOFF[0] * 2 ** (self._failed_starts - MAX_FAILED_STARTS))
             self.broken = (
                 f"worker processes exit right after they start ({self._failed_starts} in a row, "
-                f"last exit code {w.proc.exitcode}); see the server log for their error"
+                f"last exit code {w.proc.exitcode}{_signal_name(w.proc.exitcode)}); the server "
+                f"starts them again in {wait:g} s (see its log for their error)"
             )
-            log.error("%s; no more workers are started", self.broken)
+            log.error("%s", self.broken)
+            if self._retry is None:
+                self._retry = self._loop.call_later(wait, self._recover)
+            if not self._troubled:
+                self._troubled = True
+                self._notice("broken", self.broken)
         if w.future is not None and not w.future.done():
             w.future.set_exception(
                 WorkerDied(self.broken or "a worker process died while running this task")
@@ -327,8 +345,28 @@ class WorkerPool:
         elif self._idle is not None:  # wake the tasks waiting for a worker: they fail
             self._idle.put_nowait(_BROKEN)
 
+    def _recover(self) -> None:
+        """After the back-off: try starting the missing workers again."""
+        self._retry, self.broken = None, None
+        if self._idle is None:
+            return
+        keep = [w for w in _drain(self._idle) if w is not _BROKEN]
+        for w in keep:
+            self._idle.put_nowait(w)
+        while len(self._workers) < self.size:
+            self._add()
+
+    def _notice(self, kind: str, text: str) -> None:
+        if self.on_notice is not None:
+            try:
+                self.on_notice(kind, text)
+            except Exception:  # a listener must not break the pool
+                log.exception("worker pool notice failed")
+
     async def close(self) -> None:
         """Stop every worker now (running tasks are abandoned)."""
+        if self._retry is not None:
+            self._retry.cancel()
         workers, self._workers = self._workers, []
         self._idle = None
         for w in workers:
@@ -342,6 +380,23 @@ class WorkerPool:
             await asyncio.get_running_loop().run_in_executor(None, w.proc.join, 2)
             if w.proc.is_alive():
                 w.proc.kill()
+
+
+def _drain(queue: asyncio.Queue[Any]) -> list[Any]:
+    items = []
+    while not queue.empty():
+        items.append(queue.get_nowait())
+    return items
+
+
+def _signal_name(code: int | None) -> str:
+    """`` (SIGSEGV)`` for a negative exit code (killed by that signal), else ``""``."""
+    import signal
+
+    try:
+        return f" ({signal.Signals(-code).name})" if code is not None and code < 0 else ""
+    except ValueError:
+        return ""
 
 
 def _send(conn: Connection, data: bytes) -> None:
