@@ -128,8 +128,10 @@ def _worker_main(conn: Connection, parent_pid: int) -> None:
                 answer = pickle.dumps((False, exc), protocol=pickle.HIGHEST_PROTOCOL)
             except Exception:
                 answer = pickle.dumps((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
-        conn.send_bytes(_SIZE.pack(len(answer)))
-        conn.send_bytes(answer)
+        try:
+            _send(conn, answer)
+        except OSError:  # the server is gone (e.g. SIGKILL): exit quietly, as with no parent
+            return
 
 
 _START_LOCK = threading.Lock()
