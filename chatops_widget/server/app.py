@@ -44,6 +44,7 @@ from ..protocol import (
 from ._gate import BUILTIN_EVENTS, Gate
 from ._http import default_data_dir, describe
 from ._socket import FrameFilter, SocketServer
+from .faults import StorageError
 from .grammar import parse_command
 from .host import (
     ChatListener,
@@ -383,7 +384,10 @@ class ChatOpsServer:
         wire = result.wire()
         await self.emit_to_session(session_id, ServerEvent.COMMAND_RESULT.value, wire)
         if result.ok and reply is not None and reply.text:
-            await self.publish(session_id, "assistant", reply.text, {"commandResult": wire})
+            try:
+                await self.publish(session_id, "assistant", reply.text, {"commandResult": wire})
+            except StorageError:  # (logged once by it) the commandResult went out anyway
+                pass
         if on_result is not None:
             try:
                 await on_result(result)
@@ -395,5 +399,7 @@ class ChatOpsServer:
             await listener(msg)
         except asyncio.CancelledError:
             raise
+        except StorageError:  # its reply could not be stored (logged once by StorageError)
+            pass
         except Exception:
             log.exception("chat listener %r failed on %r", listener, msg.content[:80])

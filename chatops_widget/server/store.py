@@ -17,12 +17,11 @@ Example:
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 from pathlib import Path
 from typing import Any
 
 from ..protocol import ChatMessage, new_message_id, utc_now
+from .database import Database
 
 __all__ = ["Store"]
 
@@ -50,40 +49,34 @@ CREATE UNIQUE INDEX IF NOT EXISTS messages_client_id
 
 
 class Store:
-    """Sessions and messages in one SQLite file (WAL mode, safe across processes)."""
+    """Sessions and messages in one SQLite file (WAL mode, safe across processes); a full or
+    read-only data dir raises :class:`~.faults.StorageError` (``storage``) and nothing else."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        self._db = Database(self.path, _SCHEMA, "the chat")
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
     # ------------------------------------------------------------------ sessions
 
     def ensure_session(self, session_id: str, name: str | None = None) -> dict[str, Any]:
         """Create the session if it does not exist; return its row as a dict."""
-        with self._lock:
-            self._db.execute(
+        with self._db.use("the session") as db:
+            db.execute(
                 "INSERT OR IGNORE INTO sessions (id, name, created_at) VALUES (?, ?, ?)",
                 (session_id, name, utc_now().isoformat()),
             )
             if name:
-                self._db.execute(
+                db.execute(
                     "UPDATE sessions SET name = ? WHERE id = ? AND name IS NULL", (name, session_id)
                 )
             return self.session(session_id) or {}
 
     def session(self, session_id: str) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._db.execute(
+        with self._db.use() as db:
+            row = db.execute(
                 "SELECT id, name, created_at, last_seq FROM sessions WHERE id = ?", (session_id,)
             ).fetchone()
         if row is None:
@@ -91,15 +84,13 @@ class Store:
         return {"id": row[0], "name": row[1], "createdAt": row[2], "lastSeq": row[3]}
 
     def sessions(self) -> list[dict[str, Any]]:
-        with self._lock:
-            ids = [r[0] for r in self._db.execute("SELECT id FROM sessions ORDER BY created_at")]
+        with self._db.use() as db:
+            ids = [r[0] for r in db.execute("SELECT id FROM sessions ORDER BY created_at")]
         return [s for s in (self.session(i) for i in ids) if s]
 
     def last_seq(self, session_id: str) -> int:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT last_seq FROM sessions WHERE id = ?", (session_id,)
-            ).fetchone()
+        with self._db.use() as db:
+            row = db.execute("SELECT last_seq FROM sessions WHERE id = ?", (session_id,)).fetchone()
         return int(row[0]) if row else 0
 
     # ------------------------------------------------------------------ messages
@@ -118,57 +109,42 @@ class Store:
         already stored for this session (the stored message is returned unchanged).
         """
         meta = json.dumps(metadata or {}, default=str)
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                if client_message_id is not None:
-                    row = self._db.execute(
-                        "SELECT * FROM messages WHERE session_id = ? AND client_message_id = ?",
-                        (session_id, client_message_id),
-                    ).fetchone()
-                    if row is not None:
-                        self._db.execute("COMMIT")
-                        return _to_message(row), False
-                self._db.execute(
-                    "INSERT OR IGNORE INTO sessions (id, created_at) VALUES (?, ?)",
-                    (session_id, utc_now().isoformat()),
-                )
-                seq = self._db.execute(
-                    "UPDATE sessions SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
-                    (session_id,),
-                ).fetchone()[0]
-                msg = ChatMessage(
-                    id=new_message_id(),
-                    sessionId=session_id,
-                    role=role,  # type: ignore[arg-type]
-                    content=content,
-                    timestamp=utc_now(),
-                    metadata=metadata or {},
-                    seq=seq,
-                )
-                self._db.execute(
-                    "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        session_id,
-                        seq,
-                        msg.id,
-                        role,
-                        content,
-                        msg.timestamp.isoformat(),
-                        meta,
-                        client_message_id,
-                    ),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._db.transaction("the message") as db:
+            if client_message_id is not None:
+                row = db.execute(
+                    "SELECT * FROM messages WHERE session_id = ? AND client_message_id = ?",
+                    (session_id, client_message_id),
+                ).fetchone()
+                if row is not None:
+                    return _to_message(row), False  # (the transaction commits, empty)
+            db.execute(
+                "INSERT OR IGNORE INTO sessions (id, created_at) VALUES (?, ?)",
+                (session_id, utc_now().isoformat()),
+            )
+            seq = db.execute(
+                "UPDATE sessions SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
+                (session_id,),
+            ).fetchone()[0]
+            msg = ChatMessage(
+                id=new_message_id(),
+                sessionId=session_id,
+                role=role,  # type: ignore[arg-type]
+                content=content,
+                timestamp=utc_now(),
+                metadata=metadata or {},
+                seq=seq,
+            )
+            db.execute(
+                "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (session_id, seq, msg.id, role, content, msg.timestamp.isoformat(), meta,
+                 client_message_id),
+            )  # fmt: skip
         return msg, True
 
     def message(self, session_id: str, message_id: str) -> ChatMessage:
         """One stored message by id; ``KeyError`` if the session has none with that id."""
-        with self._lock:
-            row = self._db.execute(
+        with self._db.use() as db:
+            row = db.execute(
                 "SELECT * FROM messages WHERE session_id = ? AND id = ?", (session_id, message_id)
             ).fetchone()
         if row is None:
@@ -182,8 +158,8 @@ class Store:
 
         Raises ``KeyError`` if the session holds no message with that id.
         """
-        with self._lock:
-            cur = self._db.execute(
+        with self._db.use("the message") as db:
+            cur = db.execute(
                 "UPDATE messages SET content = ?, metadata = ? WHERE session_id = ? AND id = ?",
                 (content, json.dumps(metadata, default=str), session_id, message_id),
             )
@@ -200,8 +176,8 @@ class Store:
         if limit is not None:
             sql += " LIMIT ?"
             args += (int(limit),)
-        with self._lock:
-            rows = self._db.execute(sql, args).fetchall()
+        with self._db.use() as db:
+            rows = db.execute(sql, args).fetchall()
         return [_to_message(r) for r in rows]
 
 

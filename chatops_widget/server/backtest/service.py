@@ -15,6 +15,7 @@ Example (inside the server; the commands call it like this):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import os
@@ -22,16 +23,18 @@ import time
 from typing import Any
 
 from chatops_widget import engine
-from chatops_widget.protocol import BacktestProgress, ServerEvent
+from chatops_widget.protocol import BacktestProgress, ServerEvent, new_run_id
+from chatops_widget.server.faults import StorageError
 from chatops_widget.server.host import Host
 
 from ._runspec import RunSpec
-from .errors import Invalid, NotFound, WorkerLost, did_you_mean
+from .errors import Invalid, NotFound, StorageFailed, WorkerLost, did_you_mean
 from .jobs import tasks as _work
 from .jobs.manager import Job, JobCancelled, JobManager
 from .jobs.pool import WorkerDied
 from .resolve import Prepared, Resolver
-from .storage.results import ResultStore, StoredResult, write_result
+from .storage.results import ResultStore, StoredResult
+from .storage.runs import RunLog
 from .storage.strategies import StrategyStore, seed_specs
 
 __all__ = ["BacktestService", "RunSpec"]
@@ -39,7 +42,6 @@ __all__ = ["BacktestService", "RunSpec"]
 log = logging.getLogger(__name__)
 
 SWEEP_CHUNKS = 20  # progress granularity of a sweep (chunks, each one pool task)
-SAVE_DELAY = 0.25  # s after "completed" before the result is written to Parquet
 
 
 class BacktestService:
@@ -57,8 +59,12 @@ class BacktestService:
         #: symbol -> revision, bumped by each upload (see .uploads); part of the worker cache key
         self.revisions: dict[str, int] = {}
         self.strategies = StrategyStore(host.data_dir)  # shared by every server on the dir
-        self.strategies.seed(seed_specs(self.catalog.symbols()))  # once per data dir
+        try:
+            self.strategies.seed(seed_specs(self.catalog.symbols()))  # once per data dir
+        except StorageError as exc:  # a read-only or full data dir: the server still starts
+            log.error("strategies not seeded: %s", exc.message)
         self.results = ResultStore(host.data_dir)
+        self.runlog = RunLog(host.data_dir)  # every run from its creation: none vanishes
         #: resolves what requests name (strategies, templates, symbols) and validates them
         self.resolve = Resolver(self.catalog, self.strategies, self.revisions)
         n = workers or int(os.environ.get("CHATOPS_WORKERS", 0)) or min(2, os.cpu_count() or 1)
@@ -71,18 +77,13 @@ class BacktestService:
             on_update=self._progress,
             on_notice=self._worker_notice,
         )
-        self._saves: set[asyncio.Task[Any]] = set()
         self._notes: set[asyncio.Future[Any]] = set()  # chat notes about the workers
-        self._unsaved: dict[str, StoredResult] = {}
 
     async def start(self) -> None:
+        await self._settle_interrupted()
         await self.jobs.start(warmup=_work.warmup)
 
     async def shutdown(self) -> None:
-        for run_id in list(self._unsaved):
-            self._save(run_id)
-        if self._saves:  # let pending result writes finish (briefly)
-            await asyncio.wait(list(self._saves), timeout=10)
         await self.jobs.shutdown()
 
     def new_run_id(self, wanted: str | None) -> str | None:
@@ -115,8 +116,14 @@ class BacktestService:
         )  # fmt: skip
 
     async def _job(self, session_id: str, kind: str, run_id: str | None, **fields: Any) -> Job:
-        # its "queued" event goes out from run_chunks, once the first task is in a worker
-        return self.jobs.create(session_id, kind, run_id=self.new_run_id(run_id), **fields)
+        # logged first (a crash from here on leaves a run marked failed, not a run gone); its
+        # "queued" event goes out from run_chunks, once the first task is in a worker
+        run_id = self.new_run_id(run_id) or new_run_id()
+        try:
+            self.runlog.started(run_id, session_id, kind, fields.get("command"))
+        except StorageError as exc:
+            raise StorageFailed(f"the run cannot start: {exc.message}") from None
+        return self.jobs.create(session_id, kind, run_id=run_id, **fields)
 
     async def run_backtest(self, session_id: str, spec: RunSpec, **job_fields: Any) -> dict:
         """Run one backtest to the end; returns the ``backtest`` summary."""
@@ -270,30 +277,24 @@ class BacktestService:
             task.add_done_callback(self._notes.discard)
 
     async def _finish(self, job: Job, result: StoredResult) -> None:
-        """Keep the result (served at once), persist it in the background, then say completed."""
-        self.results.remember(result)
+        """Store the result (Parquet, then its record) and only then say ``completed``: a result
+        announced is a result kept. A storage failure fails the run, visibly."""
+        try:
+            await asyncio.to_thread(self.results.save, result)
+        except Exception as exc:
+            why = exc.message if isinstance(exc, StorageError) else "an internal error"
+            job.error = f"{job.run_id} failed: its result could not be stored ({why})"
+            await self.jobs.report(job, status="failed")
+            if isinstance(exc, StorageError):
+                raise StorageFailed(job.error, run_id=job.run_id) from None
+            raise
         await self.jobs.report(job, status="completed")
         await asyncio.sleep(0)  # a waiting getResult answers now, next to "completed"
-        # Parquet is written by a worker a moment later, off the path of this run's events.
-        self._unsaved[result.run_id] = result
-        asyncio.get_running_loop().call_later(SAVE_DELAY, self._save, result.run_id)
-
-    def _save(self, run_id: str) -> None:
-        result = self._unsaved.pop(run_id, None)
-        if result is not None and self.jobs.running:
-            self._spawn(self.jobs.background(write_result, self.results.root, result))
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._saves.add(task)
-        task.add_done_callback(self._saved)
-
-    def _saved(self, task: asyncio.Future[Any]) -> None:
-        self._saves.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("storing a result failed: %s", task.exception())
 
     async def _progress(self, job: Job) -> None:
+        if job.done:
+            with contextlib.suppress(StorageError):  # (logged once by it) the event still goes
+                self.runlog.ended(job.run_id, job.status, job.error)
         event = BacktestProgress(
             runId=job.run_id,
             sessionId=job.session_id,
@@ -315,6 +316,10 @@ class BacktestService:
             return {k: info[k] for k in ("kind", "runId", "status", "progress", "error")}
         record = self.results.record(run_id)
         if record is None or record.get("sessionId") != session_id:
+            with contextlib.suppress(StorageError):
+                for row in self.runlog.rows(session_id):  # e.g. interrupted by a crash
+                    if row["runId"] == run_id:
+                        return {k: row[k] for k in ("kind", "runId", "status", "progress", "error")}
             known = [j.run_id for j in self.jobs.list(session_id)]
             raise NotFound(
                 f"no run '{run_id}' in this session{did_you_mean(run_id, known)}; "
@@ -323,10 +328,37 @@ class BacktestService:
         return record.get("meta", {}).get("summary") or {"kind": record["kind"], "runId": run_id}
 
     def runs(self, session_id: str) -> list[dict[str, Any]]:
-        """Rows for ``/status``: live jobs, plus stored runs from before a restart."""
+        """Rows for ``/status``: live jobs, plus stored results and the run log (runs from
+        before a restart, e.g. ones a crash interrupted)."""
         rows = [j.info() for j in self.jobs.list(session_id)]
         seen = {r["runId"] for r in rows}
         for rec in self.results.records(session_id):
             if rec["runId"] not in seen:
                 rows.append({**rec, "status": "completed", "progress": 100.0})
+                seen.add(rec["runId"])
+        with contextlib.suppress(StorageError):
+            rows += [r for r in self.runlog.rows(session_id) if r["runId"] not in seen]
         return rows
+
+    async def _settle_interrupted(self) -> None:
+        """At start: runs a dead server left unfinished are failed, and their sessions told."""
+        try:
+            lost = self.runlog.interrupted()
+        except StorageError:
+            return
+        by_session: dict[str, list[dict[str, Any]]] = {}
+        for row in lost:
+            if self.results.record(row["runId"]) is not None:  # its result made it to disk
+                self.runlog.ended(row["runId"], "completed")
+                continue
+            by_session.setdefault(row["sessionId"], []).append(row)
+        for session_id, rows in by_session.items():
+            names = ", ".join(f"**{r['runId']}** (`{r['command'] or r['kind']}`)" for r in rows)
+            many = len(rows) > 1
+            text = (
+                f"{'These runs were' if many else 'This run was'} interrupted: the server "
+                f"restarted while {'they' if many else 'it'} ran (it had stopped or crashed) "
+                f"-- {names}. Start {'them' if many else 'it'} again."
+            )
+            with contextlib.suppress(StorageError):
+                await self.host.publish(session_id, "system", text, {"interrupted": len(rows)})

@@ -19,9 +19,11 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import shutil
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -32,6 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from chatops_widget.protocol import RUN_ID_PATTERN
+from chatops_widget.server.faults import storage_error
 
 __all__ = ["ResultStore", "StoredResult"]
 
@@ -84,7 +87,8 @@ class ResultStore:
 
     def __init__(self, data_dir: str | os.PathLike[str], *, cache_bytes: int = 256 << 20):
         self.root = Path(data_dir) / "results"
-        self.root.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):  # a read-only data dir: made when a result is saved
+            self.root.mkdir(parents=True, exist_ok=True)
         self._cache: OrderedDict[str, StoredResult] = OrderedDict()
         self._cache_limit = cache_bytes
         self._lock = threading.Lock()
@@ -103,9 +107,19 @@ class ResultStore:
                 )
 
     def save(self, result: StoredResult) -> None:
-        """Persist ``result`` as Parquet + ``record.json`` (blocking: run it off the loop)."""
+        """Persist ``result`` as Parquet + ``record.json`` (in that order: a record means the
+        frames are there) and keep it in memory; blocking, so run it off the loop. A storage
+        failure raises :class:`~chatops_widget.server.faults.StorageError` and leaves nothing
+        half-written."""
+        try:
+            write_result(self.root, result)
+        except Exception as exc:
+            shutil.rmtree(self.root / result.run_id, ignore_errors=True)
+            err = storage_error(exc, f"the result of {result.run_id}", self.root)
+            if err is None:
+                raise
+            raise err from None
         self.remember(result)
-        write_result(self.root, result)
 
     # ------------------------------------------------------------------ read
     def cached(self, run_id: str) -> StoredResult | None:
@@ -188,7 +202,8 @@ class ResultStore:
 
 
 def write_result(root: str | os.PathLike[str], result: StoredResult) -> None:
-    """Write ``result`` under ``root/<run_id>/`` (a plain function: runs in a worker process)."""
+    """Write ``result`` under ``root/<run_id>/``: each frame as Parquet, then ``record.json``
+    (each written to a temporary name and renamed, so none is ever seen half-written)."""
     if not _RUN_RE.fullmatch(result.run_id):
         raise ValueError(f"run id {result.run_id!r} is not valid; expected e.g. 'run_1a2b3c'")
     folder = Path(root) / result.run_id

@@ -20,12 +20,13 @@ import json
 import logging
 import os
 import re
-import sqlite3
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from chatops_widget.server.database import Database
+from chatops_widget.server.faults import StorageError
 
 __all__ = ["Strategy", "StrategyStore", "seed_specs", "STRATEGY_ID_PATTERN"]
 
@@ -88,32 +89,28 @@ class StrategyStore:
 
     def __init__(self, data_dir: str | os.PathLike[str]):
         self.path = Path(data_dir) / "chatops.sqlite3"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        with self._lock:
-            self._db.executescript(_SCHEMA)
-        self._migrate(Path(data_dir) / "strategies.json")
-        #: whether strategies were stored before this store was opened
-        self.existed = bool(self.ids())
+        self._db = Database(self.path, _SCHEMA, "the strategies")
+        try:
+            self._migrate(Path(data_dir) / "strategies.json")
+            #: whether strategies were stored before this store was opened
+            self.existed = bool(self.ids())
+        except StorageError as exc:  # a read-only or full data dir: served as far as it can be
+            log.error("strategies: %s", exc.message)
+            self.existed = True
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
     def all(self) -> list[Strategy]:
         """Every strategy, in id order (read from the database)."""
-        with self._lock:
-            rows = self._db.execute(f"SELECT {_COLUMNS} FROM strategies ORDER BY n").fetchall()
+        with self._db.use() as db:
+            rows = db.execute(f"SELECT {_COLUMNS} FROM strategies ORDER BY n").fetchall()
         return [_to_strategy(r) for r in rows]
 
     def ids(self) -> list[str]:
         """Every strategy id, in order, e.g. ``['strategy_1', 'strategy_2']``."""
-        with self._lock:
-            rows = self._db.execute("SELECT n FROM strategies ORDER BY n").fetchall()
+        with self._db.use() as db:
+            rows = db.execute("SELECT n FROM strategies ORDER BY n").fetchall()
         return [f"strategy_{n}" for (n,) in rows]
 
     def get(self, strategy_id: str) -> Strategy | None:
@@ -123,10 +120,8 @@ class StrategyStore:
         n = int(strategy_id.split("_")[1]) if len(strategy_id) <= 40 else -1
         if not 0 < n <= 2**63 - 1:  # beyond SQLite's integers: no such strategy
             return None
-        with self._lock:
-            row = self._db.execute(
-                f"SELECT {_COLUMNS} FROM strategies WHERE n = ?", (n,)
-            ).fetchone()
+        with self._db.use() as db:
+            row = db.execute(f"SELECT {_COLUMNS} FROM strategies WHERE n = ?", (n,)).fetchone()
         return _to_strategy(row) if row else None
 
     def create(
@@ -150,8 +145,8 @@ class StrategyStore:
         params = dict(params or {})
         name = name or _default_name(template, symbols[0], params)
         created = time.time()
-        with self._lock:
-            n = self._db.execute(
+        with self._db.use("the strategy") as db:
+            n = db.execute(
                 "INSERT INTO strategies (name, template, params, symbols, start, \"end\", "
                 "created_by, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING n",
                 (name, template, json.dumps(params), json.dumps(symbols), start, end,
@@ -177,23 +172,14 @@ class StrategyStore:
         self._insert_many(rows, only_if_new=True)
 
     def _insert_many(self, rows: list[tuple[Any, ...]], only_if_new: bool = False) -> None:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                used = self._db.execute(
-                    "SELECT 1 FROM sqlite_sequence WHERE name = 'strategies'"
-                ).fetchone()
-                if only_if_new and used is not None:
-                    rows = []
-                self._db.executemany(
-                    f"INSERT OR IGNORE INTO strategies ({_COLUMNS}) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._db.transaction("the strategies") as db:
+            used = db.execute("SELECT 1 FROM sqlite_sequence WHERE name = 'strategies'").fetchone()
+            if only_if_new and used is not None:
+                rows = []
+            db.executemany(
+                f"INSERT OR IGNORE INTO strategies ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
 
     def _migrate(self, legacy: Path) -> None:
         """Import ``strategies.json`` (older versions) at its ids, then rename it ``.migrated``."""
