@@ -56,7 +56,7 @@ def lab(tmp_path_factory, bundle):
     ]  # fmt: skip
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # CI containers run as root
-    log = open(root / "lab.log", "wb")  # noqa: SIM115
+    log = (root / "lab.log").open("wb")
     proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
