@@ -1,7 +1,7 @@
 // anywidget entry of the chatops-widget chat panel (bundled by esbuild into
 // chatops_widget/static/widget.js). `initialize` runs once per model: it starts the shared store
 // (which asks the kernel for the history once); `render` runs once per view.
-import { mountPanel } from "./panel.js";
+import { mountPanel } from "./panel/layout.js";
 import { Store } from "./store.js";
 import { injectStyles } from "./styles.js";
 

@@ -1,13 +1,7 @@
 // The input box: Enter sends, Shift+Enter inserts a newline, "/" opens command autocomplete
 // (Tab / Enter after arrowing accept, Escape closes), ArrowUp / ArrowDown recall sent inputs.
+import { el } from "../dom.js";
 import { suggest } from "./autocomplete.js";
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 export class Composer {
   /** @param {{store, context: () => object, onSend: (text: string) => void}} opts */
@@ -47,7 +41,7 @@ export class Composer {
 
   autosize() {
     this.input.style.height = "auto";
-    this.input.style.height = Math.min(140, this.input.scrollHeight + 2) + "px";
+    this.input.style.height = `${Math.min(140, this.input.scrollHeight + 2)}px`;
   }
 
   setText(text) {
@@ -95,7 +89,7 @@ export class Composer {
     }
     if (s.hint) this.popup.appendChild(el("div", "cow-hint", s.hint));
     s.options.forEach((o, i) => {
-      const row = el("div", "cow-option" + (i === this.active ? " cow-active" : ""));
+      const row = el("div", `cow-option${i === this.active ? " cow-active" : ""}`);
       row.dataset.index = String(i);
       row.setAttribute("role", "option");
       row.append(el("span", "cow-option-label", o.label), el("span", "cow-option-desc", o.desc || ""));

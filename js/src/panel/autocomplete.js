@@ -5,9 +5,22 @@
 /** Used until the server has sent its command specs (e.g. before the first connect). */
 export const FALLBACK_COMMANDS = [
   { name: "help", usage: "/help [command]", summary: "List commands, or show one command's usage" },
-  { name: "run_backtest", usage: "/run_backtest <strategy_id | template> [symbol=..] [start=..] [end=..] [commission=..] [spread=..] [param=value ...]", summary: "Run a backtest" },
-  { name: "compare_strategies", usage: "/compare_strategies <id> <id> [...]", summary: "Compare two or more strategies" },
-  { name: "sweep", usage: "/sweep <template> symbol=.. param=lo:hi:step ...", summary: "Grid-search a template's parameters" },
+  {
+    name: "run_backtest",
+    usage:
+      "/run_backtest <strategy_id | template> [symbol=..] [start=..] [end=..] [commission=..] [spread=..] [param=value ...]",
+    summary: "Run a backtest",
+  },
+  {
+    name: "compare_strategies",
+    usage: "/compare_strategies <id> <id> [...]",
+    summary: "Compare two or more strategies",
+  },
+  {
+    name: "sweep",
+    usage: "/sweep <template> symbol=.. param=lo:hi:step ...",
+    summary: "Grid-search a template's parameters",
+  },
   { name: "strategies", usage: "/strategies", summary: "List stored strategies" },
   { name: "data", usage: "/data", summary: "List symbols and date ranges" },
   { name: "status", usage: "/status", summary: "Runs in this session" },
@@ -58,26 +71,30 @@ export function suggest(text, cursor, ctx) {
   const base = { from: partialStart, to: cursor };
 
   if (tokens.length === 0) {
-    const options = commands.map((c) => ({ label: "/" + c.name, insert: "/" + c.name + " ", desc: c.summary || "" }));
+    const options = commands.map((c) => ({ label: `/${c.name}`, insert: `/${c.name} `, desc: c.summary || "" }));
     const found = matchSort(options, partial);
-    const exact = commands.find((c) => "/" + c.name === partial.toLowerCase());
-    const hint = exact?.usage || (found.length === 1 ? commands.find((c) => "/" + c.name === found[0].label)?.usage : "") || "";
+    const exact = commands.find((c) => `/${c.name}` === partial.toLowerCase());
+    const hint =
+      exact?.usage || (found.length === 1 ? commands.find((c) => `/${c.name}` === found[0].label)?.usage : "") || "";
     return { ...base, hint, options: found };
   }
 
   const name = tokens[0].slice(1).toLowerCase();
   const spec = commands.find((c) => c.name === name);
-  const hint = spec ? `${spec.usage}${spec.summary ? "  —  " + spec.summary : ""}` : `unknown command /${name} — type /help`;
+  const hint = spec
+    ? `${spec.usage}${spec.summary ? `  —  ${spec.summary}` : ""}`
+    : `unknown command /${name} — type /help`;
   const args = tokens.slice(1);
   const positional = args.filter((a) => !a.includes("="));
   const usedKeys = new Set(args.filter((a) => a.includes("=")).map((a) => a.split("=")[0]));
   const strategyOptions = () =>
     strategies.map((s) => ({
       label: String(s.id),
-      insert: s.id + " ",
+      insert: `${s.id} `,
       desc: [s.name, s.template, s.symbol].filter(Boolean).join(" · "),
     }));
-  const templateOptions = () => templates.map((t) => ({ label: t.name, insert: t.name + " ", desc: t.description || "template" }));
+  const templateOptions = () =>
+    templates.map((t) => ({ label: t.name, insert: `${t.name} `, desc: t.description || "template" }));
   const templateOf = (tok) => {
     if (!tok) return null;
     const s = strategies.find((x) => x.id === tok);
@@ -87,8 +104,8 @@ export function suggest(text, cursor, ctx) {
   const keyOptions = (tmpl, sweep) => {
     const keys = [...COMMON_KEYS, ...(tmpl?.params || [])].filter((k) => !usedKeys.has(k.name));
     return keys.map((k) => ({
-      label: k.name + "=",
-      insert: k.name + "=",
+      label: `${k.name}=`,
+      insert: `${k.name}=`,
       desc: sweep && tmpl?.params?.includes(k) ? `lo:hi:step — ${paramDesc(k)}` : k.type ? paramDesc(k) : k.doc,
     }));
   };
@@ -98,12 +115,17 @@ export function suggest(text, cursor, ctx) {
     const key = partial.split("=")[0];
     const tmpl = templateOf(positional[0]);
     const p = [...COMMON_KEYS, ...(tmpl?.params || [])].find((k) => k.name === key);
-    const valueHint = p ? `${key}: ${p.type ? paramDesc(p) : p.doc}` : `${key}: not a parameter of ${tmpl?.name || "this command"}`;
-    return { ...base, hint: hint + "\n" + valueHint, options: [] };
+    const valueHint = p
+      ? `${key}: ${p.type ? paramDesc(p) : p.doc}`
+      : `${key}: not a parameter of ${tmpl?.name || "this command"}`;
+    return { ...base, hint: `${hint}\n${valueHint}`, options: [] };
   }
   switch (name) {
     case "run_backtest":
-      options = positional.length === 0 ? strategyOptions().concat(templateOptions()) : keyOptions(templateOf(positional[0]), false);
+      options =
+        positional.length === 0
+          ? strategyOptions().concat(templateOptions())
+          : keyOptions(templateOf(positional[0]), false);
       break;
     case "compare_strategies":
       options = strategyOptions().filter((o) => !positional.includes(o.label));
@@ -113,10 +135,15 @@ export function suggest(text, cursor, ctx) {
       break;
     case "cancel":
     case "result":
-      options = (ctx.runs || []).map((r) => ({ label: r.runId, insert: r.runId + " ", desc: `${r.status || ""} ${Math.round(r.progress || 0)} %` }));
+      options = (ctx.runs || []).map((r) => ({
+        label: r.runId,
+        insert: `${r.runId} `,
+        desc: `${r.status || ""} ${Math.round(r.progress || 0)} %`,
+      }));
       break;
     case "help":
-      options = positional.length === 0 ? commands.map((c) => ({ label: c.name, insert: c.name, desc: c.summary || "" })) : [];
+      options =
+        positional.length === 0 ? commands.map((c) => ({ label: c.name, insert: c.name, desc: c.summary || "" })) : [];
       break;
     default:
       options = [];

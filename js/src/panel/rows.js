@@ -1,16 +1,10 @@
 // One timeline row: a chat message (user / assistant / system), a rich result or a notice.
 // User and system text is set as textContent; assistant text is sanitized markdown.
-import { renderMarkdown } from "./markdown.js";
-import { renderResult } from "./rich.js";
+import { el } from "../dom.js";
+import { renderMarkdown } from "../render/markdown.js";
+import { renderResult } from "../render/result.js";
 
 const RICH_KINDS = new Set(["backtest", "comparison", "sweep"]);
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 /** `toLocaleTimeString` of an ISO timestamp (or Date); "" when it cannot be parsed. */
 export function timeLabel(ts) {

@@ -1,0 +1,130 @@
+// Rich result cards: a backtest (metrics, equity and drawdown charts), a comparison (metrics x
+// strategies, overlaid equity curves) and a parameter sweep (heatmap and best combinations).
+import { el } from "../dom.js";
+import { chartBox, makeChart, PALETTE } from "./charts.js";
+import { compact, pct } from "./format.js";
+import { sweepHeatmap } from "./heatmap.js";
+import { comparisonTable, metricsTable, rowsTable } from "./tables.js";
+
+/** A backtest: title, metrics and equity + drawdown charts. */
+function renderBacktest(card, r, charts) {
+  const name = [r.strategyId, r.template, r.symbol].filter(Boolean).join(" · ");
+  card.appendChild(el("div", "cow-card-title", `Backtest ${r.runId}${name ? ` — ${name}` : ""}`));
+  const grid = el("div", "cow-card-grid");
+  grid.appendChild(metricsTable(r.stats));
+  const col = el("div", "cow-chart");
+  const eq = chartBox(120, "equity");
+  const dd = chartBox(110, "drawdown");
+  col.append(eq, dd);
+  grid.appendChild(col);
+  card.appendChild(grid);
+  const s = r.series;
+  if (s?.t?.length) {
+    charts.push(() => {
+      const key = `cow-${r.runId}`;
+      return [
+        makeChart(eq.plot, {
+          t: s.t,
+          series: [{ label: "equity", values: s.equity, color: PALETTE[0] }],
+          height: 120,
+          fmt: compact,
+          syncKey: key,
+          hideX: true,
+        }),
+        makeChart(dd.plot, {
+          t: s.t,
+          series: [{ label: "drawdown", values: s.drawdown, color: "#c62828", fill: "rgba(198,40,40,0.18)" }],
+          height: 110,
+          fmt: pct,
+          syncKey: key,
+        }),
+      ];
+    });
+  }
+}
+
+/** A comparison: metrics x strategies table and overlaid equity curves. */
+function renderComparison(card, r, charts) {
+  card.appendChild(el("div", "cow-card-title", `Comparison ${r.runId} — ${(r.strategies || []).join(" vs ")}`));
+  const grid = el("div", "cow-card-grid");
+  grid.appendChild(comparisonTable(r.table, r.strategies));
+  const box = chartBox(200, "equity", true);
+  grid.appendChild(box);
+  card.appendChild(grid);
+  const s = r.series;
+  if (s?.t?.length && s.curves) {
+    charts.push(() => [
+      makeChart(box.plot, {
+        t: s.t,
+        series: Object.entries(s.curves).map(([label, values], i) => ({
+          label,
+          values,
+          color: PALETTE[i % PALETTE.length],
+        })),
+        height: 200,
+        fmt: compact,
+      }),
+    ]);
+  }
+}
+
+function renderSweep(card, r, onRun) {
+  const metric = r.metric || "sharpe";
+  const params = r.params || [];
+  const rows = r.rows || [];
+  const split = r.split ? `, in sample; out of sample from ${r.split}` : "";
+  const what = `${r.template || ""} ${r.symbol || ""} (${r.count ?? rows.length} combinations`;
+  card.appendChild(el("div", "cow-card-title", `Sweep ${r.runId} — ${what}, colour = ${metric}${split})`));
+  const pick =
+    onRun && r.template
+      ? (row) =>
+          onRun(
+            [
+              `/run_backtest ${r.template}`,
+              r.symbol ? `symbol=${r.symbol}` : "",
+              ...params.map((p) => `${p}=${row[p]}`),
+            ]
+              .filter(Boolean)
+              .join(" "),
+          )
+      : null;
+  if (params.length && rows.length) card.appendChild(sweepHeatmap(rows, params, metric, pick));
+  const top = [...rows].sort((a, b) => (b[metric] ?? -Infinity) - (a[metric] ?? -Infinity)).slice(0, 5);
+  if (top.length) {
+    // with a split, the out-of-sample columns sit next to the in-sample ones
+    const stats = [metric, `oos_${metric}`, "total_return", "oos_total_return", "max_drawdown"];
+    const cols = [...params, ...stats].filter((c, i, a) => a.indexOf(c) === i && c in top[0]);
+    card.appendChild(el("div", "cow-meta", "best combinations"));
+    card.appendChild(rowsTable(top, cols));
+  }
+}
+
+/** Build the bubble for a result; returns {el, mount, destroy} (charts are drawn on mount).
+ *  `onRun(text)` (optional) runs a command, e.g. a backtest of a clicked sweep cell. */
+export function renderResult(result, onRun = null) {
+  const card = el("div", "cow-bubble cow-rich");
+  const charts = [];
+  const kind = result.kind;
+  if (kind === "backtest") renderBacktest(card, result, charts);
+  else if (kind === "comparison") renderComparison(card, result, charts);
+  else if (kind === "sweep") renderSweep(card, result, onRun);
+  else {
+    card.appendChild(el("div", "cow-card-title", `${kind || "result"} ${result.runId || ""}`));
+    if (result.stats) card.appendChild(metricsTable(result.stats));
+  }
+  if (result.points && result.totalPoints && result.points < result.totalPoints) {
+    const note = `chart: ${result.points} of ${result.totalPoints} points (downsampled; the kernel keeps the full DataFrame)`;
+    card.appendChild(el("div", "cow-meta", note));
+  }
+  let plots = [];
+  return {
+    el: card,
+    mount() {
+      for (const make of charts) plots = plots.concat(make());
+    },
+    destroy() {
+      for (const p of plots) p.destroy();
+      plots = [];
+    },
+  };
+}
