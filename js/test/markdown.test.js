@@ -69,3 +69,37 @@ describe("sanitizing", () => {
     );
   });
 });
+
+describe("usage lines (placeholders in angle brackets)", () => {
+  const USAGES = [
+    "/sweep <template> symbol=.. param=lo:hi:step [split=YYYY-MM-DD]",
+    "/create_strategy <template> [symbol=..] [name=..] [param=value ...]",
+    "/compare_strategies <id> <id> [...]",
+    "/cancel <run_id>",
+    "/run_backtest <strategy_id | template> [symbol=..]",
+  ];
+
+  test("a bold usage line (the server's /help <command>) shows in full, with what follows", () => {
+    for (const usage of USAGES) {
+      const root = render(`**${usage}**\n\nWhat it does.\n\nDetails.`);
+      assert.equal(root.querySelector("strong").textContent, usage);
+      assert.equal(root.querySelectorAll("p").length, 3, usage);
+      assert.match(root.textContent, /What it does\.\s+Details\./);
+      assert.equal(root.querySelectorAll("template").length, 0);
+    }
+  });
+
+  test("placeholders in plain text, lists and tables render literally", () => {
+    const root = render("use <id> or <strategy_id | template>\n\n- <run_id> then\n\n| a |\n|---|\n| <x> |");
+    assert.match(root.textContent, /use <id> or <strategy_id \| template>/);
+    assert.equal(root.querySelector("li").textContent, "<run_id> then");
+    assert.equal(root.querySelector("td").textContent, "<x>");
+  });
+
+  test("raw HTML in the text is shown as text, not markup", () => {
+    const root = render("<b>not bold</b> <img src=x onerror=alert(1)>\n\n<div>block</div>");
+    assert.equal(root.querySelectorAll("b, img, div").length, 0);
+    assert.match(root.textContent, /<b>not bold<\/b> <img src=x onerror=alert\(1\)>/);
+    assert.match(root.textContent, /<div>block<\/div>/);
+  });
+});
