@@ -12,7 +12,8 @@ Example:
 """
 
 from .app import ChatOpsServer, default_data_dir
-from .commands import (
+from .embedded import EmbeddedServer
+from .router import (
     CommandContext,
     CommandReply,
     CommandRouter,
@@ -20,7 +21,6 @@ from .commands import (
     parse_command,
     router,
 )
-from .embedded import EmbeddedServer
 
 __all__ = [
     "ChatOpsServer",

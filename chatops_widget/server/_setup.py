@@ -27,11 +27,11 @@ __all__ = [
 ]
 
 #: Command modules imported once, before the first server is built. Each registers its commands,
-#: hooks and extra events on :data:`chatops_widget.server.commands.router` at import time.
+#: hooks and extra events on :data:`chatops_widget.server.router.router` at import time.
 #: Add new plugin modules HERE (a missing module is skipped, so parts can land independently).
 _PLUGIN_MODULES: tuple[str, ...] = (
-    "chatops_widget.server.backtest_commands",
-    "chatops_widget.server.uploads",  # after backtest_commands: its start-up hook needs the service
+    "chatops_widget.server.backtest.commands.running",
+    "chatops_widget.server.backtest.data.uploads",  # needs the service
 )
 
 #: Where ``assistant="auto"`` looks for the natural-language hook: ``module:attribute``.

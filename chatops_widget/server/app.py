@@ -36,7 +36,7 @@ from ..protocol import (
     ServerEvent,
     parse,
 )
-from . import commands
+from . import router as commands
 from ._setup import (
     AssistantHook,
     client_manager,
@@ -45,7 +45,7 @@ from ._setup import (
     load_default_assistant,
     load_plugins,
 )
-from .commands import CommandContext, CommandReply, CommandRouter, CommandSpec, parse_command
+from .router import CommandContext, CommandReply, CommandRouter, CommandSpec, parse_command
 from .store import Store
 
 __all__ = ["ChatOpsServer", "default_data_dir", "load_plugins", "AssistantHook"]

@@ -27,7 +27,13 @@ async def _say(c, session_id, text):
     ack = await c.call("sendMessage", {"sessionId": session_id, "content": text})
     assert ack["ok"], ack
     return await c.wait_event(
-        "message", lambda m: m["role"] == "assistant" and m["seq"] > ack["message"]["seq"]
+        "message",
+        # the assistant's answer to this text (not a result text of an earlier command)
+        lambda m: (
+            m["role"] == "assistant"
+            and m["seq"] > ack["message"]["seq"]
+            and "assistant" in m["metadata"]
+        ),
     )
 
 

@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 JS = ROOT / "js"
-BUNDLE = ROOT / "chatops_widget" / "static" / "widget.js"
+BUNDLE = ROOT / "chatops_widget" / "widget" / "static" / "widget.js"
 HARNESS = Path(__file__).with_name("harness.html")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chatops_widget import _widget_sync as sync
 from chatops_widget import engine
 from chatops_widget.client import ChatOpsClient
 from chatops_widget.widget import ChatOpsWidget
+from chatops_widget.widget import _sync as sync
 
 
 class Recorder:

@@ -1,0 +1,405 @@
+"""The kernel-side ChatOps client: the seed's ``useChatOps`` hook, in Python.
+
+A dedicated event-loop thread owns a python-socketio ``AsyncClient``, so a notebook cell never
+blocks on the network; the methods below are blocking calls with timeouts, handy in scripts.
+The client reconnects by itself, re-joins its session, fetches what it missed and buffers what
+you send while the server is away.
+
+Example:
+    >>> from chatops_widget import ChatOpsClient
+    >>> with ChatOpsClient() as chat:  # no URL: embedded server  # doctest: +SKIP
+    ...     chat.create_session("research")
+    ...     chat.on("message", lambda m: print(m["role"], m["content"]))
+    ...     chat.send_message("hello")
+    ...     chat.execute_command("/help")
+    ...     chat.history[["seq", "role", "content"]]
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pandas as pd
+
+from ..protocol import JoinSession, ProtocolError, new_session_id, parse
+from ._connection import Connection, call_callback, check_ack, log
+from ._loop import LoopThread
+from ._tracker import Comparison, ResultsView, Run, RunTracker, command_text
+from ._upload import upload_request
+
+__all__ = ["ChatOpsClient"]
+
+_HISTORY_COLUMNS = ["seq", "id", "role", "content", "timestamp", "metadata", "sessionId"]
+
+
+def _split_url(url: str) -> tuple[str, str | None]:
+    """``http://h:p/?token=x`` -> (``http://h:p``, ``x``); ``ws(s)://`` becomes ``http(s)://``."""
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+    token = parse_qs(parts.query).get("token", [None])[0]
+    return f"{scheme}://{parts.netloc}", token
+
+
+class ChatOpsClient:
+    """Connect to a ChatOps server (or start an embedded one) and chat from Python.
+
+    ``url``/``token`` default to the ``CHATOPS_URL``/``CHATOPS_TOKEN`` environment variables; a
+    ``?token=`` in the URL (as printed by ``chatops-widget serve``) is used too. With no URL at
+    all an :class:`~chatops_widget.server.EmbeddedServer` is started on 127.0.0.1 (a free port,
+    a fresh token, the per-user data dir) and stopped by :meth:`close`; URL-less clients in one
+    process share that server (so their sessions meet), and the last one to close stops it.
+
+    Events for :meth:`on`: ``message`` (ChatMessage dict), ``commandResult``,
+    ``backtestProgress``, ``error`` (``{code, message, sessionId?}``), ``connect``,
+    ``disconnect`` (reason), ``reconnect_attempt`` (n), and any other server event by name.
+    Callbacks run on the client's loop thread; their exceptions are logged, never raised.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        session_id: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.timeout = float(timeout)
+        self._embedded = None
+        self._callbacks: dict[str, list[Callable[..., Any]]] = {}
+        self._cb_lock = threading.Lock()
+        self._closed = False
+        self._runs = RunTracker(self)  # follows every run of the session (see _runs.py)
+        url = url or os.environ.get("CHATOPS_URL")
+        if url:
+            base, url_token = _split_url(url)
+            token = token or url_token or os.environ.get("CHATOPS_TOKEN")
+            if not token:
+                raise ValueError(
+                    f"no token for {base}: pass token=..., put ?token=... in the URL or set "
+                    "CHATOPS_TOKEN (the server prints its token when it starts)"
+                )
+        else:
+            from ..server.embedded import acquire_shared  # only when no URL is given
+
+            self._embedded = acquire_shared()
+            base, token = self._embedded.url, self._embedded.token
+        self._url, self._token = base, token
+        self._loop = LoopThread()
+        try:
+            self._conn: Connection = self._run(self._make_connection(), self.timeout + 10)
+            if session_id is not None:
+                self.join_session(session_id)
+        except BaseException:
+            self.close()
+            raise
+
+    async def _make_connection(self) -> Connection:
+        conn = Connection(self._url, self._token, self.timeout, self._fire)
+        await conn.connect()
+        return conn
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def url(self) -> str:
+        """The server's base URL, e.g. ``http://127.0.0.1:8500``."""
+        return self._url
+
+    @property
+    def token(self) -> str:
+        """The auth token sent as socket.io ``auth={"token": ...}``."""
+        return self._token
+
+    @property
+    def is_connected(self) -> bool:
+        """Whether the socket.io connection is up (sends made while down are queued)."""
+        return self._conn.connected
+
+    @property
+    def reconnect_attempt(self) -> int:
+        """0 while connected; n during the n-th reconnection attempt."""
+        return self._conn.reconnect_attempt
+
+    @property
+    def current_session_id(self) -> str | None:
+        """The joined session's id (``session_<ms>``), or None outside any session."""
+        return self._conn.session_id
+
+    @property
+    def commands(self) -> list[dict[str, Any]]:
+        """Command specs (name, usage, summary, details) from the last join ack."""
+        return list(self._conn.join_ack.get("commands", []))
+
+    @property
+    def join_info(self) -> dict[str, Any]:
+        """The last ``joinSession`` ack (includes plugin extras such as ``strategies``)."""
+        return dict(self._conn.join_ack)
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The current session's ChatMessages (dicts), in ``seq`` order, each once."""
+        with self._conn.lock:
+            return [self._conn.messages[k] for k in sorted(self._conn.messages)]
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """The current session's messages as a DataFrame: seq, id, role, content, timestamp, ..."""
+        df = pd.DataFrame(self.messages, columns=_HISTORY_COLUMNS)
+        df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True)
+        return df.astype({"seq": "int64"})
+
+    # ------------------------------------------------------------------ sessions
+
+    def create_session(self, name: str | None = None) -> str:
+        """Create a session (``session_<epoch ms>``), join it and return its id."""
+        session_id = new_session_id()
+        while session_id == self._conn.session_id:
+            time.sleep(0.002)
+            session_id = new_session_id()
+        self._join(session_id, name)
+        return session_id
+
+    def join_session(self, session_id: str) -> dict[str, Any]:
+        """Join ``session_id`` (leaving the current one) and fetch its history; returns the ack."""
+        return self._join(session_id, None)
+
+    def _join(self, session_id: str, name: str | None) -> dict[str, Any]:
+        parse(JoinSession, {"sessionId": session_id})  # a bad id fails before anything changes
+        previous = self._conn.session_id
+        if previous and previous != session_id:
+            self.leave_session()
+        try:
+            return check_ack(self._run(self._conn.join(session_id, name)))
+        except ProtocolError:
+            self._conn.session_id = None  # refused: in no session, and no re-join on reconnect
+            raise
+
+    def leave_session(self) -> None:
+        """Leave the current session; no more messages arrive from it (history stays readable)."""
+        session_id = self._conn.session_id
+        if session_id is None:
+            return
+        self._conn.session_id = None
+        if self.is_connected:
+            try:
+                self._run(self._conn.direct("leaveSession", {"sessionId": session_id}))
+            except (ConnectionError, TimeoutError) as exc:
+                log.info("leaveSession %s: %s (left anyway)", session_id, exc)
+
+    def _ensure_session(self) -> str:
+        return self._conn.session_id or self.create_session()
+
+    # ------------------------------------------------------------------ chat and commands
+
+    def send_message(
+        self, text: str, *, timeout: float | None = None, block: bool = True
+    ) -> dict[str, Any] | concurrent.futures.Future[dict[str, Any]]:
+        """Send a chat message to the current session (creating one if needed).
+
+        Returns the stored ChatMessage dict (with its ``seq``). While disconnected the message
+        is queued and sent after the reconnect; ``block=False`` returns a future at once.
+        """
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("send_message needs non-empty text")
+        payload = {
+            "sessionId": self._ensure_session(),
+            "content": text,
+            "clientMessageId": uuid.uuid4().hex,
+        }
+        return self._queued("sendMessage", payload, timeout, block, pick="message")
+
+    def execute_command(
+        self, text: str, *, timeout: float | None = None, block: bool = True
+    ) -> dict[str, Any] | concurrent.futures.Future[dict[str, Any]]:
+        """Run a slash command, e.g. ``"/help"``; returns the ack (the command's ``message``).
+
+        The outcome arrives later as a ``commandResult`` event. A bad or unknown command raises
+        :class:`~chatops_widget.protocol.ProtocolError` with the server's explanation.
+        """
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("execute_command needs the command text, e.g. '/help'")
+        payload = {
+            "sessionId": self._ensure_session(),
+            "command": text,
+            "clientMessageId": uuid.uuid4().hex,
+        }
+        return self._queued("executeCommand", payload, timeout, block, pick=None)
+
+    def call(self, event: str, payload: Any, timeout: float | None = None) -> dict[str, Any]:
+        """Emit ``event`` and wait for its ack; raise ``ProtocolError`` if ``ok`` is false.
+
+        Waits (up to ``timeout``) for the connection if it is down. For extensions, e.g.
+        ``client.call("getResult", {"sessionId": s, "runId": r})``.
+        """
+        timeout = self.timeout if timeout is None else timeout
+        return check_ack(self._run(self._conn.request(event, payload, timeout), timeout + 5))
+
+    def _queued(
+        self, event: str, payload: Any, timeout: float | None, block: bool, pick: str | None
+    ) -> Any:
+        timeout = self.timeout if timeout is None else timeout
+
+        async def go(wait: float | None) -> Any:
+            ack = check_ack(await self._conn.request(event, payload, wait, keep=True))
+            if pick == "message" and isinstance(ack.get("message"), dict):
+                self._conn.accept(ack["message"])
+            return ack[pick] if pick else ack
+
+        if not block:
+            return self._loop.submit(go(None))
+        return self._run(go(timeout), timeout + 5)
+
+    # ------------------------------------------------------------------ backtests (see _runs.py)
+
+    def trigger_backtest(self, strategy: str, **overrides: Any) -> Run:
+        """Start ``/run_backtest`` and return a :class:`~chatops_widget.client.Run` at once.
+
+        ``strategy`` is a stored strategy id or a template name; ``overrides`` are ``symbol``,
+        ``start``, ``end``, ``cash``, ``commission``, ``spread`` or strategy params. Bad input
+        raises ``ProtocolError`` right away.
+
+        >>> run = client.trigger_backtest("strategy_1", fast=12)   # doctest: +SKIP
+        >>> run.result(timeout=60).stats["sharpe"]                 # doctest: +SKIP
+        """
+        return self._runs.start("run_backtest", [strategy], overrides, "backtest")
+
+    def compare_strategies(
+        self, *strategy_ids: str, timeout: float | None = 300.0, **options: Any
+    ) -> Comparison:
+        """Backtest stored strategies side by side; ``.stats`` (metrics x strategies), ``.equity``.
+
+        >>> client.compare_strategies("strategy_1", "strategy_2").stats   # doctest: +SKIP
+        """
+        run = self._runs.start("compare_strategies", list(strategy_ids), options, "comparison")
+        return run.result(timeout)
+
+    def sweep(
+        self,
+        template: str,
+        symbol: str,
+        *,
+        timeout: float | None = 300.0,
+        block: bool = True,
+        **ranges: Any,
+    ) -> pd.DataFrame | Run:
+        """Run a grid (``fast=range(5, 50, 5)``, lists or single values); one row per combination.
+
+        Blocks up to ``timeout`` s; ``block=False`` returns the :class:`Run` at once.
+        ``split="2021-01-01"`` adds out-of-sample stats (``oos_sharpe``, ...) from that date on.
+
+        >>> client.sweep("sma_cross", "ALPHA", fast=range(5, 30, 5))  # doctest: +SKIP
+        """
+        run = self._runs.start("sweep", [template], {"symbol": symbol, **ranges}, "sweep")
+        return run.result(timeout) if block else run
+
+    @property
+    def results(self) -> ResultsView:
+        """``run_id -> result`` for every completed run of the session (anyone's), lazily."""
+        return ResultsView(self._runs)
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        """The session's runs: run_id, kind, status, progress, strategy, started_by, command..."""
+        return self._runs.frame()
+
+    @property
+    def strategies(self) -> pd.DataFrame:
+        """The stored strategies (index ``id``): name, template, params, symbol, dates."""
+        return self._runs.strategies_frame()
+
+    def create_strategy(
+        self,
+        template: str,
+        symbol: str,
+        name: str | None = None,
+        start: Any = None,
+        end: Any = None,
+        **params: Any,
+    ) -> str:
+        """Store a strategy (``/create_strategy``) and return its id, e.g. ``"strategy_6"``."""
+        options = {"symbol": symbol, "name": name, "start": start, "end": end, **params}
+        text = command_text("create_strategy", [template], options)
+        return self._runs.command(text)["strategyId"]
+
+    def upload_data(
+        self, symbol: str, df: pd.DataFrame, *, overwrite: bool = False, timeout: float = 60.0
+    ) -> dict[str, Any]:
+        """Upload OHLCV bars as ``symbol`` for the server's commands (``uploadData``, Arrow bytes).
+
+        The frame is validated locally first; a bad one, or an existing symbol without
+        ``overwrite=True``, raises ``ProtocolError`` saying what to fix. Returns the ack
+        (``symbol, bars, start, end, frequency, overwritten, message``).
+
+        >>> client.upload_data("MYCO", df)["bars"]                       # doctest: +SKIP
+        1234
+        """
+        payload = upload_request(self._ensure_session(), symbol, df, overwrite=overwrite)
+        return self.call("uploadData", payload, timeout=timeout)
+
+    # ------------------------------------------------------------------ events
+
+    def on(self, event: str, callback: Callable[..., Any]) -> Callable[..., Any]:
+        """Call ``callback(payload)`` on each ``event``; returns ``callback`` (decorator-ready)."""
+        with self._cb_lock:
+            self._callbacks.setdefault(event, []).append(callback)
+        return callback
+
+    def off(self, event: str, callback: Callable[..., Any] | None = None) -> None:
+        """Remove one callback, or all callbacks of ``event`` when ``callback`` is None."""
+        with self._cb_lock:
+            if callback is None:
+                self._callbacks.pop(event, None)
+            elif callback in self._callbacks.get(event, []):
+                self._callbacks[event].remove(callback)
+
+    def _fire(self, event: str, *args: Any) -> None:
+        with self._cb_lock:
+            callbacks = list(self._callbacks.get(event, []))
+        for fn in callbacks:
+            call_callback(fn, *args)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _run(self, coro: Coroutine[Any, Any, Any], timeout: float | None = None) -> Any:
+        if self._closed:
+            coro.close()
+            raise RuntimeError("this ChatOpsClient is closed")
+        return self._loop.run(coro, self.timeout + 5 if timeout is None else timeout)
+
+    def _submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
+        """Schedule ``coro`` on the client's loop (for extensions)."""
+        return self._loop.submit(coro)
+
+    def close(self) -> None:
+        """Disconnect, stop the loop thread and the embedded server (if any). Idempotent."""
+        if self._closed:
+            return
+        conn = getattr(self, "_conn", None)
+        if conn is not None and self._loop.alive:
+            try:
+                self._loop.run(conn.close(), 10)
+            except Exception as exc:  # pragma: no cover - best effort
+                log.debug("close: %s", exc)
+        self._closed = True
+        if getattr(self, "_loop", None) is not None:
+            self._loop.stop()
+        if self._embedded is not None:
+            self._embedded.release()
+            self._embedded = None
+
+    def __enter__(self) -> ChatOpsClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "connected" if not self._closed and self.is_connected else "disconnected"
+        return f"<ChatOpsClient {self._url} {state} session={self.current_session_id}>"

@@ -1,0 +1,8 @@
+"""The backtest plugin: backtest, sweep and comparison commands over the engine.
+
+- ``service.py`` -- :class:`BacktestService`: resolves names, runs jobs, keeps results;
+- ``commands/`` -- the slash commands and extra events (``getResult``, ``getRuns``, ...);
+- ``jobs/`` -- where runs execute: the job manager, worker processes, Dask, the pool tasks;
+- ``storage/`` -- stored results (Parquet) and strategies (SQLite);
+- ``data/`` -- symbols uploaded by clients and the watched data folder.
+"""

@@ -1,0 +1,256 @@
+"""Argument helpers for the backtest commands: dates, numbers, ranges and "did you mean" errors.
+
+Every helper raises ``ProtocolError(BAD_ARGUMENT or NOT_FOUND)`` with a message saying what was
+wrong and what would be right.
+
+Example:
+    >>> parse_range("fast", "5:15:5")
+    [5, 10, 15]
+    >>> parse_range("k", "1.5,2.0")
+    [1.5, 2.0]
+    >>> parse_date("start", "2020-01-31")
+    '2020-01-31'
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any
+
+import pandas as pd
+
+from chatops_widget.protocol import ErrorCode, ProtocolError
+
+from .storage.results import RUN_ID_PATTERN
+
+__all__ = [
+    "bad",
+    "not_found",
+    "did_you_mean",
+    "brief_ids",
+    "no_arguments",
+    "check_bare_params",
+    "require_grid",
+    "parse_date",
+    "parse_dates",
+    "parse_float",
+    "parse_range",
+    "parse_run_id",
+    "check_options",
+]
+
+MAX_COMBOS = 20_000
+_RUN_RE = re.compile(RUN_ID_PATTERN)
+#: an id: a lower-case prefix ending in ``_`` and a tail with a digit (``strategy_3``, ``run_3fa2``)
+_ID_RE = re.compile(r"^([a-z]+_)(?=[0-9a-z]*\d)([0-9a-z]+)$")
+
+
+def bad(message: str) -> ProtocolError:
+    return ProtocolError(ErrorCode.BAD_ARGUMENT, message)
+
+
+def not_found(message: str) -> ProtocolError:
+    return ProtocolError(ErrorCode.NOT_FOUND, message)
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """`` (did you mean x?)`` or ``""``.
+
+    An id (``strategy_12``, ``run_3fa2b1c4d5e6``) is compared strictly, by the part after its
+    prefix, so ``strategy_999`` suggests ``strategy_99`` but not ``strategy_1``:
+
+    >>> did_you_mean("strategy_999", ["strategy_1", "strategy_2", "strategy_99"])
+    ' (did you mean strategy_99?)'
+    >>> did_you_mean("strategy_9", ["strategy_1", "strategy_2"])
+    ''
+    >>> did_you_mean("sma_crss", ["sma_cross", "ema_cross"])
+    ' (did you mean sma_cross or ema_cross?)'
+    """
+    m = _ID_RE.match(word)
+    if m:
+        prefix = m.group(1)
+        tails = {c[len(prefix) :]: c for c in choices if c.startswith(prefix)}
+        close = difflib.get_close_matches(m.group(2), list(tails), n=3, cutoff=0.75)
+        close = [tails[t] for t in close]
+    else:
+        close = difflib.get_close_matches(word, choices, n=3, cutoff=0.5)
+    return f" (did you mean {' or '.join(close)}?)" if close else ""
+
+
+def brief_ids(ids: list[str], limit: int = 8) -> str:
+    """Ids listed briefly: runs of consecutive numbers as ``a..b``, at most ``limit`` items.
+
+    >>> brief_ids(["strategy_1", "strategy_2", "strategy_3", "strategy_5"])
+    'strategy_1..strategy_3, strategy_5'
+    >>> brief_ids([])
+    'none'
+    """
+    parts: list[str] = []
+    run: list[tuple[str, int]] = []
+    for sid in ids:
+        m = re.match(r"^(.*_)(\d+)$", sid)
+        item = (m.group(1), int(m.group(2))) if m else (sid, -1)
+        if run and m and item[0] == run[-1][0] and item[1] == run[-1][1] + 1:
+            run.append(item)
+            continue
+        if run:
+            parts.append(_span(run))
+        run = [item] if m else []
+        if not m:
+            parts.append(sid)
+    if run:
+        parts.append(_span(run))
+    if len(parts) > limit:
+        return ", ".join(parts[: limit - 1]) + f", ... ({len(ids)} in all)"
+    return ", ".join(parts) or "none"
+
+
+def _span(run: list[tuple[str, int]]) -> str:
+    first, last = f"{run[0][0]}{run[0][1]}", f"{run[-1][0]}{run[-1][1]}"
+    return first if len(run) == 1 else f"{first}, {last}" if len(run) == 2 else f"{first}..{last}"
+
+
+def check_options(options: dict[str, str], allowed: set[str], usage: str) -> None:
+    """Reject option names outside ``allowed`` (strategy params are checked by the engine)."""
+    for key in options:
+        if key not in allowed:
+            raise bad(
+                f"unknown option '{key}'{did_you_mean(key, sorted(allowed))}; "
+                f"allowed: {', '.join(sorted(allowed))}. Usage: {usage}"
+            )
+
+
+def no_arguments(command: Any, usage: str) -> None:
+    """Refuse any argument to a command that takes none (``/data``, ``/strategies``, ...)."""
+    extra = [*command.args, *(f"{k}={v}" for k, v in command.options.items())]
+    if extra:
+        raise bad(f"/{command.name} takes no arguments (got {' '.join(extra)!r}). Usage: {usage}")
+
+
+def _example(param: Any, sweep: bool = False) -> str:
+    """An example value for a template param: ``10``, or a sweep range such as ``5:50:5``."""
+    d = param.default
+    if isinstance(d, bool) or param.type is bool:
+        return "true,false" if sweep else "true"
+    if not sweep:
+        return f"{d}"
+    if isinstance(d, int):
+        lo = max(1, d // 2, param.min or 1)
+        hi = min(d * 5, param.max) if param.max is not None else d * 5
+        return f"{lo}:{max(hi, lo)}:{lo}"
+    step = abs(d) / 2 if d else 0.01
+    lo, hi = (d / 2, d * 2) if d > 0 else (d - 5 * step, d + 5 * step)
+    lo = max(lo, param.min) if param.min is not None else lo
+    hi = min(hi, param.max) if param.max is not None else hi
+    return f"{lo:g}:{hi:g}:{step:g}"
+
+
+def check_bare_params(tokens: list[str], template: Any, sweep: bool = False) -> None:
+    """A bare token that names one of ``template``'s params (``fast`` for ``fast=10``) is refused
+    with an example: ``` `fast` needs a value, e.g. fast=10 ```."""
+    params = {p.name: p for p in getattr(template, "params", ())}
+    for tok in tokens:
+        p = params.get(tok.strip().lower())
+        if p is not None:
+            raise bad(f"`{tok}` needs a value, e.g. {p.name}={_example(p, sweep)}")
+
+
+def require_grid(ranges: dict[str, str], template: Any) -> None:
+    """A sweep needs at least one ``param=lo:hi:step`` (or ``a,b,c``); say so with an example."""
+    if ranges:
+        return
+    params = [p for p in template.params if p.type is not bool] or list(template.params)
+    if not params:
+        raise bad(f"{template.name} has no parameters to sweep; use /run_backtest {template.name}")
+    p = params[0]
+    raise bad(
+        f"give at least one parameter range, e.g. {p.name}={_example(p, sweep=True)} "
+        f"({template.name} params: {', '.join(q.name for q in template.params)})"
+    )
+
+
+def parse_date(name: str, text: str | None) -> str | None:
+    """Validate a ``start``/``end`` date; returns it as ``YYYY-MM-DD`` (or ``None``)."""
+    if text is None or text == "":
+        return None
+    if not re.match(r"^\d{4}-\d{2}-\d{2}([T ][0-9:.]+)?$", text):
+        raise bad(f"{name}={text!r} is not a date; use YYYY-MM-DD, e.g. {name}=2020-01-31")
+    try:
+        ts = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        raise bad(
+            f"{name}={text!r} is not a valid date; use YYYY-MM-DD, e.g. {name}=2020-01-31"
+        ) from None
+    return ts.strftime("%Y-%m-%d") if len(text) == 10 else ts.isoformat()
+
+
+def parse_dates(options: dict[str, str]) -> tuple[str | None, str | None]:
+    """``start``/``end`` from ``options``, checked and in order."""
+    start = parse_date("start", options.get("start"))
+    end = parse_date("end", options.get("end"))
+    if start and end and pd.Timestamp(start) > pd.Timestamp(end):
+        raise bad(f"start={start} is after end={end}; give start <= end")
+    return start, end
+
+
+def parse_float(name: str, text: str | None, default: float, lo: float, hi: float) -> float:
+    """A float option within ``[lo, hi]``, e.g. ``cash`` or ``commission``."""
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise bad(f"{name}={text!r} is not a number; e.g. {name}={default:g}") from None
+    if not lo <= value <= hi:
+        raise bad(f"{name}={text} is out of range; it must be between {lo:g} and {hi:g}")
+    return value
+
+
+def _number(name: str, text: str) -> int | float | str:
+    t = text.strip()
+    if re.match(r"^[+-]?\d+$", t):
+        return int(t)
+    try:
+        return float(t)
+    except ValueError:
+        if t.lower() in {"true", "false", "yes", "no", "on", "off"}:
+            return t.lower()
+        raise bad(
+            f"{name}={text!r}: expected a number, a list a,b,c or a range lo:hi:step "
+            f"(e.g. {name}=5:50:5)"
+        ) from None
+
+
+def parse_range(name: str, text: str) -> list[Any]:
+    """A sweep value: ``lo:hi:step`` (inclusive of hi), ``a,b,c`` or a single value."""
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) not in (2, 3) or not all(p.strip() for p in parts):
+            raise bad(f"{name}={text!r}: a range is lo:hi:step, e.g. {name}=5:50:5")
+        nums = [_number(name, p) for p in parts]
+        if any(isinstance(n, str) for n in nums):
+            raise bad(f"{name}={text!r}: range bounds must be numbers, e.g. {name}=5:50:5")
+        lo, hi = nums[0], nums[1]
+        step = nums[2] if len(nums) == 3 else 1
+        if step <= 0:
+            raise bad(f"{name}={text!r}: the step must be > 0, e.g. {name}={lo}:{hi}:1")
+        if hi < lo:
+            raise bad(f"{name}={text!r}: lo must be <= hi, e.g. {name}={hi}:{lo}:{step}")
+        count = int((hi - lo) / step + 1e-9) + 1
+        if count > MAX_COMBOS:
+            raise bad(f"{name}={text!r} has {count} values; the limit is {MAX_COMBOS}")
+        if all(isinstance(n, int) for n in (lo, hi, step)):
+            return list(range(lo, hi + 1, step))  # type: ignore[arg-type]
+        return [round(lo + i * step, 10) for i in range(count)]
+    values = [_number(name, v) for v in text.split(",") if v.strip()]
+    if not values:
+        raise bad(f"{name}= is empty; give a value, a list a,b,c or a range lo:hi:step")
+    return values
+
+
+def parse_run_id(text: str) -> str:
+    """Check a run id's shape (``run_`` + letters/digits)."""
+    if not _RUN_RE.match(text):
+        raise bad(f"{text!r} is not a run id; run ids look like run_3fa2b1c4d5e6 (see /status)")
+    return text

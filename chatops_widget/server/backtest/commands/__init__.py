@@ -1,0 +1,1 @@
+"""The backtest commands: running (``/run_backtest``, ``/sweep``, ...), listing and events."""

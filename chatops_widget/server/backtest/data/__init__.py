@@ -1,0 +1,2 @@
+"""Market data beyond the sample: :mod:`.uploads` (``uploadData``) and :mod:`.watch`
+(the data folder)."""

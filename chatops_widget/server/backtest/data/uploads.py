@@ -1,0 +1,293 @@
+"""Data upload: the ``uploadData`` event, so a researcher can bring their own OHLCV bars.
+
+A client sends ``{sessionId, symbol, data, overwrite?}`` where ``data`` is Arrow IPC *stream*
+bytes of an OHLCV DataFrame (``chatops_widget._serialization.to_arrow_bytes(df)``). Nothing from
+the upload is executed: the bytes are read as Arrow only (no pickle), columns must be plain
+numbers, timestamps or strings, and the frame goes through the engine's ``validate_ohlcv``.
+
+An accepted frame is written to ``<data_dir>/data/<SYMBOL>.parquet`` (atomically), registered in
+the backtest service's catalog (so ``/data``, ``/run_backtest ... symbol=X``, ``/sweep`` and
+``/create_strategy`` see it at once), reloaded at start-up, and announced to the session as a
+``system`` message. An existing symbol (bundled or uploaded) is replaced only with
+``overwrite: true``; a replaced symbol gets a new revision, so worker processes never reuse the
+old frame they cached. Other servers sharing the data dir pick the file up within about a second
+(:mod:`._data_watch`), as they do a file put in that folder by hand.
+
+Example (kernel side; the client validates first and sends the Arrow bytes):
+    >>> client.upload_data("MYCO", df)                                   # doctest: +SKIP
+    {'ok': True, 'symbol': 'MYCO', 'bars': 1234, 'start': '2015-01-02', ...}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from chatops_widget import engine
+from chatops_widget._serialization import table_to_frame
+from chatops_widget.protocol import (
+    MAX_UPLOAD_BYTES,
+    SYMBOL_PATTERN,
+    ErrorCode,
+    ProtocolError,
+    UploadData,
+    parse,
+)
+from chatops_widget.server.router import router
+
+from ..commands import running as backtest_commands  # noqa: F401 - registers first: our start-up hook needs its service
+from .watch import DataFolderWatch, next_revision
+
+__all__ = ["MAX_DECODED_BYTES", "decode_upload", "bar_frequency"]
+
+log = logging.getLogger(__name__)
+
+#: Largest decoded size (Arrow buffers may be compressed; this stops a small "bomb").
+MAX_DECODED_BYTES = 8 * MAX_UPLOAD_BYTES
+_EVENT = "uploadData"
+_FIELDS = ("sessionId", "symbol", "data", "overwrite", "uploadedBy")
+_NAME_RE = re.compile(r"[^\w .@-]")
+
+
+def _bad(message: str, code: ErrorCode = ErrorCode.BAD_ARGUMENT) -> ProtocolError:
+    return ProtocolError(code, f"{_EVENT}: {message}")
+
+
+def _plain_type(t: pa.DataType) -> bool:
+    return (
+        pa.types.is_integer(t)
+        or pa.types.is_floating(t)
+        or pa.types.is_decimal(t)
+        or pa.types.is_boolean(t)
+        or pa.types.is_timestamp(t)
+        or pa.types.is_date(t)
+        or pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_null(t)
+    )
+
+
+def decode_upload(data: bytes, symbol: str) -> pd.DataFrame:
+    """Arrow IPC stream bytes -> a validated OHLCV frame; ``ProtocolError`` saying what is wrong.
+
+    >>> from chatops_widget._serialization import to_arrow_bytes
+    >>> decode_upload(to_arrow_bytes(my_df), "MYCO").columns.tolist()    # doctest: +SKIP
+    ['Open', 'High', 'Low', 'Close', 'Volume']
+    """
+    try:
+        reader = pa.ipc.open_stream(pa.py_buffer(data))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise _bad(
+            f"'data' ({len(data):,} bytes) is not an Arrow IPC stream ({exc}); send the bytes of "
+            "chatops_widget._serialization.to_arrow_bytes(df) (or pyarrow.ipc.new_stream)"
+        ) from None
+    odd = [f"{f.name} ({f.type})" for f in reader.schema if not _plain_type(f.type)]
+    if odd:
+        raise _bad(
+            f"column(s) {', '.join(odd)} have unsupported Arrow types; send plain numbers for "
+            "Open, High, Low, Close, Volume and timestamps (or date strings) for the dates"
+        )
+    batches, size = [], 0
+    try:
+        for batch in reader:
+            size += batch.nbytes
+            if size > MAX_DECODED_BYTES:
+                raise _bad(
+                    f"the data expands to more than {MAX_DECODED_BYTES // 2**20} MB; send fewer "
+                    "bars (or put the file in the server's data folder)",
+                    ErrorCode.TOO_LARGE,
+                )
+            batches.append(batch)
+        df = table_to_frame(pa.Table.from_batches(batches, schema=reader.schema))
+    except ProtocolError:
+        raise
+    except Exception as exc:  # malformed batches or metadata: say so, never crash
+        raise _bad(
+            f"cannot read the Arrow stream as a DataFrame: {type(exc).__name__}: {exc}"
+        ) from None
+    try:
+        return engine.validate_ohlcv(df, symbol)
+    except engine.EngineError as exc:
+        raise _bad(str(exc)) from None
+
+
+def bar_frequency(index: pd.DatetimeIndex) -> str:
+    """A word for the typical bar spacing: ``"daily"``, ``"hourly"``, ``"5-minute"`` ...
+
+    >>> bar_frequency(pd.bdate_range("2020-01-01", periods=10))
+    'daily'
+    """
+    if len(index) < 2:
+        return ""
+    step = pd.Timedelta(pd.Series(index).diff().median())  # (asi8 depends on the unit)
+    days = step / pd.Timedelta(days=1)
+    if 0.9 <= days <= 3.5:
+        return "daily"
+    if 6 <= days <= 8:
+        return "weekly"
+    if 27 <= days <= 32:
+        return "monthly"
+    if days > 32:
+        return ""
+    minutes = round(step / pd.Timedelta(minutes=1))
+    if minutes >= 60 and minutes % 60 == 0:
+        return "hourly" if minutes == 60 else f"{minutes // 60}-hour"
+    if minutes >= 1:
+        return "1-minute" if minutes == 1 else f"{minutes}-minute"
+    return f"{step.total_seconds():g}-second"
+
+
+def _folder(server: Any) -> Path:
+    return Path(server.data_dir) / "data"
+
+
+def _write(folder: Path, symbol: str, df: pd.DataFrame) -> Path:
+    """Write ``<SYMBOL>.parquet`` atomically (a temp file, then ``os.replace``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{symbol}.parquet"
+    tmp = folder / f".{symbol}.parquet.{os.getpid()}.tmp"
+    df.to_parquet(tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def _svc(server: Any) -> Any:
+    svc = server.state.get("backtest")
+    if svc is None:
+        raise _bad("the backtest service is not running yet; retry", ErrorCode.INTERNAL)
+    return svc
+
+
+def _precheck(data: Any) -> None:
+    """Clear errors for the common mistakes, before the generic validation."""
+    if not isinstance(data, dict):
+        raise _bad(
+            f"expected an object with fields {', '.join(_FIELDS)}, got {type(data).__name__}",
+            ErrorCode.BAD_REQUEST,
+        )
+    payload = data.get("data")
+    if payload is not None and not isinstance(payload, (bytes, bytearray)):
+        raise _bad(
+            f"'data' must be binary (Arrow IPC stream bytes, e.g. to_arrow_bytes(df)), got "
+            f"{type(payload).__name__}; JSON rows or CSV text are not accepted",
+            ErrorCode.BAD_REQUEST,
+        )
+    if isinstance(payload, (bytes, bytearray)) and len(payload) > MAX_UPLOAD_BYTES:
+        raise _bad(
+            f"the data is {len(payload) / 2**20:.1f} MB; the limit is "
+            f"{MAX_UPLOAD_BYTES // 2**20} MB (about 300,000 bars). Upload fewer bars, or put "
+            "the file in the server's <data-dir>/data folder",
+            ErrorCode.TOO_LARGE,
+        )
+    if isinstance(payload, bytearray):
+        data["data"] = bytes(payload)
+
+
+def _existing(svc: Any, symbol: str) -> str:
+    row = svc.catalog.info().set_index("symbol").loc[symbol]
+    return (
+        f"{int(row['bars']):,} bars {row['start'].date()}..{row['end'].date()}, "
+        f"from {row['source'] or 'the server'}"
+    )
+
+
+@router.event(_EVENT)
+async def upload_data(server: Any, sid: str, data: Any) -> dict[str, Any]:
+    """``uploadData {sessionId, symbol, data, overwrite?}`` -> ``{symbol, bars, start, ...}``."""
+    _precheck(data)
+    req = parse(UploadData, data)
+    if req.sessionId not in server.sio.rooms(sid):
+        raise ProtocolError(
+            ErrorCode.NOT_JOINED,
+            f"{_EVENT}: not in session {req.sessionId!r}; send joinSession with it first",
+            req.sessionId,
+        )
+    svc = _svc(server)
+    sym = req.symbol
+    df = await asyncio.to_thread(decode_upload, req.data, sym)
+    async with _lock(server):  # one upload at a time: the existence check and the write go together
+        existed = sym in svc.catalog
+        if existed and not req.overwrite:
+            raise _bad(
+                f"symbol {sym} already exists ({_existing(svc, sym)}); send overwrite=true to "
+                f"replace it (client.upload_data({sym!r}, df, overwrite=True)) or pick another "
+                "symbol name",
+                ErrorCode.ALREADY_EXISTS,
+            )
+        try:
+            await asyncio.to_thread(_write, _folder(server), sym, df)
+        except OSError as exc:
+            log.exception("writing %s failed", sym)
+            raise _bad(f"could not store {sym} on the server: {exc}", ErrorCode.INTERNAL) from None
+        # register and bump the revision together (no await between): runs see both or neither
+        svc.catalog.register(sym, df, source="upload")
+        svc.revisions[sym] = next_revision()
+        watch = server.state.get("uploads.watch")
+        if watch is not None:  # our own write: nothing to reload
+            watch.remember(f"{sym}.parquet")
+    idx = df.index
+    freq = bar_frequency(idx)
+    info = {
+        "symbol": sym,
+        "bars": len(df),
+        "start": idx[0].isoformat()[:10],
+        "end": idx[-1].isoformat()[:10],
+        "frequency": freq,
+        "overwritten": existed,
+    }
+    who = _NAME_RE.sub("", req.uploadedBy or "").strip() or "someone"
+    text = (
+        f"{who} uploaded symbol {sym}: {len(df):,} {freq + ' ' if freq else ''}bars "
+        f"{info['start']}..{info['end']}" + (" (replacing the previous data)" if existed else "")
+    )
+    msg = await server.publish(req.sessionId, "system", text, {"upload": info})
+    return {**info, "message": msg.wire()}
+
+
+@router.on_startup
+async def _load_uploads(server: Any) -> None:
+    """Register the symbols uploaded before a restart (after the backtest service started)."""
+    svc = server.state.get("backtest")
+    folder = _folder(server)
+    if svc is None or not folder.is_dir():
+        return
+    for tmp in folder.glob(".*.tmp"):  # an upload cut short by a crash
+        tmp.unlink(missing_ok=True)
+    for path in sorted(folder.glob("*.parquet")):
+        sym = path.name[: -len(".parquet")].upper()
+        if not re.match(SYMBOL_PATTERN, sym):
+            continue
+        try:
+            df = await asyncio.to_thread(engine.read_ohlcv_file, path)
+            svc.catalog.register(sym, df, source="upload")
+        except engine.EngineError as exc:
+            log.error("skipping uploaded data %s: %s", path, exc)
+
+
+@router.on_startup
+async def _watch_uploads(server: Any) -> None:
+    """Follow the data folder: files written by other servers (or by hand) appear while we run."""
+    svc = server.state.get("backtest")
+    if svc is not None:
+        watch = DataFolderWatch(svc, _folder(server), _lock(server))
+        await watch.start()
+        server.state["uploads.watch"] = watch
+
+
+@router.on_shutdown
+async def _unwatch_uploads(server: Any) -> None:
+    watch = server.state.pop("uploads.watch", None)
+    if watch is not None:
+        await watch.stop()
+
+
+def _lock(server: Any) -> asyncio.Lock:
+    """One upload or folder check at a time: an existence check and a write go together."""
+    return server.state.setdefault("uploads.lock", asyncio.Lock())

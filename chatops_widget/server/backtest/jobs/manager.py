@@ -1,0 +1,347 @@
+"""The job runner: CPU-bound engine work in a worker pool, off the server's event loop.
+
+A :class:`JobManager` owns a :class:`._pool.WorkerPool` (``mode="process"``, the default: the
+engine's numpy/pandas work holds the GIL often enough that threads would stall chat; or
+``mode="dask"``: a :class:`._dask_pool.DaskPool` on a Dask cluster, beyond one machine) and an
+``asyncio.Semaphore`` with one slot per worker. A job is ``queued`` until its first task gets a
+slot, ``running`` while tasks execute, then ``completed``, ``failed`` or ``cancelled``. Long jobs
+(sweeps) are split into chunks: each chunk is one pool task, progress is the share of chunks done,
+and a cancel stops the job between chunks (a queued job is cancelled before it ever starts).
+Every status or progress change is reported through the ``on_update`` coroutine, on the loop;
+the first report (``queued``) goes out once the job's first task is in a worker (or waits for a
+slot), so announcing a run never delays its start.
+
+Example:
+    >>> import asyncio, operator
+    >>> async def main():
+    ...     jobs = JobManager(workers=1, mode="thread")
+    ...     await jobs.start()
+    ...     job = jobs.create("session_1", "demo")
+    ...     out = await jobs.run_chunks(job, operator.neg, [1, 2, 3])
+    ...     await jobs.report(job, status="completed")  # after storing the result
+    ...     await jobs.shutdown()
+    ...     return out, job.status, job.progress
+    >>> asyncio.run(main())
+    ([-1, -2, -3], 'completed', 100.0)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from .pool import WorkerDied, WorkerPool, map_shared
+
+if TYPE_CHECKING:
+    from .dask_pool import DaskPool
+
+__all__ = ["Job", "JobManager", "JobCancelled", "new_run_id"]
+
+log = logging.getLogger(__name__)
+
+TERMINAL = frozenset({"completed", "failed", "cancelled"})
+
+
+class JobCancelled(Exception):
+    """Raised inside a job's coroutine when the job was cancelled."""
+
+
+def new_run_id() -> str:
+    """A fresh run id, ``run_`` + 12 hex digits."""
+    return f"run_{secrets.token_hex(6)}"
+
+
+@dataclass
+class Job:
+    """One run: who/what/where, its status and progress (0-100, monotonic)."""
+
+    run_id: str
+    session_id: str
+    kind: str
+    strategy_id: str | None = None
+    command: str | None = None
+    started_by: str | None = None
+    label: str | None = None
+    status: str = "queued"
+    progress: float = 0.0
+    error: str | None = None
+    created: float = field(default_factory=time.time)
+    finished: float | None = None
+    engine_seconds: float = 0.0
+    cancel_requested: bool = False
+    announced: bool = False  # the first ("queued") report went out
+    waiters: list[asyncio.Future[bool]] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def done(self) -> bool:
+        return self.status in TERMINAL
+
+    def info(self) -> dict[str, Any]:
+        """A JSON-able row for ``/status`` and ``client.runs``."""
+        return {
+            "runId": self.run_id,
+            "kind": self.kind,
+            "status": self.status,
+            "progress": round(self.progress, 1),
+            "strategyId": self.strategy_id,
+            "label": self.label,
+            "startedBy": self.started_by,
+            "command": self.command,
+            "created": self.created,
+            "finished": self.finished,
+            "error": self.error,
+        }
+
+
+UpdateHook = Callable[[Job], Awaitable[None]]
+
+
+class JobManager:
+    """Runs jobs' tasks in a pool with ``workers`` slots; tracks jobs by run id."""
+
+    def __init__(
+        self,
+        *,
+        workers: int = 2,
+        mode: Literal["process", "thread", "dask"] = "process",
+        on_update: UpdateHook | None = None,
+    ):
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.workers = workers
+        self.mode = mode
+        self.on_update = on_update
+        self.jobs: dict[str, Job] = {}
+        self._pool: WorkerPool | DaskPool | None = None
+        self._threads: ThreadPoolExecutor | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self, warmup: Callable[[], Any] | None = None) -> None:
+        """Create the pool; ``warmup`` (if given) runs once per worker so the first job is fast."""
+        self._slots = asyncio.Semaphore(self.workers)
+        if self.mode == "thread":
+            self._threads = ThreadPoolExecutor(self.workers, thread_name_prefix="chatops-job")
+        elif self.mode == "dask":  # optional dependency: imported only when chosen
+            from .dask_pool import DaskPool
+
+            pool = DaskPool(self.workers)  # address: $CHATOPS_DASK_SCHEDULER or a LocalCluster
+            await pool.start()
+            self._pool = pool
+        else:
+            # spawn: the server may live in a thread of a Jupyter kernel, and fork()ing a
+            # multi-threaded process can deadlock the child. Workers exit if the server dies.
+            self._pool = WorkerPool(self.workers)
+            await self._pool.start()
+        if warmup is not None:
+            futs = [self.background(warmup) for _ in range(self.workers)]
+            task = asyncio.ensure_future(asyncio.gather(*futs, return_exceptions=True))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def shutdown(self) -> None:
+        """Cancel every unfinished job and stop the pool (without waiting for running tasks)."""
+        for job in self.jobs.values():
+            if not job.done:
+                job.cancel_requested = True
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+        threads, self._threads = self._threads, None
+        if threads is not None:
+            threads.shutdown(wait=False, cancel_futures=True)
+
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`shutdown`."""
+        return self._pool is not None or self._threads is not None
+
+    def background(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        """Run ``fn(*args)`` in the pool without taking a job slot (e.g. writing a result)."""
+        if isinstance(self._pool, WorkerPool):
+            return self._pool.submit(fn, *args)  # in a worker's pipe before this returns
+        if self._pool is not None:
+            return asyncio.ensure_future(self._pool.run(fn, *args))
+        if self._threads is not None:
+            args = map_shared(args, lambda x: x.value)
+            return asyncio.get_running_loop().run_in_executor(self._threads, fn, *args)
+        raise RuntimeError("JobManager.start() was not called")
+
+    # ------------------------------------------------------------------ jobs
+    def create(
+        self, session_id: str, kind: str, *, run_id: str | None = None, **fields: Any
+    ) -> Job:
+        """Register a new ``queued`` job (not started: pass it to :meth:`run_chunks`)."""
+        run_id = run_id or new_run_id()
+        if run_id in self.jobs:
+            raise ValueError(f"run id {run_id!r} is already in use")
+        job = Job(run_id=run_id, session_id=session_id, kind=kind, **fields)
+        self.jobs[run_id] = job
+        return job
+
+    def get(self, run_id: str) -> Job | None:
+        return self.jobs.get(run_id)
+
+    def list(self, session_id: str | None = None) -> list[Job]:
+        """Jobs, oldest first, optionally only one session's."""
+        jobs = sorted(self.jobs.values(), key=lambda j: j.created)
+        return [j for j in jobs if session_id is None or j.session_id == session_id]
+
+    def cancel(self, run_id: str) -> Job | None:
+        """Ask ``run_id`` to stop: a queued job never starts, a running one stops between chunks."""
+        job = self.jobs.get(run_id)
+        if job is not None and not job.done:
+            job.cancel_requested = True
+        return job
+
+    async def wait_done(self, job: Job, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for ``job`` to end; ``True`` if it did (any terminal status).
+
+        Woken the moment :meth:`report` sets a terminal status, before ``on_update`` runs.
+        """
+        if job.done:
+            return True
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bool] = loop.create_future()
+        job.waiters.append(waiter)
+        timer = loop.call_later(timeout, lambda: waiter.done() or waiter.set_result(False))
+        try:
+            return await waiter
+        finally:
+            timer.cancel()
+            job.waiters.remove(waiter)
+
+    async def report(self, job: Job, *, status: str | None = None, progress: float | None = None):
+        """Update ``job`` (progress only ever rises) and tell ``on_update`` (after the
+        job's ``queued`` report, if that has not gone out yet)."""
+        if job.done:
+            return
+        await self.announce(job)
+        changed = False
+        if status is not None and status != job.status:
+            job.status, changed = status, True
+            if status in TERMINAL:
+                job.finished = time.time()
+                if status == "completed":
+                    job.progress = 100.0
+                waiting = [w for w in job.waiters if not w.done()]
+                for waiter in waiting:  # wake wait_done() callers before the events go out
+                    waiter.set_result(True)
+                if waiting:
+                    await asyncio.sleep(0)  # e.g. a parked getResult answers first
+        if progress is not None and progress > job.progress + 1e-9:
+            job.progress, changed = min(100.0, progress), True
+        if changed and self.on_update is not None:
+            try:
+                await self.on_update(job)
+            except Exception:  # a broken listener must not break the job
+                log.exception("progress hook failed for %s", job.run_id)
+
+    async def announce(self, job: Job) -> None:
+        """Send ``job``'s first report (``queued``) through ``on_update``, once."""
+        if job.announced:
+            return
+        job.announced = True
+        if self.on_update is not None:
+            try:
+                await self.on_update(job)
+            except Exception:  # a broken listener must not break the job
+                log.exception("progress hook failed for %s", job.run_id)
+
+    async def run_chunks(
+        self,
+        job: Job,
+        fn: Callable[..., Any],
+        chunks: Sequence[Any],
+        *args: Any,
+        parallel: int | None = None,
+    ) -> list[Any]:
+        """Run ``fn(chunk, *args)`` for every chunk in the pool, at most ``parallel`` at once.
+
+        Returns the results in chunk order. Progress rises from 0 to 100 with each finished chunk.
+        Raises :class:`JobCancelled` (job status ``cancelled``) if a cancel arrives, or re-raises
+        the first task's exception (job status ``failed``).
+        """
+        if not self.running or self._slots is None:
+            raise RuntimeError("JobManager.start() was not called")
+        total = len(chunks)
+        results: list[Any] = [None] * total
+        limit = max(1, min(parallel or self.workers, self.workers))
+        gate = asyncio.Semaphore(limit)
+        done = 0
+
+        async def one(i: int) -> None:
+            nonlocal done
+            async with gate:
+                async with self._slots:  # type: ignore[union-attr]
+                    if job.cancel_requested:
+                        raise JobCancelled(job.run_id)
+                    t0 = time.perf_counter()
+                    task = self.background(fn, chunks[i], *args)
+                    try:
+                        if job.status != "running":
+                            try:  # the task goes to a worker first, the event overlaps it
+                                await asyncio.sleep(0)
+                                await self.report(job, status="running")
+                            except BaseException:
+                                task.cancel()
+                                raise
+                        results[i] = await self._submit(task)
+                    finally:
+                        job.engine_seconds += time.perf_counter() - t0
+            done += 1
+            if done < total:
+                await self.report(job, progress=100.0 * done / total)
+
+        tasks = [asyncio.ensure_future(one(i)) for i in range(total)]
+        try:
+            await asyncio.sleep(0)  # the first tasks go to free workers, then "queued" goes out
+            await self.announce(job)
+            if job.cancel_requested:
+                raise JobCancelled(job.run_id)
+            await self._gather_or_cancel(job, tasks)
+        except JobCancelled:
+            await self.report(job, status="cancelled")
+            raise
+        except BaseException as exc:
+            job.error = job.error or _describe(exc)
+            await self.report(job, status="failed")
+            raise
+        return results
+
+    async def _gather_or_cancel(self, job: Job, tasks: list[asyncio.Task[Any]]) -> None:
+        pending = set(tasks)
+        try:
+            while pending:
+                finished, pending = await asyncio.wait(
+                    pending, timeout=0.05, return_when=asyncio.FIRST_EXCEPTION
+                )
+                for t in finished:
+                    if t.exception() is not None:
+                        raise t.exception()  # type: ignore[misc]
+                if job.cancel_requested and pending:
+                    raise JobCancelled(job.run_id)
+        finally:
+            for t in pending:
+                t.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _submit(self, task: asyncio.Future[Any]) -> Any:
+        try:
+            return await task
+        except WorkerDied:
+            log.error("a worker process died during a job; a new one was started")
+            raise RuntimeError("a worker process died while running this job") from None
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 500 else text[:497] + "..."

@@ -1,0 +1,111 @@
+"""Functions that run inside the worker pool (one call = one pool task; picklable, no networking).
+
+Each takes plain data (an OHLCV DataFrame, a template name, params) and returns plain data: stats
+as JSON-able dicts and frames already encoded as Arrow IPC bytes, so the event loop only forwards
+bytes. ``engine_seconds`` is the time spent in the engine itself (the benchmark subtracts it).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pandas as pd
+
+from chatops_widget._serialization import from_arrow_bytes, jsonable, stats_to_json, to_arrow_bytes
+
+
+def warmup() -> bool:
+    """Import the engine (and pandas/pyarrow) once per worker so the first job is fast."""
+    from chatops_widget import engine  # noqa: F401
+
+    return True
+
+
+def backtest_task(task: dict[str, Any]) -> dict[str, Any]:
+    """One backtest: ``task`` has ``data, template, params, cash, commission, spread``
+    (+ ``key``).
+
+    Returns ``{"key", "stats", "params", "frames": {"equity", "trades"}, "engine_seconds"}``.
+    """
+    from chatops_widget import engine
+
+    t0 = time.perf_counter()
+    res = engine.backtest(
+        task["data"],
+        task["template"],
+        task.get("params") or {},
+        cash=task.get("cash", 1_000_000.0),
+        commission=task.get("commission", 0.0),
+        spread=task.get("spread", 0.0),
+    )
+    elapsed = time.perf_counter() - t0
+    return {
+        "key": task.get("key"),
+        "stats": stats_to_json(res.stats),
+        "params": jsonable(dict(res.params)),
+        "frames": {"equity": to_arrow_bytes(res.equity), "trades": to_arrow_bytes(res.trades)},
+        "engine_seconds": elapsed,
+    }
+
+
+def combine_comparison(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Side-by-side frames from several :func:`backtest_task` results (keyed by strategy id).
+
+    ``equity``: one column per strategy, outer-joined on time (forward-filled inside each
+    curve's own range); ``table``: metrics x strategies.
+    """
+    curves = {}
+    for p in parts:
+        eq = from_arrow_bytes(p["frames"]["equity"])["equity"]
+        curves[p["key"]] = eq
+    equity = pd.DataFrame(curves)
+    for col in equity.columns:
+        s = curves[col]
+        inside = (equity.index >= s.index[0]) & (equity.index <= s.index[-1])
+        equity.loc[inside, col] = equity.loc[inside, col].ffill()
+    equity.columns.name = "strategy"
+    numeric = {
+        p["key"]: {k: v for k, v in p["stats"].items() if v is None or isinstance(v, (int, float))}
+        for p in parts
+    }
+    table = pd.DataFrame(numeric).apply(pd.to_numeric, errors="coerce").astype("float64")
+    table.index.name = "metric"
+    table.columns.name = "strategy"
+    return {
+        "stats": {m: {k: jsonable(v) for k, v in row.items()} for m, row in table.iterrows()},
+        "frames": {"equity": to_arrow_bytes(equity), "table": to_arrow_bytes(table)},
+    }
+
+
+def sweep_task(task: dict[str, Any]) -> pd.DataFrame:
+    """One chunk of a sweep: ``engine.sweep(data, template, combos)`` on a list of param dicts."""
+    from chatops_widget import engine
+
+    t0 = time.perf_counter()
+    out = engine.sweep(
+        task["data"],
+        task["template"],
+        task["combos"],
+        cash=task.get("cash", 1_000_000.0),
+        commission=task.get("commission", 0.0),
+        spread=task.get("spread", 0.0),
+        split=task.get("split"),
+    )
+    out.attrs["engine_seconds"] = time.perf_counter() - t0
+    return out
+
+
+def combine_sweep(task: dict[str, Any]) -> dict[str, Any]:
+    """Concatenate sweep chunks; rank by ``sort`` (descending); top ``top`` rows as JSON."""
+    frames = [f for f in task["parts"] if f is not None and len(f)]
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    sort = task.get("sort", "sharpe")
+    if sort in table.columns:
+        table = table.sort_values(sort, ascending=False, na_position="last", kind="stable")
+        table = table.reset_index(drop=True)
+    top = [
+        {str(k): jsonable(v) for k, v in row.items()}
+        for row in table.head(task.get("top", 50)).to_dict(orient="records")
+    ]
+    return {"rows": top, "count": len(table), "frames": {"table": to_arrow_bytes(table)}}

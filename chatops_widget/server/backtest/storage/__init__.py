@@ -1,0 +1,1 @@
+"""What the backtest plugin keeps: :mod:`.results` (Parquet + index) and :mod:`.strategies`."""

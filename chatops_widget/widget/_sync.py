@@ -1,0 +1,267 @@
+"""What the chat panel's kernel side sends to the front end (private helpers of the widget).
+
+- :func:`downsample_indices`: <= ``max_points`` rows of a long series that keep its shape
+  (min/max bucketing: per bucket the first row and each column's minimum and maximum);
+- :func:`result_payload`: a ``getResult`` ack -> the ``{"type": "result", ...}`` custom message
+  (stats or tables as JSON, curves downsampled) plus the decoded DataFrames for the kernel;
+- :func:`history_chunks`: the one-time history, split into bounded custom messages;
+- :func:`parse_csv_upload` / :func:`upload_notice` / :func:`strategy_command`: uploads from the
+  panel, validated.
+
+Example:
+    >>> import numpy as np
+    >>> idx = downsample_indices([np.sin(np.linspace(0, 50, 100_000))], max_points=1000)
+    >>> len(idx) <= 1000, int(idx[0]), int(idx[-1])
+    (True, 0, 99999)
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import shlex
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._serialization import from_arrow_bytes, stats_to_json
+
+MAX_POINTS = 1000
+HISTORY_CHUNK = 2000
+RICH_KINDS = frozenset({"backtest", "comparison", "sweep"})
+_OHLCV = ("open", "high", "low", "close", "volume")
+
+
+def downsample_indices(columns: Sequence[np.ndarray], max_points: int = MAX_POINTS) -> np.ndarray:
+    """Sorted row indices (first and last included) that keep every column's extremes."""
+    n = len(columns[0]) if columns else 0
+    if n <= max_points:
+        return np.arange(n)
+    per_bucket = 1 + 2 * len(columns)
+    buckets = max(1, (max_points - 2) // per_bucket)
+    edges = np.linspace(0, n, buckets + 1).astype(np.int64)
+    picked = [np.array([0, n - 1]), edges[:-1]]
+    for col in columns:
+        values = np.asarray(col, dtype=float)
+        values = np.where(
+            np.isnan(values), np.nanmean(values) if np.isfinite(values).any() else 0, values
+        )
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+            if hi > lo:
+                seg = values[lo:hi]
+                picked.append(np.array([lo + int(seg.argmin()), lo + int(seg.argmax())]))
+    idx = np.unique(np.concatenate(picked))
+    if len(idx) > max_points:  # cannot happen with the bucket count above; keep the promise
+        idx = idx[np.linspace(0, len(idx) - 1, max_points).astype(np.int64)]
+    return idx
+
+
+def _json_floats(values: np.ndarray) -> list[float | None]:
+    """Finite values rounded to 7 significant digits (plenty for a chart), NaN/inf -> None."""
+    return [float(f"{v:.7g}") if math.isfinite(v) else None for v in values.tolist()]
+
+
+def _epoch_seconds(index: pd.Index) -> list[float]:
+    if isinstance(index, pd.DatetimeIndex):
+        ns = index.tz_convert("UTC").tz_localize(None) if index.tz is not None else index
+        return (ns.values.astype("datetime64[ms]").astype(np.int64) / 1000.0).tolist()
+    return np.arange(len(index), dtype=float).tolist()
+
+
+def series_payload(df: pd.DataFrame, columns: Sequence[str], max_points: int = MAX_POINTS) -> dict:
+    """``{"t": [epoch s], col: [...]}`` for ``columns`` of ``df``, downsampled together."""
+    arrays = [df[c].to_numpy(dtype=float) for c in columns]
+    idx = downsample_indices(arrays, max_points)
+    out: dict[str, Any] = {"t": [_epoch_seconds(df.index)[i] for i in idx]}
+    for c, a in zip(columns, arrays, strict=True):
+        out[str(c)] = _json_floats(a[idx])
+    return out
+
+
+def jsonable(value: Any) -> Any:
+    """Stats and table values as JSON (NaN/inf -> None, numpy scalars -> Python)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (np.generic,)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (pd.Timestamp,)):
+        return value.isoformat()
+    return value
+
+
+def _frames(ack: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    out = {}
+    for name in ack.get("frames") or []:
+        data = ack.get(name)
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            out[name] = from_arrow_bytes(data)
+        elif isinstance(data, pd.DataFrame):  # already decoded (see ack_of)
+            out[name] = data
+    return out
+
+
+def ack_of(run_id: str, value: Any, meta: dict[str, Any]) -> dict[str, Any]:
+    """A decoded result, as ``client.results`` holds it (``BacktestResult``, ``Comparison`` or a
+    sweep DataFrame), in the shape of a ``getResult`` ack with DataFrames for frames, so the
+    panel draws from the kernel's copy instead of fetching the run a second time."""
+    summary = meta.get("summary") or {}
+    if isinstance(value, pd.DataFrame):  # a sweep table
+        kind, frames = "sweep", {"table": value}
+        stats = {k: value.attrs[k] for k in ("count", "skipped") if k in value.attrs}
+    elif hasattr(value, "trades"):  # engine.BacktestResult
+        kind, frames = "backtest", {"equity": value.equity, "trades": value.trades}
+        stats = summary.get("stats") or stats_to_json(value.stats)
+    else:  # Comparison: .stats is the metrics x strategies table
+        kind, frames = "comparison", {"equity": value.equity, "table": value.stats}
+        stats = summary.get("table") or {
+            m: {k: jsonable(v) for k, v in row.items()} for m, row in value.stats.iterrows()
+        }
+    return {"runId": run_id, "kind": kind, "stats": stats, "meta": meta, "frames": list(frames),
+            **frames}  # fmt: skip
+
+
+def _sweep_cells(table: pd.DataFrame, params: list[str], metric: str) -> list[dict]:
+    """One row per (first, second) parameter pair: the best ``metric`` over the others."""
+    keep = [p for p in params[:2] if p in table.columns]
+    if not keep or metric not in table.columns:
+        return []
+    best = table.sort_values(metric, ascending=False).drop_duplicates(keep)
+    stats = [metric, f"oos_{metric}", "total_return", "oos_total_return", "max_drawdown"]
+    cols = list(dict.fromkeys([*params, *stats]))
+    best = best[[c for c in cols if c in best.columns]]
+    return [jsonable(r) for r in best.to_dict("records")]
+
+
+def result_payload(ack: dict[str, Any], summary: dict[str, Any] | None = None) -> tuple[dict, dict]:
+    """(the ``result`` custom message, the decoded frames) for a ``getResult`` ack."""
+    meta = ack.get("meta") or {}
+    summary = {**(meta.get("summary") or {}), **(summary or {})}
+    kind = ack.get("kind") or summary.get("kind")
+    frames = _frames(ack)
+    msg: dict[str, Any] = {"type": "result", "runId": ack.get("runId"), "kind": kind}
+    equity = frames.get("equity")
+    if kind == "backtest":
+        msg.update(
+            strategyId=summary.get("strategyId"),
+            template=summary.get("template"),
+            symbol=summary.get("symbol"),
+            params=jsonable(summary.get("params") or {}),
+            stats=jsonable(ack.get("stats") or summary.get("stats") or {}),
+        )
+        if equity is not None and "equity" in equity.columns:
+            cols = ["equity"] + (["drawdown"] if "drawdown" in equity.columns else [])
+            msg["series"] = series_payload(equity, cols)
+            if "drawdown" not in equity.columns:
+                eq = msg["series"]["equity"]
+                peak = np.maximum.accumulate(np.array(eq, dtype=float))
+                msg["series"]["drawdown"] = _json_floats(np.array(eq) / peak - 1)
+    elif kind == "comparison":
+        table = ack.get("stats") or summary.get("table") or {}
+        names = list(equity.columns) if equity is not None else []
+        msg.update(strategies=summary.get("strategies") or names, table=jsonable(table))
+        if equity is not None and len(equity.columns):
+            s = series_payload(equity, list(equity.columns))
+            msg["series"] = {"t": s.pop("t"), "curves": s}
+    elif kind == "sweep":
+        params = list(summary.get("params") or [])
+        metric = "sharpe"
+        table = frames.get("table")
+        rows = summary.get("rows") or []
+        if table is not None and len(table):
+            rows = _sweep_cells(table, params, metric) or rows
+        msg.update(template=summary.get("template"), symbol=summary.get("symbol"), params=params,
+                   rows=jsonable(rows), count=summary.get("count"), metric=metric,
+                   split=summary.get("split"))  # fmt: skip
+    else:
+        msg["stats"] = jsonable(ack.get("stats") or {})
+    if equity is not None and "series" in msg:
+        msg["points"] = len(msg["series"]["t"])
+        msg["totalPoints"] = len(equity)
+    return msg, frames
+
+
+def history_chunks(
+    messages: list[dict], to: str | None, size: int = HISTORY_CHUNK
+) -> Iterator[dict[str, Any]]:
+    """The ``history`` custom message(s): the first resets the front end, the rest append."""
+    if not messages:
+        yield {"type": "history", "to": to, "messages": [], "reset": True}
+        return
+    for start in range(0, len(messages), size):
+        yield {
+            "type": "history",
+            "to": to,
+            "messages": messages[start : start + size],
+            "reset": start == 0,
+            "final": start + size >= len(messages),
+        }
+
+
+def parse_csv_upload(name: str, content: str) -> tuple[str, pd.DataFrame]:
+    """A CSV of OHLCV bars -> (symbol from the file name, DataFrame on a DatetimeIndex)."""
+    symbol = re.sub(r"[^A-Za-z0-9_.-]", "_", name.rsplit("/", 1)[-1].rsplit(".", 1)[0]).upper()
+    if not symbol:
+        raise ValueError(
+            f"{name}: cannot derive a symbol from the file name; name it e.g. GOOG.csv"
+        )
+    try:
+        df = pd.read_csv(io.StringIO(content), index_col=0, parse_dates=True)
+    except Exception as exc:
+        raise ValueError(f"{name}: not a readable CSV ({exc})") from None
+    missing = [c for c in _OHLCV if c not in {str(x).lower() for x in df.columns}]
+    if missing:
+        raise ValueError(
+            f"{name}: missing column(s) {', '.join(missing)}; expected a date column first, then "
+            f"Open, High, Low, Close, Volume (got {', '.join(map(str, df.columns)) or 'none'})"
+        )
+    if not isinstance(df.index, pd.DatetimeIndex):
+        raise ValueError(f"{name}: the first column must hold dates, e.g. 2020-01-02")
+    if len(df) < 2:
+        raise ValueError(f"{name}: needs at least two rows of bars, got {len(df)}")
+    return symbol, df
+
+
+def upload_notice(name: str, ack: dict[str, Any]) -> str:
+    """The panel's line for a stored upload (an ``uploadData`` ack)."""
+    sym = ack.get("symbol")
+    return (
+        f"uploaded {name}: {ack.get('bars')} bars as symbol {sym} "
+        f"({ack.get('start')}..{ack.get('end')}); try /run_backtest sma_cross symbol={sym}"
+    )
+
+
+def strategy_command(spec: Any) -> str:
+    """A strategy spec (JSON object) -> the equivalent ``/create_strategy`` command text.
+
+    >>> strategy_command({"template": "sma_cross", "symbol": "GOOG", "params": {"fast": 5}})
+    '/create_strategy sma_cross symbol=GOOG fast=5'
+    """
+    if not isinstance(spec, dict):
+        raise ValueError(
+            "a strategy spec must be a JSON object like "
+            '{"template": "sma_cross", "symbol": "GOOG", "params": {"fast": 10}}'
+        )
+    spec = dict(spec)
+    template = spec.pop("template", None)
+    if not isinstance(template, str) or not template:
+        raise ValueError('the strategy spec needs "template" (e.g. "sma_cross"); see /templates')
+    params = spec.pop("params", {}) or {}
+    if not isinstance(params, dict):
+        raise ValueError('"params" must be an object of name: value, e.g. {"fast": 10}')
+    parts = ["/create_strategy", shlex.quote(template)]
+    for key in ("symbol", "name", "start", "end"):
+        if spec.get(key) is not None:
+            parts.append(f"{key}={shlex.quote(str(spec.pop(key)))}")
+    for key, value in {**spec, **params}.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(key)):
+            raise ValueError(f"bad parameter name {key!r} in the strategy spec")
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        parts.append(f"{key}={shlex.quote(text)}")
+    return " ".join(parts)

@@ -1,0 +1,410 @@
+"""The chat panel: an anywidget that shows a :class:`ChatOpsClient`'s session in a notebook cell.
+
+Sync is append-only: small state travels as traitlets (``session_id``, ``connected``,
+``reconnect_attempt``, ``commands``, ``strategies``, ``templates``, ``theme``); chat messages go as
+custom messages -- the full history once when a front end says ``ready``, then one message per
+append. Backtest progress and results (curves downsampled to <= 1000 points) are custom messages
+too; the kernel keeps the full DataFrames (:attr:`ChatOpsWidget.results`).
+
+Example:
+    >>> from chatops_widget import ChatOpsWidget
+    >>> w = ChatOpsWidget()          # no client, no URL: embedded server   # doctest: +SKIP
+    >>> w                            # the panel                            # doctest: +SKIP
+    >>> w.execute_command("/run_backtest strategy_1")                       # doctest: +SKIP
+    >>> w.results                    # run id -> result DataFrames          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import pathlib
+import re
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import anywidget
+import traitlets
+
+from ..client import ChatOpsClient
+from ..protocol import SESSION_ID_PATTERN, ErrorCode, ProtocolError
+from . import _sync as sync
+from . import _uploads as uploads
+
+__all__ = ["ChatOpsWidget"]
+
+log = logging.getLogger("chatops_widget.widget")
+_STATIC = pathlib.Path(__file__).parent / "static"
+_EVENTS = ("message", "backtestProgress", "commandResult", "error", "connect", "disconnect",
+           "reconnect_attempt")  # fmt: skip
+
+
+#: Messages the front end sends (see docs/widget.md, "How it syncs").
+_FRONTEND_TYPES = frozenset(
+    {"ready", "send", "cancel", "get_result", "session", "upload", "replace_upload"}
+)
+
+
+class ChatOpsWidget(anywidget.AnyWidget):
+    """The ChatOps chat panel, driven by a kernel-side :class:`ChatOpsClient`.
+
+    ``ChatOpsWidget()`` starts an embedded server and a client;
+    ``ChatOpsWidget(url=..., token=...)`` connects to a running server;
+    ``ChatOpsWidget(client=c)`` shows an existing client (several widgets may share one client).
+    The client's methods are available on the widget (``w.execute_command("/help")``,
+    ``w.trigger_backtest(...)``, ...).
+    """
+
+    _esm = _STATIC / "widget.js"
+
+    session_id = traitlets.Unicode("").tag(sync=True)
+    connected = traitlets.Bool(False).tag(sync=True)
+    reconnect_attempt = traitlets.Int(0).tag(sync=True)
+    commands = traitlets.List().tag(sync=True)
+    strategies = traitlets.List().tag(sync=True)
+    templates = traitlets.List().tag(sync=True)
+    theme = traitlets.Unicode("auto").tag(sync=True)  # "auto" (JupyterLab's), "light", "dark"
+
+    def __init__(
+        self,
+        client: ChatOpsClient | None = None,
+        url: str | None = None,
+        token: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self._lock = threading.RLock()
+        self._messages: list[dict[str, Any]] = []
+        self._ids: dict[str, int] = {}  # message id -> position in _messages
+        self._session: str | None = None
+        self._resync_pending = False
+        self._results: dict[str, dict[str, Any]] = {}
+        self._recent: dict[str, float] = {}
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chatops-widget")
+        self.uploads: dict[str, Any] = {}
+        self._owns_client = client is None
+        self._client = client if client is not None else ChatOpsClient(url=url, token=token)
+        self._handlers = {name: getattr(self, "_on_" + name) for name in _EVENTS}
+        for name, fn in self._handlers.items():
+            self._client.on(name, fn)
+        self.on_msg(self._on_frontend)
+        if self._client.current_session_id is None and self._client.is_connected:
+            self._client.create_session()
+        self._resync(send=False)
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def client(self) -> ChatOpsClient:
+        """The kernel-side client this panel shows."""
+        return self._client
+
+    @property
+    def results(self) -> Any:
+        """Run id -> result (the client's ``results`` when it has them; else the panel's own).
+
+        The fallback maps each run the panel displayed to ``{"kind", "stats", <frame>:
+        DataFrame}`` with the full (not downsampled) frames.
+        """
+        results = getattr(self._client, "results", None)
+        return results if results is not None else dict(self._results)
+
+    @property
+    def history(self) -> Any:
+        """The session's messages as a DataFrame (``client.history``)."""
+        return self._client.history
+
+    def send_message(self, text: str, **kwargs: Any) -> Any:
+        """Send chat text to the session (``client.send_message``)."""
+        return self._client.send_message(text, **kwargs)
+
+    def execute_command(self, text: str, **kwargs: Any) -> Any:
+        """Run a slash command, e.g. ``"/run_backtest strategy_1"`` (``client.execute_command``)."""
+        return self._client.execute_command(text, **kwargs)
+
+    def create_session(self, name: str | None = None) -> str:
+        """Create and join a new session; the panel switches to it."""
+        sid = self._client.create_session(name)
+        self._resync()
+        return sid
+
+    def join_session(self, session_id: str) -> dict[str, Any]:
+        """Join ``session_id``; the panel shows its history."""
+        ack = self._client.join_session(session_id)
+        self._resync()
+        return ack
+
+    def leave_session(self) -> None:
+        """Leave the current session (the panel empties)."""
+        self._client.leave_session()
+        self._resync()
+
+    def __getattr__(self, name: str) -> Any:
+        # Forward the client's other public methods (trigger_backtest, compare_strategies,
+        # runs, create_strategy, call, ...) without listing them.
+        if name.startswith("_") or "_client" not in self.__dict__:
+            raise AttributeError(name)
+        try:
+            return getattr(self.__dict__["_client"], name)
+        except AttributeError:
+            raise AttributeError(
+                f"'ChatOpsWidget' object has no attribute {name!r} (nor has its client)"
+            ) from None
+
+    def close(self) -> None:
+        """Detach from the client (closing it if the widget created it) and close the panel."""
+        client = self.__dict__.get("_client")
+        if client is not None:
+            for name, fn in self._handlers.items():
+                client.off(name, fn)
+            if self._owns_client:
+                client.close()
+        self._pool.shutdown(wait=False)
+        super().close()
+
+    # ------------------------------------------------------------------ sending
+
+    def _post(self, content: dict[str, Any]) -> None:
+        """A custom message to every front end (thread-safe; ipykernel routes it via IOPub)."""
+        with self._lock:
+            try:
+                self.send(content)
+            except Exception:  # the comm is gone (widget closed): nothing to show it on
+                log.debug("send failed", exc_info=True)
+
+    def _notice(
+        self,
+        text: str,
+        level: str = "error",
+        key: str | None = None,
+        action: dict[str, Any] | None = None,
+    ) -> None:
+        """A local notice in the panel; the same error (by ``key``) shows once per 3 s.
+
+        ``action`` (``{"label", "send"}``) adds a button that sends ``send`` back to the kernel.
+        """
+        key = key or text
+        now = time.monotonic()
+        with self._lock:
+            self._recent = {k: t for k, t in self._recent.items() if now - t < 3.0}
+            if key in self._recent:
+                return  # one failure arrives as a failed ack, an `error` and a commandResult
+            self._recent[key] = now
+        self._post(
+            {
+                "type": "notice",
+                "level": level,
+                "text": text,
+                **({"action": action} if action else {}),
+            }
+        )
+
+    def _refresh_state(self) -> None:
+        c = self._client
+        info = c.join_info if hasattr(c, "join_info") else {}
+        with self._lock, self.hold_sync():
+            self.session_id = c.current_session_id or ""
+            self.connected = bool(c.is_connected)
+            self.reconnect_attempt = int(getattr(c, "reconnect_attempt", 0) or 0)
+            if getattr(c, "commands", None):
+                self.commands = list(c.commands)
+            if info.get("strategies") is not None:
+                self.strategies = sync.jsonable(list(info["strategies"]))
+            self.templates = sync.jsonable(list(info.get("templates") or self._local_templates()))
+
+    @staticmethod
+    def _local_templates() -> list[dict[str, Any]]:
+        try:
+            from .. import engine
+
+            return [t.spec() for t in engine.templates().values()]
+        except Exception:  # pragma: no cover - engine unavailable: no param completion
+            return []
+
+    def _resync(self, send: bool = True) -> None:
+        """Take the client's messages as the truth and (re)send the whole history to all views."""
+        with self._lock:
+            self._resync_pending = False
+            self._session = self._client.current_session_id
+            self._messages = list(self._client.messages) if self._session else []
+            self._ids = {m.get("id"): i for i, m in enumerate(self._messages)}
+            self._refresh_state()
+            if send:
+                for chunk in sync.history_chunks(self._messages, None):
+                    self._post(chunk)
+
+    def _schedule_resync(self) -> None:
+        if self._resync_pending:
+            return
+        self._resync_pending = True
+
+        def later() -> None:
+            time.sleep(0.05)  # let a join's backlog land, then send it as one history
+            self._resync()
+
+        self._pool.submit(later)
+
+    # ------------------------------------------------------------------ client events
+    # (these run on the client's loop thread: never block it)
+
+    def _on_message(self, msg: dict[str, Any]) -> None:
+        with self._lock:
+            if msg.get("sessionId") != self._session or self._resync_pending:
+                self._schedule_resync()  # the client switched sessions (or is catching up)
+                return
+            at = self._ids.get(msg.get("id"))
+            if at is not None:  # an in-place update (e.g. streamed assistant text)
+                if self._messages[at] == msg:
+                    return
+                self._messages[at] = msg
+            else:
+                self._ids[msg.get("id")] = len(self._messages)
+                self._messages.append(msg)
+            self._post({"type": "message", "message": msg})
+
+    def _on_backtestProgress(self, payload: dict[str, Any]) -> None:  # noqa: N802
+        if isinstance(payload, dict) and payload.get("sessionId") in (None, self._session):
+            self._post({"type": "progress", **sync.jsonable(payload)})
+
+    def _on_commandResult(self, payload: dict[str, Any]) -> None:  # noqa: N802
+        if not isinstance(payload, dict) or payload.get("sessionId") not in (None, self._session):
+            return
+        summary = payload.get("summary") or {}
+        kind = summary.get("kind")
+        if not payload.get("ok"):
+            err = payload.get("error") or {}
+            text = str(err.get("message", ""))
+            self._notice(f"{payload.get('command', 'command')} failed: {text}", key=text)
+        elif (
+            kind in sync.RICH_KINDS
+            and payload.get("runId")
+            and summary.get("status") != "cancelled"
+        ):
+            self._pool.submit(self._show_result, payload["runId"], summary)
+        elif kind == "strategy" and isinstance(summary.get("strategy"), dict):
+            with self._lock:
+                self.strategies = [*self.strategies, sync.jsonable(summary["strategy"])]
+        elif kind == "strategies" and isinstance(summary.get("strategies"), list):
+            with self._lock:
+                self.strategies = sync.jsonable(summary["strategies"])
+
+    def _on_error(self, payload: Any) -> None:
+        if isinstance(payload, dict):
+            if payload.get("code") == ErrorCode.ALREADY_EXISTS.value:
+                return  # its request says it: a panel upload offers "Replace", a cell raises
+            self._notice(str(payload.get("message") or payload))
+        else:
+            self._notice(str(payload))
+
+    def _on_connect(self, *args: Any) -> None:
+        self._pool.submit(self._refresh_state)
+
+    def _on_disconnect(self, *args: Any) -> None:
+        with self._lock:
+            self.connected = False
+
+    def _on_reconnect_attempt(self, attempt: Any = 0, *args: Any) -> None:
+        with self._lock, self.hold_sync():
+            self.connected = False
+            self.reconnect_attempt = int(attempt or 0)
+
+    # ------------------------------------------------------------------ results
+
+    def _show_result(self, run_id: str, summary: dict[str, Any] | None = None) -> None:
+        """Fetch a stored result (Arrow frames), keep it, send a downsampled view (pool thread)."""
+        session = self._session
+        try:
+            ack = self._fetch_result(session, run_id)
+        except (ProtocolError, TimeoutError, ConnectionError, RuntimeError) as exc:
+            self._notice(f"cannot show {run_id}: {getattr(exc, 'message', exc)}")
+            return
+        msg, frames = sync.result_payload(ack, summary)
+        if getattr(self._client, "results", None) is None:  # else client.results holds them
+            self._results[run_id] = {"kind": msg["kind"], "stats": ack.get("stats"), **frames}
+        if session == self._session:
+            self._post(msg)
+
+    def _fetch_result(self, session: str | None, run_id: str) -> dict[str, Any]:
+        """The run's result as a ``getResult``-shaped dict. Through the client's run tracker
+        when it has one: the run is then fetched once for both the panel and ``client.results``
+        (whichever asks first), and both hold the same DataFrames."""
+        tracker = getattr(self._client, "_runs", None)
+        if tracker is None:
+            return self._client.call("getResult", {"sessionId": session, "runId": run_id}, 60)
+        value = tracker.result(run_id)
+        return sync.ack_of(run_id, value, tracker.meta.get(run_id, {}))
+
+    # ------------------------------------------------------------------ front-end messages
+
+    def _on_frontend(self, _widget: Any, content: Any, buffers: Any = None) -> None:
+        if not isinstance(content, dict) or content.get("type") not in _FRONTEND_TYPES:
+            kind = content.get("type") if isinstance(content, dict) else type(content).__name__
+            self._notice(
+                f"ignored a front-end message of type {kind!r}; expected one of "
+                f"{', '.join(sorted(_FRONTEND_TYPES))} (is the widget bundle from another version?)"
+            )
+            return
+        kind = content["type"]
+        try:
+            if kind == "ready":
+                with self._lock:
+                    for chunk in sync.history_chunks(self._messages, content.get("clientId")):
+                        self._post(chunk)
+            elif kind == "send":
+                text = content.get("text")
+                if not isinstance(text, str):
+                    self._notice(f"send: 'text' must be a string, got {type(text).__name__}")
+                    return
+                self._send_text(text)
+            elif kind == "cancel":
+                self._background(self._client.execute_command, f"/cancel {content.get('runId')}")
+            elif kind == "get_result":
+                self._pool.submit(self._show_result, str(content.get("runId")))
+            elif kind == "session":
+                self._pool.submit(self._session_action, content.get("action"), content.get("id"))
+            elif kind == "upload":
+                self._pool.submit(uploads.upload, self._client, self.uploads, content, self._notice)
+            elif kind == "replace_upload":
+                symbol = str(content.get("symbol"))
+                self._pool.submit(uploads.replace, self._client, self.uploads, symbol, self._notice)
+        except Exception as exc:  # never let a front-end message kill the comm handler
+            log.exception("front-end message %r failed", kind)
+            self._notice(f"{kind}: {exc}")
+
+    def _background(self, fn: Any, *args: Any) -> None:
+        """Run a client call off the kernel thread; report its failure in the panel."""
+
+        def done(fut: Future[Any]) -> None:
+            exc = fut.exception()
+            if exc is not None:
+                self._notice(getattr(exc, "message", None) or str(exc))
+
+        self._pool.submit(fn, *args).add_done_callback(done)
+
+    def _send_text(self, text: str) -> None:
+        if not text.strip():
+            return
+        if text.lstrip().startswith("/"):
+            self._background(self._client.execute_command, text.strip())
+        else:
+            self._background(self._client.send_message, text)
+
+    def _session_action(self, action: Any, session_id: Any) -> None:
+        try:
+            if action == "create":
+                self.create_session(session_id or None)
+            elif action == "join":
+                sid = str(session_id or "").strip()
+                if not re.match(SESSION_ID_PATTERN, sid):
+                    raise ValueError(
+                        f"{sid!r} is not a session id; expected 'session_' followed by 1-64 "
+                        "letters, digits, '_' or '-', e.g. session_1697472000000"
+                    )
+                self.join_session(sid)
+            elif action == "leave":
+                self.leave_session()
+            else:
+                self._notice(f"unknown session action {action!r}; expected create, join or leave")
+        except (ProtocolError, TimeoutError, ConnectionError, ValueError) as exc:
+            self._notice(f"session {action}: {getattr(exc, 'message', None) or exc}")
