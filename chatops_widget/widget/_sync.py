@@ -127,13 +127,33 @@ def ack_of(run_id: str, value: Any, meta: dict[str, Any]) -> dict[str, Any]:
             **frames}  # fmt: skip
 
 
-def _sweep_cells(table: pd.DataFrame, params: list[str], metric: str) -> list[dict]:
-    """One row per (first, second) parameter pair: the best ``metric`` over the others."""
+#: The fewest trades a sweep combination needs to count as a heatmap cell's best by default (a
+#: one-trade "best" is luck, not an edge); the panel shows it and lets the user change it.
+SWEEP_MIN_TRADES = 5
+
+
+def sweep_cells(
+    table: pd.DataFrame, params: list[str], metric: str, min_trades: int = SWEEP_MIN_TRADES
+) -> list[dict]:
+    """One row per (first, second) parameter pair: the best ``metric`` over the other parameters,
+    among the combinations with at least ``min_trades`` trades when the cell has any.
+
+    >>> t = pd.DataFrame({"fast": [5, 5, 10], "slow": [20, 20, 20], "stop": [1, 2, 1],
+    ...                   "sharpe": [2.0, 1.0, 0.5], "num_trades": [1, 30, 12]})
+    >>> cells = sweep_cells(t, ["fast", "slow", "stop"], "sharpe")
+    >>> [(r["fast"], r["stop"], r["num_trades"]) for r in cells]
+    [(5, 2, 30), (10, 1, 12)]
+    """
     keep = [p for p in params[:2] if p in table.columns]
     if not keep or metric not in table.columns:
         return []
-    best = table.sort_values(metric, ascending=False).drop_duplicates(keep)
-    stats = [metric, f"oos_{metric}", "total_return", "oos_total_return", "max_drawdown"]
+    ranked = table.sort_values(metric, ascending=False, kind="stable")
+    if "num_trades" in ranked.columns:  # enough trades first, then the best of the rest
+        enough = ranked["num_trades"].fillna(0) >= min_trades
+        ranked = pd.concat([ranked[enough], ranked[~enough]])
+    best = ranked.drop_duplicates(keep)
+    stats = [metric, f"oos_{metric}", "total_return", "oos_total_return", "max_drawdown",
+             "num_trades", "oos_num_trades"]  # fmt: skip
     cols = list(dict.fromkeys([*params, *stats]))
     best = best[[c for c in cols if c in best.columns]]
     return [jsonable(r) for r in best.to_dict("records")]
@@ -175,10 +195,10 @@ def result_payload(ack: dict[str, Any], summary: dict[str, Any] | None = None) -
         table = frames.get("table")
         rows = summary.get("rows") or []
         if table is not None and len(table):
-            rows = _sweep_cells(table, params, metric) or rows
+            rows = sweep_cells(table, params, metric) or rows
         msg.update(template=summary.get("template"), symbol=summary.get("symbol"), params=params,
                    rows=jsonable(rows), count=summary.get("count"), metric=metric,
-                   split=summary.get("split"))  # fmt: skip
+                   split=summary.get("split"), minTrades=SWEEP_MIN_TRADES)  # fmt: skip
     else:
         msg["stats"] = jsonable(ack.get("stats") or {})
     if equity is not None and "series" in msg:

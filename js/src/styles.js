@@ -130,9 +130,18 @@ const PANEL_CSS = `
 .cow-card-title { font-weight: 600; margin-bottom: 4px; }
 .cow-card-grid { display: flex; flex-wrap: wrap; gap: 10px; align-items: flex-start; }
 .cow-chart { min-width: 280px; flex: 1; }
-.cow-heat td.cow-cell { min-width: 38px; text-align: center; font-family: var(--cow-mono); color: #111; }
-.cow-heat td.cow-pick { cursor: pointer; }
-.cow-heat td.cow-pick:hover { outline: 2px solid var(--cow-fg); outline-offset: -2px; }
+.cow-heat-controls { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; font-size: 12px; margin-bottom: 4px; }
+.cow-min-trades { width: 60px; font: inherit; padding: 1px 4px; background: var(--cow-bg); color: var(--cow-fg);
+  border: 1px solid var(--cow-border); border-radius: 4px; }
+.cow-heat-plot { position: relative; width: max-content; max-width: 100%; }
+.cow-heat-canvas { display: block; }
+.cow-heat-hover { position: absolute; display: none; pointer-events: none; outline: 2px solid var(--cow-fg); }
+.cow-heat-legend { display: flex; align-items: center; gap: 6px; font-size: 11px; color: var(--cow-fg2); margin-top: 2px; }
+.cow-heat-metric { font-weight: 600; }
+.cow-heat-bar { width: 160px; height: 12px; border-radius: 2px; border: 1px solid var(--cow-border);
+  display: inline-flex; justify-content: center; font-size: 9px; line-height: 10px; color: #333; }
+.cow-heat-readout { min-height: 1.4em; }
+.cow-heat-edge { color: var(--cow-warn-accent); font-size: 12px; margin: 4px 0; }
 .cow-file { display: none; }
 `;
 

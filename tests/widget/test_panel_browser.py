@@ -277,12 +277,9 @@ def test_backtest_comparison_and_sweep_results(page):
         },
     )
     sweep = page.locator('.cow-result[data-run="run_3"]')
-    cells = sweep.locator(".cow-heat td.cow-cell")
-    assert cells.count() == 6
-    colours = set(cells.evaluate_all("(cs) => cs.map((c) => c.style.background)"))
-    assert len(colours) >= 3  # a real colour scale, not one colour
+    assert sweep.locator("canvas.cow-heat-canvas").count() == 1
     # clicking a cell backtests that combination (the best row behind the cell)
-    sweep.locator(".cow-heat tbody tr").nth(1).locator("td.cow-cell").nth(2).click()
+    click_cell(page, sweep, 2, 1)  # fast=15, slow=60
     assert sent(page)[-1] == {
         "type": "send",
         "text": "/run_backtest sma_cross symbol=GOOG fast=15 slow=60",
@@ -296,8 +293,104 @@ def test_backtest_comparison_and_sweep_results(page):
     split = page.locator('.cow-result[data-run="run_4"]')
     assert "out of sample from 2021-01-01" in split.locator(".cow-card-title").inner_text()
     heads = split.locator(".cow-top th").all_inner_texts()
+    assert split.locator(".cow-heat-edge").is_visible()  # the best cell is fast=15, the edge
     assert heads == ["fast", "slow", "sharpe", "oos_sharpe", "total_return", "oos_total_return"]
     assert "-5.00 %" in split.locator(".cow-top").inner_text()
+
+
+def cell_point(page, card, i: int, j: int) -> tuple[float, float]:
+    """Page coordinates of grid cell (i, j) (x index, y index from the bottom) of a heatmap."""
+    canvas = card.locator("canvas.cow-heat-canvas")
+    box = canvas.bounding_box()
+    geo = json.loads(canvas.get_attribute("data-plot"))
+    x = box["x"] + geo["left"] + (i + 0.5) * geo["width"] / geo["cols"]
+    y = box["y"] + geo["top"] + (geo["rows"] - 1 - j + 0.5) * geo["height"] / geo["rows"]
+    return x, y
+
+
+def click_cell(page, card, i: int, j: int) -> None:
+    page.mouse.click(*cell_point(page, card, i, j))
+
+
+def _grid(nx: int, ny: int, value, trades=lambda f, s: 20) -> list[dict]:
+    return [
+        {"fast": 2 + f, "slow": 10 + 2 * s, "sharpe": value(f, s), "num_trades": trades(f, s)}
+        for f in range(nx)
+        for s in range(ny)
+    ]
+
+
+def _sweep(run_id: str, rows: list[dict], **extra) -> dict:
+    return {"type": "result", "runId": run_id, "kind": "sweep", "template": "sma_cross",
+            "symbol": "ALPHA", "params": ["fast", "slow"], "rows": rows, "count": len(rows),
+            "metric": "sharpe", **extra}  # fmt: skip
+
+
+def test_big_sweep_heatmaps_are_one_bounded_canvas_card(page):
+    import math
+
+    for run_id, (nx, ny) in {"run_1k": (40, 25), "run_14k": (99, 146)}.items():
+        rows = _grid(nx, ny, lambda f, s: math.sin(f / 7) * math.cos(s / 11))
+        deliver(page, _sweep(run_id, rows, minTrades=5))
+        card = page.locator(f'.cow-result[data-run="{run_id}"]')
+        box = card.bounding_box()
+        nodes = card.evaluate("(c) => c.querySelectorAll('*').length")
+        assert box["width"] <= 720 and box["height"] < 600, (run_id, box)
+        assert nodes < 120, (run_id, nodes)
+        assert card.locator("canvas").count() == 1 and card.locator("td.cow-cell").count() == 0
+        # hovering a cell reads out its parameters and value
+        page.mouse.move(*cell_point(page, card, 0, 0))
+        readout = card.locator(".cow-heat-readout").inner_text()
+        assert readout.startswith("fast=2, slow=10: sharpe ") and "20 trades" in readout, readout
+    # the big grid is aggregated: each bucket shows its best cell, the best is still clickable
+    card = page.locator('.cow-result[data-run="run_14k"]')
+    geo = json.loads(card.locator("canvas").get_attribute("data-plot"))
+    assert geo["cols"] <= 99 and geo["rows"] < 146
+
+
+def test_heatmap_colours_centre_on_zero_and_legend(page):
+    # a no-trade 0 must not look like the best: zero is neutral grey, +0.04 leans blue
+    rows = _grid(3, 3, lambda f, s: {(0, 0): 0.0, (1, 1): 0.04, (2, 2): -2.0}.get((f, s), 1.0))
+    deliver(page, _sweep("run_c", rows))
+    card = page.locator('.cow-result[data-run="run_c"]')
+
+    def colour(i, j):
+        x, y = cell_point(page, card, i, j)
+        return card.locator("canvas").evaluate(
+            """(c, [x, y]) => { const r = c.getBoundingClientRect(), d = devicePixelRatio;
+                 return [...c.getContext('2d').getImageData((x - r.left) * d, (y - r.top) * d, 1, 1)
+                   .data].slice(0, 3); }""",
+            [x, y],
+        )
+
+    assert colour(0, 0) == [247, 247, 247]  # zero: neutral
+    r, g, b = colour(1, 1)
+    assert b >= r and abs(r - 247) < 10  # +0.04: nearly neutral, towards blue
+    assert colour(2, 2) == [178, 24, 43]  # the most negative: full red
+    legend = card.locator(".cow-heat-legend").inner_text()
+    assert legend.split() == ["sharpe", "-2", "0", "2"]  # symmetric around 0
+
+
+def test_min_trades_filter_and_edge_warning(page):
+    # the best sharpe is a one-trade combination at the grid's corner
+    def value(f, s):
+        return 5.0 if (f, s) == (0, 0) else 1 - abs(f - 3) / 10 - abs(s - 3) / 10
+
+    rows = _grid(7, 7, value, trades=lambda f, s: 1 if (f, s) == (0, 0) else 20)
+    deliver(page, _sweep("run_m", rows, minTrades=5))
+    card = page.locator('.cow-result[data-run="run_m"]')
+    field = card.locator("input.cow-min-trades")
+    assert field.input_value() == "5" and "default 5" in card.locator(".cow-heat-note").inner_text()
+    top = card.locator(".cow-top tbody tr").first.locator("td").all_inner_texts()
+    assert top[:2] == ["5", "16"]  # fast=5, slow=16: the interior optimum, not the 1-trade cell
+    assert not card.locator(".cow-heat-edge").is_visible()
+    field.fill("0")
+    field.dispatch_event("change")
+    top = card.locator(".cow-top tbody tr").first.locator("td").all_inner_texts()
+    assert top[:2] == ["2", "10"]
+    warning = card.locator(".cow-heat-edge")
+    assert warning.is_visible() and "edge of the grid" in warning.inner_text()
+    assert "fast=2" in warning.inner_text() and "slow=10" in warning.inner_text()
 
 
 def test_markdown_is_sanitized_and_user_text_is_text(page):

@@ -337,6 +337,9 @@ def test_comparison_and_sweep_results(widget):
     cells = {(r["fast"], r["slow"]) for r in sweep["rows"]}
     assert len(cells) == len(sweep["rows"]) == sweep["count"] == 6 * 4  # one row per heatmap cell
     assert sweep.get("split") is None and "oos_sharpe" not in sweep["rows"][0]
+    # the heatmap's minimum-trades filter: each cell's trades and the default to start from
+    assert sweep["minTrades"] == sync.SWEEP_MIN_TRADES
+    assert all(isinstance(r["num_trades"], int) for r in sweep["rows"])
     w._on_frontend(w, {"type": "send", "text": text + " split=2021-01-01"})
     split = rec.wait(lambda m: m.get("type") == "result" and m.get("split") == "2021-01-01", 120)
     assert {"sharpe", "oos_sharpe", "oos_total_return"} <= set(split["rows"][0])
@@ -354,3 +357,22 @@ def test_malformed_front_end_messages_get_a_notice_and_change_nothing(widget):
         note = rec.wait(lambda m, f=fragment: m.get("type") == "notice" and f in m["text"], 10)
         assert note["level"] == "error"
     assert len(w.history) == before
+
+
+def test_sweep_cells_prefer_combinations_with_enough_trades():
+    # three parameters: the cell (5, 20) holds a 1-trade "best" and a 30-trade runner-up
+    table = pd.DataFrame(
+        {
+            "fast": [5, 5, 10, 10],
+            "slow": [20, 20, 20, 20],
+            "stop": [0.01, 0.02, 0.01, 0.02],
+            "sharpe": [3.0, 1.0, 0.5, 0.4],
+            "num_trades": [1, 30, 2, 3],
+        }
+    )
+    cells = sync.sweep_cells(table, ["fast", "slow", "stop"], "sharpe", min_trades=5)
+    picked = {(r["fast"], r["slow"]): (r["stop"], r["num_trades"]) for r in cells}
+    assert picked[(5, 20)] == (0.02, 30)  # enough trades wins over a higher lucky sharpe
+    assert picked[(10, 20)] == (0.01, 2)  # no combination has enough: the best of the rest
+    unfiltered = sync.sweep_cells(table, ["fast", "slow", "stop"], "sharpe", min_trades=0)
+    assert unfiltered[0]["stop"] == 0.01

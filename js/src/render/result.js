@@ -3,8 +3,8 @@
 import { el } from "../dom.js";
 import { chartBox, makeChart, PALETTE } from "./charts.js";
 import { compact, pct } from "./format.js";
-import { sweepHeatmap } from "./heatmap.js";
-import { comparisonTable, metricsTable, rowsTable } from "./tables.js";
+import { renderSweep } from "./sweep.js";
+import { comparisonTable, metricsTable } from "./tables.js";
 
 /** A backtest: title, metrics and equity + drawdown charts. */
 function renderBacktest(card, r, charts) {
@@ -68,37 +68,6 @@ function renderComparison(card, r, charts) {
   }
 }
 
-function renderSweep(card, r, onRun) {
-  const metric = r.metric || "sharpe";
-  const params = r.params || [];
-  const rows = r.rows || [];
-  const split = r.split ? `, in sample; out of sample from ${r.split}` : "";
-  const what = `${r.template || ""} ${r.symbol || ""} (${r.count ?? rows.length} combinations`;
-  card.appendChild(el("div", "cow-card-title", `Sweep ${r.runId} — ${what}, colour = ${metric}${split})`));
-  const pick =
-    onRun && r.template
-      ? (row) =>
-          onRun(
-            [
-              `/run_backtest ${r.template}`,
-              r.symbol ? `symbol=${r.symbol}` : "",
-              ...params.map((p) => `${p}=${row[p]}`),
-            ]
-              .filter(Boolean)
-              .join(" "),
-          )
-      : null;
-  if (params.length && rows.length) card.appendChild(sweepHeatmap(rows, params, metric, pick));
-  const top = [...rows].sort((a, b) => (b[metric] ?? -Infinity) - (a[metric] ?? -Infinity)).slice(0, 5);
-  if (top.length) {
-    // with a split, the out-of-sample columns sit next to the in-sample ones
-    const stats = [metric, `oos_${metric}`, "total_return", "oos_total_return", "max_drawdown"];
-    const cols = [...params, ...stats].filter((c, i, a) => a.indexOf(c) === i && c in top[0]);
-    card.appendChild(el("div", "cow-meta", "best combinations"));
-    card.appendChild(rowsTable(top, cols));
-  }
-}
-
 /** Build the bubble for a result; returns {el, mount, destroy} (charts are drawn on mount).
  *  `onRun(text)` (optional) runs a command, e.g. a backtest of a clicked sweep cell. */
 export function renderResult(result, onRun = null) {
@@ -107,7 +76,7 @@ export function renderResult(result, onRun = null) {
   const kind = result.kind;
   if (kind === "backtest") renderBacktest(card, result, charts);
   else if (kind === "comparison") renderComparison(card, result, charts);
-  else if (kind === "sweep") renderSweep(card, result, onRun);
+  else if (kind === "sweep") renderSweep(card, result, onRun, charts);
   else {
     card.appendChild(el("div", "cow-card-title", `${kind || "result"} ${result.runId || ""}`));
     if (result.stats) card.appendChild(metricsTable(result.stats));
