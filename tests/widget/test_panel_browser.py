@@ -615,3 +615,14 @@ def test_theme_follows_jupyterlab_variables_and_dark_hint(page):
     page.evaluate("() => document.documentElement.removeAttribute('style')")
     set_traits(page, theme="dark")
     assert page.evaluate(bg) == "rgb(30, 30, 30)"
+
+
+def test_help_usage_lines_render_literally(page):
+    # the server's `/help sweep` reply: the usage in bold, its placeholders in angle brackets
+    usage = "/sweep <template> symbol=.. param=lo:hi:step [split=YYYY-MM-DD]"
+    text = f"**{usage}**\n\nGrid-search a template's parameters.\n\nRanges are lo:hi:step."
+    history(page, [msg(1, "assistant", text)])
+    bubble = page.locator(".cow-assistant .cow-bubble")
+    assert bubble.locator("strong").inner_text() == usage
+    assert "Ranges are lo:hi:step." in bubble.inner_text()
+    assert bubble.locator("template").count() == 0
