@@ -401,3 +401,48 @@ def new_message_id() -> str:
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+#: What a run's result can be (``summary.kind`` of a finished run that has a stored result).
+RESULT_KINDS: frozenset[str] = frozenset({"backtest", "comparison", "sweep"})
+
+
+def _stat_metadata() -> list[dict[str, str]]:
+    """``[{"name", "unit"}]`` of the stats the front end formats specially (``unit`` is
+    ``"fraction"`` for stats shown as percent). The one place to switch to a stat registry."""
+    from .engine import _result  # the engine's formatter holds the list (no import at load)
+
+    return [{"name": name, "unit": "fraction"} for name in sorted(_result._PCT)]
+
+
+def frontend_constants() -> dict[str, Any]:
+    """Every constant the chat panel's front end needs, from its one Python source (sent to the
+    browser as the widget's ``constants`` traitlet, so the JS keeps no copies).
+
+    >>> c = frontend_constants()
+    >>> c["terminalStatuses"], c["resultKinds"]
+    (['cancelled', 'completed', 'failed'], ['backtest', 'comparison', 'sweep'])
+    >>> c["limits"]["maxUploadBytes"] == MAX_UPLOAD_BYTES, c["defaultCash"]
+    (True, 1000000.0)
+    >>> "total_return" in c["percentStats"], "sharpe" in c["percentStats"]
+    (True, False)
+    """
+    import inspect
+
+    from . import engine
+
+    stats = _stat_metadata()
+    return {
+        "runStatuses": list(RunStatus.__args__),  # type: ignore[attr-defined]
+        "terminalStatuses": sorted(TERMINAL_STATUSES),
+        "resultKinds": sorted(RESULT_KINDS),
+        "errorCodes": [code.value for code in ErrorCode],
+        "limits": {
+            "maxContentChars": MAX_CONTENT_CHARS,
+            "maxCommandChars": MAX_COMMAND_CHARS,
+            "maxUploadBytes": MAX_UPLOAD_BYTES,
+        },
+        "stats": stats,
+        "percentStats": [s["name"] for s in stats if s["unit"] == "fraction"],
+        "defaultCash": float(inspect.signature(engine.backtest).parameters["cash"].default),
+    }

@@ -28,10 +28,11 @@ import numpy as np
 import pandas as pd
 
 from .._serialization import from_arrow_bytes, stats_to_json
+from ..protocol import RESULT_KINDS
 
 MAX_POINTS = 1000
 HISTORY_CHUNK = 2000
-RICH_KINDS = frozenset({"backtest", "comparison", "sweep"})
+RICH_KINDS = RESULT_KINDS  # the panel draws every kind of result as a card
 _OHLCV = ("open", "high", "low", "close", "volume")
 
 

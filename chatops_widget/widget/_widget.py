@@ -28,7 +28,7 @@ import anywidget
 import traitlets
 
 from ..client import ChatOpsClient
-from ..protocol import SESSION_ID_PATTERN, ErrorCode, ProtocolError
+from ..protocol import SESSION_ID_PATTERN, ErrorCode, ProtocolError, frontend_constants
 from . import _sync as sync
 from . import _uploads as uploads
 
@@ -57,6 +57,8 @@ class ChatOpsWidget(anywidget.AnyWidget):
     """
 
     _esm = _STATIC / "widget.js"
+    #: The panel's styles; anywidget puts them where the view lives (document or shadow root).
+    _css = _STATIC / "widget.css"
 
     session_id = traitlets.Unicode("").tag(sync=True)
     connected = traitlets.Bool(False).tag(sync=True)
@@ -65,6 +67,12 @@ class ChatOpsWidget(anywidget.AnyWidget):
     strategies = traitlets.List().tag(sync=True)
     templates = traitlets.List().tag(sync=True)
     theme = traitlets.Unicode("auto").tag(sync=True)  # "auto" (JupyterLab's), "light", "dark"
+    #: Run statuses, result kinds, limits, stat units, default cash: the JS keeps no copies.
+    constants = traitlets.Dict().tag(sync=True)
+
+    @traitlets.default("constants")
+    def _default_constants(self) -> dict[str, Any]:
+        return frontend_constants()
 
     def __init__(
         self,

@@ -2,7 +2,8 @@
 // results, local notices), running backtests and the input history. It is fed by the kernel's
 // custom messages: one "history" (sent once, after our "ready"), then one "message" per append.
 
-const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+import { isTerminal } from "./constants.js";
+
 const RUN_LINGER_MS = 60_000;
 const MAX_INPUT_HISTORY = 200;
 
@@ -191,7 +192,7 @@ export class Store {
     const now = Date.now();
     const out = [];
     for (const run of this.runs.values()) {
-      if (TERMINAL.has(run.status) && now - run.at > RUN_LINGER_MS) continue;
+      if (isTerminal(run.status) && now - run.at > RUN_LINGER_MS) continue;
       out.push(run);
     }
     return out.slice(-6);
@@ -203,5 +204,3 @@ export class Store {
     if (h.length > MAX_INPUT_HISTORY) h.splice(0, h.length - MAX_INPUT_HISTORY);
   }
 }
-
-export { TERMINAL };

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { suggest } from "../src/panel/autocomplete.js";
+import { CONNECTING, suggest } from "../src/panel/autocomplete.js";
+import { useKernelConstants } from "./constants.js";
+
+const kernel = useKernelConstants();
 
 const COMMANDS = [
   { name: "help", usage: "/help [command]", summary: "List commands" },
@@ -44,6 +47,16 @@ describe("when nothing is offered", () => {
     assert.equal(at("hello"), null);
     assert.equal(at(""), null);
     assert.equal(at("/run_backtest x\nmore"), null);
+  });
+});
+
+describe("before the server's commands arrive", () => {
+  test("a neutral connecting hint, no guessed list of commands", () => {
+    for (const context of [{}, { commands: [] }]) {
+      const s = at("/ru", context);
+      assert.equal(s.hint, CONNECTING);
+      assert.deepEqual(s.options, []);
+    }
   });
 });
 
@@ -101,6 +114,12 @@ describe("arguments", () => {
       [["fast=", "int, default 10, 2..200 — fast window"]],
     );
     assert.deepEqual(labels("/run_backtest rsi_reversion pe"), ["period="]);
+  });
+
+  test("the cash option names the kernel's default cash", () => {
+    const cash = at("/run_backtest strategy_1 ca").options[0];
+    assert.equal(cash.label, "cash=");
+    assert.equal(cash.desc, `starting equity, default ${kernel.defaultCash.toLocaleString("en-US")}`);
   });
 
   test("while a value is typed, the hint says what the key expects", () => {

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, test } from "node:test";
 import { Store } from "../src/store.js";
+import { useKernelConstants } from "./constants.js";
 import { ModelStub } from "./model-stub.js";
+
+const constants = useKernelConstants();
 
 const msg = (seq, content = `m${seq}`, role = "user") => ({ id: `msg_${seq}`, seq, role, content });
 
@@ -153,11 +156,15 @@ describe("progress rows", () => {
       store.visibleRuns().map((r) => r.runId),
       ["run_3", "run_4", "run_5", "run_6", "run_7", "run_8"],
     );
-    progress("run_8", 100, "completed");
-    store.runs.get("run_8").at -= 61_000;
-    assert.ok(!store.visibleRuns().some((r) => r.runId === "run_8"));
+    for (const status of constants.terminalStatuses) {
+      progress("run_8", 100, status);
+      store.runs.get("run_8").at -= 61_000;
+      assert.ok(!store.visibleRuns().some((r) => r.runId === "run_8"), status);
+    }
     progress("run_7", 20, "failed");
     assert.ok(store.visibleRuns().some((r) => r.runId === "run_7"));
+    store.runs.get("run_6").at -= 61_000; // still running: shown however old
+    assert.ok(store.visibleRuns().some((r) => r.runId === "run_6"));
   });
 });
 

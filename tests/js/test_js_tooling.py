@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,8 @@ def npm() -> str:
 
 
 def _run(npm: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "0"}
+    # the unit tests read the kernel's constants from this interpreter (js/test/constants.js)
+    env = {**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "0", "PYTHON": sys.executable}
     return subprocess.run(
         [npm, "run", "--silent", *args], cwd=JS, env=env, capture_output=True, text=True
     )

@@ -1,11 +1,14 @@
 """Fixtures for the widget's browser tests: the built bundle, Debian's Chromium, a harness page.
 
 Level 1 renders the bundled ESM on a plain page with a small anywidget-like model stub
-(``harness.html``), served from memory through Playwright routing at ``http://widget.test/``.
+(``harness.html``), served from memory through Playwright routing at ``http://widget.test/``,
+with the widget's ``_css`` as a style sheet and its ``constants`` traitlet from the Python side
+(as anywidget does it).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,15 +18,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 JS = ROOT / "js"
 BUNDLE = ROOT / "chatops_widget" / "widget" / "static" / "widget.js"
+STYLES = BUNDLE.with_name("widget.css")
 HARNESS = Path(__file__).with_name("harness.html")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 def _bundle_is_stale() -> bool:
-    if not BUNDLE.exists():
+    if not BUNDLE.exists() or not STYLES.exists():
         return True
-    built = BUNDLE.stat().st_mtime
+    built = min(BUNDLE.stat().st_mtime, STYLES.stat().st_mtime)
     return any(p.stat().st_mtime > built for p in (JS / "src").rglob("*") if p.is_file())
 
 
@@ -58,9 +62,13 @@ def page(browser, bundle):
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    from chatops_widget.protocol import frontend_constants
+
+    html = HARNESS.read_text().replace("__CONSTANTS__", json.dumps(frontend_constants()))
     files = {
-        "/index.html": (HARNESS.read_bytes(), "text/html"),
+        "/index.html": (html.encode(), "text/html"),
         "/widget.js": (bundle.read_bytes(), "text/javascript"),
+        "/widget.css": (STYLES.read_bytes(), "text/css"),
     }
 
     def serve(route):

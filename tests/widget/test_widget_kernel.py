@@ -6,6 +6,7 @@ the front end: the one-time history, single appends, progress, results, notices.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import threading
@@ -376,3 +377,35 @@ def test_sweep_cells_prefer_combinations_with_enough_trades():
     assert picked[(10, 20)] == (0.01, 2)  # no combination has enough: the best of the rest
     unfiltered = sync.sweep_cells(table, ["fast", "slow", "stop"], "sharpe", min_trades=0)
     assert unfiltered[0]["stop"] == 0.01
+
+
+def test_constants_traitlet_carries_the_protocol_constants(widget):
+    from chatops_widget.protocol import (
+        MAX_COMMAND_CHARS,
+        MAX_CONTENT_CHARS,
+        MAX_UPLOAD_BYTES,
+        RESULT_KINDS,
+        TERMINAL_STATUSES,
+        ErrorCode,
+        frontend_constants,
+    )
+
+    w, _rec = widget
+    state = w.get_state()  # what the front end receives when the view opens
+    c = state["constants"]
+    assert c == frontend_constants() and w.trait_metadata("constants", "sync")
+    assert set(c["terminalStatuses"]) == TERMINAL_STATUSES
+    assert set(c["resultKinds"]) == RESULT_KINDS == sync.RICH_KINDS
+    assert c["limits"] == {"maxContentChars": MAX_CONTENT_CHARS,
+                           "maxCommandChars": MAX_COMMAND_CHARS,
+                           "maxUploadBytes": MAX_UPLOAD_BYTES}  # fmt: skip
+    assert set(c["errorCodes"]) == {e.value for e in ErrorCode}
+    assert {"total_return", "max_drawdown"} <= set(c["percentStats"])
+    assert c["defaultCash"] == inspect.signature(engine.backtest).parameters["cash"].default
+    json.dumps(c)  # plain JSON: it travels as a traitlet
+
+
+def test_styles_ship_as_the_widgets_css():
+    text = str(ChatOpsWidget._css)  # anywidget's FileContents: the file's text
+    assert ".cow-root" in text and ".cow-bubble" in text and ".cow-file" in text
+    assert "--jp-layout-color1" in text  # JupyterLab's theme variables, with fallbacks

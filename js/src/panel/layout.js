@@ -3,7 +3,6 @@
 // so JupyterLab's notebook shortcuts (a, b, d d, m, Shift+Enter) do not fire while typing here.
 import { button, el, listen } from "../dom.js";
 import { progressRow } from "../render/progress.js";
-import { TERMINAL } from "../store.js";
 import { Composer } from "./composer.js";
 import { renderItem } from "./rows.js";
 import { sessionBar } from "./sessions.js";
@@ -60,7 +59,15 @@ export function mountPanel(model, root, store) {
       runs: [...store.runs.values()].reverse(),
     }),
     onSend: (text) => send({ type: "send", text }),
+    onTooLong: (chars, max, what) =>
+      store.addNotice(
+        "error",
+        `Not sent: the ${what} has ${chars.toLocaleString("en-US")} characters, over the server's limit of ${max.toLocaleString("en-US")}. Shorten it (data goes in as a file: Upload).`,
+      ),
   });
+  const connecting = () => composer.setConnecting(!(model.get("commands") || []).length);
+  connecting();
+  onModel("commands", connecting);
   root.replaceChildren(header, sessions.switcher, body, tray, composer.el);
 
   const welcome = () =>
@@ -86,8 +93,7 @@ export function mountPanel(model, root, store) {
 
   // ---- progress tray
   const cancel = (runId) => send({ type: "cancel", runId });
-  const renderTray = () =>
-    tray.replaceChildren(...store.visibleRuns().map((run) => progressRow(run, TERMINAL, cancel)));
+  const renderTray = () => tray.replaceChildren(...store.visibleRuns().map((run) => progressRow(run, cancel)));
   const trayTimer = setInterval(() => {
     if (tray.childElementCount) renderTray();
   }, 15_000);

@@ -1,10 +1,9 @@
 // One timeline row: a chat message (user / assistant / system), a rich result or a notice.
 // User and system text is set as textContent; assistant text is sanitized markdown.
+import { isResultKind } from "../constants.js";
 import { el } from "../dom.js";
 import { renderMarkdown } from "../render/markdown.js";
 import { renderResult } from "../render/result.js";
-
-const RICH_KINDS = new Set(["backtest", "comparison", "sweep"]);
 
 /** `toLocaleTimeString` of an ISO timestamp (or Date); "" when it cannot be parsed. */
 export function timeLabel(ts) {
@@ -28,7 +27,7 @@ function messageRow(item, ctx) {
   row.appendChild(bubble);
   const meta = el("div", "cow-meta", `${role} · ${timeLabel(m.timestamp)}`);
   const cr = m.metadata?.commandResult;
-  if (cr?.runId && RICH_KINDS.has(cr.kind || cr.summary?.kind) && !ctx.store.results.has(cr.runId)) {
+  if (cr?.runId && isResultKind(cr.kind || cr.summary?.kind) && !ctx.store.results.has(cr.runId)) {
     const btn = el("button", "cow-btn cow-show-result", "show result");
     btn.style.marginLeft = "6px";
     btn.addEventListener("click", () => {

@@ -1,8 +1,9 @@
 // The Upload button: a hidden file input; a .csv goes to the kernel as data, a .json as a
 // strategy spec. Wrong types and files over the limit get a notice instead.
+import { limit } from "../constants.js";
 import { button, el, listen } from "../dom.js";
 
-const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
+const MB = 1024 * 1024;
 
 /** Returns {button, input, cleanups}: the Upload button and its (hidden) file input. */
 export function uploadControl(store, send) {
@@ -20,8 +21,10 @@ export function uploadControl(store, send) {
       store.addNotice("error", `Cannot upload ${f.name}: expected a .csv data file or a .json strategy spec.`);
       return;
     }
-    if (f.size > MAX_UPLOAD_BYTES) {
-      store.addNotice("error", `Cannot upload ${f.name}: ${(f.size / 1e6).toFixed(1)} MB is over the 20 MB limit.`);
+    const max = limit("maxUploadBytes");
+    if (max && f.size > max) {
+      const over = `${(f.size / MB).toFixed(1)} MiB is over the ${(max / MB).toFixed(0)} MiB upload limit`;
+      store.addNotice("error", `Cannot upload ${f.name}: ${over}; put bigger files in the server's data folder.`);
       return;
     }
     f.text().then(

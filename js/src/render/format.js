@@ -1,18 +1,7 @@
-// Number formatting for metric tables and chart axes.
+// Number formatting for metric tables and chart axes. Which stats are fractions (shown as
+// percent) comes from the kernel (constants.js).
+import { isPercentStat } from "../constants.js";
 
-const PERCENT = new Set([
-  "total_return",
-  "cagr",
-  "volatility",
-  "max_drawdown",
-  "win_rate",
-  "exposure",
-  "return",
-  "avg_trade",
-  "avg_trade_return",
-  "best_trade",
-  "worst_trade",
-]);
 const ISO_DAY = /^(\d{4}-\d{2}-\d{2})T00:00:00(\.0+)?(Z|[+-]00:00)?$/;
 
 /** Format one metric value for a table cell. */
@@ -21,7 +10,7 @@ export function formatMetric(name, value) {
   if (typeof value === "string") return value.replace(ISO_DAY, "$1");
   if (typeof value !== "number") return String(value);
   if (!Number.isFinite(value)) return String(value);
-  if (PERCENT.has(String(name).replace(/^oos_/, ""))) return `${(value * 100).toFixed(2)} %`;
+  if (isPercentStat(String(name).replace(/^oos_/, ""))) return `${(value * 100).toFixed(2)} %`;
   if (Number.isInteger(value)) return value.toLocaleString();
   return Math.abs(value) >= 1000 ? value.toLocaleString(undefined, { maximumFractionDigits: 0 }) : value.toFixed(3);
 }

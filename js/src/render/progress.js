@@ -1,9 +1,10 @@
 // One row of the progress tray: label, bar, percent and a Cancel button (or the final status).
+import { isTerminal } from "../constants.js";
 import { button, el } from "../dom.js";
 
-/** A tray row for `run` ({runId, strategyId, progress, status, message}); `terminal` = finished
- *  statuses; `onCancel(runId)` is called once when Cancel is clicked. */
-export function progressRow(run, terminal, onCancel) {
+/** A tray row for `run` ({runId, strategyId, progress, status, message}); `onCancel(runId)` is
+ *  called once when Cancel is clicked. */
+export function progressRow(run, onCancel) {
   const row = el("div", `cow-run cow-status-${run.status}`);
   row.dataset.run = run.runId;
   const pct = Math.round(run.progress || 0);
@@ -20,7 +21,7 @@ export function progressRow(run, terminal, onCancel) {
   const text = el("span", "cow-run-pct", `${pct} %`);
   text.title = run.status;
   let action;
-  if (terminal.has(run.status)) {
+  if (isTerminal(run.status)) {
     action = el("span", "cow-run-status", run.status);
   } else {
     action = button("Cancel", "cow-cancel", `Cancel ${run.runId}`);
