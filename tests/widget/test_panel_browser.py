@@ -626,3 +626,24 @@ def test_help_usage_lines_render_literally(page):
     assert bubble.locator("strong").inner_text() == usage
     assert "Ranges are lo:hi:step." in bubble.inner_text()
     assert bubble.locator("template").count() == 0
+
+
+def test_sending_while_scrolled_up_scrolls_to_the_bottom(page):
+    history(page, [msg(i, "assistant", f"m{i}\n\nmore text") for i in range(1, 80)])
+    page.evaluate(f"() => {{ {SCROLL}.scrollTop = 0; }}")
+    page.wait_for_selector(".cow-jump.cow-show")
+    # a message from someone else while scrolled up: the view stays, the button stays
+    deliver(page, {"type": "message", "message": msg(80, "assistant", "from someone else")})
+    assert page.evaluate(f"() => {SCROLL}.scrollTop") == 0
+    assert page.locator(".cow-jump").is_visible()
+    box = page.locator(".cow-input")
+    box.click()
+    box.type("/status")
+    box.press("Escape")
+    box.press("Enter")
+    # the user's own command and its reply land in view
+    deliver(page, {"type": "message", "message": msg(81, "user", "/status")})
+    deliver(page, {"type": "message", "message": msg(82, "assistant", "no runs")})
+    assert page.locator('.cow-row[data-seq="81"]').is_visible()
+    assert page.locator('.cow-row[data-seq="82"]').is_visible()
+    assert not page.locator(".cow-jump").is_visible()

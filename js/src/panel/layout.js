@@ -58,7 +58,10 @@ export function mountPanel(model, root, store) {
       templates: model.get("templates") || [],
       runs: [...store.runs.values()].reverse(),
     }),
-    onSend: (text) => send({ type: "send", text }),
+    onSend: (text) => {
+      list.scrollToBottom(); // the user's own command and its reply land in view
+      send({ type: "send", text });
+    },
     onTooLong: (chars, max, what) =>
       store.addNotice(
         "error",
