@@ -82,6 +82,48 @@ def series_payload(df: pd.DataFrame, columns: Sequence[str], max_points: int = M
     return out
 
 
+#: Equity-frame columns taken as the buy-and-hold benchmark of a backtest (first found).
+BENCHMARK_COLUMNS = ("benchmark", "buy_and_hold", "buy_hold")
+#: The most trades marked on a chart (evenly spaced beyond that; the kernel keeps them all).
+MAX_MARKERS = 400
+
+
+def _side(direction: Any) -> int:
+    """A trade's direction as +1 (long) or -1 (short): from "long"/"short" or a signed number."""
+    if isinstance(direction, str):
+        return -1 if direction.strip().lower() == "short" else 1
+    return -1 if direction is not None and float(direction) < 0 else 1
+
+
+def trade_markers(trades: pd.DataFrame, max_markers: int = MAX_MARKERS) -> dict[str, Any]:
+    """Entries and exits for the equity chart: ``{"entry", "exit" (epoch s), "direction",
+    "pnl", "total"}``, at most ``max_markers`` trades, evenly spaced.
+
+    >>> t = pd.DataFrame({"entry_time": pd.to_datetime(["2020-01-02", "2020-02-03"]),
+    ...                   "exit_time": pd.to_datetime(["2020-01-10", "2020-02-20"]),
+    ...                   "direction": ["long", "short"], "pnl": [120.5, -30.0]})
+    >>> m = trade_markers(t)
+    >>> m["entry"][0], m["direction"], m["pnl"], m["total"]
+    (1577923200.0, [1, -1], [120.5, -30.0], 2)
+    """
+    need = {"entry_time", "exit_time"}
+    if not need <= set(trades.columns) or not len(trades):
+        return {"entry": [], "exit": [], "direction": [], "pnl": [], "total": 0}
+    idx = np.arange(len(trades))
+    if len(idx) > max_markers:
+        idx = np.unique(np.linspace(0, len(trades) - 1, max_markers).astype(np.int64))
+    picked = trades.iloc[idx]
+    direction = picked["direction"] if "direction" in picked.columns else pd.Series(1, picked.index)
+    pnl = picked["pnl"] if "pnl" in picked.columns else pd.Series(np.nan, picked.index)
+    return {
+        "entry": _epoch_seconds(pd.DatetimeIndex(picked["entry_time"])),
+        "exit": _epoch_seconds(pd.DatetimeIndex(picked["exit_time"])),
+        "direction": [_side(d) for d in direction],
+        "pnl": _json_floats(pnl.to_numpy(dtype=float)),
+        "total": len(trades),
+    }
+
+
 def jsonable(value: Any) -> Any:
     """Stats and table values as JSON (NaN/inf -> None, numpy scalars -> Python)."""
     if isinstance(value, dict):
@@ -177,8 +219,13 @@ def result_payload(ack: dict[str, Any], summary: dict[str, Any] | None = None) -
             stats=jsonable(ack.get("stats") or summary.get("stats") or {}),
         )
         if equity is not None and "equity" in equity.columns:
-            cols = ["equity"] + (["drawdown"] if "drawdown" in equity.columns else [])
-            msg["series"] = series_payload(equity, cols)
+            extra = [c for c in ("drawdown", "position", *BENCHMARK_COLUMNS) if c in equity.columns]
+            msg["series"] = series_payload(equity, ["equity", *extra])
+            for name in BENCHMARK_COLUMNS:  # a buy-and-hold line, when the result has one
+                if name in msg["series"]:
+                    msg["series"]["benchmark"] = msg["series"].pop(name)
+            if frames.get("trades") is not None:
+                msg["trades"] = trade_markers(frames["trades"])
             if "drawdown" not in equity.columns:
                 eq = msg["series"]["equity"]
                 peak = np.maximum.accumulate(np.array(eq, dtype=float))

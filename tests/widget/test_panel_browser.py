@@ -7,6 +7,7 @@ everything the panel sends is recorded in ``model.sent``.
 from __future__ import annotations
 
 import json
+import re
 
 SESSION = "session_test"
 SCROLL = "document.querySelector('.cow-scroll')"
@@ -647,3 +648,39 @@ def test_sending_while_scrolled_up_scrolls_to_the_bottom(page):
     assert page.locator('.cow-row[data-seq="81"]').is_visible()
     assert page.locator('.cow-row[data-seq="82"]').is_visible()
     assert not page.locator(".cow-jump").is_visible()
+
+
+def test_backtest_chart_readout_markers_and_benchmark(page):
+    n = 300
+    series = _series(n)
+    series["position"] = [(1 if (i // 50) % 2 else 0) for i in range(n)]
+    series["benchmark"] = [1e6 * (1 + 0.0005 * i) for i in range(n)]
+    t = series["t"]
+    trades = {"entry": [t[50], t[150]], "exit": [t[99], t[199]], "direction": [1, -1],
+              "pnl": [1200.0, -300.0], "total": 2}  # fmt: skip
+    deliver(page, {"type": "result", "runId": "run_c", "kind": "backtest", "strategyId": "s1",
+                   "stats": {"sharpe": 1.0}, "series": series, "trades": trades})  # fmt: skip
+    card = page.locator('.cow-result[data-run="run_c"]')
+    plot = card.locator(".cow-plot").first
+    assert plot.get_attribute("data-markers") == "4"  # two entries, two exits
+    assert (
+        "dashed: buy & hold" in card.inner_text() and "▲ long / ▼ short entry" in card.inner_text()
+    )
+    over = plot.locator(".u-over")
+    box = over.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
+    readout = card.locator(".cow-chart-readout")
+    page.wait_for_function(
+        "(el) => el.textContent.includes('equity')", arg=readout.element_handle()
+    )
+    text = readout.inner_text()
+    assert re.match(r"20\d\d-\d\d-\d\d ", text) and "equity 1,1" in text, text
+    assert "drawdown -" in text, text
+    assert "position long" in text or "position flat" in text
+    assert "buy & hold 1,0" in text
+    # the drawdown chart shares the cursor and the readout
+    dd = card.locator(".cow-plot").nth(1).locator(".u-over").bounding_box()
+    page.mouse.move(dd["x"] + 5, dd["y"] + dd["height"] / 2)
+    page.wait_for_function(
+        "(el) => el.textContent.startsWith('2020-09-1')", arg=readout.element_handle()
+    )

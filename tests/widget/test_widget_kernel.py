@@ -165,6 +165,10 @@ def test_run_backtest_progress_result_and_dataframes(widget):
     assert "total_return" in result["stats"] and "sharpe" in result["stats"]
     series = result["series"]
     assert len(series["t"]) == len(series["equity"]) == len(series["drawdown"]) <= 1000
+    assert len(series["position"]) == len(series["t"])  # for the chart's hover readout
+    markers = result["trades"]  # entries and exits for the equity chart
+    assert markers["total"] == len(markers["entry"]) == len(markers["exit"]) > 0
+    assert series["t"][0] <= min(markers["entry"]) <= max(markers["exit"]) <= series["t"][-1]
     # the panel drew from the kernel's copy: client.results has it without a second fetch
     tracker, calls = w.client._runs, []
     assert run_id in tracker._cache

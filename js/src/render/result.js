@@ -1,35 +1,58 @@
 // Rich result cards: a backtest (metrics, equity and drawdown charts), a comparison (metrics x
 // strategies, overlaid equity curves) and a parameter sweep (heatmap and best combinations).
 import { el } from "../dom.js";
+import { readoutText, tradeMarkers } from "./chartdata.js";
 import { chartBox, makeChart, PALETTE } from "./charts.js";
 import { compact, pct } from "./format.js";
 import { renderSweep } from "./sweep.js";
 import { comparisonTable, metricsTable } from "./tables.js";
 
-/** A backtest: title, metrics and equity + drawdown charts. */
+/** A backtest: title, metrics, a hover readout, equity (trade markers, buy & hold when the
+ *  result has it) and drawdown charts. */
 function renderBacktest(card, r, charts) {
   const name = [r.strategyId, r.template, r.symbol].filter(Boolean).join(" · ");
   card.appendChild(el("div", "cow-card-title", `Backtest ${r.runId}${name ? ` — ${name}` : ""}`));
   const grid = el("div", "cow-card-grid");
   grid.appendChild(metricsTable(r.stats));
+  const s = r.series;
+  const markers = s?.t?.length ? tradeMarkers(s.t, r.trades) : [];
+  const shown = r.trades?.entry?.length || 0;
+  const total = r.trades?.total ?? shown;
+  const caption = [
+    "equity",
+    s?.benchmark ? "(dashed: buy & hold)" : "",
+    shown
+      ? `▲ long / ▼ short entry, ○ exit (green win, red loss)${shown < total ? `; ${shown} of ${total} trades marked` : ""}`
+      : "",
+  ]
+    .filter(Boolean)
+    .join(" ");
   const col = el("div", "cow-chart");
-  const eq = chartBox(120, "equity");
+  const readout = el("div", "cow-meta cow-chart-readout", "hover the chart: date, equity, drawdown, position");
+  const eq = chartBox(130, caption);
   const dd = chartBox(110, "drawdown");
-  col.append(eq, dd);
+  col.append(readout, eq, dd);
   grid.appendChild(col);
   card.appendChild(grid);
-  const s = r.series;
   if (s?.t?.length) {
+    const onCursor = (idx) => {
+      if (idx !== null && idx !== undefined) readout.textContent = readoutText(s, idx);
+    };
     charts.push(() => {
       const key = `cow-${r.runId}`;
+      const lines = [{ label: "strategy", values: s.equity, color: PALETTE[0] }];
+      if (s.benchmark) lines.push({ label: "buy & hold", values: s.benchmark, color: "#757575", dash: [4, 3] });
       return [
         makeChart(eq.plot, {
           t: s.t,
-          series: [{ label: "equity", values: s.equity, color: PALETTE[0] }],
-          height: 120,
+          series: lines,
+          height: 130,
           fmt: compact,
           syncKey: key,
           hideX: true,
+          markers,
+          onCursor,
+          legend: false,
         }),
         makeChart(dd.plot, {
           t: s.t,
@@ -37,6 +60,7 @@ function renderBacktest(card, r, charts) {
           height: 110,
           fmt: pct,
           syncKey: key,
+          onCursor,
         }),
       ];
     });
