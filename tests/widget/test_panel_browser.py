@@ -684,3 +684,37 @@ def test_backtest_chart_readout_markers_and_benchmark(page):
     page.wait_for_function(
         "(el) => el.textContent.startsWith('2020-09-1')", arg=readout.element_handle()
     )
+
+
+def test_table_cells_do_not_wrap_in_a_narrow_panel(page):
+    page.evaluate("() => { document.getElementById('root').style.width = '380px'; }")
+    md = "| fast | slow | sharpe | total_return | max_drawdown |\n|---|---|---|---|---|\n"
+    md += "| 10 | 30 | 1.23 | 45.67% | -12.34% |\n"
+    history(page, [msg(1, "assistant", md)])
+    stats = {"total_return": 0.1234, "cagr": 0.0456, "volatility": 0.2, "sharpe": 1.2345,
+             "sortino": 1.9, "max_drawdown": -0.2, "win_rate": 0.55, "num_trades": 1234,
+             "exposure": 0.6, "profit_factor": 1.4, "avg_trade_return": 0.001,
+             "final_equity": 1234567.89, "start": "2015-01-02T00:00:00",
+             "end": "2024-12-31T00:00:00", "bars": 2516, "cash": 1000000.0}  # fmt: skip
+    deliver(page, {"type": "result", "runId": "run_w", "kind": "backtest", "stats": stats,
+                   "strategyId": "strategy_1", "series": _series(50)})  # fmt: skip
+    names = ["strategy_1", "strategy_2", "strategy_3"]
+    table = {m: dict.fromkeys(names, v) for m, v in stats.items()}
+    deliver(page, {"type": "result", "runId": "run_v", "kind": "comparison", "strategies": names,
+                   "table": table})  # fmt: skip
+    deliver(page, {"type": "message", "message": msg(2, "assistant", md)})
+    cells = page.evaluate(
+        """() => [...document.querySelectorAll(
+               '.cow-table td, .cow-table th, .cow-md td, .cow-md th')]
+             .map((c) => ({text: c.textContent, h: c.getBoundingClientRect().height,
+                           lh: parseFloat(getComputedStyle(c).fontSize) * 2}))"""
+    )
+    assert len(cells) > 60
+    wrapped = [c["text"] for c in cells if c["h"] > c["lh"] + 6]
+    assert not wrapped, wrapped  # every cell on one line
+    overflow = page.evaluate(
+        """() => { const root = document.querySelector('.cow-root').getBoundingClientRect();
+             return [...document.querySelectorAll('.cow-bubble, .cow-table-box, .cow-md table')]
+               .filter((b) => b.getBoundingClientRect().right > root.right + 1).length; }"""
+    )
+    assert overflow == 0  # wide tables scroll inside their card instead

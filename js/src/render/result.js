@@ -5,7 +5,7 @@ import { readoutText, tradeMarkers } from "./chartdata.js";
 import { chartBox, makeChart, PALETTE } from "./charts.js";
 import { compact, pct } from "./format.js";
 import { renderSweep } from "./sweep.js";
-import { comparisonTable, metricsTable } from "./tables.js";
+import { comparisonTable, metricsTable, tableBox } from "./tables.js";
 
 /** A backtest: title, metrics, a hover readout, equity (trade markers, buy & hold when the
  *  result has it) and drawdown charts. */
@@ -13,7 +13,7 @@ function renderBacktest(card, r, charts) {
   const name = [r.strategyId, r.template, r.symbol].filter(Boolean).join(" · ");
   card.appendChild(el("div", "cow-card-title", `Backtest ${r.runId}${name ? ` — ${name}` : ""}`));
   const grid = el("div", "cow-card-grid");
-  grid.appendChild(metricsTable(r.stats));
+  grid.appendChild(tableBox(metricsTable(r.stats)));
   const s = r.series;
   const markers = s?.t?.length ? tradeMarkers(s.t, r.trades) : [];
   const shown = r.trades?.entry?.length || 0;
@@ -71,7 +71,7 @@ function renderBacktest(card, r, charts) {
 function renderComparison(card, r, charts) {
   card.appendChild(el("div", "cow-card-title", `Comparison ${r.runId} — ${(r.strategies || []).join(" vs ")}`));
   const grid = el("div", "cow-card-grid");
-  grid.appendChild(comparisonTable(r.table, r.strategies));
+  grid.appendChild(tableBox(comparisonTable(r.table, r.strategies)));
   const box = chartBox(200, "equity", true);
   grid.appendChild(box);
   card.appendChild(grid);
@@ -103,7 +103,7 @@ export function renderResult(result, onRun = null) {
   else if (kind === "sweep") renderSweep(card, result, onRun, charts);
   else {
     card.appendChild(el("div", "cow-card-title", `${kind || "result"} ${result.runId || ""}`));
-    if (result.stats) card.appendChild(metricsTable(result.stats));
+    if (result.stats) card.appendChild(tableBox(metricsTable(result.stats)));
   }
   if (result.points && result.totalPoints && result.points < result.totalPoints) {
     const note = `chart: ${result.points} of ${result.totalPoints} points (downsampled; the kernel keeps the full DataFrame)`;

@@ -3,7 +3,7 @@
 import { el } from "../dom.js";
 import { heatGrid, tradesOf } from "./heatgrid.js";
 import { heatmap } from "./heatmap.js";
-import { rowsTable } from "./tables.js";
+import { rowsTable, tableBox } from "./tables.js";
 
 /** The warning for a best cell on the grid's edge, or "" when it is inside. */
 export function edgeWarning(grid) {
@@ -69,7 +69,7 @@ export function renderSweep(card, r, onRun, charts) {
     if (top.length) {
       // with a split, the out-of-sample columns sit next to the in-sample ones
       const cols = [...params, ...stats].filter((c, i, a) => a.indexOf(c) === i && c in top[0]);
-      topBox.append(el("div", "cow-meta", "best combinations"), rowsTable(top, cols));
+      topBox.append(el("div", "cow-meta", "best combinations"), tableBox(rowsTable(top, cols)));
     }
     return grid;
   };

@@ -2,6 +2,13 @@
 import { el } from "../dom.js";
 import { formatMetric } from "./format.js";
 
+/** `table` in a box that scrolls sideways when the panel is narrower than the table. */
+export function tableBox(table) {
+  const box = el("div", "cow-table-box");
+  box.appendChild(table);
+  return box;
+}
+
 /** Metrics as name/value pairs, two pairs per row (compact). */
 export function metricsTable(stats) {
   const table = el("table", "cow-table cow-metrics");
