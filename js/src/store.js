@@ -156,6 +156,8 @@ export class Store {
       progress: Math.min(100, progress),
       status: msg.status || prev.status || "running",
       message: msg.message ?? prev.message,
+      // what runs, in words (the server's label, e.g. the template): never an error message
+      label: msg.status !== "failed" && msg.message ? msg.message : prev.label,
       at: Date.now(),
     });
     this.emit({ type: "runs" });

@@ -150,6 +150,14 @@ describe("progress rows", () => {
     assert.equal(run.strategyId, "strategy_1"); // kept from the first event
   });
 
+  test("a run keeps the server's label (a template run's name), not a later error", () => {
+    progress("run_t", 5, "running", { message: "sweep sma_cross ALPHA" });
+    progress("run_t", 5, "failed", { message: "no data" });
+    const run = store.runs.get("run_t");
+    assert.equal(run.label, "sweep sma_cross ALPHA");
+    assert.equal(run.message, "no data");
+  });
+
   test("the tray shows running runs, finished ones for a minute, at most six", () => {
     for (let i = 1; i <= 8; i++) progress(`run_${i}`, 10);
     assert.deepEqual(

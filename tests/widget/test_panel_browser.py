@@ -718,3 +718,15 @@ def test_table_cells_do_not_wrap_in_a_narrow_panel(page):
                .filter((b) => b.getBoundingClientRect().right > root.right + 1).length; }"""
     )
     assert overflow == 0  # wide tables scroll inside their card instead
+
+
+def test_template_runs_have_a_readable_label_in_the_tray(page):
+    # a template run has no strategy id; the server's progress message names what runs
+    deliver(page, {"type": "progress", "runId": "run_t", "strategyId": None, "progress": 10,
+                   "status": "running", "message": "sma_cross"})  # fmt: skip
+    label = page.locator('.cow-run[data-run="run_t"] .cow-run-label')
+    assert label.inner_text() == "sma_cross (run_t)"
+    deliver(page, {"type": "progress", "runId": "run_t", "progress": 10, "status": "failed",
+                   "message": "no data for symbol NOPE"})  # fmt: skip
+    assert label.inner_text() == "sma_cross (run_t)"  # an error is not a name
+    assert "no data for symbol NOPE" in label.get_attribute("title")

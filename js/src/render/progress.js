@@ -8,8 +8,9 @@ export function progressRow(run, onCancel) {
   const row = el("div", `cow-run cow-status-${run.status}`);
   row.dataset.run = run.runId;
   const pct = Math.round(run.progress || 0);
-  const label = el("span", "cow-run-label", run.strategyId ? `${run.strategyId} (${run.runId})` : run.runId);
-  label.title = run.message || run.runId;
+  const name = run.strategyId || run.label;
+  const label = el("span", "cow-run-label", name ? `${name} (${run.runId})` : run.runId);
+  label.title = [run.runId, run.message].filter(Boolean).join(": ");
   const bar = el("div", "cow-bar");
   bar.setAttribute("role", "progressbar");
   bar.setAttribute("aria-valuenow", String(pct));
