@@ -200,7 +200,7 @@ def test_progress_bar_fills_and_cancel(page):
     width = page.evaluate(
         """() => { const r = document.querySelector('.cow-run[data-run="run_1"]');
                    return r.querySelector('.cow-bar-fill').getBoundingClientRect().width /
-                          r.querySelector('.cow-bar').getBoundingClientRect().width; }"""
+                          r.querySelector('.cow-bar').clientWidth; }"""
     )
     assert width > 0.95
     assert run.locator(".cow-cancel").count() == 0
@@ -730,3 +730,21 @@ def test_template_runs_have_a_readable_label_in_the_tray(page):
                    "message": "no data for symbol NOPE"})  # fmt: skip
     assert label.inner_text() == "sma_cross (run_t)"  # an error is not a name
     assert "no data for symbol NOPE" in label.get_attribute("title")
+
+
+def test_finished_runs_collapse_to_one_line(page):
+    for i in range(1, 7):
+        deliver(page, {"type": "progress", "runId": f"run_{i}", "strategyId": f"strategy_{i}",
+                       "progress": 50, "status": "running"})  # fmt: skip
+    tray = page.locator(".cow-tray")
+    running = tray.bounding_box()["height"]
+    for i in range(1, 7):
+        deliver(page, {"type": "progress", "runId": f"run_{i}", "progress": 100 if i != 3 else 60,
+                       "status": "completed" if i != 3 else "failed"})  # fmt: skip
+    done = tray.bounding_box()["height"]
+    assert done < 36 < running, (done, running)  # one line instead of six rows
+    assert page.locator(".cow-run .cow-run-pct", has_text="100 %").count() == 5
+    assert page.locator('.cow-run[data-run="run_3"] .cow-run-status').inner_text() == "failed"
+    # a new run gets its full row above the finished ones
+    deliver(page, {"type": "progress", "runId": "run_9", "progress": 5, "status": "running"})
+    assert page.locator('.cow-run[data-run="run_9"] .cow-cancel').is_visible()

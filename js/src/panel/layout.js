@@ -1,6 +1,7 @@
 // One view of the chat panel: header (connection chip, session id, session switcher, upload),
 // the windowed timeline, the progress tray and the composer. Key events never leave the panel,
 // so JupyterLab's notebook shortcuts (a, b, d d, m, Shift+Enter) do not fire while typing here.
+import { isTerminal } from "../constants.js";
 import { button, el, listen } from "../dom.js";
 import { progressRow } from "../render/progress.js";
 import { Composer } from "./composer.js";
@@ -96,7 +97,19 @@ export function mountPanel(model, root, store) {
 
   // ---- progress tray
   const cancel = (runId) => send({ type: "cancel", runId });
-  const renderTray = () => tray.replaceChildren(...store.visibleRuns().map((run) => progressRow(run, cancel)));
+  const renderTray = () => {
+    // running runs get a full row; finished ones collapse into one line of chips
+    const runs = store.visibleRuns();
+    const done = runs.filter((run) => isTerminal(run.status));
+    const rows = runs.filter((run) => !isTerminal(run.status)).map((run) => progressRow(run, cancel));
+    if (done.length) {
+      const line = el("div", "cow-tray-done");
+      line.title = `${done.length} finished run(s); they leave the tray a minute after they end`;
+      line.append(...done.map((run) => progressRow(run, cancel)));
+      rows.push(line);
+    }
+    tray.replaceChildren(...rows);
+  };
   const trayTimer = setInterval(() => {
     if (tray.childElementCount) renderTray();
   }, 15_000);

@@ -5,7 +5,7 @@ import { button, el } from "../dom.js";
 /** A tray row for `run` ({runId, strategyId, progress, status, message}); `onCancel(runId)` is
  *  called once when Cancel is clicked. */
 export function progressRow(run, onCancel) {
-  const row = el("div", `cow-run cow-status-${run.status}`);
+  const row = el("div", `cow-run cow-status-${run.status}${isTerminal(run.status) ? " cow-done" : ""}`);
   row.dataset.run = run.runId;
   const pct = Math.round(run.progress || 0);
   const name = run.strategyId || run.label;
