@@ -1,7 +1,8 @@
 """The chat assistant: turns natural-language chat (English / Korean) into slash commands.
 
 Offline by default (:func:`parse_intent`, :func:`interpret`); optionally backed by any
-OpenAI-compatible LLM endpoint (:mod:`chatops_widget.assistant.llm`).
+OpenAI-compatible LLM endpoint (:mod:`chatops_widget.assistant.llm`). On a server it is the
+:class:`AssistantPlugin` (``ChatOpsServer(plugins=[..., AssistantPlugin(names=...)])``).
 
 Example:
     >>> from chatops_widget.assistant import parse_intent
@@ -15,6 +16,6 @@ from __future__ import annotations
 
 from ._interpret import Intent, interpret
 from ._parser import parse_intent
-from .hook import assistant, make_assistant
+from .plugin import AssistantPlugin
 
-__all__ = ["Intent", "assistant", "interpret", "make_assistant", "parse_intent"]
+__all__ = ["AssistantPlugin", "Intent", "interpret", "parse_intent"]

@@ -4,9 +4,9 @@ Thin wrapper over :meth:`ChatOpsServer.update_message`: the message is emitted a
 **same id and seq** and new content (clients upsert by id); the final text is persisted.
 
 Example:
-    >>> msg = await server.publish(sid, "assistant", "", {"streaming": True})  # doctest: +SKIP
-    >>> msg = await update_message(server, msg, "Hel", streaming=True)         # doctest: +SKIP
-    >>> msg = await update_message(server, msg, "Hello", streaming=False)      # doctest: +SKIP
+    >>> msg = await host.publish(sid, "assistant", "", {"streaming": True})  # doctest: +SKIP
+    >>> msg = await update_message(host, msg, "Hel", streaming=True)         # doctest: +SKIP
+    >>> msg = await update_message(host, msg, "Hello", streaming=False)      # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ __all__ = ["update_message"]
 
 
 async def update_message(
-    server: Any,
+    host: Any,
     message: Any,
     content: str,
     *,
@@ -31,4 +31,4 @@ async def update_message(
     Returns the updated ``ChatMessage``.
     """
     meta = {**(message.metadata or {}), **(metadata or {}), "streaming": streaming}
-    return await server.update_message(message.sessionId, message.id, content, meta)
+    return await host.update_message(message.sessionId, message.id, content, meta)

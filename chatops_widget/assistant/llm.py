@@ -3,10 +3,10 @@
 The model sees the session's recent messages and every registered command as a *tool*
 (``{"args": "<everything after the command name>"}``). Its text streams into the panel as one
 ``assistant`` message updated in place (metadata ``{"streaming": true}`` until the end); each
-tool call becomes ``/<name> <args>`` and goes through ``server.run_command`` -- the same parser,
+tool call becomes ``/<name> <args>`` and goes through ``host.run_command`` -- the same parser,
 router and validation as a typed command. Nothing else the model says is ever executed; a call
 to an unknown command is refused with a note. Timeouts, HTTP errors, malformed streams and an
-unreachable endpoint raise :class:`LLMUnavailable`; the hook then posts a ``system`` note and
+unreachable endpoint raise :class:`LLMUnavailable`; the assistant then posts a ``system`` note and
 answers with the built-in parser.
 
 Configure with server CLI flags (see :func:`add_llm_arguments`) or env variables
@@ -32,19 +32,18 @@ from typing import Any
 import aiohttp
 
 from ..protocol import MAX_COMMAND_CHARS
+from ._reply import Names, lang_of, run_understood
 from ._stream import update_message
-from .hook import known_names, lang_of, run_understood
 
 __all__ = [
     "LLMConfig",
     "LLMUnavailable",
     "add_llm_arguments",
-    "configure_llm",
+    "llm_config",
     "respond_llm",
     "command_tools",
 ]
 
-_STATE_KEY = "assistant.llm"
 _UPDATE_EVERY = 0.08  # seconds between in-place updates of a streaming message
 
 SYSTEM_PROMPT = """You are the ChatOps assistant of a backtesting chat.
@@ -104,33 +103,34 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def configure_llm(
-    server: Any,
+def llm_config(
     base_url: str | None = None,
     model: str | None = None,
     api_key: str | None = None,
     timeout: float | None = None,
 ) -> LLMConfig | None:
-    """Store the LLM settings (arguments, else env) in ``server.state`` for the hook."""
+    """The LLM settings from the arguments, else the env variables; None if neither names one.
+
+    >>> llm_config("http://127.0.0.1:11434/v1", "llama3").model
+    'llama3'
+    """
     env = os.environ
     base = base_url or env.get("CHATOPS_LLM_BASE_URL")
     name = model or env.get("CHATOPS_LLM_MODEL")
     if not base or not name:
         return None
-    config = LLMConfig(
+    return LLMConfig(
         base,
         name,
         api_key or env.get("CHATOPS_LLM_API_KEY") or None,
         timeout=timeout or float(env.get("CHATOPS_LLM_TIMEOUT") or 60.0),
     )
-    server.state[_STATE_KEY] = config
-    return config
 
 
-def command_tools(server: Any) -> list[dict[str, Any]]:
-    """The router's commands as OpenAI function tools."""
+def command_tools(host: Any) -> list[dict[str, Any]]:
+    """The host's commands as OpenAI function tools."""
     tools = []
-    for spec in server.router.specs():
+    for spec in host.router.specs():
         desc = f"{spec['summary']} Usage: {spec['usage']}"
         if spec.get("details"):
             desc += f" {spec['details']}"
@@ -156,15 +156,17 @@ def command_tools(server: Any) -> list[dict[str, Any]]:
     return tools
 
 
-def _messages(server: Any, session_id: str, text: str, config: LLMConfig) -> list[dict]:
-    strategies, symbols = known_names(server)
+def _messages(
+    host: Any, session_id: str, text: str, config: LLMConfig, names: Names
+) -> list[dict[str, Any]]:
+    strategies, symbols = names
     system = SYSTEM_PROMPT.format(
         strategies=", ".join((strategies or [])[:40]) or "unknown (see /strategies)",
         symbols=", ".join((symbols or [])[:40]) or "unknown (see /data)",
     )
     out: list[dict[str, Any]] = [{"role": "system", "content": system}]
-    last = server.store.last_seq(session_id)
-    recent = server.store.messages_after(session_id, max(0, last - config.history))
+    last = host.store.last_seq(session_id)
+    recent = host.store.messages_after(session_id, max(0, last - config.history))
     for m in recent:
         if m.role in ("user", "assistant") and m.content:
             out.append({"role": m.role, "content": m.content[:2000]})
@@ -176,8 +178,8 @@ def _messages(server: Any, session_id: str, text: str, config: LLMConfig) -> lis
 class _Stream:
     """Accumulates one streamed answer and mirrors its text into the chat panel."""
 
-    def __init__(self, server: Any, session_id: str, model: str):
-        self.server, self.session_id, self.model = server, session_id, model
+    def __init__(self, host: Any, session_id: str, model: str):
+        self.host, self.session_id, self.model = host, session_id, model
         self.text = ""
         self.calls: dict[int, dict[str, str]] = {}
         self.message: Any = None
@@ -201,7 +203,7 @@ class _Stream:
             return
         meta = {"assistant": {"source": "llm", "model": self.model}}
         if self.message is None:
-            self.message = await self.server.publish(
+            self.message = await self.host.publish(
                 self.session_id, "assistant", text, {**meta, "streaming": not final}
             )
             if final:
@@ -210,7 +212,7 @@ class _Stream:
             if text == self._shown and not final:
                 return
             self.message = await update_message(
-                self.server, self.message, text, streaming=not final, metadata=meta
+                self.host, self.message, text, streaming=not final, metadata=meta
             )
         else:
             return
@@ -238,12 +240,14 @@ async def _read(resp: aiohttp.ClientResponse, stream: _Stream) -> None:
             await stream.feed(choice.get("delta") or {})
 
 
-async def respond_llm(server: Any, session_id: str, text: str, config: LLMConfig) -> None:
+async def respond_llm(
+    host: Any, session_id: str, text: str, config: LLMConfig, names: Names = (None, None)
+) -> None:
     """Answer ``text`` with the model; raise :class:`LLMUnavailable` to fall back."""
     body = {
         "model": config.model,
-        "messages": _messages(server, session_id, text, config),
-        "tools": command_tools(server),
+        "messages": _messages(host, session_id, text, config, names),
+        "tools": command_tools(host),
         "tool_choice": "auto",
         "stream": True,
     }
@@ -253,7 +257,7 @@ async def respond_llm(server: Any, session_id: str, text: str, config: LLMConfig
     timeout = aiohttp.ClientTimeout(
         total=config.timeout, sock_connect=config.connect_timeout, sock_read=config.read_timeout
     )
-    stream = _Stream(server, session_id, config.model)
+    stream = _Stream(host, session_id, config.model)
     try:
         async with aiohttp.ClientSession(timeout=timeout) as http:
             async with http.post(config.endpoint, json=body, headers=headers) as resp:
@@ -273,7 +277,7 @@ async def respond_llm(server: Any, session_id: str, text: str, config: LLMConfig
         raise LLMUnavailable("the model returned an empty answer")
     for _, call in sorted(stream.calls.items()):
         await _run_tool_call(
-            server, session_id, call["name"], call["arguments"], config.model, lang_of(text)
+            host, session_id, call["name"], call["arguments"], config.model, lang_of(text)
         )
 
 
@@ -290,12 +294,12 @@ def _args_text(arguments: str) -> str:
 
 
 async def _run_tool_call(
-    server: Any, session_id: str, name: str, arguments: str, model: str, lang: str = "en"
-):
-    names = {s["name"] for s in server.router.specs()}
+    host: Any, session_id: str, name: str, arguments: str, model: str, lang: str = "en"
+) -> None:
+    names = {s["name"] for s in host.router.specs()}
     meta = {"assistant": {"source": "llm", "model": model, "tool": name}}
     if name not in names:
-        await server.publish(
+        await host.publish(
             session_id,
             "system",
             f"The language model asked for an unknown command {name!r}; nothing was run.",
@@ -304,9 +308,9 @@ async def _run_tool_call(
         return
     command = f"/{name} {_args_text(arguments)}".strip()
     if len(command) > MAX_COMMAND_CHARS or "\n" in command:
-        await server.publish(
+        await host.publish(
             session_id, "system", "The language model sent a malformed command; not run.", meta
         )
         return
-    await server.publish(session_id, "assistant", f"Running `{command}`.", meta)
-    await run_understood(server, session_id, command, lang=lang, source="llm")
+    await host.publish(session_id, "assistant", f"Running `{command}`.", meta)
+    await run_understood(host, session_id, command, lang=lang, source="llm")

@@ -1,9 +1,12 @@
-"""The ChatOps server: python-socketio ``AsyncServer`` (ASGI, under uvicorn) + SQLite + commands.
+"""The ChatOps server: a generic socket.io chat host, and the plugins that give it commands.
 
-- :class:`ChatOpsServer` -- the socket.io app (``.asgi_app``), ``publish``, ``run_command``;
+- :class:`ChatOpsServer` -- the socket.io app (``.asgi_app``): sessions, messages, commands;
 - :class:`EmbeddedServer` -- the same in a background thread on a free port;
-- :data:`router` / :class:`CommandRouter` -- where slash commands register;
-- ``chatops-widget serve`` -- the CLI (:mod:`chatops_widget.server.cli`).
+- :class:`Plugin` / :class:`Host` -- what a plugin is and what it sees (:mod:`.host`);
+- :class:`CommandRouter`, :func:`command`, :class:`CommandContext`, :class:`CommandReply` --
+  how commands are written (:mod:`.router`, :mod:`.grammar`);
+- :func:`standard_plugins` -- the backtest plugin (:mod:`.backtest`) and the assistant;
+- ``chatops-widget serve`` -- the CLI (:mod:`.cli`).
 
 Example:
     >>> from chatops_widget.server import EmbeddedServer
@@ -11,25 +14,26 @@ Example:
     ...     print(srv.url, srv.token)
 """
 
-from .app import ChatOpsServer, default_data_dir
+from ._http import default_data_dir
+from .app import ChatOpsServer
 from .embedded import EmbeddedServer
-from .router import (
-    CommandContext,
-    CommandReply,
-    CommandRouter,
-    ParsedCommand,
-    parse_command,
-    router,
-)
+from .grammar import ParsedCommand, parse_command
+from .host import CommandContext, CommandReply, Host, Plugin
+from .plugins import standard_plugins
+from .router import CommandRouter, CommandSpec, command
 
 __all__ = [
     "ChatOpsServer",
-    "EmbeddedServer",
     "CommandContext",
     "CommandReply",
     "CommandRouter",
+    "CommandSpec",
+    "EmbeddedServer",
+    "Host",
     "ParsedCommand",
-    "parse_command",
-    "router",
+    "Plugin",
+    "command",
     "default_data_dir",
+    "parse_command",
+    "standard_plugins",
 ]

@@ -1,13 +1,16 @@
 """The ChatOps server: a python-socketio ``AsyncServer`` (ASGI) with token auth and SQLite.
 
-Every client event is validated with :mod:`chatops_widget.protocol` and acknowledged with
-``{"ok": true, ...}`` or ``{"ok": false, "error": {"code", "message"}}``; a failure also sends an
-``error`` event to the sender. Nothing a client sends can take the connection or server down.
+A generic chat host: sessions, messages (stored before they are broadcast), slash commands
+through its :class:`~chatops_widget.server.router.CommandRouter`, and the plugins handed to it
+(:mod:`.host` says what a plugin sees). Every client event is validated with
+:mod:`chatops_widget.protocol` and acknowledged with ``{"ok": true, ...}`` or ``{"ok": false,
+"error": {"code", "message"}}``; a failure also sends an ``error`` event to the sender. Nothing
+a client sends can take the connection or server down.
 
 Example (serve it with any ASGI server; ``chatops-widget serve`` does this with uvicorn):
-    >>> server = ChatOpsServer(data_dir=tempfile.mkdtemp(), token="secret")
-    >>> server.sio.async_mode, server.token
-    ('asgi', 'secret')
+    >>> server = ChatOpsServer(data_dir=tempfile.mkdtemp(), token="secret", plugins=[])
+    >>> server.sio.async_mode, server.token, server.router.names()
+    ('asgi', 'secret', ['help'])
     >>> # uvicorn.run(server.asgi_app, host="127.0.0.1", port=8500)
 """
 
@@ -17,15 +20,16 @@ import asyncio
 import logging
 import secrets
 import tempfile  # noqa: F401  (used by the docstring example)
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import socketio
 
 from ..protocol import (
     SOCKETIO_PATH,
     ChatMessage,
+    ClientEvent,
     CommandResult,
     ErrorCode,
     ExecuteCommand,
@@ -36,23 +40,22 @@ from ..protocol import (
     ServerEvent,
     parse,
 )
-from . import router as commands
-from ._setup import (
-    AssistantHook,
-    client_manager,
-    default_data_dir,
-    describe,
-    load_default_assistant,
-    load_plugins,
+from ._http import default_data_dir, describe
+from .grammar import parse_command
+from .host import (
+    ChatListener,
+    CommandContext,
+    EventHandler,
+    Hook,
+    JoinExtra,
+    Plugin,
 )
-from .router import CommandContext, CommandReply, CommandRouter, CommandSpec, parse_command
+from .router import CommandRouter, CommandSpec
 from .store import Store
 
-__all__ = ["ChatOpsServer", "default_data_dir", "load_plugins", "AssistantHook"]
+__all__ = ["ChatOpsServer", "default_data_dir"]
 
 log = logging.getLogger("chatops_widget.server")
-
-_BUILTIN_EVENTS = ("joinSession", "leaveSession", "sendMessage", "executeCommand")
 
 #: Largest socket.io message accepted (bigger ones close that connection, per engine.io).
 MAX_HTTP_BUFFER_SIZE = 32 * 1024 * 1024
@@ -61,8 +64,11 @@ MAX_HTTP_BUFFER_SIZE = 32 * 1024 * 1024
 class ChatOpsServer:
     """Sessions, messages and commands over socket.io, persisted in ``<data_dir>/chatops.sqlite3``.
 
-    Attributes: ``sio`` (the AsyncServer), ``store``, ``router``, ``data_dir``, ``token``,
-    ``state`` (a dict for plugins) and ``asgi_app`` (serve it with uvicorn).
+    ``plugins`` are registered in order (``None``: :func:`~.plugins.standard_plugins`, i.e.
+    backtests and the assistant; ``[]``: a bare chat host with ``/help``).
+    ``client_manager`` is python-socketio's (e.g. ``socketio.AsyncRedisManager(url)`` to run
+    several servers as one). Attributes: ``sio`` (the AsyncServer), ``store``, ``router``,
+    ``plugins``, ``data_dir``, ``token`` and ``asgi_app`` (serve it with uvicorn).
     """
 
     def __init__(
@@ -70,20 +76,21 @@ class ChatOpsServer:
         data_dir: str | Path | None = None,
         token: str | None = None,
         *,
-        router: CommandRouter | None = None,
-        assistant: AssistantHook | None | Literal["auto"] = "auto",
+        plugins: Sequence[Plugin] | None = None,
+        client_manager: socketio.AsyncManager | None = None,
         cors_allowed_origins: list[str] | str | None = None,
-        redis_url: str | None = None,
     ) -> None:
-        load_plugins()
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.token = token or secrets.token_urlsafe(24)
-        self.router = router or commands.router
-        self.assistant = load_default_assistant() if assistant == "auto" else assistant
-        self.state: dict[str, Any] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.store = Store(self.data_dir / "chatops.sqlite3")
+        self._router = CommandRouter()
+        self._startup_hooks: list[Hook] = []
+        self._shutdown_hooks: list[Hook] = []
+        self._join_extras: list[JoinExtra] = []
+        self._chat_listeners: list[ChatListener] = []
+        self._events: dict[str, EventHandler] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         # The token is the guard, so the Origin check is off ([]): browsers on other origins
         # (e.g. the seed's Next.js app) may connect, but only with the token.
@@ -92,7 +99,7 @@ class ChatOpsServer:
             cors_allowed_origins=[] if cors_allowed_origins is None else cors_allowed_origins,
             async_handlers=False,  # per-connection order: joinSession before sendMessage
             max_http_buffer_size=MAX_HTTP_BUFFER_SIZE,
-            client_manager=client_manager(redis_url),
+            client_manager=client_manager,
             logger=False,
             engineio_logger=False,
         )
@@ -105,17 +112,77 @@ class ChatOpsServer:
         )
         self.sio.on("connect", self._on_connect)
         self.sio.on("*", self._on_unknown_event)
-        for name, fn in {
-            "joinSession": self._join,
-            "leaveSession": self._leave,
-            "sendMessage": self._send,
-            "executeCommand": self._execute,
+        for event, fn in {
+            ClientEvent.JOIN_SESSION: self._join,
+            ClientEvent.LEAVE_SESSION: self._leave,
+            ClientEvent.SEND_MESSAGE: self._send,
+            ClientEvent.EXECUTE_COMMAND: self._execute,
         }.items():
-            self.sio.on(name, self._wrap(name, fn))
-        for name, efn in self.router.events.items():
-            self.sio.on(name, self._wrap(name, self._plugin_event(efn)))
+            self.sio.on(event.value, self._wrap(event.value, fn))
+        if plugins is None:
+            from .plugins import standard_plugins
 
-    # ------------------------------------------------------------------ public API
+            plugins = standard_plugins()
+        self.plugins: tuple[Plugin, ...] = tuple(plugins)
+        for plugin in self.plugins:
+            plugin.register(self)
+
+    def plugin(self, name: str) -> Any:
+        """The registered plugin called ``name`` (``KeyError`` listing the names if none).
+
+        >>> ChatOpsServer(tempfile.mkdtemp(), plugins=[]).plugin("backtest")
+        Traceback (most recent call last):
+        ...
+        KeyError: "no plugin 'backtest'; this server has: none"
+        """
+        for p in self.plugins:
+            if p.name == name:
+                return p
+        have = ", ".join(p.name for p in self.plugins) or "none"
+        raise KeyError(f"no plugin {name!r}; this server has: {have}")
+
+    # ------------------------------------------------------------------ the Host (see .host)
+
+    @property
+    def router(self) -> CommandRouter:
+        """This server's commands (``/help`` plus every plugin's)."""
+        return self._router
+
+    def on_startup(self, fn: Hook) -> None:
+        """Run ``async fn()`` when the server starts, in registration order."""
+        self._startup_hooks.append(fn)
+
+    def on_shutdown(self, fn: Hook) -> None:
+        """Run ``async fn()`` when the server stops, in reverse registration order."""
+        self._shutdown_hooks.append(fn)
+
+    def on_join(self, fn: JoinExtra) -> None:
+        """Merge ``fn(session_id)`` (a dict, or an awaitable of one) into every join ack."""
+        self._join_extras.append(fn)
+
+    def on_event(self, name: str, fn: EventHandler) -> None:
+        """Handle client event ``name`` with ``async fn(sid, data) -> dict`` (the ack)."""
+        if name in self._events or name in _BUILTIN_EVENTS:
+            raise ValueError(f"client event {name!r} is registered twice")
+        self._events[name] = fn
+        self.sio.on(name, self._wrap(name, fn))
+
+    def on_chat(self, fn: ChatListener) -> None:
+        """Tell ``async fn(message)`` of every new user chat message (not commands)."""
+        self._chat_listeners.append(fn)
+
+    def joined(self, sid: str, session_id: str) -> bool:
+        """Whether connection ``sid`` is in the session's room."""
+        return session_id in self.sio.rooms(sid)
+
+    def require_joined(self, sid: str, session_id: str, event: str) -> None:
+        """Raise ``ProtocolError(NOT_JOINED)`` unless ``sid`` joined ``session_id``."""
+        if not self.joined(sid, session_id):
+            raise ProtocolError(
+                ErrorCode.NOT_JOINED,
+                f"{event}: not in session {session_id!r}; send joinSession with it first",
+                session_id,
+            )
 
     async def publish(
         self, session_id: str, role: str, content: str, metadata: dict[str, Any] | None = None
@@ -165,7 +232,7 @@ class ChatOpsServer:
         report a failure in the chat.
         """
         parsed = parse_command(text)
-        spec = self.router.resolve(parsed.name)
+        spec = self._router.resolve(parsed.name)
         msg = None
         if echo:
             msg, created = self.store.append(
@@ -182,17 +249,17 @@ class ChatOpsServer:
 
     async def _startup(self) -> None:
         self.loop = asyncio.get_running_loop()  # for callers on other threads (embedded use)
-        for hook in self.router.startup_hooks:
-            await hook(self)
+        for hook in self._startup_hooks:
+            await hook()
 
     async def _shutdown(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        for hook in self.router.shutdown_hooks:
+        for hook in reversed(self._shutdown_hooks):
             try:
-                await hook(self)
+                await hook()
             except Exception:
                 log.exception("shutdown hook %r failed", hook)
 
@@ -217,7 +284,7 @@ class ChatOpsServer:
             )
 
     async def _on_unknown_event(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
-        known = [*_BUILTIN_EVENTS, *self.router.events]
+        known = [*_BUILTIN_EVENTS, *self._events]
         exc = ProtocolError(
             ErrorCode.BAD_REQUEST, f"unknown event {event!r}; known events: {', '.join(known)}"
         )
@@ -248,23 +315,9 @@ class ChatOpsServer:
 
         return handler
 
-    def _plugin_event(self, fn: Any) -> Callable[[str, Any], Awaitable[dict[str, Any]]]:
-        async def call(sid: str, data: Any) -> dict[str, Any]:
-            return await fn(self, sid, data)
-
-        return call
-
     async def _send_error(self, sid: str | None, exc: ProtocolError) -> None:
         if sid is not None:
             await self.sio.emit(ServerEvent.ERROR.value, exc.event().wire(), to=sid)
-
-    def _require_joined(self, sid: str, session_id: str, event: str) -> None:
-        if session_id not in self.sio.rooms(sid):
-            raise ProtocolError(
-                ErrorCode.NOT_JOINED,
-                f"{event}: not in session {session_id!r}; send joinSession with it first",
-                session_id,
-            )
 
     async def _join(self, sid: str, data: Any) -> dict[str, Any]:
         req = parse(JoinSession, data)
@@ -274,13 +327,19 @@ class ChatOpsServer:
         # drops duplicates by seq).
         await self.sio.enter_room(sid, req.sessionId)
         backlog = self.store.messages_after(req.sessionId, req.lastSeq)
+        extra: dict[str, Any] = {}
+        for fn in self._join_extras:
+            value = fn(req.sessionId)
+            if asyncio.iscoroutine(value) or isinstance(value, asyncio.Future):
+                value = await value
+            extra.update(value or {})
         return {
             "sessionId": req.sessionId,
             "name": session.get("name"),
             "messages": [m.wire() for m in backlog],
             "lastSeq": self.store.last_seq(req.sessionId),
-            "commands": self.router.specs(),
-            **await self.router.join_extra(self, req.sessionId),
+            "commands": self._router.specs(),
+            **extra,
         }
 
     async def _leave(self, sid: str, data: Any) -> dict[str, Any]:
@@ -290,19 +349,19 @@ class ChatOpsServer:
 
     async def _send(self, sid: str, data: Any) -> dict[str, Any]:
         req = parse(SendMessage, data)
-        self._require_joined(sid, req.sessionId, "sendMessage")
+        self.require_joined(sid, req.sessionId, "sendMessage")
         msg, created = self.store.append(
             req.sessionId, "user", req.content, None, req.clientMessageId
         )
         if created:
             await self.sio.emit(ServerEvent.MESSAGE.value, msg.wire(), room=req.sessionId)
-            if self.assistant is not None:
-                self._spawn(self._run_assistant(req.sessionId, req.content))
+            for listener in self._chat_listeners:
+                self._spawn(self._tell(listener, msg))
         return {"message": msg.wire(), "duplicate": not created}
 
     async def _execute(self, sid: str, data: Any) -> dict[str, Any]:
         req = parse(ExecuteCommand, data)
-        self._require_joined(sid, req.sessionId, "executeCommand")
+        self.require_joined(sid, req.sessionId, "executeCommand")
         try:
             msg = await self.run_command(
                 req.sessionId, req.command, sid=sid, client_message_id=req.clientMessageId
@@ -320,38 +379,9 @@ class ChatOpsServer:
         ctx: CommandContext,
         on_result: Callable[[CommandResult], Awaitable[None]] | None = None,
     ) -> None:
-        text = ctx.command.text
-        reply: CommandReply | None = None
-        try:
-            reply = await spec.handler(ctx)
-            if not isinstance(reply, CommandReply):
-                raise TypeError(f"/{spec.name} returned {type(reply).__name__}, not CommandReply")
-            result = CommandResult(
-                sessionId=ctx.session_id,
-                command=text,
-                ok=True,
-                runId=reply.run_id,
-                summary=reply.summary,
-            )
-        except asyncio.CancelledError:
-            raise
-        except ProtocolError as exc:
-            exc.session_id = ctx.session_id
-            result = CommandResult(
-                sessionId=ctx.session_id, command=text, ok=False, error=exc.info()
-            )
-            await self._send_error(ctx.sid, exc)
-        except Exception:
-            log.exception("command %r failed", text)
-            exc = ProtocolError(
-                ErrorCode.INTERNAL,
-                f"/{spec.name} failed with an internal error (see the server log)",
-                ctx.session_id,
-            )
-            result = CommandResult(
-                sessionId=ctx.session_id, command=text, ok=False, error=exc.info()
-            )
-            await self._send_error(ctx.sid, exc)
+        result, reply, error = await self._router.execute(spec, ctx)
+        if error is not None:
+            await self._send_error(ctx.sid, error)
         wire = result.wire()
         await self.emit_to_session(ctx.session_id, ServerEvent.COMMAND_RESULT.value, wire)
         if result.ok and reply is not None and reply.text:
@@ -360,14 +390,23 @@ class ChatOpsServer:
             try:
                 await on_result(result)
             except Exception:
-                log.exception("on_result callback of %r failed", text)
+                log.exception("on_result callback of %r failed", ctx.command.text)
 
-    async def _run_assistant(self, session_id: str, text: str) -> None:
-        if self.assistant is None:
-            return
+    async def _tell(self, listener: ChatListener, msg: ChatMessage) -> None:
         try:
-            await self.assistant(self, session_id, text)
+            await listener(msg)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("assistant failed on %r", text[:80])
+            log.exception("chat listener %r failed on %r", listener, msg.content[:80])
+
+
+_BUILTIN_EVENTS = tuple(
+    e.value
+    for e in (
+        ClientEvent.JOIN_SESSION,
+        ClientEvent.LEAVE_SESSION,
+        ClientEvent.SEND_MESSAGE,
+        ClientEvent.EXECUTE_COMMAND,
+    )
+)

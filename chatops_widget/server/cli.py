@@ -17,6 +17,7 @@ import socket
 import sys
 from collections.abc import Sequence
 
+import socketio
 import uvicorn
 
 from .. import __version__
@@ -74,11 +75,17 @@ def _serve(args: argparse.Namespace) -> int:
     token = args.token or os.environ.get("CHATOPS_TOKEN")
     generated = not token
     token = token or secrets.token_urlsafe(24)
-    redis_url = args.redis_url or os.environ.get("CHATOPS_REDIS_URL")
-    server = ChatOpsServer(args.data_dir, token, redis_url=redis_url)
-    from ..assistant.llm import configure_llm
+    from ..assistant.llm import llm_config
+    from .plugins import standard_plugins
 
-    configure_llm(server, args.llm_base_url, args.llm_model, args.llm_api_key, args.llm_timeout)
+    redis_url = args.redis_url or os.environ.get("CHATOPS_REDIS_URL")
+    llm = llm_config(args.llm_base_url, args.llm_model, args.llm_api_key, args.llm_timeout)
+    server = ChatOpsServer(
+        args.data_dir,
+        token,
+        plugins=standard_plugins(llm=llm),
+        client_manager=redis_manager(redis_url) if redis_url else None,
+    )
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
     url = f"http://{shown_host}:{args.port}"
     banner = (
@@ -108,6 +115,18 @@ def _serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:  # Ctrl+C: uvicorn already shut down gracefully; no traceback
         pass
     return 0
+
+
+def redis_manager(url: str) -> socketio.AsyncManager:
+    """Several servers behind one Redis: python-socketio's ``AsyncRedisManager`` relays room
+    broadcasts between them (they share ``--data-dir`` for sessions and messages)."""
+    try:
+        import redis.asyncio  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise SystemExit(
+            "--redis-url needs the 'redis' package: pip install 'chatops-widget[scale]'"
+        ) from exc
+    return socketio.AsyncRedisManager(url)
 
 
 class _AnnouncingServer(uvicorn.Server):

@@ -1,155 +1,56 @@
-"""The slash-command grammar and the router every command plugs into.
+"""The command router: which handler answers ``/name``, and the built-in ``/help``.
 
-Grammar: ``/name arg1 arg2 key=value key2="quoted value"`` -- split with :mod:`shlex`; tokens
-with ``=`` are options, the rest positional args. Modules register commands on the module-level
-:data:`router`; the server imports them once at start-up (see ``_setup._PLUGIN_MODULES``).
+Each server has its own :class:`CommandRouter` (``server.router``); plugins add their commands
+to it in ``register(host)`` -- one at a time with :meth:`CommandRouter.add`, or a whole group
+of methods marked with :func:`command` with :meth:`CommandRouter.include`.
 
 Example:
-    >>> parse_command('/run_backtest strategy_1 fast=10 note="a b"')
-    ParsedCommand(name='run_backtest', args=['strategy_1'], options={'fast': '10', 'note': 'a b'}, text='/run_backtest strategy_1 fast=10 note="a b"')
+    >>> class Echo:
+    ...     @command("echo", usage="/echo <text>", summary="Repeat the text.")
+    ...     async def echo(self, ctx):
+    ...         return CommandReply({"kind": "echo"}, text=" ".join(ctx.command.args))
     >>> r = CommandRouter()
-    >>> @r.command("ping", usage="/ping", summary="Answer pong.")
-    ... async def ping(ctx):
-    ...     return CommandReply({"kind": "pong"}, text="pong")
-    >>> [s["name"] for s in r.specs()]
-    ['help', 'ping']
+    >>> r.include(Echo())
+    >>> r.names(), r.get("echo").usage
+    (['echo', 'help'], '/echo <text>')
+    >>> r.resolve("ecko")
+    Traceback (most recent call last):
+    ...
+    chatops_widget.protocol.ProtocolError: unknown command '/ecko'. Did you mean /echo? Type /help for the list of commands.
 """  # noqa: E501
 
 from __future__ import annotations
 
-import difflib
-import inspect
-import re
-import shlex
-from collections.abc import Awaitable, Callable
+import asyncio
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
-from ..protocol import ChatMessage, ErrorCode, ProtocolError
+from ..protocol import CommandResult, ErrorCode, ProtocolError
+from .grammar import COMMAND_NAME_RE, suggest
+from .host import CommandContext, CommandReply, Handler
 
-if TYPE_CHECKING:
-    from .app import ChatOpsServer
+__all__ = ["CommandRouter", "CommandSpec", "command"]
 
-__all__ = [
-    "ParsedCommand",
-    "parse_command",
-    "CommandReply",
-    "CommandContext",
-    "CommandSpec",
-    "CommandRouter",
-    "router",
-    "suggest",
-]
+log = logging.getLogger("chatops_widget.server")
 
-_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
-_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+F = TypeVar("F", bound=Callable[..., Any])
+_MARK = "__chatops_command__"
 
 
-@dataclass
-class ParsedCommand:
-    """A parsed slash command: ``name`` (no slash, lower-case), ``args``, ``options``, ``text``."""
-
-    name: str
-    args: list[str]
-    options: dict[str, str]
-    text: str
-
-
-def parse_command(text: str) -> ParsedCommand:
-    """Parse ``/name args... key=value...``; raise ``ProtocolError(BAD_ARGUMENT)`` when malformed.
-
-    >>> parse_command("/help run_backtest").args
-    ['run_backtest']
-    """
-    if not isinstance(text, str) or not text.strip().startswith("/"):
-        raise ProtocolError(
-            ErrorCode.BAD_ARGUMENT,
-            f"a command starts with '/', e.g. '/help'; got {str(text)[:60]!r}",
-        )
-    try:
-        tokens = shlex.split(text.strip())
-    except ValueError as exc:
-        raise ProtocolError(
-            ErrorCode.BAD_ARGUMENT,
-            f'cannot parse {text[:80]!r}: {exc} (close every quote, e.g. note="two words")',
-        ) from None
-    head = tokens[0][1:].lower()
-    if not _NAME_RE.match(head):
-        raise ProtocolError(
-            ErrorCode.BAD_ARGUMENT,
-            f"'{tokens[0]}' is not a command name; names are letters, digits and '_' "
-            "after the '/', e.g. '/run_backtest'. Type /help for the list.",
-        )
-    args: list[str] = []
-    options: dict[str, str] = {}
-    for tok in tokens[1:]:
-        if "=" in tok:
-            key, value = tok.split("=", 1)
-            if not key:
-                raise ProtocolError(
-                    ErrorCode.BAD_ARGUMENT,
-                    f"option {tok!r} has no name before '='; write key=value, e.g. fast=10",
-                )
-            if not _KEY_RE.match(key):
-                raise ProtocolError(
-                    ErrorCode.BAD_ARGUMENT,
-                    f"option name {key!r} is not valid; use letters, digits and '_', e.g. fast=10",
-                )
-            if key in options:
-                raise ProtocolError(
-                    ErrorCode.BAD_ARGUMENT,
-                    f"option '{key}' is given twice ({key}={options[key]} and {tok}); give it once",
-                )
-            options[key] = value
-        else:
-            args.append(tok)
-    return ParsedCommand(name=head, args=args, options=options, text=text)
-
-
-@dataclass
-class CommandReply:
-    """What a handler returns: a JSON-able ``summary``, optional ``run_id`` and chat ``text``."""
-
-    summary: dict[str, Any]
-    run_id: str | None = None
-    text: str | None = None
-
-
-@dataclass
-class CommandContext:
-    """What a command handler receives: the server, the session, the sender and the command."""
-
-    server: ChatOpsServer
-    session_id: str
-    sid: str | None
-    command: ParsedCommand
-
-    async def say(
-        self, content: str, *, role: str = "assistant", metadata: dict[str, Any] | None = None
-    ) -> ChatMessage:
-        """Persist and broadcast a message to this session."""
-        return await self.server.publish(self.session_id, role, content, metadata)
-
-    async def emit(self, event: str, payload: dict[str, Any]) -> None:
-        """Emit any event to this session's room."""
-        await self.server.emit_to_session(self.session_id, event, payload)
-
-
-Handler = Callable[[CommandContext], Awaitable[CommandReply]]
-Hook = Callable[["ChatOpsServer"], Awaitable[None]]
-JoinExtra = Callable[["ChatOpsServer", str], Any]
-EventHandler = Callable[["ChatOpsServer", str, Any], Awaitable[dict[str, Any]]]
-
-
-@dataclass
+@dataclass(frozen=True)
 class CommandSpec:
+    """One command: its ``name``, the ``usage`` line, a one-line ``summary`` and ``details``."""
+
     name: str
     usage: str
     summary: str
-    details: str
-    handler: Handler = field(repr=False)
+    details: str = ""
+    handler: Handler | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, str]:
+        """The JSON form sent to clients (``/help``, autocomplete)."""
         return {
             "name": self.name,
             "usage": self.usage,
@@ -158,68 +59,59 @@ class CommandSpec:
         }
 
 
-class CommandRouter:
-    """Registry of commands, lifecycle hooks, join-ack extras and extra client events.
+def command(name: str, *, usage: str, summary: str, details: str = "") -> Callable[[F], F]:
+    """Mark a method as the handler of ``/name``; :meth:`CommandRouter.include` registers it.
 
-    >>> r = CommandRouter()
-    >>> @r.command("echo", usage="/echo <text>", summary="Repeat the text.")
-    ... async def echo(ctx):
-    ...     return CommandReply({"kind": "echo"}, text=" ".join(ctx.command.args))
-    >>> r.get("echo").usage
-    '/echo <text>'
+    >>> @command("ping", usage="/ping", summary="Answer pong.")
+    ... async def ping(self, ctx): ...
+    >>> getattr(ping, "__chatops_command__").usage
+    '/ping'
     """
+
+    spec = CommandSpec(_key(name), usage, summary, details)
+
+    def mark(fn: F) -> F:
+        setattr(fn, _MARK, spec)
+        return fn
+
+    return mark
+
+
+def _key(name: str) -> str:
+    key = name.lstrip("/").lower()
+    if not COMMAND_NAME_RE.fullmatch(key):
+        raise ValueError(f"bad command name {name!r}: use lower-case letters, digits and '_'")
+    return key
+
+
+class CommandRouter:
+    """The registry of a server's commands, with ``/help`` built in."""
 
     def __init__(self, *, builtin_help: bool = True) -> None:
         self._commands: dict[str, CommandSpec] = {}
-        self.startup_hooks: list[Hook] = []
-        self.shutdown_hooks: list[Hook] = []
-        self.join_extra_hooks: list[JoinExtra] = []
-        self.events: dict[str, EventHandler] = {}
         if builtin_help:
-            self.command("help", **_HELP_SPEC)(_help)
+            self.add("help", self._help, **_HELP)
 
-    def command(
-        self, name: str, *, usage: str, summary: str, details: str = ""
-    ) -> Callable[[Handler], Handler]:
-        """Decorator registering ``async def handler(ctx: CommandContext) -> CommandReply``."""
-        key = name.lstrip("/").lower()
-        if not _NAME_RE.match(key):
-            raise ValueError(f"bad command name {name!r}")
+    def add(
+        self, name: str, handler: Handler, *, usage: str, summary: str, details: str = ""
+    ) -> None:
+        """Register ``async def handler(ctx: CommandContext) -> CommandReply`` as ``/name``."""
+        key = _key(name)
+        if key in self._commands and key != "help":
+            raise ValueError(f"/{key} is registered twice")
+        self._commands[key] = CommandSpec(key, usage, summary, details, handler)
 
-        def register(fn: Handler) -> Handler:
-            self._commands[key] = CommandSpec(key, usage, summary, details, fn)
-            return fn
-
-        return register
-
-    def on_startup(self, fn: Hook) -> Hook:
-        """Register ``async fn(server)`` run when the server starts (e.g. to fill server.state)."""
-        self.startup_hooks.append(fn)
-        return fn
-
-    def on_shutdown(self, fn: Hook) -> Hook:
-        """Register ``async fn(server)`` run when the server stops."""
-        self.shutdown_hooks.append(fn)
-        return fn
-
-    def join_extras(self, fn: JoinExtra) -> JoinExtra:
-        """Register ``fn(server, session_id) -> dict`` (sync or async) merged into join acks."""
-        self.join_extra_hooks.append(fn)
-        return fn
-
-    def event(self, name: str) -> Callable[[EventHandler], EventHandler]:
-        """Register an extra client event, e.g. ``getResult``.
-
-        The handler is ``async def handler(server, sid, data) -> dict``; the dict is sent as the
-        ack with ``ok: true`` added; a raised :class:`ProtocolError` becomes a failed ack plus an
-        ``error`` event, exactly as for the built-in events.
-        """
-
-        def register(fn: EventHandler) -> EventHandler:
-            self.events[name] = fn
-            return fn
-
-        return register
+    def include(self, group: object) -> None:
+        """Register every method of ``group`` marked with :func:`command`, in definition order."""
+        seen: set[str] = set()
+        for cls in reversed(type(group).__mro__):
+            for attr, fn in vars(cls).items():
+                spec = getattr(fn, _MARK, None)
+                if isinstance(spec, CommandSpec) and attr not in seen:
+                    seen.add(attr)
+                    handler = getattr(group, attr)
+                    self.add(spec.name, handler, usage=spec.usage, summary=spec.summary,
+                             details=spec.details)  # fmt: skip
 
     def get(self, name: str) -> CommandSpec | None:
         """The spec of ``name`` (with or without the slash, any case), or None."""
@@ -244,58 +136,71 @@ class CommandRouter:
             )
         return spec
 
-    async def join_extra(self, server: ChatOpsServer, session_id: str) -> dict[str, Any]:
-        """What every ``join_extras`` hook adds to a ``joinSession`` ack, merged."""
-        extra: dict[str, Any] = {}
-        for fn in self.join_extra_hooks:
-            value = fn(server, session_id)
-            if inspect.isawaitable(value):
-                value = await value
-            extra.update(value or {})
-        return extra
-
-
-def suggest(word: str, choices: list[str], *, prefix: str = "") -> str:
-    """`` Did you mean /x?`` for the closest choices, or ``""``.
-
-    >>> suggest("hlep", ["help", "status"], prefix="/")
-    ' Did you mean /help?'
-    """
-    close = difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
-    if not close:
-        return ""
-    return " Did you mean " + " or ".join(f"{prefix}{c}" for c in close) + "?"
-
-
-_HELP_SPEC = dict(
-    usage="/help [command]",
-    summary="List every command, or show one command's usage and details.",
-    details="`/help` lists all commands with their usage; `/help run_backtest` explains one.",
-)
-
-
-async def _help(ctx: CommandContext) -> CommandReply:
-    r = ctx.server.router
-    if len(ctx.command.args) > 1 or ctx.command.options:
-        raise ProtocolError(ErrorCode.BAD_ARGUMENT, "usage: /help [command], e.g. /help help")
-    if ctx.command.args:
-        name = ctx.command.args[0].lstrip("/").lower()
-        spec = r.get(name)
-        if spec is None:
-            raise ProtocolError(
-                ErrorCode.NOT_FOUND,
-                f"no command '/{name}'.{suggest(name, r.names(), prefix='/')} "
-                "Type /help for the list.",
+    async def execute(
+        self, spec: CommandSpec, ctx: CommandContext
+    ) -> tuple[CommandResult, CommandReply | None, ProtocolError | None]:
+        """Run ``spec``'s handler: the ``commandResult``, the reply (if it succeeded) and the
+        error to tell the sender (a user's ``ProtocolError``, or an ``internal`` one for a
+        handler that crashed -- logged with its traceback, never shown to clients)."""
+        text = ctx.command.text
+        try:
+            if spec.handler is None:
+                raise TypeError(f"/{spec.name} has no handler")
+            reply = await spec.handler(ctx)
+            if not isinstance(reply, CommandReply):
+                raise TypeError(f"/{spec.name} returned {type(reply).__name__}, not CommandReply")
+        except asyncio.CancelledError:
+            raise
+        except ProtocolError as exc:
+            exc.session_id = ctx.session_id
+            failed = CommandResult(
+                sessionId=ctx.session_id, command=text, ok=False, error=exc.info()
             )
-        text = f"**{spec.usage}**\n\n{spec.summary}"
-        if spec.details:
-            text += f"\n\n{spec.details}"
-        return CommandReply({"kind": "help", "command": spec.as_dict()}, text=text)
-    lines = ["**Commands**", ""]
-    lines += [f"- `{s['usage']}` -- {s['summary']}" for s in r.specs()]
-    lines += ["", "Type `/help <command>` for details."]
-    return CommandReply({"kind": "help", "commands": r.specs()}, text="\n".join(lines))
+            return failed, None, exc
+        except Exception:
+            log.exception("command %r failed", text)
+            exc = ProtocolError(
+                ErrorCode.INTERNAL,
+                f"/{spec.name} failed with an internal error (see the server log)",
+                ctx.session_id,
+            )
+            failed = CommandResult(
+                sessionId=ctx.session_id, command=text, ok=False, error=exc.info()
+            )
+            return failed, None, exc
+        ok = CommandResult(
+            sessionId=ctx.session_id,
+            command=text,
+            ok=True,
+            runId=reply.run_id,
+            summary=reply.summary,
+        )
+        return ok, reply, None
+
+    async def _help(self, ctx: CommandContext) -> CommandReply:
+        if len(ctx.command.args) > 1 or ctx.command.options:
+            raise ProtocolError(ErrorCode.BAD_ARGUMENT, "usage: /help [command], e.g. /help help")
+        if ctx.command.args:
+            name = ctx.command.args[0].lstrip("/").lower()
+            spec = self.get(name)
+            if spec is None:
+                raise ProtocolError(
+                    ErrorCode.NOT_FOUND,
+                    f"no command '/{name}'.{suggest(name, self.names(), prefix='/')} "
+                    "Type /help for the list.",
+                )
+            text = f"**{spec.usage}**\n\n{spec.summary}"
+            if spec.details:
+                text += f"\n\n{spec.details}"
+            return CommandReply({"kind": "help", "command": spec.as_dict()}, text=text)
+        lines = ["**Commands**", ""]
+        lines += [f"- `{s['usage']}` -- {s['summary']}" for s in self.specs()]
+        lines += ["", "Type `/help <command>` for details."]
+        return CommandReply({"kind": "help", "commands": self.specs()}, text="\n".join(lines))
 
 
-#: The module-level router; command modules register on it by importing it.
-router = CommandRouter()
+_HELP: dict[str, str] = {
+    "usage": "/help [command]",
+    "summary": "List every command, or show one command's usage and details.",
+    "details": "`/help` lists all commands with their usage; `/help run_backtest` explains one.",
+}

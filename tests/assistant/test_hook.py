@@ -135,16 +135,17 @@ def test_small_talk_gets_a_pointer_to_help_and_runs_nothing(
     arun(scenario(), timeout=60)
 
 
-def test_chatops_assistant_off_silences_the_hook(tmp_path, monkeypatch, arun):
-    from chatops_widget.assistant import assistant
+def test_chatops_assistant_off_silences_the_assistant(tmp_path, monkeypatch, arun):
+    from chatops_widget.assistant import AssistantPlugin
     from chatops_widget.server import ChatOpsServer
 
-    server = ChatOpsServer(tmp_path, assistant=None)
+    assistant = AssistantPlugin(use_env=False)
+    server = ChatOpsServer(tmp_path, plugins=[assistant])
     monkeypatch.setenv("CHATOPS_ASSISTANT", "off")
-    arun(assistant(server, "session_quiet", "backtest strategy_1"))
+    arun(assistant.respond("session_quiet", "backtest strategy_1"))
     assert server.store.messages_after("session_quiet") == []
     monkeypatch.delenv("CHATOPS_ASSISTANT")
-    arun(assistant(server, "session_quiet", "hi"))
+    arun(assistant.respond("session_quiet", "hi"))
     (reply,) = server.store.messages_after("session_quiet")
     assert reply.role == "assistant" and "/help" in reply.content
     server.store.close()
@@ -210,7 +211,7 @@ def test_an_unknown_symbol_is_answered_once_then_forgotten(embedded_server, raw_
 
     async def scenario():
         c, sid = await _join(raw_client_cls, embedded_server)
-        pending = embedded_server.server.state.setdefault("assistant.pending", {})
+        pending = embedded_server.server.plugin("assistant").pending
         first = await _say(c, sid, "backtest strategy_1 on GOOG since 2010")
         assert "GOOG" in first["content"] and sid not in pending
         hello = await _say(c, sid, "hello")
@@ -255,7 +256,7 @@ def test_small_talk_or_a_new_request_closes_an_open_question(embedded_server, ra
         await _say(c, sid, "sweep sma_cross fast 5 to 15 by 5")
         unknown = await _say(c, sid, "GOOG")
         assert "`GOOG` is not available" in unknown["content"]
-        first = embedded_server.server.state["backtest"].catalog.symbols()[0]
+        first = embedded_server.server.plugin("backtest").service.catalog.symbols()[0]
         assert f"`/sweep sma_cross symbol={first} fast=5:15:5`" in unknown["content"]
         later = await _say(c, sid, "ok thanks")
         assert "GOOG" not in later["content"] and _assistant_meta(later)["kind"] == "chat"

@@ -16,9 +16,9 @@ import threading
 import pytest
 from aiohttp import web
 
-from chatops_widget.assistant import make_assistant
+from chatops_widget.assistant import AssistantPlugin
 from chatops_widget.assistant.llm import LLMConfig, command_tools
-from chatops_widget.server import ChatOpsServer, EmbeddedServer
+from chatops_widget.server import ChatOpsServer, EmbeddedServer, standard_plugins
 
 _ids = itertools.count(1)
 
@@ -118,7 +118,7 @@ def llm_server(fake_llm, tmp_path_factory):
     config = LLMConfig(fake_llm.url, "fake-model", "test-key", timeout=5, read_timeout=1.0)
     srv = EmbeddedServer(
         data_dir=tmp_path_factory.mktemp("llm-data"),
-        assistant=make_assistant(config, use_env=False),
+        plugins=[*standard_plugins(assistant=False), AssistantPlugin(llm=config, use_env=False)],
     ).start()
     yield srv
     srv.stop()
@@ -259,11 +259,11 @@ def test_unreachable_endpoint_falls_back(tmp_path, arun):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     config = LLMConfig(f"http://127.0.0.1:{port}/v1", "m", timeout=3, connect_timeout=1)
-    hook = make_assistant(config, use_env=False)
-    server = ChatOpsServer(tmp_path, assistant=None)
+    assistant = AssistantPlugin(llm=config, use_env=False)
+    server = ChatOpsServer(tmp_path, plugins=[*standard_plugins(assistant=False), assistant])
 
     async def scenario():
-        await hook(server, "session_unreachable", "도움말")
+        await assistant.respond("session_unreachable", "도움말")
         await asyncio.sleep(0.2)  # let the started /help finish
 
     arun(scenario())
@@ -275,7 +275,7 @@ def test_unreachable_endpoint_falls_back(tmp_path, arun):
 
 
 def test_commands_are_offered_as_tools(tmp_path):
-    server = ChatOpsServer(tmp_path, assistant=None)
+    server = ChatOpsServer(tmp_path, plugins=standard_plugins(assistant=False))
     tools = command_tools(server)
     assert all(t["type"] == "function" for t in tools)
     run = next(t["function"] for t in tools if t["function"]["name"] == "run_backtest")
@@ -313,15 +313,17 @@ def test_non_streaming_answer_with_a_tool_call(llm_server, raw_client_cls, arun)
 def test_cli_flags_configure_the_server(tmp_path, monkeypatch):
     import argparse
 
-    from chatops_widget.assistant.llm import add_llm_arguments, configure_llm
+    from chatops_widget.assistant.llm import add_llm_arguments, llm_config
 
     monkeypatch.setenv("CHATOPS_LLM_API_KEY", "from-env")
+    monkeypatch.delenv("CHATOPS_LLM_BASE_URL", raising=False)
+    monkeypatch.delenv("CHATOPS_LLM_MODEL", raising=False)
     parser = argparse.ArgumentParser()
     add_llm_arguments(parser)
     args = parser.parse_args(["--llm-base-url", "http://127.0.0.1:1/v1", "--llm-model", "m"])
-    server = ChatOpsServer(tmp_path, assistant=None)
-    assert configure_llm(server, args.llm_base_url, args.llm_model, args.llm_api_key) is not None
-    cfg = server.state["assistant.llm"]
+    cfg = llm_config(args.llm_base_url, args.llm_model, args.llm_api_key)
+    assert cfg is not None
     assert (cfg.base_url, cfg.model, cfg.api_key) == ("http://127.0.0.1:1/v1", "m", "from-env")
-    assert configure_llm(ChatOpsServer(tmp_path / "b", assistant=None)) is None  # nothing set
-    server.store.close()
+    assert llm_config() is None  # nothing set
+    (assistant,) = [p for p in standard_plugins(llm=cfg) if p.name == "assistant"]
+    assert assistant.llm is cfg

@@ -12,14 +12,12 @@ from _support import free_port, reachable
 
 from chatops_widget import ChatOpsClient
 from chatops_widget.protocol import ErrorCode, ProtocolError
-from chatops_widget.server import CommandRouter, EmbeddedServer
+from chatops_widget.server import EmbeddedServer
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = EmbeddedServer(
-        data_dir=tmp_path_factory.mktemp("client-data"), router=CommandRouter(), assistant=None
-    ).start()
+    srv = EmbeddedServer(data_dir=tmp_path_factory.mktemp("client-data"), plugins=[]).start()
     yield srv
     srv.stop()
 
@@ -212,7 +210,7 @@ def test_client_keeps_retrying_after_the_seeds_five_attempts(tmp_path, monkeypat
     from chatops_widget.client import _connection
 
     monkeypatch.setattr(_connection, "backoff", lambda attempt: 0.05)  # same loop, short delays
-    first = EmbeddedServer(data_dir=tmp_path, router=CommandRouter(), assistant=None).start()
+    first = EmbeddedServer(data_dir=tmp_path, plugins=[]).start()
     port, token = first.port, first.token
     attempts: list[int] = []
     with ChatOpsClient(first.url, token) as client:
@@ -222,9 +220,7 @@ def test_client_keeps_retrying_after_the_seeds_five_attempts(tmp_path, monkeypat
         first.stop()
         wait_until(lambda: len(attempts) >= 2 * _connection.RECONNECTION_ATTEMPTS, 60)
         assert not client.is_connected
-        again = EmbeddedServer(
-            data_dir=tmp_path, token=token, port=port, router=CommandRouter(), assistant=None
-        ).start()
+        again = EmbeddedServer(data_dir=tmp_path, token=token, port=port, plugins=[]).start()
         try:
             wait_until(lambda: client.is_connected, 30)
             client.send_message("two")

@@ -16,14 +16,16 @@ import pytest
 from chatops_widget import ChatOpsClient, engine
 from chatops_widget.client._tracker import Comparison, RunFailed, command_text
 from chatops_widget.protocol import ProtocolError
-from chatops_widget.server import EmbeddedServer
+from chatops_widget.server import EmbeddedServer, standard_plugins
 
 LONG_GRID = {"fast": range(2, 101), "slow": range(10, 111), "short": [True, False]}
 
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
-    srv = EmbeddedServer(data_dir=tmp_path_factory.mktemp("runs-data"), assistant=None).start()
+    srv = EmbeddedServer(
+        data_dir=tmp_path_factory.mktemp("runs-data"), plugins=standard_plugins(assistant=False)
+    ).start()
     a = ChatOpsClient(srv.url, srv.token, timeout=20)
     b = ChatOpsClient(srv.url, srv.token, timeout=20)
     session = a.create_session("runs")

@@ -1,4 +1,5 @@
-"""A server with demo commands (beside /help) to exercise the router's success and failure paths."""
+"""A server with a demo plugin (commands beside /help, a join extra and an extra event) to
+exercise the host's success and failure paths."""
 
 from __future__ import annotations
 
@@ -7,19 +8,26 @@ import asyncio
 import pytest
 
 from chatops_widget.protocol import ErrorCode, ProtocolError
-from chatops_widget.server import CommandContext, CommandReply, CommandRouter, EmbeddedServer
+from chatops_widget.server import CommandContext, CommandReply, EmbeddedServer, Host, command
 
 
-def demo_router() -> CommandRouter:
-    router = CommandRouter()
+class DemoPlugin:
+    """Demo commands, a join-ack field and an ``echoDemo`` event."""
 
-    @router.command(
+    name = "demo"
+
+    def register(self, host: Host) -> None:
+        host.router.include(self)
+        host.on_join(lambda session_id: {"strategies": [{"id": "strategy_1"}]})
+        host.on_event("echoDemo", self.echo)
+
+    @command(
         "run_demo",
         usage="/run_demo <strategy_id> [fast=<int>]",
         summary="Pretend to run a backtest.",
         details="Emits backtestProgress 50 and 100, then replies with the parsed arguments.",
     )
-    async def run_demo(ctx: CommandContext) -> CommandReply:
+    async def run_demo(self, ctx: CommandContext) -> CommandReply:
         if not ctx.command.args:
             raise ProtocolError(ErrorCode.BAD_ARGUMENT, "usage: /run_demo <strategy_id>")
         fast = ctx.command.options.get("fast", "10")
@@ -42,27 +50,20 @@ def demo_router() -> CommandRouter:
             text=f"ran **{ctx.command.args[0]}** with fast={fast}",
         )
 
-    @router.command("crash_demo", usage="/crash_demo", summary="Always fails unexpectedly.")
-    async def crash_demo(ctx: CommandContext) -> CommandReply:
+    @command("crash_demo", usage="/crash_demo", summary="Always fails unexpectedly.")
+    async def crash_demo(self, ctx: CommandContext) -> CommandReply:
         raise RuntimeError("boom")
 
-    @router.join_extras
-    def extras(server, session_id):
-        return {"strategies": [{"id": "strategy_1"}]}
-
-    @router.event("echoDemo")
-    async def echo(server, sid, data):
+    async def echo(self, sid, data):
         if not isinstance(data, dict):
             raise ProtocolError(ErrorCode.BAD_REQUEST, "echoDemo: expected an object")
         return {"echo": data, "binary": b"\x00\x01"}
-
-    return router
 
 
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory):
     srv = EmbeddedServer(
-        data_dir=tmp_path_factory.mktemp("demo-data"), router=demo_router(), assistant=None
+        data_dir=tmp_path_factory.mktemp("demo-data"), plugins=[DemoPlugin()]
     ).start()
     yield srv
     srv.stop()

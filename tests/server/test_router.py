@@ -5,13 +5,8 @@ from __future__ import annotations
 import pytest
 
 from chatops_widget.protocol import ErrorCode, ProtocolError
-from chatops_widget.server.router import (
-    CommandRouter,
-    ParsedCommand,
-    parse_command,
-    router,
-    suggest,
-)
+from chatops_widget.server.grammar import ParsedCommand, parse_command, suggest
+from chatops_widget.server.router import CommandRouter, command
 
 
 def test_parse_positional_options_and_quotes():
@@ -46,12 +41,13 @@ def test_parse_errors_are_bad_argument_with_a_hint(text, fragment):
 
 
 def test_router_registers_resolves_and_suggests():
+    class Group:
+        @command("run_backtest", usage="/run_backtest <id>", summary="Run.", details="More.")
+        async def run(self, ctx):  # pragma: no cover - not called here
+            raise AssertionError
+
     r = CommandRouter()
-
-    @r.command("run_backtest", usage="/run_backtest <id>", summary="Run.", details="More.")
-    async def run(ctx):  # pragma: no cover - not called here
-        raise AssertionError
-
+    r.include(Group())
     assert [s["name"] for s in r.specs()] == ["help", "run_backtest"]
     assert r.resolve("/RUN_BACKTEST").usage == "/run_backtest <id>"
     with pytest.raises(ProtocolError) as info:
@@ -60,8 +56,14 @@ def test_router_registers_resolves_and_suggests():
     assert "Did you mean /run_backtest?" in info.value.message
     assert suggest("zzz", r.names()) == ""
     with pytest.raises(ValueError):
-        r.command("bad name", usage="", summary="")
+        command("bad name", usage="", summary="")
+    with pytest.raises(ValueError, match="registered twice"):
+        r.include(Group())
 
 
-def test_module_router_has_help():
-    assert router.get("help") is not None
+def test_each_router_has_its_own_help_and_no_global_router_exists():
+    import chatops_widget.server.router as module
+
+    assert CommandRouter().get("help") is not None
+    assert CommandRouter(builtin_help=False).names() == []
+    assert not any(isinstance(v, CommandRouter) for v in vars(module).values())

@@ -1,12 +1,13 @@
 """The backtest service behind the commands: data, stored strategies, jobs and results together.
 
-One :class:`BacktestService` lives in ``server.state["backtest"]`` (created by the start-up hook in
-:mod:`.backtest_commands`). It resolves what a command names (strategy ids, templates, symbols),
-starts jobs in the worker pool (:mod:`.jobs`), streams ``backtestProgress`` to the session, stores
-results (:mod:`.results`) and builds the ``commandResult`` summaries (docs/commands.md, "Events").
+One :class:`BacktestService` per server, made by
+:class:`~chatops_widget.server.backtest.BacktestPlugin`. It resolves what a command names
+(strategy ids, templates, symbols), starts jobs in the worker pool (:mod:`.jobs`), streams
+``backtestProgress`` to the session, stores results (:mod:`.storage`) and builds the
+``commandResult`` summaries (docs/commands.md, "Events").
 
 Example (inside the server; the commands call it like this):
-    >>> svc = server.state["backtest"]                                  # doctest: +SKIP
+    >>> svc = BacktestService(host)                                     # doctest: +SKIP
     >>> spec = svc.backtest_spec("strategy_1", {"fast": "12"})          # doctest: +SKIP
     >>> summary = await svc.run_backtest("session_1", spec)             # doctest: +SKIP
 """
@@ -17,10 +18,11 @@ import asyncio
 import logging
 import math
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chatops_widget import engine
 from chatops_widget.protocol import BacktestProgress, ServerEvent
+from chatops_widget.server.host import Host
 
 from ._args import MAX_COMBOS, bad, brief_ids, did_you_mean, not_found, parse_range
 from ._runspec import RunSpec
@@ -28,9 +30,6 @@ from .jobs import tasks as _work
 from .jobs.manager import Job, JobCancelled, JobManager
 from .storage.results import ResultStore, StoredResult, write_result
 from .storage.strategies import STRATEGY_RE, Strategy, StrategyStore, seed_specs
-
-if TYPE_CHECKING:
-    from ..app import ChatOpsServer
 
 __all__ = ["BacktestService", "RunSpec"]
 
@@ -43,10 +42,10 @@ SAVE_DELAY = 0.25  # s after "completed" before the result is written to Parquet
 class BacktestService:
     """Everything the backtest commands share; see the module docstring."""
 
-    def __init__(self, server: ChatOpsServer, *, workers: int | None = None, mode: str = "process"):
-        self.server = server
+    def __init__(self, host: Host, *, workers: int | None = None, mode: str | None = None):
+        self.host = host
         self.catalog = engine.sample_catalog()
-        folder = server.data_dir / "data"
+        folder = host.data_dir / "data"
         if folder.is_dir():
             try:
                 self.catalog.add_folder(folder)
@@ -54,11 +53,11 @@ class BacktestService:
                 log.error("skipping data folder %s: %s", folder, exc)
         #: symbol -> revision, bumped by each upload (see .uploads); part of the worker cache key
         self.revisions: dict[str, int] = {}
-        self.strategies = StrategyStore(server.data_dir)  # shared by every server on the dir
+        self.strategies = StrategyStore(host.data_dir)  # shared by every server on the dir
         self.strategies.seed(seed_specs(self.catalog.symbols()))  # once per data dir
-        self.results = ResultStore(server.data_dir)
+        self.results = ResultStore(host.data_dir)
         n = workers or int(os.environ.get("CHATOPS_WORKERS", 0)) or min(2, os.cpu_count() or 1)
-        mode = os.environ.get("CHATOPS_JOBS", mode)
+        mode = mode or os.environ.get("CHATOPS_JOBS") or "process"
         if mode not in ("process", "thread", "dask"):
             raise ValueError(f"CHATOPS_JOBS must be 'process', 'thread' or 'dask', got {mode!r}")
         self.jobs = JobManager(workers=n, mode=mode, on_update=self._progress)  # type: ignore[arg-type]
@@ -361,7 +360,7 @@ class BacktestService:
             status=job.status,  # type: ignore[arg-type]
             message=job.error if job.status == "failed" else job.label,
         )
-        await self.server.emit_to_session(
+        await self.host.emit_to_session(
             job.session_id, ServerEvent.BACKTEST_PROGRESS.value, event.wire()
         )
 

@@ -8,7 +8,7 @@ import pytest
 
 from chatops_widget import engine
 from chatops_widget._serialization import from_arrow_bytes
-from chatops_widget.server import EmbeddedServer
+from chatops_widget.server import EmbeddedServer, standard_plugins
 
 CONTRACT_BACKTEST = {"kind", "runId", "strategyId", "template", "symbol", "params", "stats"}
 # a grid big enough (~16k combinations) that a cancel lands long before the end
@@ -17,7 +17,9 @@ LONG_SWEEP = "/sweep sma_cross symbol=ALPHA fast=2:100:1 slow=10:110:1 short=tru
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = EmbeddedServer(data_dir=tmp_path_factory.mktemp("bt-data"), assistant=None).start()
+    srv = EmbeddedServer(
+        data_dir=tmp_path_factory.mktemp("bt-data"), plugins=standard_plugins(assistant=False)
+    ).start()
     yield srv
     srv.stop()
 
@@ -316,10 +318,10 @@ def test_results_and_strategies_survive_a_restart(tmp_path, raw_client_cls, arun
         await a.close()
         return got
 
-    with EmbeddedServer(data_dir=tmp_path, assistant=None) as srv:
+    with EmbeddedServer(data_dir=tmp_path, plugins=standard_plugins(assistant=False)) as srv:
         strategy_id, run_id, equity = arun(first(srv))
     assert (tmp_path / "results" / run_id / "equity.parquet").exists()
-    with EmbeddedServer(data_dir=tmp_path, assistant=None) as srv:
+    with EmbeddedServer(data_dir=tmp_path, plugins=standard_plugins(assistant=False)) as srv:
         got = arun(second(srv, strategy_id, run_id))
     assert got["ok"] and got["meta"]["summary"]["strategyId"] == strategy_id
     pd.testing.assert_frame_equal(from_arrow_bytes(got["equity"]), equity)

@@ -16,7 +16,7 @@ import pytest
 
 from chatops_widget import ChatOpsClient, engine
 from chatops_widget.client._tracker import RunFailed
-from chatops_widget.server import EmbeddedServer
+from chatops_widget.server import EmbeddedServer, standard_plugins
 from chatops_widget.server.backtest.jobs.dask_pool import DaskPool
 
 LONG_GRID = {"fast": range(2, 101), "slow": range(10, 111), "short": [True, False]}
@@ -35,7 +35,9 @@ def served(cluster, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CHATOPS_JOBS", "dask")
         mp.setenv("CHATOPS_DASK_SCHEDULER", cluster.scheduler_address)
-        srv = EmbeddedServer(data_dir=tmp_path_factory.mktemp("dask-data"), assistant=None)
+        srv = EmbeddedServer(
+            data_dir=tmp_path_factory.mktemp("dask-data"), plugins=standard_plugins(assistant=False)
+        )
         srv.start()
     client = ChatOpsClient(srv.url, srv.token, timeout=20)
     client.create_session("dask")
@@ -48,7 +50,7 @@ def test_run_backtest_runs_on_the_scheduler_and_matches_the_local_engine(
     served, cluster, wait_until
 ):
     srv, client = served
-    pool = srv.server.state["backtest"].jobs._pool
+    pool = srv.server.plugin("backtest").service.jobs._pool
     assert isinstance(pool, DaskPool) and pool.address == cluster.scheduler_address
     progress: list[dict] = []
     client.on("backtestProgress", progress.append)
@@ -96,8 +98,8 @@ def test_default_is_a_local_cluster_created_at_server_start(tmp_path, monkeypatc
     monkeypatch.setenv("CHATOPS_JOBS", "dask")
     monkeypatch.delenv("CHATOPS_DASK_SCHEDULER", raising=False)
     monkeypatch.setenv("CHATOPS_WORKERS", "1")
-    with EmbeddedServer(data_dir=tmp_path, assistant=None) as srv:
-        pool = srv.server.state["backtest"].jobs._pool
+    with EmbeddedServer(data_dir=tmp_path, plugins=standard_plugins(assistant=False)) as srv:
+        pool = srv.server.plugin("backtest").service.jobs._pool
         assert isinstance(pool, DaskPool) and pool.address is None
         assert pool._cluster is not None and len(pool._cluster.workers) == 1
         client = ChatOpsClient(srv.url, srv.token, timeout=30)

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from chatops_widget.server import EmbeddedServer
+from chatops_widget.server import EmbeddedServer, standard_plugins
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = EmbeddedServer(data_dir=tmp_path_factory.mktemp("progress-data"), assistant=None).start()
+    srv = EmbeddedServer(
+        data_dir=tmp_path_factory.mktemp("progress-data"), plugins=standard_plugins(assistant=False)
+    ).start()
     yield srv
     srv.stop()
 

@@ -17,7 +17,7 @@ from chatops_widget import engine
 from chatops_widget._serialization import to_arrow_bytes
 from chatops_widget.client import ChatOpsClient
 from chatops_widget.protocol import MAX_UPLOAD_BYTES, ProtocolError
-from chatops_widget.server import EmbeddedServer
+from chatops_widget.server import EmbeddedServer, standard_plugins
 
 PARAMS = {"fast": 5, "slow": 20}
 
@@ -40,7 +40,9 @@ def bars(n: int = 1234, seed: int = 0, start: str = "2015-01-02") -> pd.DataFram
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = EmbeddedServer(data_dir=tmp_path_factory.mktemp("upload-data"), assistant=None).start()
+    srv = EmbeddedServer(
+        data_dir=tmp_path_factory.mktemp("upload-data"), plugins=standard_plugins(assistant=False)
+    ).start()
     yield srv
     srv.stop()
 
@@ -216,14 +218,14 @@ def test_overwrite_replaces_the_frame_the_workers_use(pair):
 
 def test_restart_on_the_same_data_dir_keeps_uploads(tmp_path):
     df = bars(300, seed=5, start="2018-03-01")
-    srv = EmbeddedServer(data_dir=tmp_path, assistant=None).start()
+    srv = EmbeddedServer(data_dir=tmp_path, plugins=standard_plugins(assistant=False)).start()
     try:
         with ChatOpsClient(srv.url, srv.token, timeout=30) as c:
             c.create_session()
             c.upload_data("KEEPME", df)
     finally:
         srv.stop()
-    again = EmbeddedServer(data_dir=tmp_path, assistant=None).start()
+    again = EmbeddedServer(data_dir=tmp_path, plugins=standard_plugins(assistant=False)).start()
     try:
         with ChatOpsClient(again.url, again.token, timeout=30) as c:
             c.create_session()

@@ -1,8 +1,6 @@
 """The backtest events (no chat message): ``getResult`` (a stored result as Arrow IPC bytes),
-``getRuns`` and ``getStrategies``; the ``strategies``/``templates``/``runs`` fields of the
-``joinSession`` ack; and the start-up/shut-down hooks that own the :class:`.BacktestService`.
-
-Registered on import; :mod:`.backtest_commands` imports this module.
+``getRuns`` and ``getStrategies``, and the ``strategies``/``templates``/``runs`` fields of the
+``joinSession`` ack.
 
 Example (client):
     >>> client.call("getResult", {"sessionId": sid, "runId": "run_3fa2b1c4d5e6"})  # doctest: +SKIP
@@ -16,55 +14,90 @@ from typing import Any
 
 from chatops_widget import engine
 from chatops_widget.protocol import SESSION_ID_PATTERN, ErrorCode, GetResult, ProtocolError, parse
-from chatops_widget.server.router import router
+from chatops_widget.server.host import Host
 
-from .._common import service as _svc
 from ..service import BacktestService
 
-__all__: list[str] = []
-
-
-@router.event("getResult")
-async def get_result(server: Any, sid: str, data: Any) -> dict[str, Any]:
-    """``getResult {sessionId, runId, wait?}`` -> ``{runId, kind, stats, meta, frames, <name>:
-    bytes}``. With ``wait: true`` (or seconds) an unfinished run of the session is awaited for up
-    to :data:`WAIT_MAX` s, so the run's starter can ask right away (one round trip saved); if it
-    is still going then, the ack is ``{runId, pending: true, status, progress}`` (ask again)."""
-    wait, data = _pop_wait(data)
-    req = parse(GetResult, data)
-    if req.sessionId not in server.sio.rooms(sid):
-        raise ProtocolError(
-            ErrorCode.NOT_JOINED,
-            f"getResult: not in session {req.sessionId!r}; send joinSession with it first",
-            req.sessionId,
-        )
-    svc = _svc(server)
-    stored = svc.results.cached(req.runId)
-    job = svc.jobs.get(req.runId) if stored is None and wait else None
-    if job is not None and job.session_id == req.sessionId and not job.done:
-        # handlers of one connection run in order: the wait is short so its later requests
-        # are held back at most WAIT_MAX s (ping/pong is far longer)
-        if not await svc.jobs.wait_done(job, wait):
-            info = {"runId": req.runId, "sessionId": req.sessionId, "pending": True}
-            return {**info, "status": job.status, "progress": round(job.progress, 2)}
-        stored = svc.results.cached(req.runId)
-    if stored is None:  # read Parquet in a thread: a big result must not stall the loop
-        stored = await asyncio.to_thread(svc.results.load, req.runId)
-    if stored is None or stored.session_id != req.sessionId:
-        job = svc.jobs.get(req.runId)
-        if job is not None and job.session_id == req.sessionId and not job.done:
-            raise ProtocolError(
-                ErrorCode.NOT_FOUND,
-                f"{req.runId} is still {job.status} ({job.progress:.0f}%); wait for it to finish",
-            )
-        svc.summary_of(req.sessionId, req.runId)  # raises NOT_FOUND with a hint
-        raise ProtocolError(ErrorCode.NOT_FOUND, f"{req.runId} has no stored result")
-    out = stored.wire()
-    out.pop("ok", None)
-    return out
-
+__all__ = ["WAIT_MAX", "BacktestEvents"]
 
 WAIT_MAX = 0.5  # s: the longest a ``getResult`` with ``wait`` holds its connection's requests
+
+
+class BacktestEvents:
+    """The plugin's client events and join-ack fields, over one :class:`BacktestService`."""
+
+    def __init__(self, service: BacktestService, host: Host) -> None:
+        self.svc, self.host = service, host
+
+    def register(self, host: Host) -> None:
+        """Add the events and the join-ack fields to ``host``."""
+        host.on_event("getResult", self.get_result)
+        host.on_event("getRuns", self.get_runs)
+        host.on_event("getStrategies", self.get_strategies)
+        host.on_join(self.join_extras)
+
+    async def get_result(self, sid: str, data: Any) -> dict[str, Any]:
+        """``getResult {sessionId, runId, wait?}`` -> ``{runId, kind, stats, meta, frames,
+        <name>: bytes}``. With ``wait: true`` (or seconds) an unfinished run of the session is
+        awaited for up to :data:`WAIT_MAX` s, so the run's starter can ask right away (one
+        round trip saved); if it is still going then, the ack is ``{runId, pending: true,
+        status, progress}`` (ask again)."""
+        wait, data = _pop_wait(data)
+        req = parse(GetResult, data)
+        self.host.require_joined(sid, req.sessionId, "getResult")
+        svc = self.svc
+        stored = svc.results.cached(req.runId)
+        job = svc.jobs.get(req.runId) if stored is None and wait else None
+        if job is not None and job.session_id == req.sessionId and not job.done:
+            # handlers of one connection run in order: the wait is short so its later requests
+            # are held back at most WAIT_MAX s (ping/pong is far longer)
+            if not await svc.jobs.wait_done(job, wait):
+                info = {"runId": req.runId, "sessionId": req.sessionId, "pending": True}
+                return {**info, "status": job.status, "progress": round(job.progress, 2)}
+            stored = svc.results.cached(req.runId)
+        if stored is None:  # read Parquet in a thread: a big result must not stall the loop
+            stored = await asyncio.to_thread(svc.results.load, req.runId)
+        if stored is None or stored.session_id != req.sessionId:
+            job = svc.jobs.get(req.runId)
+            if job is not None and job.session_id == req.sessionId and not job.done:
+                raise ProtocolError(
+                    ErrorCode.NOT_FOUND,
+                    f"{req.runId} is still {job.status} ({job.progress:.0f}%); wait for it to "
+                    "finish",
+                )
+            svc.summary_of(req.sessionId, req.runId)  # raises NOT_FOUND with a hint
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"{req.runId} has no stored result")
+        out = stored.wire()
+        out.pop("ok", None)
+        return out
+
+    async def get_runs(self, sid: str, data: Any) -> dict[str, Any]:
+        """``getRuns {sessionId}`` -> ``{runs: [...]}`` (what /status shows, no chat message)."""
+        session_id = self._session_of(sid, data, "getRuns")
+        return {"sessionId": session_id, "runs": self.svc.runs(session_id)}
+
+    async def get_strategies(self, sid: str, data: Any) -> dict[str, Any]:
+        """``getStrategies {sessionId}`` -> ``{strategies: [...]}`` (no chat message)."""
+        self._session_of(sid, data, "getStrategies")
+        return {"strategies": [s.info() for s in self.svc.strategies.all()]}
+
+    def join_extras(self, session_id: str) -> dict[str, Any]:
+        """The ``strategies``, ``templates`` and ``runs`` fields of a ``joinSession`` ack."""
+        return {
+            "strategies": [s.info() for s in self.svc.strategies.all()],
+            "templates": [t.spec() for t in engine.templates().values()],
+            "runs": self.svc.runs(session_id),
+        }
+
+    def _session_of(self, sid: str, data: Any, event: str) -> str:
+        session_id = data.get("sessionId") if isinstance(data, dict) else data
+        if not isinstance(session_id, str) or not re.match(SESSION_ID_PATTERN, session_id):
+            raise ProtocolError(
+                ErrorCode.BAD_REQUEST,
+                f"{event}: expected {{'sessionId': 'session_...'}}, got {str(data)[:80]!r}",
+            )
+        self.host.require_joined(sid, session_id, event)
+        return session_id
 
 
 def _pop_wait(data: Any) -> tuple[float, Any]:
@@ -79,59 +112,3 @@ def _pop_wait(data: Any) -> tuple[float, Any]:
     raise ProtocolError(
         ErrorCode.BAD_REQUEST, f"getResult: wait must be true/false or seconds >= 0, got {wait!r}"
     )
-
-
-def _session_of(server: Any, sid: str, data: Any, event: str) -> str:
-    session_id = data.get("sessionId") if isinstance(data, dict) else data
-    if not isinstance(session_id, str) or not re.match(SESSION_ID_PATTERN, session_id):
-        raise ProtocolError(
-            ErrorCode.BAD_REQUEST,
-            f"{event}: expected {{'sessionId': 'session_...'}}, got {str(data)[:80]!r}",
-        )
-    if session_id not in server.sio.rooms(sid):
-        raise ProtocolError(
-            ErrorCode.NOT_JOINED,
-            f"{event}: not in session {session_id!r}; send joinSession with it first",
-            session_id,
-        )
-    return session_id
-
-
-@router.event("getRuns")
-async def get_runs(server: Any, sid: str, data: Any) -> dict[str, Any]:
-    """``getRuns {sessionId}`` -> ``{runs: [...]}`` (what /status shows, without a chat message)."""
-    session_id = _session_of(server, sid, data, "getRuns")
-    return {"sessionId": session_id, "runs": _svc(server).runs(session_id)}
-
-
-@router.event("getStrategies")
-async def get_strategies(server: Any, sid: str, data: Any) -> dict[str, Any]:
-    """``getStrategies {sessionId}`` -> ``{strategies: [...]}`` (no chat message)."""
-    _session_of(server, sid, data, "getStrategies")
-    return {"strategies": [s.info() for s in _svc(server).strategies.all()]}
-
-
-@router.join_extras
-def _join_extras(server: Any, session_id: str) -> dict[str, Any]:
-    svc = server.state.get("backtest")
-    if svc is None:
-        return {}
-    return {
-        "strategies": [s.info() for s in svc.strategies.all()],
-        "templates": [t.spec() for t in engine.templates().values()],
-        "runs": svc.runs(session_id),
-    }
-
-
-@router.on_startup
-async def _start(server: Any) -> None:
-    svc = BacktestService(server)
-    await svc.start()
-    server.state["backtest"] = svc
-
-
-@router.on_shutdown
-async def _stop(server: Any) -> None:
-    svc = server.state.pop("backtest", None)
-    if svc is not None:
-        await svc.shutdown()

@@ -23,7 +23,8 @@ from __future__ import annotations
 from typing import Any
 
 from chatops_widget import engine
-from chatops_widget.server.router import CommandContext, CommandReply, router
+from chatops_widget.server.host import CommandContext, CommandReply
+from chatops_widget.server.router import command
 
 from .. import _format
 from .._args import (
@@ -36,24 +37,20 @@ from .._args import (
     parse_run_id,
     require_grid,
 )
-from .._common import service as _svc
-from .._common import template_of as _template_of
 from ..jobs.manager import JobCancelled
 from ..service import BacktestService
 
-# the other commands and the events register when imported; re-exported under their old names
-from .events import WAIT_MAX, get_result, get_runs, get_strategies  # noqa: F401
-from .listing import (  # noqa: F401
-    cancel,
-    create_strategy,
-    data,
-    result,
-    status,
-    strategies,
-    templates,
-)
+__all__ = ["RunCommands", "template_of"]
 
-__all__: list[str] = []
+#: The usage line of each command (shown by /help and in its errors).
+USAGE = {
+    "run_backtest": "/run_backtest <strategy_id | template> [symbol=..] [start=YYYY-MM-DD] "
+    "[end=YYYY-MM-DD] [cash=..] [commission=..] [spread=..] [param=value ...]",
+    "compare_strategies": "/compare_strategies <strategy_id> <strategy_id> [...] "
+    "[start=..] [end=..]",
+    "sweep": "/sweep <template> symbol=.. param=lo:hi:step [param=a,b,c ...] [start=..] [end=..] "
+    "[split=YYYY-MM-DD]",
+}
 
 _COMMON = {"start", "end", "cash", "commission", "spread", "run_id"}
 _TEMPLATES = ", ".join(sorted(engine.templates()))
@@ -81,6 +78,12 @@ def _job_fields(ctx: CommandContext, opts: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def template_of(svc: BacktestService, target: str) -> engine.Template | None:
+    """The template a strategy id or template name stands for (``None`` if neither)."""
+    s = svc.strategies.get(target)
+    return engine.templates().get(s.template if s else target.strip().lower())
+
+
 def _cancelled(kind: str, exc: JobCancelled, svc: BacktestService) -> CommandReply:
     run_id = str(exc.args[0])
     job = svc.jobs.get(run_id)
@@ -89,117 +92,123 @@ def _cancelled(kind: str, exc: JobCancelled, svc: BacktestService) -> CommandRep
     return CommandReply(summary, run_id=run_id, text=f"**{run_id}** cancelled at {pct:.0f}%.")
 
 
-# ---------------------------------------------------------------------- running
+class RunCommands:
+    """``/run_backtest``, ``/compare_strategies`` and ``/sweep``, over one service."""
 
+    def __init__(self, service: BacktestService) -> None:
+        self.svc = service
 
-@router.command(
-    "run_backtest",
-    usage="/run_backtest <strategy_id | template> [symbol=..] [start=YYYY-MM-DD] [end=YYYY-MM-DD] "
-    "[cash=..] [commission=..] [spread=..] [param=value ...]",
-    summary="Backtest a stored strategy (or a template) and share the result with the session.",
-    details="Options override the stored strategy's symbol, dates and params, e.g. "
-    "`/run_backtest strategy_1 fast=12 start=2020-01-01`. With a template name, `symbol` "
-    f"defaults to the first symbol of /data. Templates: {_TEMPLATES} (see /templates). "
-    "Progress streams as backtestProgress; the result (equity, trades, stats) is stored and "
-    "any member can fetch it: `client.results['run_…']`.",
-)
-async def run_backtest(ctx: CommandContext) -> CommandReply:
-    svc, cmd = _svc(ctx), ctx.command
-    usage = router.get("run_backtest").usage  # type: ignore[union-attr]
-    if len(cmd.args) > 1:
-        check_bare_params(cmd.args[1:], _template_of(svc, cmd.args[0]))
-    if len(cmd.args) != 1:
-        raise bad(f"give exactly one strategy id or template (got {len(cmd.args)}). Usage: {usage}")
-    opts = dict(cmd.options)
-    fields = _job_fields(ctx, opts)
-    start, end = parse_dates(opts)
-    opts.pop("start", None), opts.pop("end", None)
-    symbol = opts.pop("symbol", None)
-    spec = svc.backtest_spec(cmd.args[0], opts, symbol=symbol, start=start, end=end, **_money(opts))
-    try:
-        summary = await svc.run_backtest(ctx.session_id, spec, **fields)
-    except JobCancelled as exc:
-        return _cancelled("backtest", exc, svc)
-    return CommandReply(summary, run_id=summary["runId"], text=_format.backtest_text(summary))
-
-
-@router.command(
-    "compare_strategies",
-    usage="/compare_strategies <strategy_id> <strategy_id> [...] [start=..] [end=..]",
-    summary="Backtest two or more stored strategies and compare their stats side by side.",
-    details="Each strategy runs on its own symbol and dates (start/end override all of them). "
-    "The summary is a metrics x strategies table; in Python `client.compare_strategies(...)` "
-    "returns `.stats` (DataFrame) and `.equity` (aligned equity curves).",
-)
-async def compare_strategies(ctx: CommandContext) -> CommandReply:
-    svc, cmd = _svc(ctx), ctx.command
-    usage = router.get("compare_strategies").usage  # type: ignore[union-attr]
-    if len(cmd.args) < 2:
-        raise bad(f"give two or more strategy ids, e.g. strategy_1 strategy_2. Usage: {usage}")
-    dupes = sorted({a for a in cmd.args if cmd.args.count(a) > 1})
-    if dupes:
-        raise bad(f"{', '.join(dupes)} given more than once; list each strategy once")
-    opts = dict(cmd.options)
-    check_options(opts, _COMMON, usage)
-    fields = _job_fields(ctx, opts)
-    start, end = parse_dates(opts)
-    money = _money(opts)
-    for sid in cmd.args:
-        if not sid.startswith("strategy_"):
-            raise bad(f"'{sid}' is not a strategy id; compare stored strategies (see /strategies)")
-    specs = [svc.backtest_spec(sid, {}, start=start, end=end, **money) for sid in cmd.args]
-    try:
-        summary = await svc.run_comparison(ctx.session_id, specs, **fields)
-    except JobCancelled as exc:
-        return _cancelled("comparison", exc, svc)
-    return CommandReply(summary, run_id=summary["runId"], text=_format.comparison_text(summary))
-
-
-@router.command(
-    "sweep",
-    usage="/sweep <template> symbol=.. param=lo:hi:step [param=a,b,c ...] [start=..] [end=..] "
-    "[split=YYYY-MM-DD]",
-    summary="Backtest every combination of a parameter grid (vectorized); best rows first.",
-    details="Ranges include hi: `fast=5:50:5` is 5, 10, ..., 50; lists: `k=1.5,2,2.5`. Invalid "
-    "combinations (e.g. fast >= slow) are skipped. `sort=<metric>` ranks rows (default sharpe). "
-    "`split=2021-01-01` also backtests every combination on the bars from that date on, "
-    "separately (out of sample: `oos_sharpe`, `oos_total_return`, ...), so you can see how the "
-    "best in-sample rows hold up. "
-    "Cancel a long one with /cancel <run_id>. In Python: `client.sweep(template, symbol, "
-    "fast=range(5, 50, 5), ...)` returns the full table.",
-)
-async def sweep(ctx: CommandContext) -> CommandReply:
-    svc, cmd = _svc(ctx), ctx.command
-    usage = router.get("sweep").usage  # type: ignore[union-attr]
-    if len(cmd.args) > 1:
-        check_bare_params(cmd.args[1:], _template_of(svc, cmd.args[0]), sweep=True)
-    if len(cmd.args) != 1:
-        raise bad(f"give exactly one template (got {len(cmd.args)}). Usage: {usage}")
-    opts = dict(cmd.options)
-    if "symbol" not in opts:
-        raise bad(f"symbol= is required, e.g. symbol=ALPHA (see /data). Usage: {usage}")
-    fields = _job_fields(ctx, opts)
-    start, end = parse_dates(opts)
-    opts.pop("start", None), opts.pop("end", None)
-    sort = opts.pop("sort", "sharpe")
-    symbol = opts.pop("symbol")
-    split = parse_date("split", opts.pop("split", None))
-    money = _money(opts)
-    tpl = svc.template(cmd.args[0])
-    require_grid(opts, tpl)
-    base = svc.backtest_spec(tpl.name, {}, symbol=symbol, start=start, end=end, **money)
-    bars = len(base.data)
-    if split is not None:  # each combination must fit the shorter of the two periods
-        try:
-            cut = engine.split_index(base.data.index, split)
-        except engine.EngineError as exc:
-            raise bad(str(exc)) from None
-        bars = min(cut, bars - cut)
-    combos, skipped = svc.sweep_grid(tpl.name, opts, bars)
-    try:
-        summary = await svc.run_sweep(
-            ctx.session_id, base, combos, skipped=skipped, sort=sort, split=split, **fields
+    @command(
+        "run_backtest",
+        usage=USAGE["run_backtest"],
+        summary="Backtest a stored strategy (or a template) and share the result with the session.",
+        details="Options override the stored strategy's symbol, dates and params, e.g. "
+        "`/run_backtest strategy_1 fast=12 start=2020-01-01`. With a template name, `symbol` "
+        f"defaults to the first symbol of /data. Templates: {_TEMPLATES} (see /templates). "
+        "Progress streams as backtestProgress; the result (equity, trades, stats) is stored and "
+        "any member can fetch it: `client.results['run_…']`.",
+    )
+    async def run_backtest(self, ctx: CommandContext) -> CommandReply:
+        svc, cmd = self.svc, ctx.command
+        usage = USAGE["run_backtest"]
+        if len(cmd.args) > 1:
+            check_bare_params(cmd.args[1:], template_of(svc, cmd.args[0]))
+        if len(cmd.args) != 1:
+            raise bad(
+                f"give exactly one strategy id or template (got {len(cmd.args)}). Usage: {usage}"
+            )
+        opts = dict(cmd.options)
+        fields = _job_fields(ctx, opts)
+        start, end = parse_dates(opts)
+        opts.pop("start", None), opts.pop("end", None)
+        symbol = opts.pop("symbol", None)
+        spec = svc.backtest_spec(
+            cmd.args[0], opts, symbol=symbol, start=start, end=end, **_money(opts)
         )
-    except JobCancelled as exc:
-        return _cancelled("sweep", exc, svc)
-    return CommandReply(summary, run_id=summary["runId"], text=_format.sweep_text(summary))
+        try:
+            summary = await svc.run_backtest(ctx.session_id, spec, **fields)
+        except JobCancelled as exc:
+            return _cancelled("backtest", exc, svc)
+        return CommandReply(summary, run_id=summary["runId"], text=_format.backtest_text(summary))
+
+    @command(
+        "compare_strategies",
+        usage=USAGE["compare_strategies"],
+        summary="Backtest two or more stored strategies and compare their stats side by side.",
+        details="Each strategy runs on its own symbol and dates (start/end override all of them). "
+        "The summary is a metrics x strategies table; in Python `client.compare_strategies(...)` "
+        "returns `.stats` (DataFrame) and `.equity` (aligned equity curves).",
+    )
+    async def compare_strategies(self, ctx: CommandContext) -> CommandReply:
+        svc, cmd = self.svc, ctx.command
+        usage = USAGE["compare_strategies"]
+        if len(cmd.args) < 2:
+            raise bad(f"give two or more strategy ids, e.g. strategy_1 strategy_2. Usage: {usage}")
+        dupes = sorted({a for a in cmd.args if cmd.args.count(a) > 1})
+        if dupes:
+            raise bad(f"{', '.join(dupes)} given more than once; list each strategy once")
+        opts = dict(cmd.options)
+        check_options(opts, _COMMON, usage)
+        fields = _job_fields(ctx, opts)
+        start, end = parse_dates(opts)
+        money = _money(opts)
+        for sid in cmd.args:
+            if not sid.startswith("strategy_"):
+                raise bad(
+                    f"'{sid}' is not a strategy id; compare stored strategies (see /strategies)"
+                )
+        specs = [svc.backtest_spec(sid, {}, start=start, end=end, **money) for sid in cmd.args]
+        try:
+            summary = await svc.run_comparison(ctx.session_id, specs, **fields)
+        except JobCancelled as exc:
+            return _cancelled("comparison", exc, svc)
+        return CommandReply(summary, run_id=summary["runId"], text=_format.comparison_text(summary))
+
+    @command(
+        "sweep",
+        usage=USAGE["sweep"],
+        summary="Backtest every combination of a parameter grid (vectorized); best rows first.",
+        details="Ranges include hi: `fast=5:50:5` is 5, 10, ..., 50; lists: `k=1.5,2,2.5`. "
+        "Invalid combinations (e.g. fast >= slow) are skipped. `sort=<metric>` ranks rows "
+        "(default sharpe). "
+        "`split=2021-01-01` also backtests every combination on the bars from that date on, "
+        "separately (out of sample: `oos_sharpe`, `oos_total_return`, ...), so you can see how the "
+        "best in-sample rows hold up. "
+        "Cancel a long one with /cancel <run_id>. In Python: `client.sweep(template, symbol, "
+        "fast=range(5, 50, 5), ...)` returns the full table.",
+    )
+    async def sweep(self, ctx: CommandContext) -> CommandReply:
+        svc, cmd = self.svc, ctx.command
+        usage = USAGE["sweep"]
+        if len(cmd.args) > 1:
+            check_bare_params(cmd.args[1:], template_of(svc, cmd.args[0]), sweep=True)
+        if len(cmd.args) != 1:
+            raise bad(f"give exactly one template (got {len(cmd.args)}). Usage: {usage}")
+        opts = dict(cmd.options)
+        if "symbol" not in opts:
+            raise bad(f"symbol= is required, e.g. symbol=ALPHA (see /data). Usage: {usage}")
+        fields = _job_fields(ctx, opts)
+        start, end = parse_dates(opts)
+        opts.pop("start", None), opts.pop("end", None)
+        sort = opts.pop("sort", "sharpe")
+        symbol = opts.pop("symbol")
+        split = parse_date("split", opts.pop("split", None))
+        money = _money(opts)
+        tpl = svc.template(cmd.args[0])
+        require_grid(opts, tpl)
+        base = svc.backtest_spec(tpl.name, {}, symbol=symbol, start=start, end=end, **money)
+        bars = len(base.data)
+        if split is not None:  # each combination must fit the shorter of the two periods
+            try:
+                cut = engine.split_index(base.data.index, split)
+            except engine.EngineError as exc:
+                raise bad(str(exc)) from None
+            bars = min(cut, bars - cut)
+        combos, skipped = svc.sweep_grid(tpl.name, opts, bars)
+        try:
+            summary = await svc.run_sweep(
+                ctx.session_id, base, combos, skipped=skipped, sort=sort, split=split, **fields
+            )
+        except JobCancelled as exc:
+            return _cancelled("sweep", exc, svc)
+        return CommandReply(summary, run_id=summary["runId"], text=_format.sweep_text(summary))

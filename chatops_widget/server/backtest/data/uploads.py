@@ -11,7 +11,7 @@ the backtest service's catalog (so ``/data``, ``/run_backtest ... symbol=X``, ``
 ``system`` message. An existing symbol (bundled or uploaded) is replaced only with
 ``overwrite: true``; a replaced symbol gets a new revision, so worker processes never reuse the
 old frame they cached. Other servers sharing the data dir pick the file up within about a second
-(:mod:`._data_watch`), as they do a file put in that folder by hand.
+(:mod:`.watch`), as they do a file put in that folder by hand.
 
 Example (kernel side; the client validates first and sends the Arrow bytes):
     >>> client.upload_data("MYCO", df)                                   # doctest: +SKIP
@@ -40,12 +40,12 @@ from chatops_widget.protocol import (
     UploadData,
     parse,
 )
-from chatops_widget.server.router import router
+from chatops_widget.server.host import Host
 
-from ..commands import running as backtest_commands  # noqa: F401 - registers first: our start-up hook needs its service
+from ..service import BacktestService
 from .watch import DataFolderWatch, next_revision
 
-__all__ = ["MAX_DECODED_BYTES", "decode_upload", "bar_frequency"]
+__all__ = ["MAX_DECODED_BYTES", "Uploads", "bar_frequency", "decode_upload"]
 
 log = logging.getLogger(__name__)
 
@@ -144,10 +144,6 @@ def bar_frequency(index: pd.DatetimeIndex) -> str:
     return f"{step.total_seconds():g}-second"
 
 
-def _folder(server: Any) -> Path:
-    return Path(server.data_dir) / "data"
-
-
 def _write(folder: Path, symbol: str, df: pd.DataFrame) -> Path:
     """Write ``<SYMBOL>.parquet`` atomically (a temp file, then ``os.replace``)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -156,13 +152,6 @@ def _write(folder: Path, symbol: str, df: pd.DataFrame) -> Path:
     df.to_parquet(tmp)
     os.replace(tmp, path)
     return path
-
-
-def _svc(server: Any) -> Any:
-    svc = server.state.get("backtest")
-    if svc is None:
-        raise _bad("the backtest service is not running yet; retry", ErrorCode.INTERNAL)
-    return svc
 
 
 def _precheck(data: Any) -> None:
@@ -190,104 +179,101 @@ def _precheck(data: Any) -> None:
         data["data"] = bytes(payload)
 
 
-def _existing(svc: Any, symbol: str) -> str:
-    row = svc.catalog.info().set_index("symbol").loc[symbol]
-    return (
-        f"{int(row['bars']):,} bars {row['start'].date()}..{row['end'].date()}, "
-        f"from {row['source'] or 'the server'}"
-    )
+class Uploads:
+    """The ``uploadData`` event, the uploaded symbols kept across restarts, and the watched
+    ``<data_dir>/data`` folder, feeding one :class:`BacktestService`'s catalog."""
 
+    def __init__(self, service: BacktestService, host: Host) -> None:
+        self.svc, self.host = service, host
+        self.folder = Path(host.data_dir) / "data"
+        #: one upload or folder check at a time: an existence check and a write go together
+        self.lock = asyncio.Lock()
+        self.watch: DataFolderWatch | None = None
 
-@router.event(_EVENT)
-async def upload_data(server: Any, sid: str, data: Any) -> dict[str, Any]:
-    """``uploadData {sessionId, symbol, data, overwrite?}`` -> ``{symbol, bars, start, ...}``."""
-    _precheck(data)
-    req = parse(UploadData, data)
-    if req.sessionId not in server.sio.rooms(sid):
-        raise ProtocolError(
-            ErrorCode.NOT_JOINED,
-            f"{_EVENT}: not in session {req.sessionId!r}; send joinSession with it first",
-            req.sessionId,
+    def register(self, host: Host) -> None:
+        """Add the event and the start/stop hooks to ``host`` (after the service's own)."""
+        host.on_event(_EVENT, self.upload_data)
+        host.on_startup(self.start)
+        host.on_shutdown(self.stop)
+
+    async def start(self) -> None:
+        """Register the symbols uploaded before a restart, then follow the data folder."""
+        await self._load_uploads()
+        self.watch = DataFolderWatch(self.svc, self.folder, self.lock)
+        await self.watch.start()
+
+    async def stop(self) -> None:
+        """Stop following the data folder."""
+        if self.watch is not None:
+            await self.watch.stop()
+            self.watch = None
+
+    def _existing(self, symbol: str) -> str:
+        row = self.svc.catalog.info().set_index("symbol").loc[symbol]
+        return (
+            f"{int(row['bars']):,} bars {row['start'].date()}..{row['end'].date()}, "
+            f"from {row['source'] or 'the server'}"
         )
-    svc = _svc(server)
-    sym = req.symbol
-    df = await asyncio.to_thread(decode_upload, req.data, sym)
-    async with _lock(server):  # one upload at a time: the existence check and the write go together
-        existed = sym in svc.catalog
-        if existed and not req.overwrite:
-            raise _bad(
-                f"symbol {sym} already exists ({_existing(svc, sym)}); send overwrite=true to "
-                f"replace it (client.upload_data({sym!r}, df, overwrite=True)) or pick another "
-                "symbol name",
-                ErrorCode.ALREADY_EXISTS,
-            )
-        try:
-            await asyncio.to_thread(_write, _folder(server), sym, df)
-        except OSError as exc:
-            log.exception("writing %s failed", sym)
-            raise _bad(f"could not store {sym} on the server: {exc}", ErrorCode.INTERNAL) from None
-        # register and bump the revision together (no await between): runs see both or neither
-        svc.catalog.register(sym, df, source="upload")
-        svc.revisions[sym] = next_revision()
-        watch = server.state.get("uploads.watch")
-        if watch is not None:  # our own write: nothing to reload
-            watch.remember(f"{sym}.parquet")
-    idx = df.index
-    freq = bar_frequency(idx)
-    info = {
-        "symbol": sym,
-        "bars": len(df),
-        "start": idx[0].isoformat()[:10],
-        "end": idx[-1].isoformat()[:10],
-        "frequency": freq,
-        "overwritten": existed,
-    }
-    who = _NAME_RE.sub("", req.uploadedBy or "").strip() or "someone"
-    text = (
-        f"{who} uploaded symbol {sym}: {len(df):,} {freq + ' ' if freq else ''}bars "
-        f"{info['start']}..{info['end']}" + (" (replacing the previous data)" if existed else "")
-    )
-    msg = await server.publish(req.sessionId, "system", text, {"upload": info})
-    return {**info, "message": msg.wire()}
 
-
-@router.on_startup
-async def _load_uploads(server: Any) -> None:
-    """Register the symbols uploaded before a restart (after the backtest service started)."""
-    svc = server.state.get("backtest")
-    folder = _folder(server)
-    if svc is None or not folder.is_dir():
-        return
-    for tmp in folder.glob(".*.tmp"):  # an upload cut short by a crash
-        tmp.unlink(missing_ok=True)
-    for path in sorted(folder.glob("*.parquet")):
-        sym = path.name[: -len(".parquet")].upper()
-        if not re.match(SYMBOL_PATTERN, sym):
-            continue
-        try:
-            df = await asyncio.to_thread(engine.read_ohlcv_file, path)
+    async def upload_data(self, sid: str, data: Any) -> dict[str, Any]:
+        """``uploadData {sessionId, symbol, data, overwrite?}`` -> ``{symbol, bars, ...}``."""
+        _precheck(data)
+        req = parse(UploadData, data)
+        self.host.require_joined(sid, req.sessionId, _EVENT)
+        svc = self.svc
+        sym = req.symbol
+        df = await asyncio.to_thread(decode_upload, req.data, sym)
+        async with self.lock:  # the existence check and the write go together
+            existed = sym in svc.catalog
+            if existed and not req.overwrite:
+                raise _bad(
+                    f"symbol {sym} already exists ({self._existing(sym)}); send overwrite=true "
+                    f"to replace it (client.upload_data({sym!r}, df, overwrite=True)) or pick "
+                    "another symbol name",
+                    ErrorCode.ALREADY_EXISTS,
+                )
+            try:
+                await asyncio.to_thread(_write, self.folder, sym, df)
+            except OSError as exc:
+                log.exception("writing %s failed", sym)
+                raise _bad(
+                    f"could not store {sym} on the server: {exc}", ErrorCode.INTERNAL
+                ) from None
+            # register and bump the revision together (no await between): runs see both or neither
             svc.catalog.register(sym, df, source="upload")
-        except engine.EngineError as exc:
-            log.error("skipping uploaded data %s: %s", path, exc)
+            svc.revisions[sym] = next_revision()
+            if self.watch is not None:  # our own write: nothing to reload
+                self.watch.remember(f"{sym}.parquet")
+        idx = df.index
+        freq = bar_frequency(idx)
+        info = {
+            "symbol": sym,
+            "bars": len(df),
+            "start": idx[0].isoformat()[:10],
+            "end": idx[-1].isoformat()[:10],
+            "frequency": freq,
+            "overwritten": existed,
+        }
+        who = _NAME_RE.sub("", req.uploadedBy or "").strip() or "someone"
+        text = (
+            f"{who} uploaded symbol {sym}: {len(df):,} {freq + ' ' if freq else ''}bars "
+            f"{info['start']}..{info['end']}"
+            + (" (replacing the previous data)" if existed else "")
+        )
+        msg = await self.host.publish(req.sessionId, "system", text, {"upload": info})
+        return {**info, "message": msg.wire()}
 
-
-@router.on_startup
-async def _watch_uploads(server: Any) -> None:
-    """Follow the data folder: files written by other servers (or by hand) appear while we run."""
-    svc = server.state.get("backtest")
-    if svc is not None:
-        watch = DataFolderWatch(svc, _folder(server), _lock(server))
-        await watch.start()
-        server.state["uploads.watch"] = watch
-
-
-@router.on_shutdown
-async def _unwatch_uploads(server: Any) -> None:
-    watch = server.state.pop("uploads.watch", None)
-    if watch is not None:
-        await watch.stop()
-
-
-def _lock(server: Any) -> asyncio.Lock:
-    """One upload or folder check at a time: an existence check and a write go together."""
-    return server.state.setdefault("uploads.lock", asyncio.Lock())
+    async def _load_uploads(self) -> None:
+        if not self.folder.is_dir():
+            return
+        for tmp in self.folder.glob(".*.tmp"):  # an upload cut short by a crash
+            tmp.unlink(missing_ok=True)
+        for path in sorted(self.folder.glob("*.parquet")):
+            sym = path.name[: -len(".parquet")].upper()
+            if not re.match(SYMBOL_PATTERN, sym):
+                continue
+            try:
+                df = await asyncio.to_thread(engine.read_ohlcv_file, path)
+                self.svc.catalog.register(sym, df, source="upload")
+            except engine.EngineError as exc:
+                log.error("skipping uploaded data %s: %s", path, exc)

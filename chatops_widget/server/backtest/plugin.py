@@ -1,0 +1,60 @@
+"""The backtest plugin: what a server gets from ``plugins=[BacktestPlugin()]``.
+
+``register(host)`` builds the :class:`~.service.BacktestService` (data catalog, stored
+strategies, results, the job manager) and adds to the host, in this order: the run commands,
+the listing commands, the ``getResult``/``getRuns``/``getStrategies`` events and join-ack
+fields, the ``uploadData`` event, and the start/stop hooks (the service first, then the
+uploads and the data-folder watch, which need its catalog).
+
+Example:
+    >>> from chatops_widget.server import ChatOpsServer
+    >>> server = ChatOpsServer(tempfile.mkdtemp(), plugins=[BacktestPlugin(workers=1)])
+    >>> "run_backtest" in server.router.names(), "sweep" in server.router.names()
+    (True, True)
+"""
+
+from __future__ import annotations
+
+import tempfile  # noqa: F401  (used by the docstring example)
+
+from chatops_widget import engine
+from chatops_widget.server.host import Host
+
+from .commands.events import BacktestEvents
+from .commands.listing import ListingCommands
+from .commands.running import RunCommands
+from .data.uploads import Uploads
+from .service import BacktestService
+
+__all__ = ["BacktestPlugin"]
+
+
+class BacktestPlugin:
+    """Backtests, sweeps and comparisons as commands; ``workers`` processes (default: env
+    ``CHATOPS_WORKERS``, else up to 2), ``mode`` ``"process"``, ``"thread"`` or ``"dask"``
+    (default: env ``CHATOPS_JOBS``, else processes)."""
+
+    name = "backtest"
+
+    def __init__(self, *, workers: int | None = None, mode: str | None = None) -> None:
+        self.workers, self.mode = workers, mode
+        self.service: BacktestService | None = None
+
+    def register(self, host: Host) -> None:
+        """Build the service and add the commands, events and hooks to ``host``."""
+        if self.service is not None:
+            raise RuntimeError("a BacktestPlugin registers on one server only; make another")
+        svc = self.service = BacktestService(host, workers=self.workers, mode=self.mode)
+        host.router.include(RunCommands(svc))
+        host.router.include(ListingCommands(svc))
+        BacktestEvents(svc, host).register(host)
+        host.on_startup(svc.start)
+        host.on_shutdown(svc.shutdown)
+        Uploads(svc, host).register(host)
+
+    def known_names(self) -> tuple[list[str], list[str]]:
+        """(stored strategy ids + template names, symbols): what the assistant may name."""
+        if self.service is None:
+            return [], []
+        strategies = [*self.service.strategies.ids(), *sorted(engine.templates())]
+        return strategies, list(self.service.catalog.symbols())
