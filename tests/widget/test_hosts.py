@@ -64,6 +64,10 @@ def _styled(panel) -> None:
     assert cs["border"] >= 2 and cs["radius"] >= 4 and cs["pad"] >= 4, cs
     assert not panel.locator(".cow-file").is_visible()  # the file input is hidden
     assert not panel.locator(".cow-switcher").is_visible()  # the session bar is closed
+    widths = panel.evaluate(
+        "(r) => [r.querySelector('.cow-input').getBoundingClientRect().width, r.clientWidth]"
+    )
+    assert widths[0] > 0.6 * widths[1], widths  # the input spans the composer
     root = panel.evaluate("(r) => { const s = getComputedStyle(r); return [s.display, s.height]; }")
     assert root[0] == "flex" and root[1] == "560px", root
 

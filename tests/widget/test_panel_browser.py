@@ -79,6 +79,12 @@ def test_role_styling_and_timestamps(page):
     assert user["bg"] == "rgb(25, 118, 210)"  # primary (fallback of --jp-brand-color1)
     assert assistant["bg"] != user["bg"] and system["bg"] != assistant["bg"]
     assert system["border"] == "rgb(237, 108, 2)"  # warning accent
+    composer = page.evaluate(
+        """() => { const c = document.querySelector('.cow-composer');
+             return [getComputedStyle(c).display, c.querySelector('.cow-input').offsetWidth,
+                     c.clientWidth]; }"""
+    )
+    assert composer[0] == "flex" and composer[1] > 0.6 * composer[2], composer
     expected = page.evaluate("() => new Date('2026-01-02T10:00:01.000Z').toLocaleTimeString()")
     assert user["meta"].endswith(expected)
 
