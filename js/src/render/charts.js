@@ -18,7 +18,7 @@ function axes(colors, fmt, hideX) {
   const base = { stroke: colors.axis, grid: { stroke: colors.grid, width: 0.5 }, ticks: { stroke: colors.grid } };
   const x = hideX
     ? { ...base, size: 6, values: (_u, vals) => vals.map(() => "") }
-    : { ...base, size: 40, space: 70, font: "11px sans-serif" };
+    : { ...base, size: 40, font: "11px sans-serif" };
   // denser y ticks than uPlot's default (these charts are short), labels in a fixed-width gutter
   const y = {
     ...base,
