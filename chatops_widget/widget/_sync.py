@@ -76,7 +76,8 @@ def series_payload(df: pd.DataFrame, columns: Sequence[str], max_points: int = M
     """``{"t": [epoch s], col: [...]}`` for ``columns`` of ``df``, downsampled together."""
     arrays = [df[c].to_numpy(dtype=float) for c in columns]
     idx = downsample_indices(arrays, max_points)
-    out: dict[str, Any] = {"t": [_epoch_seconds(df.index)[i] for i in idx]}
+    seconds = _epoch_seconds(df.index)  # once: converting per point made this O(n * points)
+    out: dict[str, Any] = {"t": [seconds[i] for i in idx]}
     for c, a in zip(columns, arrays, strict=True):
         out[str(c)] = _json_floats(a[idx])
     return out
@@ -209,6 +210,8 @@ def result_payload(ack: dict[str, Any], summary: dict[str, Any] | None = None) -
     kind = ack.get("kind") or summary.get("kind")
     frames = _frames(ack)
     msg: dict[str, Any] = {"type": "result", "runId": ack.get("runId"), "kind": kind}
+    if isinstance(meta.get("engineSeconds"), (int, float)):
+        msg["engineSeconds"] = float(meta["engineSeconds"])  # time in the engine itself
     equity = frames.get("equity")
     if kind == "backtest":
         msg.update(
