@@ -166,6 +166,7 @@ def test_run_backtest_progress_result_and_dataframes(widget):
     series = result["series"]
     assert len(series["t"]) == len(series["equity"]) == len(series["drawdown"]) <= 1000
     assert len(series["position"]) == len(series["t"])  # for the chart's hover readout
+    assert 0 < result["engineSeconds"] < 60  # the engine's own time, shown on the card
     markers = result["trades"]  # entries and exits for the equity chart
     assert markers["total"] == len(markers["entry"]) == len(markers["exit"]) > 0
     assert series["t"][0] <= min(markers["entry"]) <= max(markers["exit"]) <= series["t"][-1]

@@ -47,6 +47,7 @@ export function renderItem(item, ctx) {
     const row = el("div", "cow-row cow-assistant cow-result");
     row.dataset.role = "assistant";
     row.dataset.run = item.result.runId;
+    if (Number.isFinite(item.result.engineSeconds)) row.dataset.engineSeconds = String(item.result.engineSeconds);
     const r = renderResult(item.result, (text) => ctx.send({ type: "send", text }));
     row.appendChild(r.el);
     return { el: row, mount: r.mount, destroy: r.destroy };

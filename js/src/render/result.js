@@ -105,6 +105,9 @@ export function renderResult(result, onRun = null) {
     card.appendChild(el("div", "cow-card-title", `${kind || "result"} ${result.runId || ""}`));
     if (result.stats) card.appendChild(tableBox(metricsTable(result.stats)));
   }
+  if (Number.isFinite(result.engineSeconds)) {
+    card.appendChild(el("div", "cow-meta cow-engine-time", `engine time ${result.engineSeconds.toFixed(3)} s`));
+  }
   if (result.points && result.totalPoints && result.points < result.totalPoints) {
     const note = `chart: ${result.points} of ${result.totalPoints} points (downsampled; the kernel keeps the full DataFrame)`;
     card.appendChild(el("div", "cow-meta", note));
