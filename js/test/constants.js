@@ -1,12 +1,13 @@
 // The kernel's constants for unit tests, from their one source: the Python package in this
-// repository (`chatops_widget.protocol.frontend_constants`), so the tests never hold copies.
+// repository (`chatops_widget.widget._sync.frontend_constants`), so the tests never hold copies.
+// Importing the widget needs the bundle built: `npm test` builds it first.
 // Uses $PYTHON (pytest sets it to its own interpreter), else `python3`.
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { setConstants } from "../src/constants.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const CODE = "import json; from chatops_widget.protocol import frontend_constants as f; print(json.dumps(f()))";
+const CODE = "import json; from chatops_widget.widget._sync import frontend_constants as f; print(json.dumps(f()))";
 
 let cached = null;
 

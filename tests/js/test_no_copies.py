@@ -2,9 +2,10 @@
 
 Run statuses, result kinds, error codes, limits, the stats shown as percent, the default cash and
 the command list reach the JS as the widget's ``constants`` and ``commands`` traitlets
-(``chatops_widget.protocol.frontend_constants``); a literal list of them in ``js/src`` is a copy
-that drifts (the upload limit said 20 MiB in the panel and 15 MiB in the protocol). Styles ship as
-the widget's ``_css``, never injected into ``document.head`` (marimo renders in a shadow root).
+(``chatops_widget.widget._sync.frontend_constants``: the protocol's and the engine's); a
+literal list of them in ``js/src`` is a copy that drifts (the upload limit said 20 MiB in the
+panel and 15 MiB in the protocol). Styles ship as the widget's ``_css``, never injected into
+``document.head`` (marimo renders in a shadow root).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from chatops_widget.protocol import frontend_constants
+from chatops_widget.widget._sync import frontend_constants
 
 SRC = Path(__file__).resolve().parents[2] / "js" / "src"
 C = frontend_constants()

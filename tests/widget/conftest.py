@@ -71,7 +71,7 @@ def page(browser, bundle):
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    from chatops_widget.protocol import frontend_constants
+    from chatops_widget.widget._sync import frontend_constants
 
     html = HARNESS.read_text().replace("__CONSTANTS__", json.dumps(frontend_constants()))
     files = {

@@ -172,15 +172,15 @@ def test_run_backtest_progress_result_and_dataframes(widget):
     assert series["t"][0] <= min(markers["entry"]) <= max(markers["exit"]) <= series["t"][-1]
     # the panel drew from the kernel's copy: client.results has it without a second fetch
     tracker, calls = w.client._runs, []
-    assert run_id in tracker._cache
+    assert tracker.cached(run_id) is not None
     real_call = w.client.call
     w.client.call = lambda event, *a, **k: calls.append(event) or real_call(event, *a, **k)
     try:
         full = w.results[run_id].equity
-        assert w.client.results[run_id] is tracker._cache.get(run_id)
+        assert w.client.results[run_id] is tracker.cached(run_id)
     finally:
         del w.client.call
-    assert "getResult" not in calls and full is tracker._cache.get(run_id).equity
+    assert "getResult" not in calls and full is tracker.cached(run_id).equity
     assert isinstance(full, pd.DataFrame) and len(full) == result["totalPoints"]
     assert result["points"] == len(series["t"])
     # the chart keeps the curve's extremes
@@ -392,21 +392,23 @@ def test_constants_traitlet_carries_the_protocol_constants(widget):
         RESULT_KINDS,
         TERMINAL_STATUSES,
         ErrorCode,
-        frontend_constants,
     )
 
     w, _rec = widget
     state = w.get_state()  # what the front end receives when the view opens
     c = state["constants"]
-    assert c == frontend_constants() and w.trait_metadata("constants", "sync")
+    assert c == sync.frontend_constants() and w.trait_metadata("constants", "sync")
     assert set(c["terminalStatuses"]) == TERMINAL_STATUSES
-    assert set(c["resultKinds"]) == RESULT_KINDS == sync.RICH_KINDS
+    assert set(c["resultKinds"]) == RESULT_KINDS
     assert c["limits"] == {"maxContentChars": MAX_CONTENT_CHARS,
                            "maxCommandChars": MAX_COMMAND_CHARS,
                            "maxUploadBytes": MAX_UPLOAD_BYTES}  # fmt: skip
     assert set(c["errorCodes"]) == {e.value for e in ErrorCode}
     assert {"total_return", "max_drawdown"} <= set(c["percentStats"])
+    assert c["defaultCash"] == engine.DEFAULT_CASH
     assert c["defaultCash"] == inspect.signature(engine.backtest).parameters["cash"].default
+    units = {s["name"]: s["unit"] for s in c["stats"]}
+    assert units == {s.name: s.unit for s in engine.STATS}  # the engine's stat registry
     json.dumps(c)  # plain JSON: it travels as a traitlet
 
 
