@@ -398,8 +398,8 @@ def test_constants_traitlet_carries_the_protocol_constants(widget):
     state = w.get_state()  # what the front end receives when the view opens
     c = state["constants"]
     assert c == sync.frontend_constants() and w.trait_metadata("constants", "sync")
-    assert set(c["terminalStatuses"]) == TERMINAL_STATUSES
-    assert set(c["resultKinds"]) == RESULT_KINDS
+    assert set(c["terminalStatuses"]) == set(TERMINAL_STATUSES)
+    assert set(c["resultKinds"]) == set(RESULT_KINDS)
     assert c["limits"] == {"maxContentChars": MAX_CONTENT_CHARS,
                            "maxCommandChars": MAX_COMMAND_CHARS,
                            "maxUploadBytes": MAX_UPLOAD_BYTES}  # fmt: skip
