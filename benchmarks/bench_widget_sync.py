@@ -168,7 +168,7 @@ def latency(runs: int) -> None:
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
-    log = open(root / "lab.log", "wb")  # noqa: SIM115 - closed below
+    log = (root / "lab.log").open("wb")  # closed below
     proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import re
 import shlex
@@ -48,7 +49,7 @@ def downsample_indices(columns: Sequence[np.ndarray], max_points: int = MAX_POIN
         values = np.where(
             np.isnan(values), np.nanmean(values) if np.isfinite(values).any() else 0, values
         )
-        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        for lo, hi in itertools.pairwise(edges):
             if hi > lo:
                 seg = values[lo:hi]
                 picked.append(np.array([lo + int(seg.argmin()), lo + int(seg.argmax())]))

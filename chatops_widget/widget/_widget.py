@@ -63,9 +63,9 @@ class ChatOpsWidget(anywidget.AnyWidget):
     session_id = traitlets.Unicode("").tag(sync=True)
     connected = traitlets.Bool(False).tag(sync=True)
     reconnect_attempt = traitlets.Int(0).tag(sync=True)
-    commands = traitlets.List().tag(sync=True)
-    strategies = traitlets.List().tag(sync=True)
-    templates = traitlets.List().tag(sync=True)
+    commands: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    strategies: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    templates: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     theme = traitlets.Unicode("auto").tag(sync=True)  # "auto" (JupyterLab's), "light", "dark"
     #: Run statuses, result kinds, limits, stat units, default cash: the JS keeps no copies.
     constants = traitlets.Dict().tag(sync=True)
@@ -231,7 +231,7 @@ class ChatOpsWidget(anywidget.AnyWidget):
             self._resync_pending = False
             self._session = self._client.current_session_id
             self._messages = list(self._client.messages) if self._session else []
-            self._ids = {m.get("id"): i for i, m in enumerate(self._messages)}
+            self._ids = {str(m.get("id")): i for i, m in enumerate(self._messages)}
             self._refresh_state()
             if send:
                 for chunk in sync.history_chunks(self._messages, None):
@@ -256,13 +256,13 @@ class ChatOpsWidget(anywidget.AnyWidget):
             if msg.get("sessionId") != self._session or self._resync_pending:
                 self._schedule_resync()  # the client switched sessions (or is catching up)
                 return
-            at = self._ids.get(msg.get("id"))
+            at = self._ids.get(str(msg.get("id")))
             if at is not None:  # an in-place update (e.g. streamed assistant text)
                 if self._messages[at] == msg:
                     return
                 self._messages[at] = msg
             else:
-                self._ids[msg.get("id")] = len(self._messages)
+                self._ids[str(msg.get("id"))] = len(self._messages)
                 self._messages.append(msg)
             self._post({"type": "message", "message": msg})
 

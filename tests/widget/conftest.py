@@ -164,7 +164,7 @@ def _host_env(root: Path) -> dict[str, str]:
 @contextlib.contextmanager
 def _serve(cmd: list[str], root: Path, ready: str, name: str):
     """Run a host until the test session ends; ``ready`` is polled until it answers."""
-    log = open(root / f"{name}.log", "wb")  # noqa: SIM115 - closed below
+    log = (root / f"{name}.log").open("wb")  # closed below
     proc = subprocess.Popen(
         cmd, cwd=root, env=_host_env(root), stdout=log, stderr=subprocess.STDOUT
     )

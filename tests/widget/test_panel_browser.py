@@ -371,7 +371,7 @@ def test_heatmap_colours_centre_on_zero_and_legend(page):
         )
 
     assert colour(0, 0) == [247, 247, 247]  # zero: neutral
-    r, g, b = colour(1, 1)
+    r, _g, b = colour(1, 1)
     assert b >= r and abs(r - 247) < 10  # +0.04: nearly neutral, towards blue
     assert colour(2, 2) == [178, 24, 43]  # the most negative: full red
     legend = card.locator(".cow-heat-legend").inner_text()
