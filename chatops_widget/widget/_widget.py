@@ -57,6 +57,8 @@ class ChatOpsWidget(anywidget.AnyWidget):
     """
 
     _esm = _STATIC / "widget.js"
+    #: The panel's styles; anywidget puts them where the view lives (document or shadow root).
+    _css = _STATIC / "widget.css"
 
     session_id = traitlets.Unicode("").tag(sync=True)
     connected = traitlets.Bool(False).tag(sync=True)
@@ -65,6 +67,12 @@ class ChatOpsWidget(anywidget.AnyWidget):
     strategies: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     templates: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     theme = traitlets.Unicode("auto").tag(sync=True)  # "auto" (JupyterLab's), "light", "dark"
+    #: Run statuses, result kinds, limits, stat units, default cash: the JS keeps no copies.
+    constants = traitlets.Dict().tag(sync=True)
+
+    @traitlets.default("constants")
+    def _default_constants(self) -> dict[str, Any]:
+        return sync.frontend_constants()
 
     def __init__(
         self,
@@ -313,8 +321,12 @@ class ChatOpsWidget(anywidget.AnyWidget):
             self._notice(f"cannot show {run_id}: {getattr(exc, 'message', exc)}")
             return
         summary = {**self._client.results.summary(run_id), **(summary or {}), "runId": run_id}
+        msg = sync.result_payload(value, summary)
+        engine_seconds = self._client.results.meta(run_id).get("engineSeconds")
+        if isinstance(engine_seconds, (int, float)):
+            msg["engineSeconds"] = float(engine_seconds)  # the engine's own time, on the card
         if session == self._session:
-            self._post(sync.result_payload(value, summary))
+            self._post(msg)
 
     # ------------------------------------------------------------------ front-end messages
 
