@@ -280,7 +280,7 @@ class ChatOpsWidget(anywidget.AnyWidget):
             text = str(err.get("message", ""))
             self._notice(f"{payload.get('command', 'command')} failed: {text}", key=text)
         elif kind in RESULT_KINDS and payload.get("runId") and summary.get("status") != "cancelled":
-            self._pool.submit(self._show_result, payload["runId"], summary)
+            self._background(self._show_result, payload["runId"], summary)
         elif kind == "strategy" and isinstance(summary.get("strategy"), dict):
             with self._lock:
                 self.strategies = [*self.strategies, sync.jsonable(summary["strategy"])]
@@ -297,7 +297,7 @@ class ChatOpsWidget(anywidget.AnyWidget):
             self._notice(str(payload))
 
     def _on_connect(self, *args: Any) -> None:
-        self._pool.submit(self._refresh_state)
+        self._background(self._refresh_state)
 
     def _on_disconnect(self, *args: Any) -> None:
         with self._lock:
@@ -353,14 +353,14 @@ class ChatOpsWidget(anywidget.AnyWidget):
             elif kind == "cancel":
                 self._background(self._client.execute_command, f"/cancel {content.get('runId')}")
             elif kind == "get_result":
-                self._pool.submit(self._show_result, str(content.get("runId")))
+                self._background(self._show_result, str(content.get("runId")))
             elif kind == "session":
-                self._pool.submit(self._session_action, content.get("action"), content.get("id"))
+                self._background(self._session_action, content.get("action"), content.get("id"))
             elif kind == "upload":
-                self._pool.submit(uploads.upload, self._client, self.uploads, content, self._notice)
+                self._background(uploads.upload, self._client, self.uploads, content, self._notice)
             elif kind == "replace_upload":
                 symbol = str(content.get("symbol"))
-                self._pool.submit(uploads.replace, self._client, self.uploads, symbol, self._notice)
+                self._background(uploads.replace, self._client, self.uploads, symbol, self._notice)
         except Exception as exc:  # never let a front-end message kill the comm handler
             log.exception("front-end message %r failed", kind)
             self._notice(f"{kind}: {exc}")
@@ -371,6 +371,8 @@ class ChatOpsWidget(anywidget.AnyWidget):
         def done(fut: Future[Any]) -> None:
             exc = fut.exception()
             if exc is not None:
+                if not isinstance(exc, (ProtocolError, TimeoutError, ConnectionError)):
+                    log.error("%s failed", getattr(fn, "__name__", fn), exc_info=exc)
                 self._notice(getattr(exc, "message", None) or str(exc))
 
         self._pool.submit(fn, *args).add_done_callback(done)
