@@ -31,6 +31,7 @@ from ._errors import (
     DataError,
     EngineError,
     ParamError,
+    RuleError,
     SweepCancelled,
     UnknownStrategyError,
     UnknownSymbolError,
@@ -43,6 +44,7 @@ from ._result import BacktestResult
 from ._split import split_index
 from ._sweep import sweep
 from ._templates import Param, StrategyBase, Template
+from .rules import RuleStrategy
 
 catalog: DataCatalog = _DefaultCatalog()
 """The process-wide catalog; holds the bundled sample (loaded on first use)."""
@@ -61,6 +63,8 @@ __all__ = [
     "Param",
     "StrategyBase",
     "ParamError",
+    "RuleError",
+    "RuleStrategy",
     "SweepCancelled",
     "Template",
     "UnknownStrategyError",

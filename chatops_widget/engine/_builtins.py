@@ -17,6 +17,7 @@ import numpy as np
 
 from . import _indicators as ind
 from ._templates import Param, Template
+from ._types import BoolArray, Int8Array, IntArray
 
 _WIN = 100_000
 
@@ -74,18 +75,25 @@ def cross_positions(
     return pos
 
 
-def event_positions(long_en, long_ex, short_en=None, short_ex=None) -> np.ndarray:
-    """Stateful entries/exits as 1-D bool arrays -> int8 positions (entry wins over exit)."""
-    n = len(long_en)
-    rows = np.arange(n)
+def event_positions(
+    long_en: BoolArray,
+    long_ex: BoolArray,
+    short_en: BoolArray | None = None,
+    short_ex: BoolArray | None = None,
+) -> Int8Array:
+    """Stateful entries/exits as bool arrays (1-D, or one row per combination) -> int8
+    positions along the last axis: long from a long entry until a long exit (entry wins over
+    exit on the same bar), short likewise; a new entry of the other side switches."""
+    shape = np.shape(long_en)
+    rows = np.arange(shape[-1])
 
-    def last(mask):
+    def last(mask: BoolArray | None) -> IntArray:
         if mask is None:
-            return np.full(n, -1)
-        return np.maximum.accumulate(np.where(mask, rows, -1))
+            return np.full(shape, -1)
+        return np.maximum.accumulate(np.where(mask, rows, -1), axis=-1)
 
     le, lx, se, sx = last(long_en), last(long_ex), last(short_en), last(short_ex)
-    pos = np.zeros(n, dtype=np.int8)
+    pos = np.zeros(shape, dtype=np.int8)
     pos[(le >= 0) & (le >= lx) & (le > se)] = 1
     pos[(se >= 0) & (se >= sx) & (se > le)] = -1
     return pos

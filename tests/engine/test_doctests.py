@@ -11,8 +11,12 @@ import pytest
 import chatops_widget.engine as engine
 
 MODULES = ["chatops_widget.engine"] + [
-    f"chatops_widget.engine.{m.name}" for m in pkgutil.iter_modules(engine.__path__)
+    m.name for m in pkgutil.walk_packages(engine.__path__, prefix="chatops_widget.engine.")
 ]
+
+
+def test_the_rules_subpackage_is_included():
+    assert {"chatops_widget.engine.rules", "chatops_widget.engine.rules._parser"} <= set(MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -20,3 +24,5 @@ def test_docstring_examples(name):
     mod = importlib.import_module(name)
     res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert res.failed == 0
+    if name.startswith("chatops_widget.engine.rules"):
+        assert res.attempted > 0, f"{name} has no runnable example"
