@@ -13,20 +13,25 @@ after it the position is +1 while fast is above slow and 0 (or -1 with ``short``
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from . import _indicators as ind
-from ._templates import Param, Template
-from ._types import BoolArray, Int8Array, IntArray
+from ._sim import Bars
+from ._templates import Combo, Param, SignalFn, Template
+from ._types import BoolArray, FloatArray, Int8Array, IntArray
 
 _WIN = 100_000
 
 
-def _cached(bars, key, fn):
+def _cached(bars: Bars, key: Any, fn: Callable[[], FloatArray]) -> FloatArray:
     c = bars.cache
     if key not in c:
         c[key] = fn()
-    return c[key]
+    return c[key]  # type: ignore[no-any-return]
 
 
 def _ffill_nonzero(s: np.ndarray) -> np.ndarray:
@@ -99,15 +104,15 @@ def event_positions(
     return pos
 
 
-def _columns(bars, combos, one) -> np.ndarray:
+def _columns(bars: Bars, combos: list[Combo], one: Callable[[Bars, Combo], Int8Array]) -> Int8Array:
     out = np.zeros((len(combos), bars.n), dtype=np.int8)
     for j, p in enumerate(combos):
         out[j] = one(bars, p)
     return out
 
 
-def _ma_cross(kind):
-    def signal(bars, combos):
+def _ma_cross(kind: str) -> SignalFn:
+    def signal(bars: Bars, combos: list[Combo]) -> Int8Array:
         fn = ind.sma if kind == "sma" else ind.ema
         windows = sorted({c["fast"] for c in combos} | {c["slow"] for c in combos})
         missing = [w for w in windows if (kind, w) not in bars.cache]
@@ -115,7 +120,7 @@ def _ma_cross(kind):
             m = ind.sma_matrix(bars.close, missing)
             for j, w in enumerate(missing):
                 bars.cache[(kind, w)] = np.ascontiguousarray(m[:, j])
-        ma = {w: _cached(bars, (kind, w), lambda w=w: fn(bars.close, w)) for w in windows}
+        ma = {w: _cached(bars, (kind, w), functools.partial(fn, bars.close, w)) for w in windows}
         # one broadcast comparison per fast window against a block of slow averages
         out = np.empty((len(combos), bars.n), dtype=np.int8)
         by_fast: dict[int, list[int]] = {}
@@ -131,7 +136,7 @@ def _ma_cross(kind):
     return signal
 
 
-def _cross_check(p):
+def _cross_check(p: Combo) -> tuple[str, str] | None:
     if p["fast"] >= p["slow"]:
         return "fast", f"fast ({p['fast']}) must be smaller than slow ({p['slow']})"
     return None
@@ -167,7 +172,7 @@ EMA_CROSS = Template(
 )
 
 
-def _rsi_one(bars, p):
+def _rsi_one(bars: Bars, p: Combo) -> Int8Array:
     r = _cached(bars, ("rsi", p["window"]), lambda: ind.rsi(bars.close, p["window"]))
     with np.errstate(invalid="ignore"):
         lo, hi = r < p["lower"], r > p["upper"]
@@ -196,7 +201,7 @@ RSI_REVERSION = Template(
 )
 
 
-def _boll_one(bars, p):
+def _boll_one(bars: Bars, p: Combo) -> Int8Array:
     w, k = p["window"], p["k"]
     mid = _cached(bars, ("sma", w), lambda: ind.sma(bars.close, w))
     sd = _cached(bars, ("std", w), lambda: ind.rolling_std(bars.close, w))
@@ -222,7 +227,7 @@ BOLLINGER = Template(
 )
 
 
-def _mom_one(bars, p):
+def _mom_one(bars: Bars, p: Combo) -> Int8Array:
     lb = p["lookback"]
     ret = bars.close / ind.shift(bars.close, lb) - 1.0
     pos = np.zeros(bars.n, dtype=np.int8)
@@ -247,7 +252,7 @@ MOMENTUM = Template(
 )
 
 
-def _donchian_one(bars, p):
+def _donchian_one(bars: Bars, p: Combo) -> Int8Array:
     w, x = p["window"], p["exit_window"]
     hi_w = ind.shift(_cached(bars, ("max", w), lambda: ind.rolling_max(bars.high, w)))
     lo_w = ind.shift(_cached(bars, ("min", w), lambda: ind.rolling_min(bars.low, w)))

@@ -11,6 +11,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class EngineError(ValueError):
     """Base class of all engine errors (bad data, bad parameters, unknown names)."""
@@ -49,7 +51,7 @@ class SweepCancelled(EngineError):
     count combinations.
     """
 
-    def __init__(self, message: str, partial=None, done: int = 0, total: int = 0) -> None:
+    def __init__(self, message: str, partial: Any = None, done: int = 0, total: int = 0) -> None:
         super().__init__(message)
         self.partial = partial
         self.done = done

@@ -209,7 +209,11 @@ def _exit(
         tp = -inf if orders.take_profit is None else tp
     trail = None
     if dist is not None:
-        anchor = dist[e - 1] if orders.trailing_atr is not None else price * orders.trailing_stop
+        if orders.trailing_atr is not None:
+            anchor = dist[e - 1]
+        else:
+            assert orders.trailing_stop is not None
+            anchor = price * orders.trailing_stop
         level = cl[seg] - d * dist[seg]  # set at each close, in force from the next bar
         trail = np.empty(x - e)
         trail[0] = price - d * anchor
@@ -229,10 +233,10 @@ def _exit(
         return (x, o[x], SIGNAL) if x < n else (n - 1, cl[-1], END)
     m = int(hit.argmax())
     t = e + m
-    level = float(stop if np.ndim(stop) == 0 else stop[m])  # type: ignore[index]
+    here = float(stop if np.ndim(stop) == 0 else stop[m])  # type: ignore[index]
     gap_tp = (o[t] >= tp) if d > 0 else (o[t] <= tp)
     if hit_tp[m] and (gap_tp or not hit_stop[m]):
         return t, (max(o[t], tp) if d > 0 else min(o[t], tp)), TAKE_PROFIT
-    fill = min(o[t], level) if d > 0 else max(o[t], level)
+    fill = min(o[t], here) if d > 0 else max(o[t], here)
     binding_sl = trail is None or not (trail[m] > sl if d > 0 else trail[m] < sl)  # NaN: sl
     return t, fill, STOP_LOSS if binding_sl else TRAILING_STOP

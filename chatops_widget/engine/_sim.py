@@ -85,7 +85,7 @@ class Bars:
         if d is None:
             span = (self.index - self.index[0]) / pd.Timedelta(days=1)  # any datetime unit
             d = self.cache["_days"] = np.asarray(span, dtype=np.float64)
-        return d  # type: ignore[no-any-return]
+        return d
 
     @property
     def close_returns(self) -> FloatArray:
@@ -94,7 +94,7 @@ class Bars:
         if rc is None:
             cl = self.close
             rc = self.cache["_rc"] = np.concatenate(([0.0], cl[1:] / cl[:-1] - 1.0))
-        return rc  # type: ignore[no-any-return]
+        return rc
 
 
 @dataclass

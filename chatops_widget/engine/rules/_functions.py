@@ -134,13 +134,15 @@ def _bb(sign: float) -> Callable[[FloatArray, int, float], FloatArray]:
 
 def _roc(x: FloatArray, w: int) -> FloatArray:
     with np.errstate(divide="ignore", invalid="ignore"):
-        return x / ind.shift(x, w) - 1.0
+        out: FloatArray = x / ind.shift(x, w) - 1.0
+    return out
 
 
 def _macd(x: FloatArray, fast: int, slow: int) -> FloatArray:
     if max(fast, slow) > len(x):
         return np.full(len(x), np.nan)
-    return ind.ema(x, fast) - ind.ema(x, slow)
+    out: FloatArray = ind.ema(x, fast) - ind.ema(x, slow)
+    return out
 
 
 def _macd_signal(x: FloatArray, fast: int, slow: int, signal: int) -> FloatArray:

@@ -34,6 +34,7 @@ from ._tree import (
     Call,
     Compare,
     Field,
+    Kind,
     Logic,
     Neg,
     Node,
@@ -206,14 +207,14 @@ class _Parser:
             raise self.fail(
                 f"unknown name {self.snippet(node)!r}", p, f" (did you mean {right!r}?)"
             )
-        return self._unknown("name", self.snippet(node), p, list(FIELDS) + list(FUNCTIONS))
+        raise self._unknown("name", self.snippet(node), p, list(FIELDS) + list(FUNCTIONS))
 
     def _unknown(self, what: str, text: str, p: int, choices: list[str]) -> RuleError:
         close = difflib.get_close_matches(text.lower(), choices, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         if what == "name" and not close:
             hint = f" (price fields: {', '.join(FIELDS)}; parameters are written $name)"
-        raise self.fail(f"unknown {what} {text!r}", p, hint)
+        return self.fail(f"unknown {what} {text!r}", p, hint)
 
     def compare(self, node: ast.Compare, p: int) -> Node:
         operands = [node.left, *node.comparators]
@@ -242,7 +243,7 @@ class _Parser:
                                 "for the previous bar", p)  # fmt: skip
             raise self._unknown("function", self.snippet(node.func), p, list(FUNCTIONS))
         args = self.bind(spec, node, p)
-        kind = "condition" if spec.condition else "number"
+        kind: Kind = "condition" if spec.condition else "number"
         return Call(pos=p, kind=kind, fn=name, args=tuple(args))
 
     def bind(self, spec: Function, node: ast.Call, p: int) -> list[Node]:

@@ -159,7 +159,7 @@ def diagnose(text: str, field: str) -> tuple[str, int | None]:
                 return "',' only separates the arguments of a function call", col
             if prev is not None and prev.string in ("(", ","):
                 return "an argument is missing before ','", col
-        if _operand_end(prev) and _operand_start(tok) and s not in ("-", "+"):
+        if prev is not None and _operand_end(prev) and _operand_start(tok) and s not in "-+":
             if not (s == "(" and _is_name(prev)):  # f(...) is a call
                 return f"missing operator between {prev.string!r} and {s!r}", col
     if stack:
