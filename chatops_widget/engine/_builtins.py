@@ -18,11 +18,12 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _indicators as ind
 from ._sim import Bars
 from ._templates import Combo, Param, SignalFn, Template
-from ._types import BoolArray, FloatArray, Int8Array, IntArray
+from ._types import BoolArray, FloatArray, Int8Array
 
 _WIN = 100_000
 
@@ -36,7 +37,7 @@ def _cached(bars: Bars, key: Any, fn: Callable[[], FloatArray]) -> FloatArray:
 
 def _ffill_nonzero(s: np.ndarray) -> np.ndarray:
     """Replace zeros by the last non-zero value before them (along each row)."""
-    idx = np.where(s != 0, np.arange(s.shape[1])[None, :], 0)
+    idx = np.where(s != 0, np.arange(s.shape[1], dtype=np.int32)[None, :], np.int32(0))
     np.maximum.accumulate(idx, axis=1, out=idx)
     return np.take_along_axis(s, idx, axis=1)
 
@@ -90,15 +91,18 @@ def event_positions(
     positions along the last axis: long from a long entry until a long exit (entry wins over
     exit on the same bar), short likewise; a new entry of the other side switches."""
     shape = np.shape(long_en)
-    rows = np.arange(shape[-1])
+    rows = np.arange(shape[-1], dtype=np.int32)  # bar numbers fit: half the memory traffic
 
-    def last(mask: BoolArray | None) -> IntArray:
-        if mask is None:
-            return np.full(shape, -1)
-        return np.maximum.accumulate(np.where(mask, rows, -1), axis=-1)
+    def last(mask: BoolArray) -> npt.NDArray[np.int32]:
+        """Index of the latest bar <= t where ``mask`` is true (-1: none yet)."""
+        return np.maximum.accumulate(np.where(mask, rows, np.int32(-1)), axis=-1)
 
-    le, lx, se, sx = last(long_en), last(long_ex), last(short_en), last(short_ex)
+    le, lx = last(long_en), last(long_ex)
     pos = np.zeros(shape, dtype=np.int8)
+    if short_en is None or short_ex is None:  # long/flat only
+        pos[(le >= 0) & (le >= lx)] = 1
+        return pos
+    se, sx = last(short_en), last(short_ex)
     pos[(le >= 0) & (le >= lx) & (le > se)] = 1
     pos[(se >= 0) & (se >= sx) & (se > le)] = -1
     return pos
