@@ -7,7 +7,10 @@
 (d) the same 1,225 pairs as EMA crossovers on 10,000 bars: the ema_cross template, the same
     strategy written in the rule language (``crosses_above(ema($fast), ema($slow))`` /
     ``crosses_below(...)``, ``where="$fast < $slow"``) and vectorbt's EMA (``ewm=True``);
-    target: the rule sweep within 2x of the template sweep.
+    target: the rule sweep within 2x of the template sweep;
+(e) the 1,225 SMA pairs of (b) with a 2 % stop loss and a 4 % take profit (checked intrabar):
+    ours with and without the stops, and vectorbt's ``sl_stop``/``tp_stop`` for reference (its
+    fill rules differ, so only the time is compared).
 
 All three use the same model: signal on bar t's close, fill at bar t+1's open, all-in, same
 commission. Every peer computes the same headline stats (total return, Sharpe, max drawdown,
@@ -305,6 +308,41 @@ def case_d(args, missing, rows, mid) -> None:
         print(f"(d) EMA trade counts equal to vectorbt's for {_agree(tpl_table, st):.1%} of pairs")
 
 
+def case_e(args, missing, rows, mid) -> None:
+    """(e) the SMA sweep with a stop loss and a take profit."""
+    from chatops_widget.engine import sweep
+
+    case = "e: 1,225 pairs + stop/target, 10k"
+    grid = {"fast": WINDOWS, "slow": WINDOWS}
+    kw = dict(commission=COMMISSION, stop_loss=0.02, take_profit=0.04)
+    table = sweep(mid, "sma_cross", grid, **kw)
+    t_plain = t_stops = float("inf")
+    for _ in range(3):
+        t_plain = min(t_plain, timeit(lambda: ours_sweep(mid), repeat=1))
+        t_stops = min(t_stops, timeit(lambda: sweep(mid, "sma_cross", grid, **kw), repeat=1))
+    trades = int(table["num_trades"].sum())
+    rows.append((case, "ours, no stops", t_plain, ""))
+    note = f"{trades:,} trades; {t_stops / t_plain:.2f}x the time without stops"
+    rows.append((case, "ours", t_stops, note))
+    if not missing["vectorbt"]:
+        import vectorbt as vbt
+
+        def run_vbt():
+            close = mid["Close"]
+            fast, slow = vbt.MA.run_combs(close, window=WINDOWS, r=2, short_names=["f", "s"])
+            pf = vbt.Portfolio.from_signals(
+                close, fast.ma_crossed_above(slow).vbt.fshift(1, fill_value=False),
+                fast.ma_crossed_below(slow).vbt.fshift(1, fill_value=False), price=mid["Open"],
+                high=mid["High"], low=mid["Low"], sl_stop=0.02, tp_stop=0.04, fees=COMMISSION,
+                init_cash=1_000_000.0, freq="1D",
+            )  # fmt: skip
+            return pf.total_return(), pf.sharpe_ratio(), pf.max_drawdown(), pf.trades.count()
+
+        run_vbt()  # JIT
+        t_vbt = timeit(run_vbt)
+        rows.append((case, "vectorbt", t_vbt, f"its own fill rules; ours {t_vbt / t_stops:.1f}x"))
+
+
 def case_c(args, missing, rows, mid) -> None:
     """(c) fresh process: import + first backtest on GOOG."""
     import backtesting
@@ -327,7 +365,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="(a) with 200k bars for backtesting.py")
     ap.add_argument("--bt-sweep-sample", type=int, default=12, help="backtesting.py combos timed")
     ap.add_argument("--cold-repeat", type=int, default=5)
-    ap.add_argument("--cases", default="abcd", help="which cases to run, e.g. --cases d")
+    ap.add_argument("--cases", default="abcde", help="which cases to run, e.g. --cases de")
     args = ap.parse_args()
 
     missing = {m: have(m) for m in ("vectorbt", "backtesting")}
@@ -348,7 +386,8 @@ def main() -> None:
     rows: list[tuple[str, str, float, str]] = []
     mid = synthetic(10_000, seed=11, freq="B")
     for case in args.cases:
-        {"a": case_a, "b": case_b, "c": case_c, "d": case_d}[case](args, missing, rows, mid)
+        cases = {"a": case_a, "b": case_b, "c": case_c, "d": case_d, "e": case_e}
+        cases[case](args, missing, rows, mid)
 
     w = max(len(r[0]) for r in rows)
     print(f"\n{'case':<{w}}  {'engine':<15} {'seconds':>10}  notes")

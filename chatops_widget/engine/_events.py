@@ -49,7 +49,7 @@ from . import _indicators as ind
 from ._exits import exit_one, exits
 from ._orders import Orders
 from ._sim import END, SIGNAL, Bars, Sim, Trades
-from ._types import BoolArray, FloatArray, Int8Array, IntArray
+from ._types import BoolArray, FloatArray, Int8Array, IntArray, nonzero_2d
 
 __all__ = ["simulate_orders"]
 
@@ -121,7 +121,7 @@ def simulate_orders(
     change = np.zeros((k, n), dtype=bool)
     change[:, 1:] = h[:, 1:] != h[:, :-1]
     nxt = _next_true(change)  # nxt[j, b + 1]: where the target changes after bar b
-    col, e = np.nonzero(change & (h != 0))  # each stretch's first entry
+    col, e = nonzero_2d(change & (h != 0))  # each stretch's first entry
     x = nxt[col, e + 1]
     d = h[col, e].astype(np.int64)
     price = bars.open[e] * (1.0 + spread * d)

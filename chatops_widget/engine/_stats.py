@@ -18,7 +18,7 @@ import numpy as np
 
 from ._metrics import STAT_NAMES
 from ._sim import Bars, Sim, Trades
-from ._types import FloatArray, IntArray
+from ._types import FloatArray, IntArray, nonzero_2d
 
 __all__ = ["column_stats"]
 
@@ -92,8 +92,8 @@ def _drawdown_periods(bars: Bars, ratio: FloatArray, k: int, n: int) -> dict[str
     first[:, 1:] &= ~below[:, :-1]
     last = below  # reused in place: no longer needed as is
     last[:, :-1] &= ~below[:, 1:].copy()
-    sc, sb = np.nonzero(first)  # first bar below the peak (never bar 0: equity[0] = cash)
-    _, eb = np.nonzero(last)  # the last bar below it ...
+    sc, sb = nonzero_2d(first)  # first bar below the peak (never bar 0: equity[0] = cash)
+    _, eb = nonzero_2d(last)  # the last bar below it ...
     eb += 1  # ... and one past it
     avg_dd, max_dur, avg_dur = np.zeros(k), np.zeros(k), np.zeros(k)
     if len(sc):
