@@ -187,7 +187,7 @@ class SocketServer(socketio.AsyncServer):
             await self._refuse(eio_sid, pending, "its binary attachments did not arrive")
         try:
             pkt = self.packet_class(encoded_packet=data)
-        except Exception as exc:  # noqa: BLE001 - whatever a client sent, it is not a packet
+        except Exception as exc:
             self.noise.note("malformed packets ignored", f"{type(exc).__name__}: {exc}")
             return
         kind = pkt.packet_type

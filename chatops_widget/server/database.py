@@ -83,6 +83,7 @@ class Database:
         return self._db
 
     def close(self) -> None:
+        """Close the connection (the next use opens it again)."""
         with self._lock:
             if self._db is not None:
                 self._db.close()

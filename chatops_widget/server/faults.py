@@ -98,8 +98,7 @@ def check_writable(paths: Iterable[str | Path], what: str, where: str | Path) ->
     SIGBUS, not an error."""
     for path in paths:
         try:
-            if not os.access(path, os.W_OK):
-                if os.path.exists(path):
-                    raise _read_only(what, where, f"{Path(path).name} cannot be written")
+            if not os.access(path, os.W_OK) and Path(path).exists():
+                raise _read_only(what, where, f"{Path(path).name} cannot be written")
         except OSError as exc:
             raise storage_error(exc, what, where) or exc from None

@@ -57,6 +57,7 @@ class Store:
         self._db = Database(self.path, _SCHEMA, "the chat")
 
     def close(self) -> None:
+        """Close the database connection."""
         self._db.close()
 
     # ------------------------------------------------------------------ sessions
@@ -75,6 +76,7 @@ class Store:
             return self.session(session_id) or {}
 
     def session(self, session_id: str) -> dict[str, Any] | None:
+        """The session's row (``id, name, createdAt, lastSeq``), or None."""
         with self._db.use() as db:
             row = db.execute(
                 "SELECT id, name, created_at, last_seq FROM sessions WHERE id = ?", (session_id,)
@@ -84,11 +86,13 @@ class Store:
         return {"id": row[0], "name": row[1], "createdAt": row[2], "lastSeq": row[3]}
 
     def sessions(self) -> list[dict[str, Any]]:
+        """Every session's row, oldest first."""
         with self._db.use() as db:
             ids = [r[0] for r in db.execute("SELECT id FROM sessions ORDER BY created_at")]
         return [s for s in (self.session(i) for i in ids) if s]
 
     def last_seq(self, session_id: str) -> int:
+        """The highest ``seq`` stored in the session (0 if none)."""
         with self._db.use() as db:
             row = db.execute("SELECT last_seq FROM sessions WHERE id = ?", (session_id,)).fetchone()
         return int(row[0]) if row else 0

@@ -102,14 +102,13 @@ class Serve:
         return self.proc is not None and self.proc.poll() is None
 
     def start(self, timeout: float = 60.0) -> Serve:
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "chatops_widget", "serve", "--port", str(self.port),
-             "--token", TOKEN, "--data-dir", str(self.data_dir), *self.args],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        log.close()
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "chatops_widget", "serve", "--port", str(self.port),
+                 "--token", TOKEN, "--data-dir", str(self.data_dir), *self.args],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
         self.starts += 1
         deadline = time.monotonic() + timeout
         while not reachable(self.url):
@@ -158,16 +157,16 @@ class Serve:
 
 def _children(pid: int) -> list[int]:
     out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
             continue
         try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
+            stat = (entry / "stat").read_text()
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
         if ppid == pid:
-            out.append(int(entry))
+            out.append(int(entry.name))
     return out
 
 
@@ -415,7 +414,7 @@ class RawSocket:
 def fill(path: Path, chunk: int = 64 * 1024) -> Path:
     """Write ``path`` until the filesystem is full (ENOSPC); returns it (the ballast)."""
     block = b"\0" * chunk
-    with open(path, "wb", buffering=0) as f:
+    with Path(path).open("wb", buffering=0) as f:
         while True:
             try:
                 f.write(block)

@@ -149,7 +149,7 @@ OPTION_KEYS = st.sampled_from(
 @st.composite
 def commands(draw: Any) -> str:
     name = draw(COMMAND_NAMES)
-    parts = [f"/{name}"] + draw(st.lists(ARGS, max_size=3))
+    parts = [f"/{name}", *draw(st.lists(ARGS, max_size=3))]
     for key in draw(st.lists(OPTION_KEYS, max_size=4, unique=True)):
         parts.append(f"{key}={draw(HOSTILE_VALUES | TEXT)}")
     if draw(st.booleans()):
@@ -311,7 +311,7 @@ def test_fuzzed_socketio_events_are_all_acked_and_never_internal(fuzzed):
                 tally.no_ack.append("the connection was closed by the server")
                 peers.append(loop.run(fresh()))
             loop.run(_batch(peers[-1], batch, tally), 120)
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             tally.no_ack.append(f"{batch!r:.200}: {exc!r:.200}")
 
     mark = len(srv.log)
@@ -319,14 +319,14 @@ def test_fuzzed_socketio_events_are_all_acked_and_never_internal(fuzzed):
         send()
     for peer in peers:
         loop.run(peer.close())
-    commandResults = [e for p in peers for e in p.of("commandResult")]
+    command_results = [e for p in peers for e in p.of("commandResult")]
     internal_results = [
-        r for r in commandResults if (r.get("error") or {}).get("code") == "internal"
+        r for r in command_results if (r.get("error") or {}).get("code") == "internal"
     ]
     errors = [e for p in peers for e in p.of("error") if e.get("code") == "internal"]
     log = srv.log[mark:]
     found = tracebacks(log)
-    print(f"\nfuzz: {tally.sent} socket.io events, {len(commandResults)} command results")
+    print(f"\nfuzz: {tally.sent} socket.io events, {len(command_results)} command results")
     print("fuzz answers:", ", ".join(f"{k} {v}" for k, v in sorted(tally.answers.items())))
     assert not tally.no_ack, f"{len(tally.no_ack)} events got no ack, e.g. {tally.no_ack[:3]}"
     assert tally.sent >= 5_000, tally.sent  # TARGET, unless hypothesis ran out of examples
@@ -419,7 +419,7 @@ def test_fuzzed_raw_frames_cost_no_traceback_and_events_with_an_id_are_acked(fuz
 
         try:  # never raises: a failure is noted (hypothesis would shrink it for minutes)
             loop.run(go(), 120)
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             missing.append(f"{frames!r:.200}: {exc!r:.200}")
 
     mark = len(srv.log)

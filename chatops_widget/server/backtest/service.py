@@ -80,13 +80,16 @@ class BacktestService:
         self._notes: set[asyncio.Future[Any]] = set()  # chat notes about the workers
 
     async def start(self) -> None:
+        """Settle the runs a dead server left, then start the workers (a start-up hook)."""
         await self._settle_interrupted()
         await self.jobs.start(warmup=_work.warmup)
 
     async def shutdown(self) -> None:
+        """Stop the workers (a shut-down hook); every result is stored before it completes."""
         await self.jobs.shutdown()
 
     def new_run_id(self, wanted: str | None) -> str | None:
+        """``wanted`` if no run has that id yet (:class:`Invalid` if one has); None stays None."""
         if wanted is None:
             return None
         if self.jobs.get(wanted) is not None or self.results.record(wanted) is not None:
@@ -263,7 +266,7 @@ class BacktestService:
 
     def _worker_notice(self, kind: str, text: str) -> None:
         """Tell the sessions with recent runs that the worker processes broke or work again."""
-        recent = {j.session_id for j in self.jobs.list() if time.time() - j.created < 3600}
+        recent = {j.session_id for j in self.jobs.of_session() if time.time() - j.created < 3600}
         note = (
             f"The backtest worker processes keep crashing: {text}. Runs fail until they start."
             if kind == "broken"
@@ -311,7 +314,7 @@ class BacktestService:
     def summary_of(self, session_id: str, run_id: str) -> dict[str, Any]:
         """The summary of a run of this session (finished or not)."""
         job = self.jobs.get(run_id)
-        if job is not None and job.session_id == session_id and not job.status == "completed":
+        if job is not None and job.session_id == session_id and job.status != "completed":
             info = job.info()
             return {k: info[k] for k in ("kind", "runId", "status", "progress", "error")}
         record = self.results.record(run_id)
@@ -320,7 +323,7 @@ class BacktestService:
                 for row in self.runlog.rows(session_id):  # e.g. interrupted by a crash
                     if row["runId"] == run_id:
                         return {k: row[k] for k in ("kind", "runId", "status", "progress", "error")}
-            known = [j.run_id for j in self.jobs.list(session_id)]
+            known = [j.run_id for j in self.jobs.of_session(session_id)]
             raise NotFound(
                 f"no run '{run_id}' in this session{did_you_mean(run_id, known)}; "
                 "see /status for this session's runs"
@@ -330,7 +333,7 @@ class BacktestService:
     def runs(self, session_id: str) -> list[dict[str, Any]]:
         """Rows for ``/status``: live jobs, plus stored results and the run log (runs from
         before a restart, e.g. ones a crash interrupted)."""
-        rows = [j.info() for j in self.jobs.list(session_id)]
+        rows = [j.info() for j in self.jobs.of_session(session_id)]
         seen = {r["runId"] for r in rows}
         for rec in self.results.records(session_id):
             if rec["runId"] not in seen:

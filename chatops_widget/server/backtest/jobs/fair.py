@@ -38,6 +38,7 @@ class FairSlots:
 
     @asynccontextmanager
     async def slot(self, key: Hashable) -> AsyncIterator[None]:
+        """Hold a slot for ``key`` while the ``async with`` block runs."""
         await self.acquire(key)
         try:
             yield

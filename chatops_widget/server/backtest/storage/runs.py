@@ -52,7 +52,7 @@ _LIVE: set[str] = set()  # the owners (run logs) open in this process
 
 def owner_alive(owner: str) -> bool:
     """Whether the run log ``host:pid:token`` may still be in use (another host: assume so)."""
-    host, pid, _ = (owner.split(":") + ["", ""])[:3]
+    host, pid, _ = [*owner.split(":"), "", ""][:3]
     if host != _HOST or not pid.isdigit():
         return True
     if int(pid) == os.getpid():
@@ -116,6 +116,7 @@ class RunLog:
         return [_row(r) for r in found]
 
     def close(self) -> None:
+        """Close the database connection (this log's runs count as ended from now)."""
         _LIVE.discard(self.owner)
         self._db.close()
 

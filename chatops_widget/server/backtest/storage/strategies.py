@@ -28,7 +28,7 @@ from typing import Any
 from chatops_widget.server.database import Database
 from chatops_widget.server.faults import StorageError
 
-__all__ = ["Strategy", "StrategyStore", "seed_specs", "STRATEGY_ID_PATTERN"]
+__all__ = ["STRATEGY_ID_PATTERN", "Strategy", "StrategyStore", "seed_specs"]
 
 STRATEGY_ID_PATTERN = r"^strategy_\d+$"
 STRATEGY_RE = re.compile(STRATEGY_ID_PATTERN)
@@ -66,6 +66,7 @@ class Strategy:
 
     @property
     def symbol(self) -> str:
+        """The (first) symbol the strategy trades."""
         return self.symbols[0]
 
     def info(self) -> dict[str, Any]:
@@ -99,6 +100,7 @@ class StrategyStore:
             self.existed = True
 
     def close(self) -> None:
+        """Close the database connection."""
         self._db.close()
 
     def all(self) -> list[Strategy]:
@@ -202,7 +204,7 @@ class StrategyStore:
             )  # fmt: skip
         self._insert_many(rows)
         try:  # another process may have renamed it first
-            os.replace(legacy, legacy.with_suffix(".json.migrated"))
+            legacy.replace(legacy.with_suffix(".json.migrated"))
         except FileNotFoundError:
             pass
 
