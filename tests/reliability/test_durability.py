@@ -71,6 +71,7 @@ def test_a_result_survives_a_kill_right_after_completed(serve, arun):
         assert len(ack["equity"]) > 0
     status = {r["runId"]: r["status"] for r in runs["runs"]}
     assert all(status.get(f"run_durable{i}") == "completed" for i in range(rounds)), status
+    print(f"\ndurability: {rounds} kill -9 in the completed handler; {rounds} results kept")
 
 
 def test_a_full_disk_when_a_run_finishes_fails_the_run_visibly(serve, small_fs, arun):

@@ -100,6 +100,11 @@ def test_a_message_flood_is_limited_and_another_client_stays_fast(server, arun):
     assert len(user_msgs) == len(ok), "a refused message was stored (or an accepted one lost)"
     base, flooded = _p99(baseline), _p99(during)
     bound = max(5 * base, base + 0.25)
+    print(
+        f"\nrate limit: {len(ok)} of {len(acks)} flood messages accepted, {len(limited)} "
+        f"rate_limited in {elapsed:.1f} s; the other client's p99 ack {base * 1e3:.0f} ms alone, "
+        f"{flooded * 1e3:.0f} ms during the flood"
+    )
     assert flooded <= bound, (
         f"p99 ack of the other client: {flooded * 1e3:.0f} ms during the flood vs "
         f"{base * 1e3:.0f} ms before (bound {bound * 1e3:.0f} ms)"
@@ -192,6 +197,7 @@ def test_a_small_backtest_does_not_wait_behind_another_sessions_sweeps(server, a
         return res, waited, during
 
     res, waited, during = arun(go(), 180)
+    print(f"\nfairness: the small backtest took {waited:.2f} s; {during} sweep chunks went first")
     assert res["ok"], res
     assert during <= 6, (
         f"the small backtest took {waited:.2f} s; {during} sweep chunks of the other session "

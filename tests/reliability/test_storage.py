@@ -59,6 +59,7 @@ def test_a_full_disk_says_so_keeps_what_was_acked_and_recovers(serve, small_fs, 
             else:
                 refused.append(ack)
         assert refused, "200 messages of 4 kB fitted on a full disk"
+        print(f"\nfull disk: {len(refused)} of 200 messages refused as storage")
         err = _storage_error(refused[0], "disk", "full")
         assert all(a["error"]["code"] == "storage" for a in refused), refused[:3]
         ballast.unlink()  # space is back: no restart needed
