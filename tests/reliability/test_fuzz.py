@@ -103,7 +103,7 @@ JSONISH = st.recursive(
 
 def mostly(valid: Any, hostile: Any) -> Any:
     """``valid`` three times in four, else ``hostile``: deep enough to reach the handlers."""
-    return st.integers(0, 3).flatmap(lambda i: hostile if i == 0 else valid)
+    return st.integers(0, 3).flatmap(lambda i: hostile if i == 3 else valid)
 
 
 SESSION_IDS = mostly(
@@ -192,7 +192,7 @@ SCALAR_VALUES = mostly(st.integers(2, 60), INTS | FLOATS | TEXT | st.booleans())
 
 PAYLOADS: dict[str, Any] = {
     "joinSession": mostly(SESSION_IDS, JSONISH)
-    | _shaped({"sessionId": SESSION_IDS}, {"lastSeq": mostly(st.integers(0, 50), INTS),
+    | _shaped({"sessionId": SESSION_IDS}, {"lastSeq": mostly(st.integers(10**6, 10**7), INTS),
                                            "name": TEXT | JSONISH}),
     "leaveSession": SESSION_IDS | _shaped({"sessionId": SESSION_IDS}),
     "sendMessage": _shaped(
@@ -283,7 +283,8 @@ async def _batch(peer: Peer, batch: list[tuple[str, tuple[Any, ...]]], tally: Ta
         _check(tally, name, args, ack)
 
     tally.sent += len(batch)
-    await peer.call("joinSession", SESSION)  # a fuzzed leaveSession may have left it
+    # a fuzzed leaveSession may have left it (no backlog: the load tests read those)
+    await peer.call("joinSession", {"sessionId": SESSION, "lastSeq": 2**63 - 1})
     await asyncio.gather(*(one(n, a) for n, a in batch))
 
 
