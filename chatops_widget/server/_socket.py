@@ -1,5 +1,6 @@
 """The socket.io server as the host runs it: python-socketio's ``AsyncServer``, hardened against
-what a client may send before and after it authenticates.
+what a client may send before and after it authenticates (it overrides a few of the server's
+internal handlers, ``_handle_eio_*`` and ``_handle_event``; checked on python-socketio 5.18).
 
 - Payload JSON is read with bounded integers (over :data:`MAX_INT_DIGITS` digits they become
   ``inf``, which the protocol's bounds refuse) and bounded nesting, so every event with an ack
@@ -309,9 +310,12 @@ class FrameFilter:
             body += message.get("body", b"")
             more = bool(message.get("more_body"))
             if len(body) > self.max_body:
-                break  # Engine.IO answers "too large" itself
+                self.noise.note("polling bodies refused", f"more than {self.max_body} bytes")
+                await send({"type": "http.response.start", "status": 413, "headers": []})
+                await send({"type": "http.response.body", "body": b"too large"})
+                return
         text = body.decode("utf-8", "replace")
-        if len(body) <= self.max_body and not all(map(_is_packet_text, text.split("\x1e"))):
+        if not all(map(_is_packet_text, text.split("\x1e"))):
             self.noise.note("junk polling bodies refused", f"{text[:20]!r}")
             await send({"type": "http.response.start", "status": 400, "headers": []})
             await send({"type": "http.response.body", "body": b"not Engine.IO packets"})

@@ -5,14 +5,20 @@ run after every other test of the session.
   data dir (or ``data_dir=``); every one started is killed with its workers at teardown;
 - ``small_fs(size, kind)``: a small tmpfs or loop-mounted ext4 filesystem (root only; skipped
   with the reason otherwise), ``_harness.fill(path)`` fills one;
-- ``arun(coro, timeout)`` comes from the top-level conftest.
+- ``arun(coro, timeout=60)``: run a coroutine to its end on a fresh event loop in a thread of
+  its own (the top-level ``arun`` uses the test's thread, where the widget tests' session-wide
+  Playwright keeps a loop running once they ran; these tests run after them).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
+import threading
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import pytest
 from reliability._harness import Serve
@@ -25,6 +31,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     fast = [i for i in items if _HERE not in Path(str(i.path)).resolve().parents]
     slow = [i for i in items if _HERE in Path(str(i.path)).resolve().parents]
     items[:] = fast + slow
+
+
+def _run_in_thread(coro: Coroutine[Any, Any, Any], timeout: float = 60.0) -> Any:
+    out: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            out["value"] = asyncio.run(asyncio.wait_for(coro, timeout))
+        except BaseException as exc:
+            out["error"] = exc
+
+    thread = threading.Thread(target=target, name="reliability-arun", daemon=True)
+    thread.start()
+    thread.join(timeout + 30)
+    if thread.is_alive():
+        raise TimeoutError(f"the coroutine did not end within {timeout + 30} s")
+    if "error" in out:
+        raise out["error"]
+    return out.get("value")
+
+
+@pytest.fixture
+def arun() -> Callable[..., Any]:
+    """``arun(coro, timeout=60)``, on a loop of its own thread (see the module docstring)."""
+    return _run_in_thread
 
 
 @pytest.fixture
