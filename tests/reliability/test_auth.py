@@ -15,7 +15,8 @@ import time
 import aiohttp
 import pytest
 import socketio
-from reliability._harness import TOKEN, Peer, RawSocket, Serve, tracebacks, wait_for
+from reliability._harness import TOKEN, Serve, tracebacks
+from reliability._peers import Peer, RawSocket, wait_for
 
 from chatops_widget.protocol import SOCKETIO_PATH
 

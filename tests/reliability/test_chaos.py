@@ -19,7 +19,8 @@ import threading
 import time
 from collections import deque
 
-from reliability._harness import TOKEN, Peer
+from reliability._harness import TOKEN
+from reliability._peers import Peer
 
 from chatops_widget import ChatOpsClient
 

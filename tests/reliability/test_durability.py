@@ -13,7 +13,8 @@ import asyncio
 import os
 import signal
 
-from reliability._harness import Peer, Serve, fill
+from reliability._harness import Serve, fill
+from reliability._peers import Peer
 
 SWEEP = "/sweep sma_cross symbol=ALPHA fast=2:100:1 slow=20:220:2"  # 20 chunks, ~1 s
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from reliability._harness import Peer, Serve, tracebacks
+from reliability._harness import Serve, tracebacks
+from reliability._peers import Peer
 
 REFUSALS = {"bad_request", "invalid_session", "bad_argument", "not_found", "too_large"}
 

@@ -15,7 +15,7 @@ import asyncio
 import time
 import uuid
 
-from reliability._harness import Peer, wait_for
+from reliability._peers import Peer, wait_for
 
 CLIENTS = 20
 MESSAGES = 100

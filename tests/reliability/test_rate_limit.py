@@ -15,7 +15,8 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from reliability._harness import Peer, Serve, tracebacks
+from reliability._harness import Serve, tracebacks
+from reliability._peers import Peer
 
 from chatops_widget._serialization import to_arrow_bytes
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import subprocess
 
-from reliability._harness import Peer, Serve, fill, reachable, tracebacks, wait_for
+from reliability._harness import Serve, fill, reachable, tracebacks
+from reliability._peers import Peer, wait_for
 
 SESSION = "session_storage"
 

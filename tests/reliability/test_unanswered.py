@@ -14,7 +14,8 @@ import json
 
 import pytest
 import websockets
-from reliability._harness import TOKEN, NoAck, Peer, RawSocket, Serve, tracebacks
+from reliability._harness import TOKEN, Serve, tracebacks
+from reliability._peers import NoAck, Peer, RawSocket
 
 from chatops_widget.protocol import MAX_UPLOAD_BYTES
 

@@ -19,7 +19,8 @@ import signal
 import time
 
 import pytest
-from reliability._harness import TOKEN, Peer, Serve, pid_alive, tracebacks, wait_for
+from reliability._harness import TOKEN, Serve, pid_alive, tracebacks
+from reliability._peers import Peer, wait_for
 
 from chatops_widget import ChatOpsClient
 from chatops_widget.protocol import ProtocolError
