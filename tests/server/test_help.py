@@ -48,9 +48,10 @@ def test_help_lists_commands_in_order_of_use_with_an_example_each(server, raw_cl
         reply = await c.wait_event(
             "message", lambda m: m["role"] == "assistant" and m["content"].startswith("**/sweep")
         )
-        assert reply["content"].startswith("**/sweep <template>") and "Example: `/sweep" in reply[
-            "content"
-        ]
+        assert (
+            reply["content"].startswith("**/sweep <template>")
+            and "Example: `/sweep" in reply["content"]
+        )
 
         # every example works as typed (a run id example gets a real run's id)
         run = await _run(c, sid, next(s["example"] for s in specs if s["name"] == "run_backtest"))
