@@ -34,6 +34,7 @@ from ..protocol import (
     CommandResult,
     ErrorCode,
     ExecuteCommand,
+    GetSessions,
     JoinSession,
     LeaveSession,
     ProtocolError,
@@ -122,6 +123,7 @@ class ChatOpsServer:
             ClientEvent.EXECUTE_COMMAND: self._execute,
         }.items():
             self.sio.on(event.value, self.gate.wrap(event.value, fn))
+        self.on_event(ClientEvent.GET_SESSIONS.value, self._sessions)  # the panel's menu
         if plugins is None:
             from .plugins import standard_plugins
 
@@ -329,6 +331,11 @@ class ChatOpsServer:
         req = parse(LeaveSession, data)
         await self.sio.leave_room(sid, req.sessionId)
         return {"sessionId": req.sessionId}
+
+    async def _sessions(self, sid: str, data: Any) -> dict[str, Any]:
+        req = parse(GetSessions, data)
+        rows = self.store.sessions()
+        return {"sessions": rows[::-1][: req.limit], "total": len(rows)}
 
     async def _send(self, sid: str, data: Any) -> dict[str, Any]:
         req = parse(SendMessage, data)
