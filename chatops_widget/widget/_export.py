@@ -37,7 +37,7 @@ FORMATS = {
 _OPEN = (
     "from chatops_widget import ChatOpsClient\n\n"
     "client = ChatOpsClient()  # an embedded server; ChatOpsClient(url, token) for a shared one\n"
-    "client.create_session()"
+    "session = client.create_session()"
 )
 
 

@@ -141,7 +141,7 @@ function renderComparison(card, r, charts) {
       height: 200,
       fmt: view === "rebased" ? (x) => x.toFixed(0) : compact,
     });
-    box.dataset.view = view;
+    box.plot.dataset.view = view;
     caption.textContent =
       view === "rebased"
         ? `common period ${common}, each curve rebased to 100 (dashed: buy & hold)`

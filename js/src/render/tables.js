@@ -6,7 +6,7 @@ import { formatMetric, statUnit } from "./format.js";
 function statCell(tag, name, value) {
   const cell = el(tag, "", formatMetric(name, value));
   if (statUnit(name) === "currency" && typeof value === "number")
-    cell.appendChild(el("span", "cow-unit", "cash units"));
+    cell.appendChild(el("span", "cow-unit", " cash units"));
   return cell;
 }
 
