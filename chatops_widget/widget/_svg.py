@@ -64,7 +64,7 @@ def line_chart(
 ) -> str:
     """An SVG line chart of ``lines`` over the times ``t`` (downsampled to <= 1,000 points,
     keeping every line's extremes)."""
-    index = pd.DatetimeIndex(t)
+    index = pd.DatetimeIndex(t).as_unit("ns")  # asi8 below is in ns
     arrays = [np.asarray(v, dtype=float) for _, v, _, _ in lines]
     if not len(index) or not arrays:
         return ""

@@ -176,6 +176,7 @@ def test_export_html_is_standalone_with_charts_and_the_panel_downloads_it(panel,
     page = target.read_text()
     assert download["text"] == page
     assert bt["runId"] in page and "<svg" in page and "buy &amp; hold" in page
+    assert re.search(r">20(1[5-9]|2[0-4])<", page)  # the x axis reads in years of the data
     assert "trigger_backtest(&#x27;strategy_1&#x27;" in page  # the call, escaped
     for banned in ("<script", "<link", " src=", " href=", "@import"):
         assert banned not in page, banned
