@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import nbformat
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -35,6 +37,7 @@ def _run_command(page, command: str) -> None:
 
 
 def test_panel_in_jupyterlab(lab, tmp_path, browser):
+    shipped = (ROOT / "notebooks" / "quickstart.ipynb").read_bytes()
     context = browser.new_context(
         viewport={"width": 1280, "height": 1000}, permissions=["clipboard-read", "clipboard-write"]
     )
@@ -117,5 +120,13 @@ def test_panel_in_jupyterlab(lab, tmp_path, browser):
         words = out.inner_text().split()
         assert words[0] == "ROWS" and words[1].startswith("run_")
         assert words[2] == "DataFrame" and int(words[3]) > 1000 and words[4] == "True"
+        # Lab saves outputs into the copy it opened, never into the repository's notebook
+        _run_command(page, "docmanager:save")
+        page.wait_for_function(
+            "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000
+        )
+        saved = nbformat.read(lab["root"] / "quickstart.ipynb", as_version=4)
+        assert any(c.get("outputs") for c in saved.cells if c.cell_type == "code")
+        assert (ROOT / "notebooks" / "quickstart.ipynb").read_bytes() == shipped
     finally:
         context.close()

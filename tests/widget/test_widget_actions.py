@@ -231,3 +231,13 @@ def test_the_widget_finds_its_variable_in_a_real_kernel(tmp_path, monkeypatch):
     out = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
     assert "NAME panel\n" in out, out
     assert "CODE panel.trigger_backtest('strategy_1', start='2015-01-02', end='2024-12-31')" in out
+
+
+def test_backtest_card_carries_the_engines_buy_and_hold_line(panel):
+    w, rec = panel
+    card = _send(w, rec, "/run_backtest strategy_1 cash=250000")
+    full = w.results[card["runId"]].equity
+    bench = card["series"]["benchmark"]
+    assert len(bench) == len(card["series"]["t"]) and bench[0] == pytest.approx(250_000)
+    assert bench[-1] == pytest.approx(full["benchmark"].iloc[-1], rel=1e-6)
+    assert max(bench) == pytest.approx(full["benchmark"].max(), rel=1e-6)  # peaks survive
