@@ -51,7 +51,14 @@ def variable_name(obj: Any) -> str:
     shell = get_ipython()
     if shell is None:
         return ""
-    names = [k for k, v in list(shell.user_ns.items()) if v is obj]
+    for _ in range(3):  # the kernel may bind names meanwhile (this runs off its thread)
+        try:
+            names = [k for k, v in list(shell.user_ns.items()) if v is obj]
+            break
+        except RuntimeError:
+            continue
+    else:
+        return ""
     names = [n for n in names if re.fullmatch(r"[^\W_]\w*", n) and n not in ("In", "Out")]
     return min(names, key=lambda n: (len(n), n)) if names else ""
 
@@ -60,6 +67,7 @@ class PanelActions:
     """Sessions menu, own name, copy-as-code and export for the widget (see the module)."""
 
     _client: Any
+    _lock: Any
     python_name: str
     if TYPE_CHECKING:  # provided by the widget
 
@@ -102,8 +110,9 @@ class PanelActions:
     def _refresh_name(self) -> str:
         """Look the widget up in the notebook's namespace; keep ``python_name`` in step."""
         name = variable_name(self)
-        if name != self.python_name:
-            self.python_name = name
+        with self._lock:
+            if name != self.python_name:
+                self.python_name = name
         return name
 
     def _code_for(self, run_id: str, summary: dict[str, Any], command: str | None) -> str | None:
@@ -153,5 +162,5 @@ class PanelActions:
         if len(body.encode()) <= _DOWNLOAD_LIMIT:
             self._post({"type": "download", "name": Path(name).name, "mime": mime, "text": body})
         else:
-            shown = "too big to download here"
+            shown = "too big to download here" + ("" if args else "; give a file name to save it")
         self._notice(f"exported {Path(name).name}: {runs} run(s), {shown}{saved}", level="info")
