@@ -25,7 +25,7 @@ from __future__ import annotations
 import calendar
 import datetime as _dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -347,7 +347,7 @@ _NOTES = {
 def anchor_to_data(
     window: Window,
     dates: dict[str, str],
-    targets: list[tuple[str | None, str | None]],
+    targets: Sequence[tuple[str | None, str | None]],
     spans: Spans,
     lang: str = "en",
 ) -> tuple[dict[str, str], list[str]]:
@@ -386,13 +386,13 @@ def anchor_to_data(
                 notes.append(t["anchored"].format(what=what, sym=symbol, first=got[1][:10],
                                                   last=got[2][:10]))  # fmt: skip
         return out, notes
-    start, end = dates.get("start", "0000-01-01"), dates.get("end", "9999-12-31")
+    lo, hi = dates.get("start", "0000-01-01"), dates.get("end", "9999-12-31")
     for symbol, first, last in whole:
         fields = {"sym": symbol, "first": first[:10], "last": last[:10], "phrase": window.phrase,
                   "start": dates.get("start", "…"), "end": dates.get("end", "…")}  # fmt: skip
-        if end < first[:10] or start > last[:10]:
+        if hi < first[:10] or lo > last[:10]:
             notes.append(t["empty"].format(**fields))
-        elif start < first[:10] or end > last[:10]:
-            cut = {"cut_first": max(start, first[:10]), "cut_last": min(end, last[:10])}
+        elif lo < first[:10] or hi > last[:10]:
+            cut = {"cut_first": max(lo, first[:10]), "cut_last": min(hi, last[:10])}
             notes.append(t["partly"].format(**fields, **cut))
     return dates, notes

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -54,7 +53,7 @@ def _label(value: float, percent: bool) -> str:
 
 
 def line_chart(
-    t: Sequence[Any],
+    t: Any,
     lines: list[Line],
     *,
     width: int = 720,

@@ -262,7 +262,7 @@ def comparison_series(equity: pd.DataFrame, benchmark: pd.DataFrame | None) -> d
     together on the union of their times."""
     frame = equity
     bench = list(benchmark.columns) if benchmark is not None else []
-    if bench:
+    if benchmark is not None and bench:
         frame = equity.join(benchmark.add_prefix("\0"), how="outer")  # no clash with a strategy
     s = series_payload(frame, list(frame.columns))
     t = s.pop("t")

@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -97,7 +98,7 @@ def warnings_for(info: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def comparison_facts(
-    parts: list[dict[str, Any]], symbols: list[str | None] | None = None
+    parts: list[dict[str, Any]], symbols: Sequence[str | None] | None = None
 ) -> dict[str, Any]:
     """``{"info", "warnings", "common", "benchmark"}`` of a comparison's backtest parts (each
     ``{"key", "stats", "frames": {"equity": DataFrame}}``, ``symbols`` in the same order).
@@ -106,7 +107,7 @@ def comparison_facts(
     DataFrame of buy-and-hold curves, one per symbol (one per symbol and period when strategies
     on one symbol cover different periods), named like ``ALPHA``.
     """
-    symbols = symbols or [None] * len(parts)
+    symbols = list(symbols or [None] * len(parts))
     info: dict[str, dict[str, Any]] = {}
     curves: dict[str, pd.Series] = {}
     seen: dict[tuple[Any, ...], str] = {}

@@ -8,6 +8,7 @@ bytes. ``engine_seconds`` is the time spent in the engine itself (the benchmark 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -55,7 +56,7 @@ def backtest_task(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def combine_comparison(
-    parts: list[dict[str, Any]], symbols: list[str | None] | None = None
+    parts: list[dict[str, Any]], symbols: Sequence[str | None] | None = None
 ) -> dict[str, Any]:
     """Side-by-side frames from several :func:`backtest_task` results (``encode=False``, keyed
     by strategy id; ``symbols`` in the same order), Arrow-encoded once.
