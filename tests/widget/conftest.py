@@ -53,8 +53,10 @@ def bundle() -> Path:
     return BUNDLE
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # per module: Playwright's sync API runs an event loop in this thread while it is open, and
+    # later tests that call asyncio.run (tests/server, tests/client) must not find one running
     from playwright.sync_api import sync_playwright
 
     assert Path(CHROMIUM).exists(), "Debian's chromium is missing: apt-get install -y chromium"
