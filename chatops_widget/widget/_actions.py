@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..protocol import SESSION_ID_PATTERN, ProtocolError
-from . import _export
 from ._code import python_call
 
 __all__ = ["EXPORT_COMMAND", "PanelActions", "variable_name"]
@@ -142,6 +141,8 @@ class PanelActions:
 
     def _export_text(self, path: str | Path) -> tuple[str, str, int]:
         """``(text, mime, runs)`` of the session's export to ``path``'s format."""
+        from . import _export  # pandas, the engine, SVG: loaded by the first export only
+
         runs = _export.session_runs(self._client)
         text, mime = _export.render(runs, self._client.current_session_id or "", path)
         return text, mime, len(runs)
