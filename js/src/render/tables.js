@@ -54,6 +54,7 @@ export function comparisonTable(table, strategies, info = null) {
     for (const s of cols) tr.appendChild(el("td", "", formatMetric(fact, info[s]?.[fact])));
   }
   for (const [metric, row] of Object.entries(table || {})) {
+    if (info && FACTS.includes(metric)) continue; // already a facts row (bars)
     const tr = body.insertRow();
     tr.appendChild(el("th", "", metric));
     for (const s of cols) tr.appendChild(statCell("td", metric, row?.[s]));
