@@ -8,7 +8,9 @@ Rules (documented in docs/assistant.md):
 - ``since / from / after / starting / 부터 / 이후`` mark a start, ``until / to / through / before /
   up to / 까지 / 이전`` an end; ``from A to B``, ``between A and B``, ``A-B``, ``A~B``,
   ``A부터 B까지`` a range; ``in 2015`` or a bare date means that whole period;
-- relative to today: ``the last 2 years`` / ``past 6 months`` / ``previous 3 weeks`` /
+- relative to today (the parser alone), or to the end of the data when the assistant knows it
+  (:func:`anchor_to_data`: ``the last 3 years`` of data ending 2024-12-31 start 2022-01-01):
+  ``the last 2 years`` / ``past 6 months`` / ``previous 3 weeks`` /
   ``past year`` / ``최근 2년`` / ``지난 6개월`` start that long ago (no end); ``last year`` /
   ``last month`` / ``작년`` / ``지난달`` are the previous calendar year or month; ``this year`` /
   ``year to date`` / ``YTD`` / ``올해`` start on January 1st. Absolute dates win over relative ones.
@@ -23,8 +25,19 @@ from __future__ import annotations
 import calendar
 import datetime as _dt
 import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-__all__ = ["extract_dates", "extract_split", "normalize_date", "relative_dates"]
+__all__ = [
+    "Spans",
+    "Window",
+    "anchor_to_data",
+    "extract_dates",
+    "extract_split",
+    "normalize_date",
+    "relative_dates",
+    "relative_window",
+]
 
 _MONTHS = {
     "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
@@ -251,3 +264,135 @@ def relative_dates(
     if m:
         return {"start": f"{today.year}-01-01"}, [m.span()]
     return {}, []
+
+
+# ---------------------------------------------------------------- anchored to the data
+
+#: (strategy id or template, symbol, start) -> (symbol, first bar, last bar) of what would run,
+#: or None (the backtest plugin's ``data_span``)
+Spans = Callable[[str | None, str | None, str | None], "tuple[str, str, str] | None"]
+
+
+@dataclass(frozen=True)
+class Window:
+    """A relative period in a message: ``trailing`` (``the last 3 years``: ``n`` units back
+    from an anchor) or ``calendar`` (``last year``, ``this year``: a period of the calendar)."""
+
+    kind: str
+    n: int = 0
+    unit: str = ""
+    phrase: str = ""
+
+    def words(self, lang: str = "en") -> str:
+        """``the last 3 years`` / ``최근 3년``.
+
+        >>> Window("trailing", 3, "year").words(), Window("trailing", 1, "month").words("ko")
+        ('the last 3 years', '최근 1개월')
+        """
+        if lang == "ko":
+            ko = {"year": "년", "month": "개월", "week": "주", "day": "일"}
+            return f"최근 {self.n}{ko[self.unit]}"
+        return f"the last {self.n} {self.unit}{'s' if self.n != 1 else ''}"
+
+
+def relative_window(text: str) -> Window | None:
+    """The relative period :func:`relative_dates` reads in ``text`` (same rules), or None.
+
+    >>> relative_window("backtest it over the last 3 years")
+    Window(kind='trailing', n=3, unit='year', phrase='the last 3 years')
+    >>> relative_window("last year").kind, relative_window("since 2015") is None
+    ('calendar', True)
+    """
+    m = _TRAILING_EN.search(text)
+    if m:
+        unit = m.group("unit").lower()
+        unit = {"yr": "year", "mo": "month", "wk": "week"}.get(unit.rstrip("s"), unit.rstrip("s"))
+        n_text = (m.group("n") or "").lower()
+        calendar_word = m.group("word").lower() in ("last", "previous", "prior")
+        if not n_text and not m.group("the") and calendar_word and unit in ("year", "month"):
+            return Window("calendar", phrase=m.group(0))
+        n = int(n_text) if n_text.isdigit() else _WORD_NUMBERS.get(n_text, 1)
+        return Window("trailing", n, unit, m.group(0))
+    m = _TRAILING_KO.search(text)
+    if m:
+        return Window("trailing", int(m.group("n")), _KO_UNITS[m.group("unit")], m.group(0))
+    m = _CALENDAR_KO.search(text) or _THIS_YEAR.search(text)
+    return Window("calendar", phrase=m.group(0)) if m else None
+
+
+def _years(first: str, last: str) -> float:
+    return (_dt.date.fromisoformat(last[:10]) - _dt.date.fromisoformat(first[:10])).days / 365.25
+
+
+_NOTES = {
+    "en": {
+        "anchored": "{what} of {sym}'s data: {first}..{last}",
+        "cut": "{sym}'s data starts {first}, so {what} are cut to {first}..{last} ({years:.1f} "
+        "years of data)",
+        "empty": "{sym}'s data covers {first}..{last}: {phrase} ({start}..{end}) has no bars there",
+        "partly": "{sym}'s data covers {first}..{last}: {phrase} ({start}..{end}) is cut to "
+        "{cut_first}..{cut_last}",
+    },
+    "ko": {
+        "anchored": "{sym} 데이터의 {what}: {first}..{last}",
+        "cut": "{sym} 데이터는 {first}부터라서 {what}이(가) {first}..{last} ({years:.1f}년)로 "
+        "잘려요",
+        "empty": "{sym} 데이터는 {first}..{last}: {phrase} ({start}..{end})에는 데이터가 없어요",
+        "partly": "{sym} 데이터는 {first}..{last}: {phrase} ({start}..{end})은(는) "
+        "{cut_first}..{cut_last}로 잘려요",
+    },
+}
+
+
+def anchor_to_data(
+    window: Window,
+    dates: dict[str, str],
+    targets: Sequence[tuple[str | None, str | None]],
+    spans: Spans,
+    lang: str = "en",
+) -> tuple[dict[str, str], list[str]]:
+    """``dates`` (from :func:`relative_dates`, counted from today) anchored to the data of
+    ``targets`` (``(strategy id or template, symbol)`` each), and what to say about it.
+
+    A trailing window ends at the last bar (the latest one of the targets): ``the last 3
+    years`` of data ending 2024-12-31 start 2022-01-01; the note names the bars it covers, or
+    says the window is cut where the data starts later. A calendar period is kept, and the
+    note says when the data does not cover it.
+
+    >>> def spans(target, symbol, start):
+    ...     first = max(start or "2015-01-02", "2015-01-02")
+    ...     return ("ALPHA", "2022-01-03" if first == "2022-01-01" else first, "2024-12-31")
+    >>> anchor_to_data(Window("trailing", 3, "year"), {"start": "2023-11-26"},
+    ...                [("strategy_1", None)], spans)
+    ({'start': '2022-01-01'}, ["the last 3 years of ALPHA's data: 2022-01-03..2024-12-31"])
+    """
+    t = _NOTES.get(lang, _NOTES["en"])
+    whole = [s for s in (spans(target, sym, None) for target, sym in targets) if s]
+    if not whole:
+        return dates, []
+    notes: list[str] = []
+    if window.kind == "trailing":
+        last = max(s[2] for s in whole)[:10]
+        start = _minus(_dt.date.fromisoformat(last), window.n, window.unit) + _dt.timedelta(days=1)
+        out = {**dates, "start": start.isoformat()}
+        what = window.words(lang)
+        for (target, sym), (symbol, first, _) in zip(targets, whole, strict=False):
+            got = spans(target, sym, out["start"])
+            if first[:10] > out["start"] or got is None:
+                years = _years(first, last)
+                notes.append(t["cut"].format(sym=symbol, first=first[:10], last=last,
+                                             what=what, years=years))  # fmt: skip
+            else:
+                notes.append(t["anchored"].format(what=what, sym=symbol, first=got[1][:10],
+                                                  last=got[2][:10]))  # fmt: skip
+        return out, notes
+    lo, hi = dates.get("start", "0000-01-01"), dates.get("end", "9999-12-31")
+    for symbol, first, last in whole:
+        fields = {"sym": symbol, "first": first[:10], "last": last[:10], "phrase": window.phrase,
+                  "start": dates.get("start", "…"), "end": dates.get("end", "…")}  # fmt: skip
+        if hi < first[:10] or lo > last[:10]:
+            notes.append(t["empty"].format(**fields))
+        elif lo < first[:10] or hi > last[:10]:
+            cut = {"cut_first": max(lo, first[:10]), "cut_last": min(hi, last[:10])}
+            notes.append(t["partly"].format(**fields, **cut))
+    return dates, notes

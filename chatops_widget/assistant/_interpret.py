@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from . import _lexicon as lx
+from ._dates import Spans, anchor_to_data, relative_dates, relative_window
 from ._fuzzy import close_matches
 from ._parser import analyze
 
@@ -124,12 +125,15 @@ def interpret(
     text: str,
     known_strategies: Iterable[str] | None = None,
     known_symbols: Iterable[str] | None = None,
+    spans: Spans | None = None,
 ) -> Intent:
     """Understand a chat message and decide the assistant's reply (and command, if any).
 
     With ``known_strategies`` / ``known_symbols`` (ids, names and templates the server knows),
     a command naming something unknown becomes a clarifying question with close matches
-    instead of a doomed run.
+    instead of a doomed run. With ``spans`` (what the data of a strategy or symbol covers), a
+    relative period such as ``the last 3 years`` counts back from the end of that data, not
+    from today, and the reply says which bars it covers (or that the window is cut).
 
     Example:
         >>> it = interpret("backtest strategy_12", known_strategies=["strategy_1", "strategy_2"])
@@ -152,13 +156,17 @@ def interpret(
             reply = t["symbol"].format(cmd=a.command, sym=sym)
             reply += t["options"].format(options=_fmt(options)) if options else ""
             return Intent(None, reply, "clarify", a.lang, "symbol", options)
-        reply = t["run"].format(cmd=a.command)
+        dates, notes = _relative(a, text, spans, symbols)
+        command = a.command
+        for key, value in dates.items():  # anchored to the end of the data
+            command = re.sub(rf"(?<=\s{key}=)\S+", value, command)
+        reply = t["run"].format(cmd=command) + "".join(f" {n[:1].upper()}{n[1:]}." for n in notes)
         if a.intent == "compare":
             dropped = [s for _, s in a.entities.symbols]
             dropped += [f"{n}={v}" for _, n, v in a.entities.params]
             if dropped:
                 reply += t["compare_note"].format(dropped=_fmt(dropped))
-        return Intent(a.command, reply, "command", a.lang)
+        return Intent(command, reply, "command", a.lang)
     if a.missing and a.clean:
         return _clarify(a, strategies, t, sym)
     low = a.text.lower()
@@ -169,6 +177,23 @@ def interpret(
     else:
         key = "chat"
     return Intent(None, t[key].format(sym=sym), "chat", a.lang)
+
+
+def _relative(a, text: str, spans: Spans | None, symbols) -> tuple[dict[str, str], list[str]]:
+    """The command's dates anchored to the data it runs on, and what to say about them
+    (unchanged, nothing to say, without ``spans`` or a relative period in ``text``)."""
+    window = relative_window(text)
+    rel = relative_dates(text)[0]
+    dates = {k: a.entities.dates[k] for k in ("start", "end") if k in a.entities.dates}
+    if spans is None or window is None or not rel or dates != rel:
+        return dates, []  # no relative period, or absolute dates won
+    refs = a.entities.ordered_refs()
+    sym = sorted(a.entities.symbols)[0][1] if a.entities.symbols else None
+    if a.intent == "compare":
+        targets = [(r, None) for r in refs]
+    else:
+        targets = [(refs[0] if refs else None, sym or (symbols[0] if symbols else None))]
+    return anchor_to_data(window, dates, targets, spans, a.lang)
 
 
 def _check_known(a, strategies, symbols, t) -> Intent | None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ._dates import Spans
 from ._interpret import Intent, interpret
 from ._parser import analyze
 from ._reply import Names, run_understood
@@ -56,17 +57,18 @@ def _can_answer(missing: str, text: str, strategies, symbols) -> bool:
 
 
 def understand(
-    names: Names, pending: Pending, session_id: str, text: str
+    names: Names, pending: Pending, session_id: str, text: str, spans: Spans | None = None
 ) -> tuple[Intent, str | None]:
     """Interpret ``text``, reading it together with an open question of this session.
 
     Only a question about something *missing* stays open, and only for the next message: a
     complete request, an unknown name (answered once, with suggestions) or small talk closes
     it. The merged reading is kept only when it gets further (a command, an unknown name, or
-    a different question), so the same question is never stored twice.
+    a different question), so the same question is never stored twice. ``spans`` anchors
+    relative dates to the data (:func:`~._interpret.interpret`).
     """
     strategies, symbols = names
-    intent = interpret(text, strategies, symbols)
+    intent = interpret(text, strategies, symbols, spans)
     before = pending.pop(session_id, None)
     asked = text
     if (
@@ -76,7 +78,7 @@ def understand(
         and _can_answer(before[1], text, strategies, symbols)
     ):
         merged = f"{before[0]} {text}"
-        combined = interpret(merged, strategies, symbols)
+        combined = interpret(merged, strategies, symbols, spans)
         if (
             combined.kind == "command"
             or combined.unknown is not None
@@ -96,6 +98,7 @@ async def respond_offline(
     names: Names = (None, None),
     pending: Pending | None = None,
     source: str = "parser",
+    spans: Spans | None = None,
 ) -> Intent:
     """Answer ``text`` with the built-in parser: reply, then run the command if there is one.
 
@@ -104,7 +107,7 @@ async def respond_offline(
     """
     pending = {} if pending is None else pending
     # off the event loop: a 16k-character message takes ~0.3 s to parse
-    intent, command = await asyncio.to_thread(understand, names, pending, session_id, text)
+    intent, command = await asyncio.to_thread(understand, names, pending, session_id, text, spans)
     meta: dict[str, Any] = {"source": source, "kind": intent.kind}
     if command:
         meta["command"] = command

@@ -30,7 +30,9 @@ _REFUSED = {
 
 
 class NameSource(Protocol):
-    """Anything that knows the names a chat may use (the backtest plugin is one)."""
+    """Anything that knows the names a chat may use (the backtest plugin is one). One that
+    also has ``data_span(target, symbol, start)`` (see :data:`~._dates.Spans`) lets relative
+    dates count back from the end of the data."""
 
     def known_names(self) -> tuple[list[str], list[str]]:
         """(strategy ids + template names, symbols)."""

@@ -82,4 +82,7 @@ class AssistantPlugin:
                     f"The language model is unavailable ({exc}); the built-in parser answered.",
                     {"assistant": {"source": "llm", "fallback": True}},
                 )
-        await respond_offline(self.host, session_id, text, names=names, pending=self.pending)
+        spans = getattr(self.names, "data_span", None)  # relative dates count from the data's end
+        await respond_offline(
+            self.host, session_id, text, names=names, pending=self.pending, spans=spans
+        )

@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import html
 from collections import OrderedDict
 from typing import Any
 
@@ -68,21 +69,63 @@ class RunFailed(RuntimeError):
 
 
 class Comparison:
-    """Strategies side by side: ``.stats`` (metrics x strategies), ``.equity`` (aligned curves)."""
+    """Strategies side by side: ``.stats`` (metrics x strategies), ``.equity`` (aligned curves),
+    ``.info`` (strategy x symbol, start, end, bars, frequency), ``.warnings`` (when the periods
+    or bar frequencies differ), ``.common`` (the period all cover, or None), ``.benchmark``
+    (buy & hold per symbol) and :meth:`rebased` (every curve over the common period, from 100).
+    """
 
-    def __init__(self, run_id: str, stats: pd.DataFrame, equity: pd.DataFrame) -> None:
+    def __init__(
+        self,
+        run_id: str,
+        stats: pd.DataFrame,
+        equity: pd.DataFrame,
+        summary: dict[str, Any] | None = None,
+        benchmark: pd.DataFrame | None = None,
+    ) -> None:
         self.run_id, self.stats, self.equity = run_id, stats, equity
+        summary = summary or {}
+        info = pd.DataFrame.from_dict(summary.get("info") or {}, orient="index")
+        for col in ("start", "end"):
+            if col in info.columns:
+                info[col] = pd.to_datetime(info[col])
+        info.index.name = "strategy"
+        self.info = info
+        self.warnings: list[str] = list(summary.get("warnings") or [])
+        common = summary.get("common")
+        self.common = tuple(pd.Timestamp(t) for t in common) if common else None
+        self.benchmark = benchmark if benchmark is not None else pd.DataFrame(index=equity.index)
 
     @property
     def strategies(self) -> list[str]:
         return [str(c) for c in self.stats.columns]
 
+    def rebased(self, benchmark: bool = True) -> pd.DataFrame:
+        """Equity curves (and buy & hold, with ``benchmark``) over the common period, each
+        divided by its first value there and times 100; empty when the periods do not overlap.
+
+        >>> cmp.rebased().iloc[0]                                       # doctest: +SKIP
+        strategy_1    100.0
+        ...
+        """
+        frame = self.equity
+        if benchmark and len(self.benchmark.columns):
+            frame = frame.join(self.benchmark.add_prefix("buy & hold "), how="outer")
+        if self.common is None:
+            return frame.iloc[:0]
+        start, end = self.common
+        filled = frame.ffill()  # each curve is inside its own range over the common period
+        window = filled.loc[(filled.index >= start) & (filled.index <= end)]
+        return window / window.bfill().iloc[0] * 100.0
+
     def __repr__(self) -> str:
-        return f"Comparison {self.run_id} ({', '.join(self.strategies)})\n{self.stats!r}"
+        warn = "".join(f"\nwarning: {w}" for w in self.warnings)
+        return f"Comparison {self.run_id} ({', '.join(self.strategies)}){warn}\n{self.stats!r}"
 
     def _repr_html_(self) -> str:
+        warn = "".join(f"<p><b>warning:</b> {html.escape(w)}</p>" for w in self.warnings)
         table: str = self.stats.to_html()
-        return f"<b>Comparison</b> <code>{self.run_id}</code>" + table
+        return f"<b>Comparison</b> <code>{self.run_id}</code>{warn}" + table
 
 
 def decode_result(ack: dict[str, Any]) -> Any:
@@ -90,7 +133,10 @@ def decode_result(ack: dict[str, Any]) -> Any:
     kind = ack.get("kind")
     frames = {name: from_arrow_bytes(ack[name]) for name in ack.get("frames", [])}
     if kind == "comparison":
-        return Comparison(ack["runId"], frames["table"], frames["equity"])
+        summary = ack.get("meta", {}).get("summary") or {}
+        return Comparison(
+            ack["runId"], frames["table"], frames["equity"], summary, frames.get("benchmark")
+        )
     if kind == "sweep":
         table = frames["table"]
         table.attrs.update(runId=ack["runId"], **ack.get("stats", {}))

@@ -105,6 +105,13 @@ class ResultsView(Mapping[str, Any]):
         except KeyError:
             return dict(self._tracker.meta.get(run_id, {}).get("summary") or {})
 
+    def command(self, run_id: str) -> str | None:
+        """The command the run ran (``/run_backtest strategy_1 fast=12``), if known."""
+        try:
+            return self._tracker.state(run_id).command
+        except KeyError:
+            return None
+
     def meta(self, run_id: str) -> dict[str, Any]:
         """Server-side facts of a fetched result: ``engineSeconds``, ``summary``."""
         return dict(self._tracker.meta.get(run_id, {}))

@@ -152,7 +152,8 @@ def backtest(
     sim = run_sim(tpl, bars, [p], cash, commission, spread, orders)
     st = column_stats(bars, sim, cash)
     values: dict[str, float] = {name: float(st[name][0]) for name in STAT_NAMES}
-    values.update(bars=bars.n, cash=cash, commission=commission, spread=spread)
+    values.update(bars=bars.n, cash=cash, commission=commission, spread=spread,
+                  spread_paid=_spread_paid(sim, spread))  # fmt: skip
     stats = pd.Series({s.name: values[s.name] for s in STATS}, dtype="float64", name="stats")
     equity = _equity_frame(bars, sim.equity[0], sim.held[0], cash)
     symbol = symbol or sym
@@ -171,6 +172,13 @@ def backtest(
     return BacktestResult(tpl.name, p, equity, trades, stats, symbol, info)
 
 
+def _spread_paid(sim: Sim, spread: float) -> float:
+    """What the spread cost on entry: ``|units| * open * spread`` per trade, where the fill
+    price was ``open * (1 + direction * spread)``."""
+    t = sim.trades
+    return float(np.sum(t.notional * spread / (1.0 + t.direction * spread)))
+
+
 def _equity_frame(bars: Bars, eq: FloatArray, held: Any, cash: float) -> pd.DataFrame:
     prev = np.concatenate(([cash], eq[:-1]))
     peak = np.maximum(np.maximum.accumulate(eq), cash)
@@ -180,6 +188,8 @@ def _equity_frame(bars: Bars, eq: FloatArray, held: Any, cash: float) -> pd.Data
             "returns": eq / prev - 1.0,
             "drawdown": eq / peak - 1.0,
             "position": held,
+            # buy & hold of the same bars with the same cash, no costs (buy_hold_return's curve)
+            "benchmark": cash * bars.close / bars.close[0],
         },
         index=bars.index,
     )

@@ -117,8 +117,11 @@ STATS: tuple[Stat, ...] = (
          "mean(exit_time - entry_time), in days", "trades", None),
     Stat("max_trade_duration", "Max trade duration", "days", "longest time from entry to "
          "exit", "max(exit_time - entry_time), in days", "trades", None),
-    Stat("commissions_paid", "Commissions", "currency", "commission paid on all fills",
-         "sum(trades.commission)", "trades", False),
+    Stat("commissions_paid", "Commissions paid", "currency", "commission paid on all fills, in "
+         "the units of cash", "sum(trades.commission)", "trades", False),
+    Stat("spread_paid", "Spread paid", "currency", "bid-ask spread paid on all entries, in the "
+         "units of cash", "sum over trades of |units| * open * spread (the fill was open * (1 "
+         "+/- spread))", "trades", False, False),
     Stat("turnover", "Turnover (ann.)", "ratio", "traded notional per year, as a multiple of "
          "mean equity", "sum(entry + exit notional) / mean(equity) / years", "trades", None),
     Stat("bars_per_year", "Bars per year", "bars", "the annualization basis, estimated from "
@@ -156,6 +159,8 @@ def format_stat(name: str, value: Any) -> str:
     ('1.235', '12')
     >>> format_stat("final_equity", 1234567.891), format_stat("cagr", float("nan"))
     ('1,234,567.89', 'n/a')
+    >>> format_stat("commission", 0.0005), format_stat("spread", 0.00015)
+    ('0.05 %', '0.015 %')
     """
     if isinstance(value, pd.Timestamp):
         return str(value.date()) if value == value.normalize() else str(value)
@@ -168,6 +173,8 @@ def format_stat(name: str, value: Any) -> str:
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
     unit = s.unit if s else ("count" if isinstance(value, int) else "ratio")
+    if unit == "fraction" and s is not None and s.group == "basis":
+        return f"{v * 100:.10g} %"  # a setting (a cost rate): as given, never rounded away
     if unit == "fraction":
         return f"{v * 100:.2f} %"
     if unit in ("count", "bars") and v.is_integer():

@@ -13,7 +13,7 @@ Example:
     >>> r.stats.dtype, str(r.info["start"].date())
     (dtype('float64'), '2015-01-02')
     >>> r.equity.columns.tolist()
-    ['equity', 'returns', 'drawdown', 'position']
+    ['equity', 'returns', 'drawdown', 'position', 'benchmark']
     >>> r.trades[["entry_time", "exit_time", "pnl", "exit_reason"]].head()  # doctest: +SKIP
 """
 
@@ -43,7 +43,8 @@ class BacktestResult:
     Attributes:
         equity: DataFrame indexed by bar time with ``equity``, ``returns`` (simple, per bar),
             ``drawdown`` (fraction <= 0 below the running peak) and ``position`` (held during
-            the bar: 1 long, 0 flat, -1 short).
+            the bar: 1 long, 0 flat, -1 short) and ``benchmark`` (buy & hold of the same bars
+            with the same cash, no costs: ``cash * close / close[0]``).
         trades: one row per round trip: ``entry_time, exit_time, entry_bar, exit_bar,
             direction, entry_price`` (with the spread), ``exit_price, size`` (units, negative
             for shorts), ``pnl`` (net of both commissions), ``return`` (pnl / entry notional),

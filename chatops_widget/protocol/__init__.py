@@ -3,7 +3,7 @@ share -- events, payload models, error codes, run statuses and kinds, id pattern
 
 Event names are the seed's (``joinSession``, ``sendMessage``, ``executeCommand``,
 ``backtestProgress``, ``commandResult`` ...), so the seed's React front end can talk to our
-server unchanged; ``startRun``, ``getResult``, ``getRuns``, ``getStrategies`` and
+server unchanged; ``startRun``, ``getResult``, ``getRuns``, ``getStrategies``, ``getSessions`` and
 ``uploadData`` are ours. Every client -> server event is acknowledged (socket.io ack) with an
 :class:`Ack`: ``{"ok": true, ...}`` or ``{"ok": false, "error": {"code", "message"}}``.
 
@@ -69,6 +69,7 @@ from ._models import (
     ExecuteCommand,
     GetResult,
     GetRuns,
+    GetSessions,
     GetStrategies,
     JoinSession,
     LeaveSession,
@@ -120,6 +121,7 @@ __all__ = [
     "ExecuteCommand",
     "GetResult",
     "GetRuns",
+    "GetSessions",
     "GetStrategies",
     "JoinSession",
     "LeaveSession",

@@ -113,6 +113,7 @@ class ClientEvent(str, Enum):
     GET_RESULT = "getResult"
     GET_RUNS = "getRuns"
     GET_STRATEGIES = "getStrategies"
+    GET_SESSIONS = "getSessions"
     UPLOAD_DATA = "uploadData"
 
 

@@ -304,6 +304,24 @@ class GetStrategies(_Model):
     sessionId: str = SessionId
 
 
+class GetSessions(_Model):
+    """``getSessions``: the sessions stored on the server, newest first (at most ``limit``) ->
+    ``{sessions: [{id, name, createdAt, lastSeq}], total}``; the payload may be left out.
+
+    >>> parse(GetSessions, None).limit, parse(GetSessions, {"limit": 5}).limit
+    (200, 5)
+    """
+
+    event: ClassVar[str] = ClientEvent.GET_SESSIONS.value
+
+    limit: int = Field(default=200, ge=1, le=1000, strict=True)
+
+    @classmethod
+    def coerce(cls, data: Any) -> Any:
+        """No payload (``None``) asks for the default."""
+        return {} if data is None else data
+
+
 #: (field, limit, advice) checked by :func:`parse` before the model: a long text gets ``too_large``
 _TEXT_LIMITS = (
     ("content", MAX_CONTENT_CHARS, "Split it into several messages."),

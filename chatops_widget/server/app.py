@@ -35,6 +35,7 @@ from ..protocol import (
     CommandResult,
     ErrorCode,
     ExecuteCommand,
+    GetSessions,
     JoinSession,
     LeaveSession,
     ProtocolError,
@@ -135,6 +136,7 @@ class ChatOpsServer:
             (ClientEvent.EXECUTE_COMMAND, self._execute, "commands"),
         ):
             self.sio.on(event.value, self.gate.wrap(event.value, fn, limit))
+        self.on_event(ClientEvent.GET_SESSIONS.value, self._sessions)  # the panel's menu
         if plugins is None:
             from .plugins import standard_plugins
 
@@ -343,6 +345,11 @@ class ChatOpsServer:
         req = parse(LeaveSession, data)
         await self.sio.leave_room(sid, req.sessionId)
         return {"sessionId": req.sessionId}
+
+    async def _sessions(self, sid: str, data: Any) -> dict[str, Any]:
+        req = parse(GetSessions, data)
+        rows = self.store.sessions()
+        return {"sessions": rows[::-1][: req.limit], "total": len(rows)}
 
     async def _send(self, sid: str, data: Any) -> dict[str, Any]:
         req = parse(SendMessage, data)

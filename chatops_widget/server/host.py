@@ -18,7 +18,7 @@ Example:
     >>> from chatops_widget.server import ChatOpsServer
     >>> server = ChatOpsServer(tempfile.mkdtemp(), plugins=[Ping()])
     >>> [s["name"] for s in server.router.specs()]
-    ['help', 'ping']
+    ['ping', 'help']
 """
 
 from __future__ import annotations

@@ -4,15 +4,19 @@ Each server has its own :class:`CommandRouter` (``server.router``); plugins add 
 to it in ``register(host)`` -- one at a time with :meth:`CommandRouter.add`, or a whole group
 of methods marked with :func:`command` with :meth:`CommandRouter.include`.
 
+Commands are listed (``specs()``, ``/help``) in the order they were registered -- the order of
+use a plugin gives them, with the built-in ``/help`` last -- each with one example; ``names()``
+is sorted (for suggestions).
+
 Example:
     >>> class Echo:
-    ...     @command("echo", usage="/echo <text>", summary="Repeat the text.")
+    ...     @command("echo", usage="/echo <text>", summary="Repeat the text.", example="/echo hi")
     ...     async def echo(self, ctx):
     ...         return CommandReply({"kind": "echo"}, text=" ".join(ctx.command.args))
     >>> r = CommandRouter()
     >>> r.include(Echo())
-    >>> r.names(), r.get("echo").usage
-    (['echo', 'help'], '/echo <text>')
+    >>> r.names(), r.get("echo").usage, [s["name"] for s in r.specs()]
+    (['echo', 'help'], '/echo <text>', ['echo', 'help'])
     >>> r.resolve("ecko")
     Traceback (most recent call last):
     ...
@@ -41,13 +45,15 @@ _MARK = "__chatops_command__"
 
 @dataclass(frozen=True)
 class CommandSpec:
-    """One command: its ``name``, the ``usage`` line, a one-line ``summary`` and ``details``."""
+    """One command: its ``name``, the ``usage`` line, a one-line ``summary``, ``details`` and
+    one ``example`` (a whole command line that works as typed)."""
 
     name: str
     usage: str
     summary: str
     details: str = ""
     handler: Handler | None = field(default=None, repr=False, compare=False)
+    example: str = ""
 
     def as_dict(self) -> dict[str, str]:
         """The JSON form sent to clients (``/help``, autocomplete)."""
@@ -56,10 +62,13 @@ class CommandSpec:
             "usage": self.usage,
             "summary": self.summary,
             "details": self.details,
+            "example": self.example,
         }
 
 
-def command(name: str, *, usage: str, summary: str, details: str = "") -> Callable[[F], F]:
+def command(
+    name: str, *, usage: str, summary: str, details: str = "", example: str = ""
+) -> Callable[[F], F]:
     """Mark a method as the handler of ``/name``; :meth:`CommandRouter.include` registers it.
 
     >>> @command("ping", usage="/ping", summary="Answer pong.")
@@ -67,7 +76,7 @@ def command(name: str, *, usage: str, summary: str, details: str = "") -> Callab
     >>> getattr(ping, "__chatops_command__").usage
     '/ping'
     """
-    spec = CommandSpec(_key(name), usage, summary, details)
+    spec = CommandSpec(_key(name), usage, summary, details, example=example)
 
     def mark(fn: F) -> F:
         setattr(fn, _MARK, spec)
@@ -92,13 +101,20 @@ class CommandRouter:
             self.add("help", self._help, **_HELP)
 
     def add(
-        self, name: str, handler: Handler, *, usage: str, summary: str, details: str = ""
+        self,
+        name: str,
+        handler: Handler,
+        *,
+        usage: str,
+        summary: str,
+        details: str = "",
+        example: str = "",
     ) -> None:
         """Register ``async def handler(ctx: CommandContext) -> CommandReply`` as ``/name``."""
         key = _key(name)
         if key in self._commands and key != "help":
             raise ValueError(f"/{key} is registered twice")
-        self._commands[key] = CommandSpec(key, usage, summary, details, handler)
+        self._commands[key] = CommandSpec(key, usage, summary, details, handler, example)
 
     def include(self, group: object) -> None:
         """Register every method of ``group`` marked with :func:`command`, in definition order."""
@@ -110,7 +126,7 @@ class CommandRouter:
                     seen.add(attr)
                     handler = getattr(group, attr)
                     self.add(spec.name, handler, usage=spec.usage, summary=spec.summary,
-                             details=spec.details)  # fmt: skip
+                             details=spec.details, example=spec.example)  # fmt: skip
 
     def get(self, name: str) -> CommandSpec | None:
         """The spec of ``name`` (with or without the slash, any case), or None."""
@@ -121,8 +137,10 @@ class CommandRouter:
         return sorted(self._commands)
 
     def specs(self) -> list[dict[str, str]]:
-        """``[{"name", "usage", "summary", "details"}]`` by name, for /help and autocomplete."""
-        return [self._commands[n].as_dict() for n in self.names()]
+        """``[{"name", "usage", "summary", "details", "example"}]`` in the order of use (as
+        registered, ``/help`` last), for /help and autocomplete."""
+        order = [n for n in self._commands if n != "help"] + ["help"] * ("help" in self._commands)
+        return [self._commands[n].as_dict() for n in order]
 
     def resolve(self, name: str) -> CommandSpec:
         """The spec for ``name`` or ``ProtocolError(UNKNOWN_COMMAND)`` with a suggestion."""
@@ -183,9 +201,13 @@ class CommandRouter:
             text = f"**{spec.usage}**\n\n{spec.summary}"
             if spec.details:
                 text += f"\n\n{spec.details}"
+            if spec.example:
+                text += f"\n\nExample: `{spec.example}`"
             return CommandReply({"kind": "help", "command": spec.as_dict()}, text=text)
-        lines = ["**Commands**", ""]
-        lines += [f"- `{s['usage']}` -- {s['summary']}" for s in self.specs()]
+        lines = ["**Commands**, in the order you would use them", ""]
+        for s in self.specs():
+            example = f" Example: `{s['example']}`" if s["example"] else ""
+            lines.append(f"- `{s['usage']}` -- {s['summary']}{example}")
         lines += ["", "Type `/help <command>` for details."]
         return CommandReply({"kind": "help", "commands": self.specs()}, text="\n".join(lines))
 
@@ -194,4 +216,5 @@ _HELP: dict[str, str] = {
     "usage": "/help [command]",
     "summary": "List every command, or show one command's usage and details.",
     "details": "`/help` lists all commands with their usage; `/help run_backtest` explains one.",
+    "example": "/help sweep",
 }

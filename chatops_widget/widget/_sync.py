@@ -153,8 +153,9 @@ def frontend_constants() -> dict[str, Any]:
     """
     from .. import engine, protocol
 
-    stats = [{"name": s.name, "label": s.label, "unit": s.unit, "description": s.description,
-              "higherIsBetter": s.higher_is_better} for s in engine.STATS]  # fmt: skip
+    stats = [{"name": s.name, "label": s.label, "unit": s.unit, "group": s.group,
+              "description": s.description, "higherIsBetter": s.higher_is_better}
+             for s in engine.STATS]  # fmt: skip
     return {
         **protocol.frontend_constants(),
         "stats": stats,
@@ -239,14 +240,34 @@ def result_payload(value: Any, summary: dict[str, Any] | None = None) -> dict[st
         }
         names = [str(c) for c in equity.columns]
         msg.update(kind="comparison", strategies=summary.get("strategies") or names,
-                   table=jsonable(table))  # fmt: skip
+                   table=jsonable(table), info=jsonable(summary.get("info")),
+                   warnings=list(summary.get("warnings") or []),
+                   common=summary.get("common"))  # fmt: skip
         if len(equity.columns):
-            s = series_payload(equity, list(equity.columns))
-            msg["series"] = {"t": s.pop("t"), "curves": s}
+            msg["series"] = comparison_series(equity, getattr(value, "benchmark", None))
+            both = value.rebased() if hasattr(value, "rebased") else pd.DataFrame()
+            if len(both):  # the common period, every curve from 100 (as cmp.rebased())
+                curves = both[list(equity.columns)]
+                bench = both.drop(columns=list(equity.columns))
+                bench.columns = [str(c).removeprefix("buy & hold ") for c in bench.columns]
+                msg["rebased"] = comparison_series(curves, bench)
     if equity is not None and "series" in msg:
         msg["points"] = len(msg["series"]["t"])
         msg["totalPoints"] = len(equity)
     return msg
+
+
+def comparison_series(equity: pd.DataFrame, benchmark: pd.DataFrame | None) -> dict[str, Any]:
+    """``{"t", "curves": {strategy: [...]}, "benchmark": {symbol: [...]}}``, downsampled
+    together on the union of their times."""
+    frame = equity
+    bench = list(benchmark.columns) if benchmark is not None else []
+    if benchmark is not None and bench:
+        frame = equity.join(benchmark.add_prefix("\0"), how="outer")  # no clash with a strategy
+    s = series_payload(frame, list(frame.columns))
+    t = s.pop("t")
+    return {"t": t, "curves": {c: s.pop(str(c)) for c in map(str, equity.columns)},
+            "benchmark": {str(c): s.pop(f"\0{c}") for c in bench}}  # fmt: skip
 
 
 def history_chunks(

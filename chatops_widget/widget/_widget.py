@@ -28,9 +28,10 @@ import anywidget
 import traitlets
 
 from ..client import ChatOpsClient, ResultsView
-from ..protocol import RESULT_KINDS, SESSION_ID_PATTERN, ErrorCode, ProtocolError
+from ..protocol import RESULT_KINDS, ErrorCode, ProtocolError
 from . import _sync as sync
 from . import _uploads as uploads
+from ._actions import EXPORT_COMMAND, PanelActions
 
 __all__ = ["ChatOpsWidget"]
 
@@ -46,7 +47,7 @@ _FRONTEND_TYPES = frozenset(
 )
 
 
-class ChatOpsWidget(anywidget.AnyWidget):
+class ChatOpsWidget(PanelActions, anywidget.AnyWidget):
     """The ChatOps chat panel, driven by a kernel-side :class:`ChatOpsClient`.
 
     ``ChatOpsWidget()`` starts an embedded server and a client;
@@ -67,6 +68,8 @@ class ChatOpsWidget(anywidget.AnyWidget):
     strategies: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     templates: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     theme = traitlets.Unicode("auto").tag(sync=True)  # "auto" (JupyterLab's), "light", "dark"
+    #: the widget's variable in the notebook ("w"), when it can be known: replies name it
+    python_name = traitlets.Unicode("").tag(sync=True)
     #: Run statuses, result kinds, limits, stat units, default cash: the JS keeps no copies.
     constants = traitlets.Dict().tag(sync=True)
 
@@ -211,7 +214,7 @@ class ChatOpsWidget(anywidget.AnyWidget):
             self.connected = bool(c.is_connected)
             self.reconnect_attempt = int(getattr(c, "reconnect_attempt", 0) or 0)
             if getattr(c, "commands", None):
-                self.commands = list(c.commands)
+                self.commands = [*c.commands, EXPORT_COMMAND]  # /export runs in the kernel
             if info.get("strategies") is not None:
                 self.strategies = sync.jsonable(list(info["strategies"]))
             self.templates = sync.jsonable(list(info.get("templates") or self._local_templates()))
@@ -280,7 +283,7 @@ class ChatOpsWidget(anywidget.AnyWidget):
             text = str(err.get("message", ""))
             self._notice(f"{payload.get('command', 'command')} failed: {text}", key=text)
         elif kind in RESULT_KINDS and payload.get("runId") and summary.get("status") != "cancelled":
-            self._background(self._show_result, payload["runId"], summary)
+            self._background(self._show_result, payload["runId"], summary, payload.get("command"))
         elif kind == "strategy" and isinstance(summary.get("strategy"), dict):
             with self._lock:
                 self.strategies = [*self.strategies, sync.jsonable(summary["strategy"])]
@@ -310,7 +313,9 @@ class ChatOpsWidget(anywidget.AnyWidget):
 
     # ------------------------------------------------------------------ results
 
-    def _show_result(self, run_id: str, summary: dict[str, Any] | None = None) -> None:
+    def _show_result(
+        self, run_id: str, summary: dict[str, Any] | None = None, command: str | None = None
+    ) -> None:
         """Send a downsampled view of a result (pool thread). The result is the client's
         (``client.results``): fetched once for both the panel and the kernel, the same
         DataFrames in both."""
@@ -322,6 +327,7 @@ class ChatOpsWidget(anywidget.AnyWidget):
             return
         summary = {**self._client.results.summary(run_id), **(summary or {}), "runId": run_id}
         msg = sync.result_payload(value, summary)
+        msg["code"] = self._code_for(run_id, summary, command)  # the card's "copy as code"
         engine_seconds = self._client.results.meta(run_id).get("engineSeconds")
         if isinstance(engine_seconds, (int, float)):
             msg["engineSeconds"] = float(engine_seconds)  # the engine's own time, on the card
@@ -341,6 +347,7 @@ class ChatOpsWidget(anywidget.AnyWidget):
         kind = content["type"]
         try:
             if kind == "ready":
+                self._refresh_name()  # displayed by now: `w = ChatOpsWidget(); w` has a name
                 with self._lock:
                     for chunk in sync.history_chunks(self._messages, content.get("clientId")):
                         self._post(chunk)
@@ -380,26 +387,9 @@ class ChatOpsWidget(anywidget.AnyWidget):
     def _send_text(self, text: str) -> None:
         if not text.strip():
             return
-        if text.lstrip().startswith("/"):
+        if re.match(r"\s*/export(\s|$)", text):
+            self._background(self._export_command, text.strip())
+        elif text.lstrip().startswith("/"):
             self._background(self._client.execute_command, text.strip())
         else:
             self._background(self._client.send_message, text)
-
-    def _session_action(self, action: Any, session_id: Any) -> None:
-        try:
-            if action == "create":
-                self.create_session(session_id or None)
-            elif action == "join":
-                sid = str(session_id or "").strip()
-                if not re.fullmatch(SESSION_ID_PATTERN, sid):
-                    raise ValueError(
-                        f"{sid!r} is not a session id; expected 'session_' followed by 1-64 "
-                        "letters, digits, '_' or '-', e.g. session_1697472000000"
-                    )
-                self.join_session(sid)
-            elif action == "leave":
-                self.leave_session()
-            else:
-                self._notice(f"unknown session action {action!r}; expected create, join or leave")
-        except (ProtocolError, TimeoutError, ConnectionError, ValueError) as exc:
-            self._notice(f"session {action}: {getattr(exc, 'message', None) or exc}")

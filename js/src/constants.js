@@ -7,6 +7,7 @@ let current = {};
 let terminal = new Set();
 let resultKinds = new Set();
 let percent = new Set();
+let stats = new Map();
 
 /** Take the constants the kernel sent (the traitlet's value); unknown keys are kept as given. */
 export function setConstants(value) {
@@ -14,6 +15,7 @@ export function setConstants(value) {
   terminal = new Set(current.terminalStatuses || []);
   resultKinds = new Set(current.resultKinds || []);
   percent = new Set(current.percentStats || []);
+  stats = new Map((current.stats || []).map((s) => [s.name, s]));
 }
 
 /** Follow `model`'s `constants` traitlet; returns the function that stops following. */
@@ -32,5 +34,8 @@ export const isTerminal = (status) => terminal.has(status);
 export const isResultKind = (kind) => resultKinds.has(kind);
 /** Is the stat `name` a fraction shown as percent (total_return, ...)? */
 export const isPercentStat = (name) => percent.has(name);
+/** The engine's registry entry of stat `name` ({name, label, unit, group, description}), or
+ *  undefined; an `oos_` prefix is ignored (as engine.stat_info does). */
+export const statInfo = (name) => stats.get(String(name).replace(/^oos_/, ""));
 /** A limit by name (maxUploadBytes, maxContentChars, maxCommandChars), or undefined. */
 export const limit = (name) => current.limits?.[name];

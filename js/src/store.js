@@ -33,6 +33,7 @@ export class Store {
     this.runs = new Map(); // runId -> {runId, strategyId, progress, status, message, at}
     this.results = new Map(); // runId -> result payload
     this.inputHistory = [];
+    this.sessions = null; // {list: [{id, name, createdAt, lastSeq}], total, current} once asked
     this.listeners = new Set();
     this.started = false;
     this.historyReceived = false;
@@ -87,6 +88,19 @@ export class Store {
         break;
       case "notice":
         this.addNotice(msg.level || "info", String(msg.text ?? ""), validAction(msg.action));
+        break;
+      case "sessions": // the server's sessions, for the Sessions menu
+        this.sessions = {
+          list: Array.isArray(msg.sessions) ? msg.sessions : [],
+          total: msg.total,
+          current: msg.current ?? null,
+        };
+        this.emit({ type: "sessions" });
+        break;
+      case "download": // a file made by the kernel (/export), saved by the view
+        if (typeof msg.name === "string" && typeof msg.text === "string") {
+          this.emit({ type: "download", name: msg.name, mime: msg.mime || "text/plain", text: msg.text });
+        }
         break;
       default:
         break;

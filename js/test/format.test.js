@@ -2,13 +2,14 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { setConstants } from "../src/constants.js";
 import { compact, formatMetric } from "../src/render/format.js";
-import { useKernelConstants } from "./constants.js";
+import { pythonFormatted, useKernelConstants } from "./constants.js";
 
 describe("formatMetric", () => {
   test("the kernel's fraction stats show as percent, with their out-of-sample twins", () => {
     const kernel = useKernelConstants();
     assert.ok(kernel.percentStats.length > 0);
-    for (const name of kernel.percentStats) {
+    const basis = new Set(kernel.stats.filter((s) => s.group === "basis").map((s) => s.name));
+    for (const name of kernel.percentStats.filter((n) => !basis.has(n))) {
       assert.equal(formatMetric(name, 0.1234), "12.34 %", name);
       assert.equal(formatMetric(`oos_${name}`, -0.05), "-5.00 %", name);
     }
@@ -24,12 +25,29 @@ describe("formatMetric", () => {
   });
 
   test("missing values, dates, strings, big numbers", () => {
-    assert.equal(formatMetric("x", null), "–");
+    useKernelConstants();
+    assert.equal(formatMetric("x", null), "n/a"); // NaN travels as null
     assert.equal(formatMetric("x", undefined), "–");
     assert.equal(formatMetric("start", "2020-01-02T00:00:00"), "2020-01-02");
     assert.equal(formatMetric("start", "2020-01-02T09:30:00"), "2020-01-02T09:30:00");
-    assert.equal(formatMetric("final_equity", 1234567.891), (1234568).toLocaleString());
-    assert.equal(formatMetric("x", Number.POSITIVE_INFINITY), "Infinity");
+    assert.equal(formatMetric("final_equity", 1234567.891), "1,234,567.89");
+    assert.equal(formatMetric("x", Number.POSITIVE_INFINITY), "inf");
+  });
+
+  test("every value reads as the kernel's engine.format_stat writes it (the chat replies)", () => {
+    useKernelConstants();
+    const cases = pythonFormatted();
+    assert.ok(cases.length > 150, cases.length);
+    for (const [name, value, expected] of cases) {
+      assert.equal(formatMetric(name, value), expected, `${name}=${value}`);
+    }
+  });
+
+  test("cost rates at full precision", () => {
+    useKernelConstants();
+    assert.equal(formatMetric("commission", 0.0005), "0.05 %");
+    assert.equal(formatMetric("spread", 0.00015), "0.015 %");
+    assert.equal(formatMetric("commission", 0.00001), "0.001 %");
   });
 
   test("compact axis labels", () => {

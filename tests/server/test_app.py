@@ -147,7 +147,7 @@ def test_help_lists_commands_and_details_one(demo_server, raw_client_cls, arun):
         res = await a.wait_event("commandResult", lambda r: r["command"] == "/help")
         assert res["ok"] and res["summary"]["kind"] == "help"
         names = [c["name"] for c in res["summary"]["commands"]]
-        assert names == ["crash_demo", "help", "run_demo"]
+        assert names == ["run_demo", "crash_demo", "help"]  # as registered, /help last
         text = await a.wait_event("message", lambda m: m["role"] == "assistant")
         assert "/run_demo <strategy_id> [fast=<int>]" in text["content"]
         assert text["metadata"]["commandResult"]["command"] == "/help"

@@ -48,7 +48,8 @@ def test_router_registers_resolves_and_suggests():
 
     r = CommandRouter()
     r.include(Group())
-    assert [s["name"] for s in r.specs()] == ["help", "run_backtest"]
+    assert [s["name"] for s in r.specs()] == ["run_backtest", "help"]  # order of use
+    assert r.names() == ["help", "run_backtest"]  # sorted, for suggestions
     assert r.resolve("/RUN_BACKTEST").usage == "/run_backtest <id>"
     with pytest.raises(ProtocolError) as info:
         r.resolve("run_bactest")

@@ -53,8 +53,10 @@ def bundle() -> Path:
     return BUNDLE
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # per module: Playwright's sync API runs an event loop in this thread while it is open, and
+    # later tests that call asyncio.run (tests/server, tests/client) must not find one running
     from playwright.sync_api import sync_playwright
 
     assert Path(CHROMIUM).exists(), "Debian's chromium is missing: apt-get install -y chromium"
@@ -68,6 +70,34 @@ def browser():
 def page(browser, bundle):
     """A fresh page with the panel rendered on the harness; `window.__model` is the stub."""
     context = browser.new_context(viewport={"width": 900, "height": 800})
+    pg = harness_page(context, bundle)
+    yield pg
+    assert not pg.errors, f"page errors: {pg.errors}"
+    context.close()
+
+
+@pytest.fixture()
+def open_harness(browser, bundle):
+    """``open_harness(secure=False, **context_options)``: a harness page in a new browser context
+    (e.g. with ``permissions=[...]``; ``secure``: served as https, a secure context, where the
+    clipboard API exists); page errors fail the test, the contexts close at teardown."""
+    opened = []
+
+    def make(secure: bool = False, **options):
+        context = browser.new_context(viewport={"width": 900, "height": 800}, **options)
+        pg = harness_page(context, bundle, "https" if secure else "http")
+        opened.append((context, pg))
+        return pg
+
+    yield make
+    for context, pg in opened:
+        assert not pg.errors, f"page errors: {pg.errors}"
+        context.close()
+
+
+def harness_page(context, bundle: Path, scheme: str = "http"):
+    """The harness page (the panel on a model stub) in ``context``, at ``<scheme>://widget.test``;
+    ``.errors`` collects page errors."""
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -88,13 +118,11 @@ def page(browser, bundle):
         else:
             route.fulfill(status=404, body=b"not found")
 
-    pg.route("http://widget.test/**", serve)
-    pg.goto("http://widget.test/index.html")
+    pg.route(f"{scheme}://widget.test/**", serve)
+    pg.goto(f"{scheme}://widget.test/index.html")
     pg.wait_for_function("window.__ready === true")
     pg.errors = errors
-    yield pg
-    assert not errors, f"page errors: {errors}"
-    context.close()
+    return pg
 
 
 # ---------------------------------------------------------------- real hosts (level 2)

@@ -16,6 +16,7 @@ import json
 import os
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from chatops_widget.server.backtest.commands.running import USAGE
@@ -111,6 +112,17 @@ def _scenario(page, panel, host: str, shots: Path, cell_count=None) -> None:
     assert result.locator(".uplot canvas").count() >= 2
     shot(panel, shots, f"{host}-backtest")
 
+    # copy as code: the backtest's Python call in the clipboard
+    result.locator(".cow-copy-code").click()
+    page.wait_for_function(
+        "(el) => el.querySelector('.cow-copy-code').dataset.copied === 'true'",
+        arg=result.element_handle(),
+    )
+    code = page.evaluate("() => navigator.clipboard.readText()")
+    assert ".trigger_backtest('strategy_1', start='2015-01-02'" in code and code.endswith(
+        ".result()"
+    ), code
+
     # a 1,000-cell sweep: one canvas card of bounded size that answers hover
     _send(panel, SWEEP_1000)
     card = panel.locator(".cow-result", has=page.locator("canvas.cow-heat-canvas")).last
@@ -141,6 +153,15 @@ def _scenario(page, panel, host: str, shots: Path, cell_count=None) -> None:
     assert readout.inner_text().startswith("fast=22, slow=74: sharpe "), readout.inner_text()
     shot(panel, shots, f"{host}-sweep")
 
+    # /export: the session as a notebook, saved by the browser's own download
+    with page.expect_download(timeout=120_000) as info:
+        _send(panel, "/export")
+    download = info.value
+    assert download.suggested_filename.startswith("session_"), download.suggested_filename
+    nb = nbformat.read(download.path(), as_version=4)
+    calls = " ".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "client.trigger_backtest('strategy_1'" in calls and "client.sweep(" in calls
+
 
 def shot(locator, shots: Path, name: str) -> None:
     png = locator.screenshot(path=str(shots / f"{name}.png"))
@@ -152,7 +173,9 @@ def shot(locator, shots: Path, name: str) -> None:
 
 @pytest.fixture()
 def host_page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 1100})
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 1100}, permissions=["clipboard-read", "clipboard-write"]
+    )
     page = context.new_page()
     page.set_default_timeout(60_000)
     errors: list[str] = []

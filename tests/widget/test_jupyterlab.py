@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import nbformat
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -35,7 +37,10 @@ def _run_command(page, command: str) -> None:
 
 
 def test_panel_in_jupyterlab(lab, tmp_path, browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    shipped = (ROOT / "notebooks" / "quickstart.ipynb").read_bytes()
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 1000}, permissions=["clipboard-read", "clipboard-write"]
+    )
     try:
         page = context.new_page()
         page.set_default_timeout(60_000)
@@ -75,7 +80,20 @@ def test_panel_in_jupyterlab(lab, tmp_path, browser):
         result.locator(".cow-metrics").wait_for()
         assert result.locator(".uplot canvas").count() >= 2
         assert "total_return" in result.locator(".cow-metrics").inner_text()
-        assert page.locator(".cow-user .cow-bubble", has_text="/run_backtest strategy_1").count()
+        assert "costs: none (commission 0 %, spread 0 %)" in result.inner_text()
+        # copy as code: the call on the widget's own variable, in the clipboard
+        result.locator(".cow-copy-code").click()
+        page.wait_for_function("() => document.querySelector('.cow-copy-code').dataset.copied")
+        code = page.evaluate("() => navigator.clipboard.readText()")
+        assert code.startswith("w.trigger_backtest('strategy_1', start='2015-01-02'"), code
+        # the reply names `w` (the panel found its variable in the kernel's namespace)
+        reply = page.locator(".cow-assistant .cow-bubble", has_text="In Python:").last
+        assert "w.results['run_" in reply.inner_text(), reply.inner_text()
+        assert "client.results" not in reply.inner_text()
+        scroll = panel.locator(".cow-scroll")
+        scroll.evaluate("(e) => { e.scrollTop = 0; }")  # the timeline is windowed: look up
+        page.locator(".cow-user .cow-bubble", has_text="/run_backtest strategy_1").wait_for()
+        scroll.evaluate("(e) => { e.scrollTop = e.scrollHeight; }")
         assert _cells(page) == n_cells
 
         shot = page.locator(".jp-CodeCell:has(.cow-root)").screenshot(
@@ -102,5 +120,13 @@ def test_panel_in_jupyterlab(lab, tmp_path, browser):
         words = out.inner_text().split()
         assert words[0] == "ROWS" and words[1].startswith("run_")
         assert words[2] == "DataFrame" and int(words[3]) > 1000 and words[4] == "True"
+        # Lab saves outputs into the copy it opened, never into the repository's notebook
+        _run_command(page, "docmanager:save")
+        page.wait_for_function(
+            "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000
+        )
+        saved = nbformat.read(lab["root"] / "quickstart.ipynb", as_version=4)
+        assert any(c.get("outputs") for c in saved.cells if c.cell_type == "code")
+        assert (ROOT / "notebooks" / "quickstart.ipynb").read_bytes() == shipped
     finally:
         context.close()

@@ -375,7 +375,7 @@ def test_heatmap_colours_centre_on_zero_and_legend(page):
     assert b >= r and abs(r - 247) < 10  # +0.04: nearly neutral, towards blue
     assert colour(2, 2) == [178, 24, 43]  # the most negative: full red
     legend = card.locator(".cow-heat-legend").inner_text()
-    assert legend.split() == ["sharpe", "-2", "0", "2"]  # symmetric around 0
+    assert legend.split() == ["sharpe", "-2.000", "0", "2.000"]  # symmetric, as format_stat
 
 
 def test_min_trades_filter_and_edge_warning(page):

@@ -1,4 +1,6 @@
-"""notebooks/quickstart.ipynb runs headless from top to bottom (nbclient, a real ipykernel)."""
+"""notebooks/quickstart.ipynb runs headless from top to bottom (nbclient, a real ipykernel), is
+shipped without outputs, and running it (here, or in the JupyterLab test, each on a copy) leaves
+the repository's file as it was."""
 
 from __future__ import annotations
 
@@ -21,7 +23,16 @@ def _text(cell) -> str:
     return "\n".join(parts)
 
 
+def test_quickstart_is_shipped_without_outputs():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(c.outputs == [] and c.execution_count is None for c in code)
+    assert "widgets" not in nb.metadata  # no saved widget state either
+    assert all(not c.metadata.get("execution") for c in code)
+
+
 def test_quickstart_executes(tmp_path, monkeypatch):
+    shipped = NOTEBOOK.read_bytes()
     monkeypatch.delenv("CHATOPS_URL", raising=False)
     shutil.copy(NOTEBOOK, tmp_path / "quickstart.ipynb")
     nb = nbformat.read(tmp_path / "quickstart.ipynb", as_version=4)
@@ -44,3 +55,4 @@ def test_quickstart_executes(tmp_path, monkeypatch):
     comparison = texts['cmp = w.compare_strategies("strategy_1", "strategy_2")']
     assert "strategy_1" in comparison and "strategy_2" in comparison
     assert "run_" in texts["list(w.results)"]
+    assert NOTEBOOK.read_bytes() == shipped  # the copy ran; the repository's file is untouched

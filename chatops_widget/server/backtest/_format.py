@@ -34,22 +34,85 @@ def _params(params: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in params.items())
 
 
+def python_hint(run_id: str) -> str:
+    """The line that says how to get a run's DataFrames in Python. Neutral: the reader may
+    have a panel (``w``), a client, or another name; the panel rewrites it with its own name.
+
+    >>> python_hint("run_1")
+    "In Python: `results['run_1']` (`w.results[...]` on a panel `w`, `client.results[...]` on a ChatOpsClient)"
+    """  # noqa: E501
+    return (
+        f"In Python: `results['{run_id}']` (`w.results[...]` on a panel `w`, "
+        "`client.results[...]` on a ChatOpsClient)"
+    )
+
+
+def period(stats: dict[str, Any]) -> str:
+    """``2015-01-02..2024-12-31, 2,608 bars`` from a run's stats ("" without dates).
+
+    >>> period({"start": "2015-01-02T00:00:00", "end": "2024-12-31T00:00:00", "bars": 2608.0})
+    '2015-01-02..2024-12-31, 2,608 bars'
+    """
+    if not stats.get("start") or not stats.get("end"):
+        return ""
+    bars = f", {fmt('bars', stats['bars'])} bars" if stats.get("bars") is not None else ""
+    return f"{str(stats['start'])[:10]}..{str(stats['end'])[:10]}{bars}"
+
+
+def costs_line(st: dict[str, Any]) -> str:
+    """The cost rates as given and the amounts they cost, labelled with units.
+
+    >>> costs_line({"commission": 0.0005, "spread": 0.0002, "cash": 1e6,
+    ...             "commissions_paid": 1234.5, "spread_paid": 456.0})
+    'costs: commission 0.05 % of notional per fill, spread 0.02 % of price per entry; paid 1,234.50 in commissions + 456.00 in spread = 0.17 % of the starting cash (1,000,000.00)'
+    >>> costs_line({"commission": 0.0, "spread": 0.0})
+    'costs: none (commission 0 %, spread 0 %)'
+    """  # noqa: E501
+    rate, spread = st.get("commission") or 0.0, st.get("spread") or 0.0
+    if not rate and not spread:
+        return "costs: none (commission 0 %, spread 0 %)"
+    paid = (st.get("commissions_paid") or 0.0) + (st.get("spread_paid") or 0.0)
+    text = (
+        f"costs: commission {fmt('commission', rate)} of notional per fill, spread "
+        f"{fmt('spread', spread)} of price per entry; paid "
+        f"{fmt('commissions_paid', st.get('commissions_paid') or 0.0)} in commissions + "
+        f"{fmt('spread_paid', st.get('spread_paid') or 0.0)} in spread"
+    )
+    if st.get("cash"):
+        share = fmt("total_return", paid / st["cash"])
+        text += f" = {share} of the starting cash ({fmt('cash', st['cash'])})"
+    return text
+
+
 def backtest_text(s: dict[str, Any]) -> str:
     who = f"{s['strategyId']} " if s.get("strategyId") else ""
     st = s.get("stats", {})
     head = f"**{s['runId']}** {who}`{s['template']}({_params(s['params'])})` on {s['symbol']}"
+    when = period(st)
+    head += f", {when}" if when else ""
     line = " | ".join(f"{m} {fmt(m, st.get(m))}" for m in KEY_METRICS[:6] if m in st)
-    return f"{head}\n\n{line}\n\nFetch it in Python: `client.results['{s['runId']}']`"
+    return f"{head}\n\n{line}\n\n{costs_line(st)}\n\n{python_hint(s['runId'])}"
+
+
+#: the facts rows of a comparison table, from ``summary["info"]``
+_FACTS = ("symbol", "start", "end", "bars", "frequency")
+_COSTS = ("commission", "spread", "commissions_paid", "spread_paid")
 
 
 def comparison_text(s: dict[str, Any]) -> str:
     ids = s["strategies"]
+    info = s.get("info") or {}
     rows = ["| metric | " + " | ".join(ids) + " |", "|---" * (len(ids) + 1) + "|"]
-    for m in KEY_METRICS:
+    for f in _FACTS if info else ():
+        vals = [info.get(i, {}).get(f) for i in ids]
+        rows.append(f"| {f} | " + " | ".join("–" if v is None else fmt(f, v) for v in vals) + " |")
+    for m in (*KEY_METRICS, *_COSTS):
         if m in s["table"]:
             vals = s["table"][m]
             rows.append(f"| {m} | " + " | ".join(fmt(m, vals.get(i)) for i in ids) + " |")
-    return f"**{s['runId']}** comparison\n\n" + "\n".join(rows)
+    warn = "".join(f"\n\n**Warning:** {w}" for w in s.get("warnings") or [])
+    tail = f"\n\n{python_hint(s['runId'])}"
+    return f"**{s['runId']}** comparison{warn}\n\n" + "\n".join(rows) + tail
 
 
 def sweep_text(s: dict[str, Any], top: int = 5) -> str:
@@ -72,7 +135,7 @@ def sweep_text(s: dict[str, Any], top: int = 5) -> str:
             f" In sample {ins[0]}..{ins[1]}; out of sample (`oos_`) {oos[0]}..{oos[1]}, "
             "each backtested on its own:"
         )
-    return head + "\n\n" + "\n".join(rows)
+    return head + "\n\n" + "\n".join(rows) + f"\n\n{python_hint(s['runId'])}"
 
 
 def status_text(runs: list[dict[str, Any]]) -> str:

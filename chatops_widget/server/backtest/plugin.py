@@ -24,6 +24,7 @@ from .commands.events import BacktestEvents
 from .commands.listing import ListingCommands
 from .commands.running import RunCommands
 from .data.uploads import Uploads
+from .errors import BacktestError
 from .service import BacktestService
 
 __all__ = ["BacktestPlugin"]
@@ -51,6 +52,27 @@ class BacktestPlugin:
         host.on_startup(svc.start)
         host.on_shutdown(svc.shutdown)
         Uploads(svc, host).register(host)
+
+    def data_span(
+        self, target: str | None, symbol: str | None = None, start: str | None = None
+    ) -> tuple[str, str, str] | None:
+        """``(symbol, first bar, last bar)`` (``YYYY-MM-DD``) of what a backtest of ``target``
+        (a stored strategy or template; None: a template) on ``symbol`` (None: the strategy's)
+        from ``start`` would run on -- as the resolver sees it, the strategy's own end
+        included -- or None if that would not run. The assistant anchors relative dates
+        (``the last 3 years``) to it."""
+        if self.service is None:
+            return None
+        try:
+            spec = self.service.resolve.backtest_spec(
+                target or "buy_and_hold", {}, symbol=symbol, start=start
+            )
+        except (BacktestError, engine.EngineError, ValueError):
+            return None
+        index = spec.data.index
+        if not len(index):
+            return None
+        return spec.symbol, str(index[0].date()), str(index[-1].date())
 
     def known_names(self) -> tuple[list[str], list[str]]:
         """(stored strategy ids + template names, symbols): what the assistant may name."""

@@ -171,13 +171,18 @@ class BacktestService:
         tasks = [{**s.task(), "encode": False} for s in specs]
         parts = await self._guard(job, self.jobs.run_chunks(job, _work.backtest_task, tasks))
         # a few curves side by side: cheap, in a thread (the frames are encoded once, here)
-        combined = await self._guard(job, asyncio.to_thread(_work.combine_comparison, parts))
+        symbols = [s.symbol for s in specs]
+        combined = await self._guard(
+            job, asyncio.to_thread(_work.combine_comparison, parts, symbols)
+        )
         summary = {
             "kind": "comparison",
             "runId": job.run_id,
             "strategies": ids,
             "table": combined["stats"],
             "status": "completed",
+            # symbol, period, bars, frequency per strategy; what makes them not comparable
+            **{k: combined[k] for k in ("info", "warnings", "common")},
         }
         meta = {
             "summary": summary,

@@ -2,7 +2,7 @@
 // the windowed timeline, the progress tray and the composer. Key events never leave the panel,
 // so JupyterLab's notebook shortcuts (a, b, d d, m, Shift+Enter) do not fire while typing here.
 import { isTerminal } from "../constants.js";
-import { button, el, listen } from "../dom.js";
+import { button, download, el, listen } from "../dom.js";
 import { progressRow } from "../render/progress.js";
 import { Composer } from "./composer.js";
 import { renderItem } from "./rows.js";
@@ -85,11 +85,12 @@ export function mountPanel(model, root, store) {
   const list = new VirtualList(scroll, {
     count: () => store.items.length,
     keyAt: (i) => store.items[i].key,
-    render: (i) => renderItem(store.items[i], { store, send }),
+    render: (i) => renderItem(store.items[i], { store, send, name: () => model.get("python_name") || "" }),
     onStickChange: (stuck) => jump.classList.toggle("cow-show", !stuck),
   });
   cleanups.push(() => list.destroy());
   jump.addEventListener("click", () => list.scrollToBottom());
+  onModel("python_name", () => list.refresh()); // replies name the widget's variable
 
   const renderEmpty = () => {
     empty.style.display = store.items.length ? "none" : "";
@@ -130,6 +131,8 @@ export function mountPanel(model, root, store) {
     else if (ev.type === "insert") list.inserted(ev.index);
     else if (ev.type === "update") list.invalidate(ev.key);
     if (ev.type === "runs") renderTray();
+    if (ev.type === "sessions") sessions.renderList();
+    if (ev.type === "download") download(root, ev.name, ev.mime, ev.text);
     renderEmpty();
   });
   cleanups.push(unsubscribe);

@@ -2,6 +2,7 @@
 // User and system text is set as textContent; assistant text is sanitized markdown.
 import { isResultKind } from "../constants.js";
 import { el } from "../dom.js";
+import { pythonHints, withoutTables } from "../render/hints.js";
 import { renderMarkdown } from "../render/markdown.js";
 import { renderResult } from "../render/result.js";
 
@@ -18,15 +19,17 @@ function messageRow(item, ctx) {
   row.dataset.role = role;
   row.dataset.seq = m.seq ?? "";
   const bubble = el("div", "cow-bubble");
+  const cr = m.metadata?.commandResult;
   if (role === "assistant") {
     bubble.classList.add("cow-md");
-    bubble.innerHTML = renderMarkdown(m.content);
+    let text = pythonHints(m.content, ctx.name?.());
+    if (cr?.runId && ctx.store.results.has(cr.runId)) text = withoutTables(text); // the card has them
+    bubble.innerHTML = renderMarkdown(text);
   } else {
     bubble.textContent = m.content;
   }
   row.appendChild(bubble);
   const meta = el("div", "cow-meta", `${role} · ${timeLabel(m.timestamp)}`);
-  const cr = m.metadata?.commandResult;
   if (cr?.runId && isResultKind(cr.kind || cr.summary?.kind) && !ctx.store.results.has(cr.runId)) {
     const btn = el("button", "cow-btn cow-show-result", "show result");
     btn.style.marginLeft = "6px";

@@ -1,18 +1,40 @@
-// Number formatting for metric tables and chart axes. Which stats are fractions (shown as
-// percent) comes from the kernel (constants.js).
-import { isPercentStat } from "../constants.js";
+// Number formatting for metric tables and chart axes: the same text as the kernel's
+// `engine.format_stat` (the chat replies), by each stat's unit in the engine's registry, which
+// comes from the kernel (constants.js): fraction as percent (a cost rate at full precision),
+// count and bars as integers, currency with two decimals, days with one, ratios with three.
+import { isPercentStat, statInfo } from "../constants.js";
 
 const ISO_DAY = /^(\d{4}-\d{2}-\d{2})T00:00:00(\.0+)?(Z|[+-]00:00)?$/;
 
-/** Format one metric value for a table cell. */
+const grouped = (v, digits) =>
+  v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+/** The unit of stat `name` ("fraction", "ratio", "currency", "count", "days", "bars"), or
+ *  undefined for a name the registry does not know (a parameter, say). */
+export function statUnit(name) {
+  const s = statInfo(name);
+  if (s) return s.unit;
+  return isPercentStat(String(name).replace(/^oos_/, "")) ? "fraction" : undefined;
+}
+
+/** Format one metric value for a table cell, as engine.format_stat does (null = NaN: "n/a"). */
 export function formatMetric(name, value) {
-  if (value === null || value === undefined || value === "") return "–";
+  if (value === undefined || value === "") return "–";
+  if (value === null) return "n/a";
   if (typeof value === "string") return value.replace(ISO_DAY, "$1");
   if (typeof value !== "number") return String(value);
-  if (!Number.isFinite(value)) return String(value);
-  if (isPercentStat(String(name).replace(/^oos_/, ""))) return `${(value * 100).toFixed(2)} %`;
-  if (Number.isInteger(value)) return value.toLocaleString();
-  return Math.abs(value) >= 1000 ? value.toLocaleString(undefined, { maximumFractionDigits: 0 }) : value.toFixed(3);
+  if (Number.isNaN(value)) return "n/a";
+  if (!Number.isFinite(value)) return value > 0 ? "inf" : "-inf";
+  const unit = statUnit(name) ?? (Number.isInteger(value) ? "count" : "ratio");
+  if (unit === "fraction" && statInfo(name)?.group === "basis") {
+    return `${Number((value * 100).toPrecision(10))} %`; // a setting (a cost rate): as given
+  }
+  if (unit === "fraction") return `${(value * 100).toFixed(2)} %`;
+  if ((unit === "count" || unit === "bars") && Number.isInteger(value)) return grouped(value, 0);
+  if (unit === "currency") return grouped(value, 2);
+  if (unit === "days") return `${value.toFixed(1)} days`;
+  if (unit === "bars") return value.toFixed(1);
+  return value.toFixed(3);
 }
 
 /** A fraction as a whole percent, for axis ticks: 0.25 -> "25%". */

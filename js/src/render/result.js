@@ -1,9 +1,9 @@
 // Rich result cards: a backtest (metrics, equity and drawdown charts), a comparison (metrics x
 // strategies, overlaid equity curves) and a parameter sweep (heatmap and best combinations).
-import { el } from "../dom.js";
+import { button, copyText, el } from "../dom.js";
 import { readoutText, tradeMarkers } from "./chartdata.js";
 import { chartBox, makeChart, PALETTE } from "./charts.js";
-import { compact, pct } from "./format.js";
+import { compact, formatMetric, pct } from "./format.js";
 import { renderSweep } from "./sweep.js";
 import { comparisonTable, metricsTable, tableBox } from "./tables.js";
 
@@ -12,6 +12,8 @@ import { comparisonTable, metricsTable, tableBox } from "./tables.js";
 function renderBacktest(card, r, charts) {
   const name = [r.strategyId, r.template, r.symbol].filter(Boolean).join(" · ");
   card.appendChild(el("div", "cow-card-title", `Backtest ${r.runId}${name ? ` — ${name}` : ""}`));
+  const costs = costsText(r.stats);
+  if (costs) card.appendChild(el("div", "cow-meta cow-costs", costs));
   const grid = el("div", "cow-card-grid");
   grid.appendChild(tableBox(metricsTable(r.stats)));
   const s = r.series;
@@ -67,29 +69,113 @@ function renderBacktest(card, r, charts) {
   }
 }
 
-/** A comparison: metrics x strategies table and overlaid equity curves. */
+/** The cost rates as given and what they cost (the chat reply's "costs:" line), or "". */
+export function costsText(stats) {
+  if (!stats || !("commission" in stats || "spread" in stats)) return "";
+  const rate = stats.commission || 0;
+  const spread = stats.spread || 0;
+  if (!rate && !spread) return "costs: none (commission 0 %, spread 0 %)";
+  const paidC = stats.commissions_paid || 0;
+  const paidS = stats.spread_paid || 0;
+  let text =
+    `costs: commission ${formatMetric("commission", rate)} of notional per fill, spread ` +
+    `${formatMetric("spread", spread)} of price per entry; paid ${formatMetric("commissions_paid", paidC)} ` +
+    `in commissions + ${formatMetric("spread_paid", paidS)} in spread`;
+  if (stats.cash) {
+    text += ` = ${formatMetric("total_return", (paidC + paidS) / stats.cash)} of the starting cash (${formatMetric("cash", stats.cash)})`;
+  }
+  return text;
+}
+
+const BENCH_COLORS = ["#757575", "#9e9e9e", "#5d4037", "#78909c"];
+
+/** The lines of a comparison view ({t, curves, benchmark?}): strategies, then buy & hold. */
+function comparisonLines(view) {
+  const lines = Object.entries(view.curves || {}).map(([label, values], i) => ({
+    label,
+    values,
+    color: PALETTE[i % PALETTE.length],
+  }));
+  Object.entries(view.benchmark || {}).forEach(([label, values], i) => {
+    lines.push({ label: `buy & hold ${label}`, values, color: BENCH_COLORS[i % BENCH_COLORS.length], dash: [4, 3] });
+  });
+  return lines;
+}
+
+/** A comparison: warnings (periods or bar frequencies differ), the metrics x strategies table
+ *  with each strategy's symbol, period, bars and frequency, and the equity curves with buy &
+ *  hold per symbol, as run or over the common period rebased to 100. */
 function renderComparison(card, r, charts) {
   card.appendChild(el("div", "cow-card-title", `Comparison ${r.runId} — ${(r.strategies || []).join(" vs ")}`));
+  for (const w of r.warnings || []) card.appendChild(el("div", "cow-warning", `Warning: ${w}`));
   const grid = el("div", "cow-card-grid");
-  grid.appendChild(tableBox(comparisonTable(r.table, r.strategies)));
-  const box = chartBox(200, "equity", true);
-  grid.appendChild(box);
+  grid.appendChild(tableBox(comparisonTable(r.table, r.strategies, r.info || null)));
+  const col = el("div", "cow-chart");
+  const toggle = el("div", "cow-view-toggle");
+  const asRun = button("as run", "cow-view-run cow-btn-primary", "each curve over its own period");
+  const common = r.common ? `${r.common[0].slice(0, 10)}..${r.common[1].slice(0, 10)}` : "";
+  const rebased = button(
+    "common period, rebased to 100",
+    "cow-view-rebased",
+    r.rebased
+      ? `every curve over ${common}, divided by its first value there, times 100`
+      : "the periods do not overlap",
+  );
+  rebased.disabled = !r.rebased?.t?.length;
+  toggle.append(asRun, rebased);
+  const caption = el("div", "cow-meta cow-view-caption", "equity, as run (dashed: buy & hold)");
+  const box = chartBox(200, "", true);
+  col.append(toggle, caption, box);
+  grid.appendChild(col);
   card.appendChild(grid);
   const s = r.series;
-  if (s?.t?.length && s.curves) {
-    charts.push(() => [
-      makeChart(box.plot, {
-        t: s.t,
-        series: Object.entries(s.curves).map(([label, values], i) => ({
-          label,
-          values,
-          color: PALETTE[i % PALETTE.length],
-        })),
-        height: 200,
-        fmt: compact,
-      }),
-    ]);
-  }
+  if (!(s?.t?.length && s.curves)) return;
+  let plot = null;
+  let view = "run";
+  const draw = () => {
+    plot?.destroy();
+    const v = view === "rebased" ? r.rebased : s;
+    plot = makeChart(box.plot, {
+      t: v.t,
+      series: comparisonLines(v),
+      height: 200,
+      fmt: view === "rebased" ? (x) => x.toFixed(0) : compact,
+    });
+    box.plot.dataset.view = view;
+    caption.textContent =
+      view === "rebased"
+        ? `common period ${common}, each curve rebased to 100 (dashed: buy & hold)`
+        : "equity, as run (dashed: buy & hold)";
+    asRun.classList.toggle("cow-btn-primary", view === "run");
+    rebased.classList.toggle("cow-btn-primary", view === "rebased");
+  };
+  const pick = (v) => () => {
+    view = v;
+    draw();
+  };
+  asRun.addEventListener("click", pick("run"));
+  rebased.addEventListener("click", pick("rebased"));
+  charts.push(() => {
+    draw();
+    return [{ destroy: () => plot?.destroy() }];
+  });
+}
+
+/** The card's actions: "copy as code" puts the run's Python call into the clipboard (or shows
+ *  it, selectable, where the browser allows no clipboard). */
+function cardActions(card, r) {
+  if (!r.code) return;
+  const row = el("div", "cow-card-actions");
+  const copy = button("copy as code", "cow-copy-code", r.code);
+  const status = el("span", "cow-meta cow-copy-status");
+  copy.addEventListener("click", async () => {
+    const ok = await copyText(card, r.code);
+    copy.dataset.copied = ok ? "true" : "false";
+    status.textContent = ok ? "copied to the clipboard" : "no clipboard here: copy it from below";
+    if (!ok && !row.querySelector(".cow-code")) row.after(el("div", "cow-code", r.code));
+  });
+  row.append(copy, status);
+  card.appendChild(row);
 }
 
 /** Build the bubble for a result; returns {el, mount, destroy} (charts are drawn on mount).
@@ -105,6 +191,7 @@ export function renderResult(result, onRun = null) {
     card.appendChild(el("div", "cow-card-title", `${kind || "result"} ${result.runId || ""}`));
     if (result.stats) card.appendChild(tableBox(metricsTable(result.stats)));
   }
+  cardActions(card, result);
   if (Number.isFinite(result.engineSeconds)) {
     card.appendChild(el("div", "cow-meta cow-engine-time", `engine time ${result.engineSeconds.toFixed(3)} s`));
   }

@@ -1,6 +1,14 @@
 // Result tables: metrics (name/value pairs), a comparison (metrics x strategies), best rows.
 import { el } from "../dom.js";
-import { formatMetric } from "./format.js";
+import { formatMetric, statUnit } from "./format.js";
+
+/** A table cell with `value` of stat `name` formatted, amounts labelled with their unit. */
+function statCell(tag, name, value) {
+  const cell = el(tag, "", formatMetric(name, value));
+  if (statUnit(name) === "currency" && typeof value === "number")
+    cell.appendChild(el("span", "cow-unit", " cash units"));
+  return cell;
+}
 
 /** `table` in a box that scrolls sideways when the panel is narrower than the table. */
 export function tableBox(table) {
@@ -20,24 +28,36 @@ export function metricsTable(stats) {
     for (const pair of [entries[i], entries[i + half]]) {
       if (!pair) continue;
       tr.appendChild(el("th", "", pair[0]));
-      tr.appendChild(el("td", "", formatMetric(pair[0], pair[1])));
+      tr.appendChild(statCell("td", pair[0], pair[1]));
     }
   }
   return table;
 }
 
-/** `{metric: {strategy: value}}` as a metrics x strategies table. */
-export function comparisonTable(table, strategies) {
+/** The facts rows of a comparison, from its `info` (strategy -> {symbol, start, ...}). */
+export const FACTS = ["symbol", "start", "end", "bars", "frequency"];
+
+/** `{metric: {strategy: value}}` as a metrics x strategies table; with `info`, the facts
+ *  rows (symbol, start, end, bars, frequency) come first. */
+export function comparisonTable(table, strategies, info = null) {
   const t = el("table", "cow-table cow-comparison");
   const head = t.createTHead().insertRow();
   head.appendChild(el("th", "", "metric"));
   const cols = strategies?.length ? strategies : Object.keys(Object.values(table || {})[0] || {});
   for (const s of cols) head.appendChild(el("th", "", s));
   const body = t.createTBody();
+  for (const fact of info ? FACTS : []) {
+    const tr = body.insertRow();
+    tr.className = "cow-fact";
+    tr.dataset.fact = fact;
+    tr.appendChild(el("th", "", fact));
+    for (const s of cols) tr.appendChild(el("td", "", formatMetric(fact, info[s]?.[fact])));
+  }
   for (const [metric, row] of Object.entries(table || {})) {
+    if (info && FACTS.includes(metric)) continue; // already a facts row (bars)
     const tr = body.insertRow();
     tr.appendChild(el("th", "", metric));
-    for (const s of cols) tr.appendChild(el("td", "", formatMetric(metric, row?.[s])));
+    for (const s of cols) tr.appendChild(statCell("td", metric, row?.[s]));
   }
   return t;
 }

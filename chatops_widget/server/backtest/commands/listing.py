@@ -45,7 +45,12 @@ class ListingCommands:
 
     # ---------------------------------------------------------------------- runs
 
-    @command("status", usage="/status", summary="List this session's runs and their progress.")
+    @command(
+        "status",
+        usage="/status",
+        summary="List this session's runs and their progress.",
+        example="/status",
+    )
     @translated
     async def status(self, ctx: CommandContext) -> CommandReply:
         """``/status``: this session's runs."""
@@ -57,6 +62,7 @@ class ListingCommands:
         "cancel",
         usage="/cancel <run_id>",
         summary="Stop a queued or running run (a sweep stops between chunks).",
+        example="/cancel run_3fa2b1c4d5e6",
     )
     @translated
     async def cancel(self, ctx: CommandContext) -> CommandReply:
@@ -76,7 +82,10 @@ class ListingCommands:
         return CommandReply(summary, run_id=run_id, text=f"Cancelling **{run_id}**...")
 
     @command(
-        "result", usage="/result <run_id>", summary="Show a run's summary again (stats or table)."
+        "result",
+        usage="/result <run_id>",
+        summary="Show a run's summary again (stats or table).",
+        example="/result run_3fa2b1c4d5e6",
     )
     @translated
     async def result(self, ctx: CommandContext) -> CommandReply:
@@ -102,7 +111,12 @@ class ListingCommands:
 
     # ---------------------------------------------------------------------- strategies and data
 
-    @command("strategies", usage="/strategies", summary="List the stored strategies.")
+    @command(
+        "strategies",
+        usage="/strategies",
+        summary="List the stored strategies.",
+        example="/strategies",
+    )
     @translated
     async def strategies(self, ctx: CommandContext) -> CommandReply:
         """``/strategies``: the stored strategies."""
@@ -116,8 +130,8 @@ class ListingCommands:
         "create_strategy",
         usage=_CREATE_USAGE,
         summary="Store a new strategy (a template with params on a symbol); returns its id.",
-        details="Example: "
-        '`/create_strategy sma_cross symbol=ALPHA fast=5 slow=20 name="fast SMA"`.',
+        details="Run it with `/run_backtest <id>`; it is listed by /strategies.",
+        example='/create_strategy sma_cross symbol=ALPHA fast=5 slow=20 name="fast SMA"',
     )
     @translated
     async def create_strategy(self, ctx: CommandContext) -> CommandReply:
@@ -153,7 +167,9 @@ class ListingCommands:
             text=f"Stored **{s.id}**: {s.name}. Run it with `/run_backtest {s.id}`.",
         )
 
-    @command("data", usage="/data", summary="List the symbols with their date ranges.")
+    @command(
+        "data", usage="/data", summary="List the symbols with their date ranges.", example="/data"
+    )
     @translated
     async def data(self, ctx: CommandContext) -> CommandReply:
         """``/data``: the symbols and their date ranges."""
@@ -172,7 +188,10 @@ class ListingCommands:
         return CommandReply({"kind": "data", "symbols": items}, text=_format.data_text(items))
 
     @command(
-        "templates", usage="/templates", summary="List the strategy templates and their params."
+        "templates",
+        usage="/templates",
+        summary="List the strategy templates and their params.",
+        example="/templates",
     )
     @translated
     async def templates(self, ctx: CommandContext) -> CommandReply:

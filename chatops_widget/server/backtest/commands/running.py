@@ -82,7 +82,9 @@ class RunCommands:
         "`/run_backtest strategy_1 fast=12 start=2020-01-01`. With a template name, `symbol` "
         f"defaults to the first symbol of /data. Templates: {_TEMPLATES} (see /templates). "
         "Progress streams as backtestProgress; the result (equity, trades, stats) is stored and "
-        "any member can fetch it: `client.results['run_…']`.",
+        "any member can fetch it in Python: `results['run_…']` (`w.results` on a panel, "
+        "`client.results` on a ChatOpsClient).",
+        example="/run_backtest strategy_1 fast=12 start=2020-01-01",
     )
     @translated
     async def run_backtest(self, ctx: CommandContext) -> CommandReply:
@@ -96,6 +98,7 @@ class RunCommands:
         details="Each strategy runs on its own symbol and dates (start/end override all of them). "
         "The summary is a metrics x strategies table; in Python `client.compare_strategies(...)` "
         "returns `.stats` (DataFrame) and `.equity` (aligned equity curves).",
+        example="/compare_strategies strategy_1 strategy_2",
     )
     @translated
     async def compare_strategies(self, ctx: CommandContext) -> CommandReply:
@@ -114,6 +117,7 @@ class RunCommands:
         "best in-sample rows hold up. "
         "Cancel a long one with /cancel <run_id>. In Python: `client.sweep(template, symbol, "
         "fast=range(5, 50, 5), ...)` returns the full table.",
+        example="/sweep sma_cross symbol=ALPHA fast=5:50:5 slow=20:200:20",
     )
     @translated
     async def sweep(self, ctx: CommandContext) -> CommandReply:

@@ -42,6 +42,7 @@ from chatops_widget.protocol import (
 )
 from chatops_widget.server.host import Host
 
+from .._facts import bar_frequency
 from ..service import BacktestService
 from .watch import DataFolderWatch, next_revision
 
@@ -116,32 +117,6 @@ def decode_upload(data: bytes, symbol: str) -> pd.DataFrame:
         return engine.validate_ohlcv(df, symbol)
     except engine.EngineError as exc:
         raise _bad(str(exc)) from None
-
-
-def bar_frequency(index: pd.DatetimeIndex) -> str:
-    """A word for the typical bar spacing: ``"daily"``, ``"hourly"``, ``"5-minute"`` ...
-
-    >>> bar_frequency(pd.bdate_range("2020-01-01", periods=10))
-    'daily'
-    """
-    if len(index) < 2:
-        return ""
-    step = pd.Timedelta(pd.Series(index).diff().median())  # (asi8 depends on the unit)
-    days = step / pd.Timedelta(days=1)
-    if 0.9 <= days <= 3.5:
-        return "daily"
-    if 6 <= days <= 8:
-        return "weekly"
-    if 27 <= days <= 32:
-        return "monthly"
-    if days > 32:
-        return ""
-    minutes = round(step / pd.Timedelta(minutes=1))
-    if minutes >= 60 and minutes % 60 == 0:
-        return "hourly" if minutes == 60 else f"{minutes // 60}-hour"
-    if minutes >= 1:
-        return "1-minute" if minutes == 1 else f"{minutes}-minute"
-    return f"{step.total_seconds():g}-second"
 
 
 def _write(folder: Path, symbol: str, df: pd.DataFrame) -> Path:

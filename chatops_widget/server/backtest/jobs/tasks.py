@@ -8,6 +8,7 @@ bytes. ``engine_seconds`` is the time spent in the engine itself (the benchmark 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -54,13 +55,19 @@ def backtest_task(task: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def combine_comparison(parts: list[dict[str, Any]]) -> dict[str, Any]:
+def combine_comparison(
+    parts: list[dict[str, Any]], symbols: Sequence[str | None] | None = None
+) -> dict[str, Any]:
     """Side-by-side frames from several :func:`backtest_task` results (``encode=False``, keyed
-    by strategy id), Arrow-encoded once.
+    by strategy id; ``symbols`` in the same order), Arrow-encoded once.
 
     ``equity``: one column per strategy, outer-joined on time (forward-filled inside each
-    curve's own range); ``table``: metrics x strategies.
+    curve's own range); ``table``: metrics x strategies; ``benchmark``: buy & hold per symbol;
+    plus ``info``, ``warnings`` and ``common`` (:func:`..._facts.comparison_facts`).
     """
+    from .._facts import comparison_facts
+
+    facts = comparison_facts(parts, symbols)
     curves = {}
     for p in parts:
         curves[p["key"]] = p["frames"]["equity"]["equity"]
@@ -77,9 +84,12 @@ def combine_comparison(parts: list[dict[str, Any]]) -> dict[str, Any]:
     table = pd.DataFrame(numeric).apply(pd.to_numeric, errors="coerce").astype("float64")
     table.index.name = "metric"
     table.columns.name = "strategy"
+    frames = {"equity": to_arrow_bytes(equity), "table": to_arrow_bytes(table)}
+    frames["benchmark"] = to_arrow_bytes(facts.pop("benchmark"))
     return {
         "stats": {m: {k: jsonable(v) for k, v in row.items()} for m, row in table.iterrows()},
-        "frames": {"equity": to_arrow_bytes(equity), "table": to_arrow_bytes(table)},
+        "frames": frames,
+        **jsonable(facts),
     }
 
 
