@@ -175,6 +175,14 @@ class ChatOpsServer:
         """Whether connection ``sid`` is in the session's room."""
         return session_id in self.sio.rooms(sid)
 
+    def members(self, session_id: str) -> int:
+        """How many connections are in the session's room on this server.
+
+        With a Redis manager (several servers as one) each server counts only its own
+        connections: members on other servers are not seen.
+        """
+        return sum(1 for _ in self.sio.manager.get_participants("/", session_id))
+
     def require_joined(self, sid: str, session_id: str, event: str) -> None:
         """Raise ``ProtocolError(NOT_JOINED)`` unless ``sid`` joined ``session_id``."""
         if not self.joined(sid, session_id):

@@ -1,0 +1,306 @@
+"""Cold start of the panel in a real JupyterLab page: cell run -> "connected" -> first result card.
+
+For each run a fresh notebook is opened in JupyterLab (so JupyterLab starts a fresh kernel through
+jupyter_client), and Chromium (Playwright) runs its cell
+
+    from chatops_widget import ChatOpsWidget
+    w = ChatOpsWidget()
+    w
+
+The page stamps ``performance.now()`` when the cell is run, when the panel appears, when its chip
+says "connected" and -- after it then clicks Send on ``/run_backtest strategy_1`` in the panel --
+when the result card (metrics and charts) is there. A cell run before (not timed) collects the
+kernel's own timestamps: the cell starting in the kernel and the ``chatops_widget.startup``
+debug log (server built, listening, socket connected, session joined, workers warm, ...); all
+stamps are on one clock (the page's ``performance.timeOrigin + now()`` is epoch time, like the
+kernel's ``time.time()``). Prints every run and the median of the timed runs, step by step.
+
+    python benchmarks/bench_coldstart.py            # 1 untimed warm-up + 5 timed runs (~1.5 min)
+    python benchmarks/bench_coldstart.py --runs 9
+
+Needs the widget bundle (``cd js && npm ci && npm run build``), JupyterLab and Playwright (the
+``test`` extra) and Chromium at /usr/bin/chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLE = ROOT / "chatops_widget" / "widget" / "static" / "widget.js"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+#: Not timed: collect the kernel's stamps (cell start/end, the chatops_widget.startup log).
+SETUP_CELL = """\
+import logging, time
+_stamps = []
+class _Stamp(logging.Handler):
+    def emit(self, record):
+        _stamps.append((record.created * 1000, record.getMessage()))
+_log = logging.getLogger("chatops_widget.startup")
+_log.addHandler(_Stamp())
+_log.setLevel(logging.DEBUG)
+_log.propagate = False
+get_ipython().events.register("pre_run_cell", lambda *a: _stamps.append((time.time() * 1000, "kernel: cell starts")))
+get_ipython().events.register("post_run_cell", lambda *a: _stamps.append((time.time() * 1000, "kernel: cell ends")))
+"""  # noqa: E501
+TIMED_CELL = "from chatops_widget import ChatOpsWidget\n\nw = ChatOpsWidget()\nw"
+REPORT_CELL = "import json; print('STAMPS' + json.dumps(_stamps))"
+
+#: Installed in the page before the timed cell runs: stamps what appears, sends the command.
+OBSERVE = """(command) => {
+  const T = { origin: performance.timeOrigin };
+  window.__cold = T;
+  const now = () => performance.timeOrigin + performance.now();
+  const check = () => {
+    if (!T.panel && document.querySelector('.cow-root')) T.panel = now();
+    if (!T.connected && document.querySelector('.cow-chip.cow-connected')) {
+      T.connected = now();
+      const box = document.querySelector('.cow-input');
+      box.value = command;
+      document.querySelector('.cow-send').click();
+      T.sent = now();
+    }
+    if (T.sent && !T.progress && document.querySelector('.cow-run')) T.progress = now();
+    const card = document.querySelector('.cow-result');
+    if (T.sent && !T.card && card && card.querySelector('.cow-metrics')
+        && card.querySelectorAll('canvas').length) {
+      T.card = now();
+      obs.disconnect();
+    }
+  };
+  const obs = new MutationObserver(check);
+  obs.observe(document.body, { childList: true, subtree: true, attributes: true,
+                               attributeFilter: ['class'] });
+  T.run = now();
+}"""
+
+KERNEL_IDLE = """() => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!k && k.status === 'idle' && w.content.widgets.length > 1;
+}"""
+
+RUN_CELL = """(i) => {
+  const nb = window.jupyterapp.shell.currentWidget.content;
+  nb.activeCellIndex = i;
+  window.jupyterapp.commands.execute('notebook:run-cell');
+}"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _notebook(path: Path) -> None:
+    cells = [SETUP_CELL, TIMED_CELL, REPORT_CELL]
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "source": src,
+                "outputs": [],
+                "execution_count": None,
+            }
+            for src in cells
+        ],  # fmt: skip
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },  # fmt: skip
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(nb))
+
+
+class Lab:
+    """JupyterLab on a free port with its own config and data dirs (no user settings)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port, self.token = _free_port(), secrets.token_hex(16)
+        env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+        env.pop("CHATOPS_URL", None)
+        env["CHATOPS_DATA_DIR"] = str(root / "chatops-data")
+        env["JUPYTER_CONFIG_DIR"] = str(root / ".jupyter")
+        labconfig = root / ".jupyter" / "labconfig"
+        labconfig.mkdir(parents=True)
+        off = {"@jupyterlab/apputils-extension:announcements": True}
+        (labconfig / "page_config.json").write_text(json.dumps({"disabledExtensions": off}))
+        cmd = [
+            sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={self.port}",
+            "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+            "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ]  # fmt: skip
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            cmd.append("--allow-root")
+        self.log = open(root / "lab.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            cmd, cwd=root, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        self.base = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                self.api("GET", "/api/status")
+                return
+            except Exception:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.close()
+                    raise RuntimeError((root / "lab.log").read_text()[-3000:]) from None
+                time.sleep(0.3)
+
+    def api(self, method: str, path: str) -> Any:
+        req = urllib.request.Request(
+            f"{self.base}{path}", method=method, headers={"Authorization": f"token {self.token}"}
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            body = resp.read()
+        return json.loads(body) if body else None
+
+    def shutdown_kernels(self) -> None:
+        for k in self.api("GET", "/api/kernels"):
+            self.api("DELETE", f"/api/kernels/{k['id']}")
+
+    def url(self, name: str) -> str:
+        return f"{self.base}/lab/tree/{name}?token={self.token}"
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def one_run(browser: Any, lab: Lab, i: int, command: str) -> dict[str, float]:
+    """One fresh kernel: returns ms since the cell was run, per step."""
+    name = f"cold_{i}.ipynb"
+    _notebook(lab.root / name)
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        page.goto(lab.url(name))
+        page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+        page.evaluate(RUN_CELL, 0)
+        page.wait_for_timeout(300)
+        page.wait_for_function(KERNEL_IDLE)
+        page.evaluate(OBSERVE, command)
+        page.evaluate(RUN_CELL, 1)
+        page.wait_for_function("() => window.__cold && window.__cold.card", timeout=120_000)
+        page.wait_for_function(KERNEL_IDLE)
+        page.evaluate(RUN_CELL, 2)
+        out = page.locator(".jp-OutputArea-output", has_text="STAMPS").last
+        out.wait_for(timeout=60_000)
+        stamps = json.loads(out.inner_text().strip()[len("STAMPS") :])
+        page_t = page.evaluate("() => window.__cold")
+    finally:
+        context.close()
+        lab.shutdown_kernels()
+    t0 = page_t["run"]
+    steps: dict[str, float] = {}
+    cell_starts = [t for t, m in stamps if m == "kernel: cell starts"]
+    # the timed cell is the second one run (the setup cell registered the hooks while running)
+    first = min((t for t in cell_starts if t >= t0 - 1), default=None)
+    for t, msg in stamps:
+        if t >= t0 - 1 and msg not in steps:
+            steps[msg] = t - t0
+    if first is not None:
+        steps["kernel: cell starts"] = first - t0
+    for key in ("panel", "connected", "sent", "progress", "card"):
+        if page_t.get(key):
+            steps[f"page: {_PAGE[key]}"] = page_t[key] - t0
+    return steps
+
+
+_PAGE = {
+    "panel": "panel rendered (bundle loaded)",
+    "connected": 'chip says "connected"',
+    "sent": "/run_backtest sent from the panel",
+    "progress": "progress bar shown",
+    "card": "result card (metrics + charts)",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=5, help="timed runs (median reported)")
+    ap.add_argument("--command", default="/run_backtest strategy_1")
+    ap.add_argument("--json", help="also write every run's steps to this file")
+    args = ap.parse_args(argv)
+    if not BUNDLE.exists():
+        raise SystemExit(f"{BUNDLE} is missing: cd js && npm ci && npm run build")
+    from playwright.sync_api import sync_playwright
+
+    root = Path(tempfile.mkdtemp(prefix="coldstart-"))
+    lab = Lab(root)
+    runs: list[dict[str, float]] = []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                for i in range(args.runs + 1):
+                    steps = one_run(browser, lab, i, args.command)
+                    tag = "warm-up (not counted)" if i == 0 else f"run {i}"
+                    print(
+                        f"{tag}: connected {steps.get(_key('connected'), float('nan')):.0f} ms, "
+                        f"card {steps.get(_key('card'), float('nan')):.0f} ms",
+                        flush=True,
+                    )
+                    if i:
+                        runs.append(steps)
+            finally:
+                browser.close()
+    finally:
+        lab.close()
+        shutil.rmtree(root, ignore_errors=True)
+    _report(runs)
+    if args.json:
+        Path(args.json).write_text(json.dumps(runs, indent=1))
+    return 0
+
+
+def _key(name: str) -> str:
+    return f"page: {_PAGE[name]}"
+
+
+def _report(runs: list[dict[str, float]]) -> None:
+    names: dict[str, float] = {}
+    for r in runs:
+        for k, v in r.items():
+            names.setdefault(k, v)
+    med = {k: statistics.median([r[k] for r in runs if k in r]) for k in names}
+    order = sorted(med, key=lambda k: med[k])
+    print(f"\nmedian of {len(runs)} runs, ms after the cell was run in the page")
+    print(f"{'step':58s} {'median':>8s} {'min':>7s} {'max':>7s}")
+    for k in order:
+        vals = [r[k] for r in runs if k in r]
+        print(f"{k:58s} {med[k]:8.0f} {min(vals):7.0f} {max(vals):7.0f}")
+    c, card = med.get(_key("connected")), med.get(_key("card"))
+    if c is not None and card is not None:
+        print(f"\nconnected: {c / 1000:.2f} s (target <= 1.0 s); "
+              f"first result card: {card / 1000:.2f} s (target <= 1.5 s)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    sys.exit(main())
