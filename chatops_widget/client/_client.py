@@ -24,27 +24,19 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 
 from ..protocol import JoinSession, ProtocolError, new_session_id, parse
-from ._connection import Connection, call_callback, check_ack, log
+from ._connection import Connection, call_callback, check_ack, log, split_url
+from ._decode import Comparison, history_frame
+from ._handles import ResultsView, Run
 from ._loop import LoopThread
-from ._tracker import Comparison, ResultsView, Run, RunTracker, command_text
+from ._requests import command_text, run_fields
+from ._tracker import RunTracker
 from ._upload import upload_request
 
 __all__ = ["ChatOpsClient"]
-
-_HISTORY_COLUMNS = ["seq", "id", "role", "content", "timestamp", "metadata", "sessionId"]
-
-
-def _split_url(url: str) -> tuple[str, str | None]:
-    """``http://h:p/?token=x`` -> (``http://h:p``, ``x``); ``ws(s)://`` becomes ``http(s)://``."""
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
-    token = parse_qs(parts.query).get("token", [None])[0]
-    return f"{scheme}://{parts.netloc}", token
 
 
 class ChatOpsClient:
@@ -75,10 +67,9 @@ class ChatOpsClient:
         self._callbacks: dict[str, list[Callable[..., Any]]] = {}
         self._cb_lock = threading.Lock()
         self._closed = False
-        self._runs = RunTracker(self)  # follows every run of the session (see _runs.py)
         url = url or os.environ.get("CHATOPS_URL")
         if url:
-            base, url_token = _split_url(url)
+            base, url_token = split_url(url)
             token = token or url_token or os.environ.get("CHATOPS_TOKEN")
             if not token:
                 raise ValueError(
@@ -94,6 +85,11 @@ class ChatOpsClient:
         self._loop = LoopThread()
         try:
             self._conn: Connection = self._run(self._make_connection(), self.timeout + 10)
+            # follows every run of the session (see _tracker.py), fed by our events
+            self._runs = RunTracker(self._conn, self._loop, self.timeout)
+            self.on("backtestProgress", self._runs.on_progress)
+            self.on("commandResult", self._runs.on_result)
+            self.on("connect", self._runs.on_connect)
             if session_id is not None:
                 self.join_session(session_id)
         except BaseException:
@@ -151,9 +147,7 @@ class ChatOpsClient:
     @property
     def history(self) -> pd.DataFrame:
         """The current session's messages as a DataFrame: seq, id, role, content, timestamp, ..."""
-        df = pd.DataFrame(self.messages, columns=_HISTORY_COLUMNS)
-        df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True)
-        return df.astype({"seq": "int64"})
+        return history_frame(self.messages)
 
     # ------------------------------------------------------------------ sessions
 
@@ -256,10 +250,15 @@ class ChatOpsClient:
             return self._loop.submit(go(None))
         return self._run(go(timeout), timeout + 5)
 
-    # ------------------------------------------------------------------ backtests (see _runs.py)
+    # ------------------------------------------------------------------ backtests (_tracker.py)
+
+    def _start(self, kind: str, targets: list[str], options: dict[str, Any]) -> Run:
+        self._ensure_session()
+        return Run(self._runs, self._runs.start(run_fields(kind, targets, options)))
 
     def trigger_backtest(self, strategy: str, **overrides: Any) -> Run:
-        """Start ``/run_backtest`` and return a :class:`~chatops_widget.client.Run` at once.
+        """Start a backtest (``startRun``) and return a :class:`~chatops_widget.client.Run` at
+        once; the chat shows it as the ``/run_backtest`` command it equals.
 
         ``strategy`` is a stored strategy id or a template name; ``overrides`` are ``symbol``,
         ``start``, ``end``, ``cash``, ``commission``, ``spread`` or strategy params. Bad input
@@ -268,7 +267,7 @@ class ChatOpsClient:
         >>> run = client.trigger_backtest("strategy_1", fast=12)   # doctest: +SKIP
         >>> run.result(timeout=60).stats["sharpe"]                 # doctest: +SKIP
         """
-        return self._runs.start("run_backtest", [strategy], overrides, "backtest")
+        return self._start("backtest", [strategy], overrides)
 
     def compare_strategies(
         self, *strategy_ids: str, timeout: float | None = 300.0, **options: Any
@@ -277,7 +276,7 @@ class ChatOpsClient:
 
         >>> client.compare_strategies("strategy_1", "strategy_2").stats   # doctest: +SKIP
         """
-        run = self._runs.start("compare_strategies", list(strategy_ids), options, "comparison")
+        run = self._start("comparison", list(strategy_ids), options)
         return run.result(timeout)
 
     def sweep(
@@ -296,7 +295,7 @@ class ChatOpsClient:
 
         >>> client.sweep("sma_cross", "ALPHA", fast=range(5, 30, 5))  # doctest: +SKIP
         """
-        run = self._runs.start("sweep", [template], {"symbol": symbol, **ranges}, "sweep")
+        run = self._start("sweep", [template], {"symbol": symbol, **ranges})
         return run.result(timeout) if block else run
 
     @property

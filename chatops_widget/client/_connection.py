@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import socketio
 
@@ -335,6 +336,18 @@ class Connection:
                 req.future.set_result(data[0] if data else None)
 
         return on_ack
+
+
+def split_url(url: str) -> tuple[str, str | None]:
+    """``http://h:p/?token=x`` -> (``http://h:p``, ``x``); ``ws(s)://`` becomes ``http(s)://``.
+
+    >>> split_url("ws://127.0.0.1:8500/?token=abc")
+    ('http://127.0.0.1:8500', 'abc')
+    """
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+    token = parse_qs(parts.query).get("token", [None])[0]
+    return f"{scheme}://{parts.netloc}", token
 
 
 def _error_of(ack: Any) -> dict[str, Any]:

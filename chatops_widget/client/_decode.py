@@ -20,6 +20,7 @@ __all__ = [
     "ResultCache",
     "RunFailed",
     "decode_result",
+    "history_frame",
     "runs_frame",
     "strategies_frame",
 ]
@@ -27,6 +28,7 @@ __all__ = [
 #: Default size of the kernel's cache of decoded results (see :class:`ResultCache`).
 CACHE_BYTES = 1 << 30
 
+_HISTORY_COLUMNS = ["seq", "id", "role", "content", "timestamp", "metadata", "sessionId"]
 _RUN_COLUMNS = [
     "runId",
     "kind",
@@ -162,6 +164,13 @@ class ResultCache:
         while self.nbytes > self.limit and len(self._items) > 1:
             _, (_, size) = self._items.popitem(last=False)
             self.nbytes -= size
+
+
+def history_frame(messages: list[dict[str, Any]]) -> pd.DataFrame:
+    """Chat messages as ``client.history``: seq, id, role, content, timestamp, metadata."""
+    df = pd.DataFrame(messages, columns=_HISTORY_COLUMNS)
+    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True)
+    return df.astype({"seq": "int64"})
 
 
 def runs_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

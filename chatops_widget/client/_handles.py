@@ -11,40 +11,13 @@ Example:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..protocol import ProtocolError
+from ..protocol import TERMINAL_STATUSES, ProtocolError
+from ._tracker import RunTracker
 
-if TYPE_CHECKING:
-    from ._tracker import RunTracker
-
-__all__ = ["Run", "ResultsView"]
-
-TERMINAL = frozenset({"completed", "failed", "cancelled"})
-RESULT_KINDS = frozenset({"backtest", "comparison", "sweep"})
-
-
-@dataclass
-class RunState:
-    """What the tracker knows of one run (updated on the client's event-loop thread)."""
-
-    run_id: str
-    session_id: str | None
-    kind: str | None = None
-    status: str = "queued"
-    progress: float = 0.0
-    strategy_id: str | None = None
-    label: str | None = None
-    command: str | None = None
-    summary: dict[str, Any] | None = None
-    error: str | None = None
-    error_code: str | None = None
-    seen: bool = False
-    mine: bool = False
-    updated: float = field(default_factory=time.time)
+__all__ = ["ResultsView", "Run"]
 
 
 class Run:
@@ -65,7 +38,8 @@ class Run:
 
     @property
     def done(self) -> bool:
-        return self.status in TERMINAL
+        """Whether the run has ended (completed, failed or cancelled)."""
+        return self.status in TERMINAL_STATUSES
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -91,7 +65,7 @@ class Run:
     def cancel(self) -> None:
         """Ask the server to stop this run (``/cancel``); a finished run is left alone."""
         if not self.done:
-            self._tracker.client.execute_command(f"/cancel {self.run_id}")
+            self._tracker.cancel(self.run_id)
 
     def __repr__(self) -> str:
         s = self._tracker.state(self.run_id)
@@ -124,19 +98,28 @@ class ResultsView(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._tracker.completed_ids())
 
+    def summary(self, run_id: str) -> dict[str, Any]:
+        """The run's ``commandResult`` summary (``{}`` if not known yet)."""
+        try:
+            return dict(self._tracker.state(run_id).summary or {})
+        except KeyError:
+            return dict(self._tracker.meta.get(run_id, {}).get("summary") or {})
+
+    def meta(self, run_id: str) -> dict[str, Any]:
+        """Server-side facts of a fetched result: ``engineSeconds``, ``summary``."""
+        return dict(self._tracker.meta.get(run_id, {}))
+
     @property
     def cache_bytes(self) -> int:
         """How many bytes of decoded DataFrames the kernel keeps (default 1 GiB). Beyond it the
         least recently used results are dropped, and fetched again when next accessed."""
-        return self._tracker._cache.limit
+        return self._tracker.cache_limit
 
     @cache_bytes.setter
     def cache_bytes(self, limit: int) -> None:
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
             raise ValueError(f"cache_bytes must be an int >= 0, e.g. 2 * 2**30; got {limit!r}")
-        with self._tracker._cond:
-            self._tracker._cache.limit = limit
-            self._tracker._cache.shrink()
+        self._tracker.cache_limit = limit
 
     def __repr__(self) -> str:
-        return f"<results of {self._tracker.client.current_session_id}: {list(self)}>"
+        return f"<results of {self._tracker.session_id}: {list(self)}>"

@@ -1,99 +1,77 @@
-"""Runs in the kernel: handles for backtests started from Python, and every session result as
-DataFrames.
+"""Runs in the kernel: every run of the session -- started from this kernel, by another member
+or from the chat panel -- followed from its events, and its result fetched once and decoded.
 
-A :class:`RunTracker` listens to a :class:`~chatops_widget.ChatOpsClient`'s ``backtestProgress``
-and ``commandResult`` events, so it knows every run of the session -- started from this kernel,
-by another member or from the chat panel. Results are fetched lazily with ``getResult`` (Arrow
-IPC bytes, decoded to DataFrames) and cached.
+A :class:`RunTracker` is fed the client's ``backtestProgress``, ``commandResult`` and
+``connect`` events and talks to the server over the client's
+:class:`~chatops_widget.client._connection.Connection` (it knows nothing else of the client).
+Runs started from Python go out as typed ``startRun`` requests; results are fetched with
+``getResult`` (Arrow IPC bytes, decoded to DataFrames) and cached within a byte budget.
 
 Example:
-    >>> run = client.trigger_backtest("strategy_1", fast=12)        # doctest: +SKIP
-    >>> run.progress, run.status                                      # doctest: +SKIP
-    (100.0, 'completed')
-    >>> run.result().equity.tail()                                    # doctest: +SKIP
-    >>> client.compare_strategies("strategy_1", "strategy_2").stats   # doctest: +SKIP
-    >>> client.results.keys()                                         # doctest: +SKIP
+    >>> run_id = tracker.start({"kind": "backtest", "targets": ["strategy_1"]})  # doctest: +SKIP
+    >>> tracker.wait(run_id, 60), tracker.result(run_id).stats["sharpe"]         # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import datetime as _dt
-import secrets
-import shlex
 import threading
 import time
-from collections.abc import Mapping
+import uuid
 from concurrent.futures import CancelledError
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
-from ..protocol import ErrorCode, ProtocolError
-from ._connection import check_ack
-from ._decode import (
-    Comparison,
-    ResultCache,
-    RunFailed,
-    decode_result,
-    runs_frame,
-    strategies_frame,
+from ..protocol import (
+    RESULT_KINDS,
+    TERMINAL_STATUSES,
+    ClientEvent,
+    ErrorCode,
+    ProtocolError,
+    new_run_id,
 )
-from ._handles import RESULT_KINDS, TERMINAL, ResultsView, Run, RunState
+from ._connection import Connection, check_ack
+from ._decode import ResultCache, RunFailed, decode_result, runs_frame, strategies_frame
+from ._loop import LoopThread
 
-if TYPE_CHECKING:
-    from ._client import ChatOpsClient
-
-__all__ = ["Run", "Comparison", "RunTracker", "ResultsView", "RunFailed", "command_text"]
-
-_INPUT_ERRORS = frozenset({"bad_argument", "not_found", "unknown_command", "bad_request"})
+__all__ = ["RunState", "RunTracker"]
 
 
-def _value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, range):
-        if len(v) == 0:
-            raise ValueError(f"empty range {v!r}")
-        return f"{v[0]}:{v[-1]}:{abs(v.step)}" if v.step > 0 else ",".join(map(str, v))
-    if isinstance(v, (list, tuple)):
-        return ",".join(_value(x) for x in v)
-    if isinstance(v, (pd.Timestamp, _dt.datetime, _dt.date)):
-        return pd.Timestamp(v).strftime("%Y-%m-%d")
-    return str(v)
+@dataclass
+class RunState:
+    """What the tracker knows of one run (updated on the client's event-loop thread)."""
 
-
-def command_text(name: str, args: list[str], options: Mapping[str, Any]) -> str:
-    """``/name args key=value ...`` with shell quoting where needed.
-
-    >>> command_text("sweep", ["sma_cross"], {"symbol": "ALPHA", "fast": range(5, 20, 5)})
-    '/sweep sma_cross symbol=ALPHA fast=5:15:5'
-    """
-    parts = [f"/{name}", *map(shlex.quote, args)]
-    for key, v in options.items():
-        if v is None:
-            continue
-        parts.append(f"{key}={shlex.quote(_value(v))}")
-    return " ".join(parts)
+    run_id: str
+    session_id: str | None
+    kind: str | None = None
+    status: str = "queued"
+    progress: float = 0.0
+    strategy_id: str | None = None
+    label: str | None = None
+    command: str | None = None
+    summary: dict[str, Any] | None = None
+    error: str | None = None
+    error_code: str | None = None
+    seen: bool = False
+    mine: bool = False
+    updated: float = field(default_factory=time.time)
 
 
 class RunTracker:
-    """Follows runs of the client's session; one per :class:`ChatOpsClient`."""
+    """Follows the runs of one connection's session (see the module docstring)."""
 
-    def __init__(self, client: ChatOpsClient) -> None:
-        self.client = client
+    def __init__(self, conn: Connection, loop: LoopThread, timeout: float) -> None:
+        self._conn, self._loop, self.timeout = conn, loop, timeout
         self._runs: dict[str, RunState] = {}
         self._cache = ResultCache()  # decoded results, bounded; dropped ones are re-fetched
         self.meta: dict[str, dict[str, Any]] = {}  # run id -> getResult "meta" (engineSeconds...)
         self._want: set[str] = set()  # runs someone waits on: fetched as soon as they complete
         self._prefetch: dict[str, concurrent.futures.Future[Any]] = {}
-        self._by_command: dict[str, str] = {}
         self._awaited: dict[str, dict[str, Any] | None] = {}
         self._cond = threading.Condition()
-        client.on("backtestProgress", self._on_progress)
-        client.on("commandResult", self._on_result)
-        client.on("connect", self._on_connect)
 
     # ------------------------------------------------------------------ events (loop thread)
     def _get(self, run_id: str, session_id: str | None) -> RunState:
@@ -102,13 +80,14 @@ class RunTracker:
             st = self._runs[run_id] = RunState(run_id, session_id)
         return st
 
-    def _on_progress(self, data: dict[str, Any]) -> None:
+    def on_progress(self, data: dict[str, Any]) -> None:
+        """A ``backtestProgress`` event."""
         with self._cond:
             st = self._get(data["runId"], data.get("sessionId"))
             st.seen = True
             if data.get("status") == "completed":
                 self._maybe_prefetch(st)  # the result is stored before "completed" is sent
-            if st.status not in TERMINAL:
+            if st.status not in TERMINAL_STATUSES:
                 st.status = data.get("status", st.status)
                 st.progress = max(st.progress, float(data.get("progress", 0.0)))
                 st.strategy_id = data.get("strategyId") or st.strategy_id
@@ -119,13 +98,14 @@ class RunTracker:
                 st.updated = time.time()
             self._cond.notify_all()
 
-    def _on_result(self, data: dict[str, Any]) -> None:
+    def on_result(self, data: dict[str, Any]) -> None:
+        """A ``commandResult`` event."""
         summary = data.get("summary") or {}
         with self._cond:
             if data.get("command") in self._awaited:
                 self._awaited[data["command"]] = data
                 self._cond.notify_all()
-            run_id = data.get("runId") or self._by_command.get(data.get("command", ""))
+            run_id = data.get("runId")
             if run_id is None:
                 return
             st = self._get(run_id, data.get("sessionId"))
@@ -142,17 +122,15 @@ class RunTracker:
                     self._maybe_prefetch(st)
             self._cond.notify_all()
 
-    def _on_connect(self, *_: Any) -> None:
-        """After a (re)connect: settle unfinished runs from the join ack's ``runs`` list (events
-        sent while we were away are lost; a run the server no longer knows was lost in a restart).
-        """
-        if getattr(self.client, "_conn", None) is None:  # the first connect, inside __init__
-            return
-        session = self.client.current_session_id
-        rows = {r.get("runId"): r for r in self.client.join_info.get("runs", [])}
+    def on_connect(self, *_: Any) -> None:
+        """After a reconnect: settle unfinished runs from the join ack's ``runs`` list (events
+        sent while we were away are lost; a run the server no longer knows was lost in a
+        restart)."""
+        session = self._conn.session_id
+        rows = {r.get("runId"): r for r in self._conn.join_ack.get("runs", [])}
         with self._cond:
             for st in self._runs.values():
-                if st.session_id != session or (st.status in TERMINAL and st.summary):
+                if st.session_id != session or (st.status in TERMINAL_STATUSES and st.summary):
                     continue
                 row = rows.get(st.run_id)
                 if row is None and st.seen:
@@ -167,7 +145,13 @@ class RunTracker:
             self._cond.notify_all()
 
     # ------------------------------------------------------------------ queries
+    @property
+    def session_id(self) -> str | None:
+        """The session whose runs are followed."""
+        return self._conn.session_id
+
     def state(self, run_id: str) -> RunState:
+        """What is known of ``run_id`` (``KeyError`` if nothing)."""
         with self._cond:
             st = self._runs.get(run_id)
             if st is None:
@@ -175,10 +159,11 @@ class RunTracker:
             return st
 
     def completed_ids(self) -> list[str]:
-        session = self.client.current_session_id
+        """The session's completed runs that have a result, oldest first."""
+        session = self._conn.session_id
         ids = [
             r["runId"]
-            for r in self.client.join_info.get("runs", [])
+            for r in self._conn.join_ack.get("runs", [])
             if r.get("status") == "completed" and r.get("kind") in RESULT_KINDS
         ]
         with self._cond:
@@ -194,20 +179,38 @@ class RunTracker:
             return False
         with self._cond:
             st = self._runs.get(run_id)
-            return st is None or st.status not in TERMINAL
+            return st is None or st.status not in TERMINAL_STATUSES
 
     def wait(self, run_id: str, timeout: float | None) -> str:
+        """Block until ``run_id`` ends; its status (``TimeoutError`` after ``timeout`` s)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while True:
                 st = self._runs[run_id]
-                if st.status in TERMINAL and (st.status != "completed" or st.summary):
+                if st.status in TERMINAL_STATUSES and (st.status != "completed" or st.summary):
                     return st.status
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     raise TimeoutError(f"{run_id} is still {st.status} ({st.progress:.0f}%)")
                 self._cond.wait(left if left is not None else 1.0)
 
+    @property
+    def cache_limit(self) -> int:
+        """Bytes of decoded DataFrames kept (least recently used dropped beyond it)."""
+        return self._cache.limit
+
+    @cache_limit.setter
+    def cache_limit(self, limit: int) -> None:
+        with self._cond:
+            self._cache.limit = limit
+            self._cache.shrink()
+
+    def cached(self, run_id: str) -> Any:
+        """The decoded result of ``run_id`` if the kernel holds it, else ``None``."""
+        with self._cond:
+            return self._cache.get(run_id)
+
+    # ------------------------------------------------------------------ results
     def _maybe_prefetch(self, st: RunState) -> None:
         """On the loop thread: send ``getResult`` now if someone waits for this run."""
         if st.run_id in self._prefetch or st.run_id in self._cache:
@@ -215,16 +218,14 @@ class RunTracker:
         if not (st.mine or st.run_id in self._want):
             return
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        payload = {"sessionId": st.session_id or self.client.current_session_id, "runId": st.run_id}
-        task = asyncio.ensure_future(
-            self.client._conn.direct("getResult", payload, self.client.timeout)
-        )
+        payload = {"sessionId": st.session_id or self._conn.session_id, "runId": st.run_id}
+        task = asyncio.ensure_future(self._conn.direct("getResult", payload, self.timeout))
 
         def done(t: asyncio.Future[Any]) -> None:
             if t.cancelled():
                 future.cancel()
-            elif t.exception() is not None:
-                future.set_exception(t.exception())  # type: ignore[arg-type]
+            elif (exc := t.exception()) is not None:
+                future.set_exception(exc)
             else:
                 future.set_result(t.result())
 
@@ -244,22 +245,20 @@ class RunTracker:
             if (
                 st is None
                 or st.kind != "backtest"
-                or st.status in TERMINAL
+                or st.status in TERMINAL_STATUSES
                 or run_id in self._prefetch
                 or run_id in self._cache
-                or getattr(self.client, "_conn", None) is None
             ):
                 return False
             payload = {
-                "sessionId": st.session_id or self.client.current_session_id,
+                "sessionId": st.session_id or self._conn.session_id,
                 "runId": run_id,
                 "wait": True,
             }
-            conn = self.client._conn
-            future = self.client._submit(conn.direct("getResult", payload, self.client.timeout))
+            future = self._loop.submit(self._conn.direct("getResult", payload, self.timeout))
             self._prefetch[run_id] = future
         try:
-            ack = future.result(self.client.timeout + 5 if timeout is None else timeout)
+            ack = future.result(self.timeout + 5 if timeout is None else timeout)
         except Exception:  # TimeoutError, ConnectionLost, ...: fall back to waiting
             ack = None
         if isinstance(ack, dict) and ack.get("ok") and not ack.get("pending"):
@@ -268,20 +267,16 @@ class RunTracker:
             if self._prefetch.get(run_id) is future:
                 del self._prefetch[run_id]
             st = self._runs.get(run_id)
-            if st is not None and st.status == "completed":
-                self._maybe_prefetch_threadsafe(st)
+            if st is not None and st.status == "completed" and self._loop.alive:
+                self._loop.call_soon(self._prefetch_locked, st)
         return False
-
-    def _maybe_prefetch_threadsafe(self, st: RunState) -> None:
-        loop = getattr(self.client, "_loop", None)
-        if loop is not None and loop.alive:
-            loop.call_soon(self._prefetch_locked, st)
 
     def _prefetch_locked(self, st: RunState) -> None:
         with self._cond:
             self._maybe_prefetch(st)
 
     def result(self, run_id: str) -> Any:
+        """The decoded result of ``run_id`` (fetched once; :class:`RunFailed` if it failed)."""
         with self._cond:
             if run_id in self._cache:
                 return self._cache.get(run_id)
@@ -293,61 +288,76 @@ class RunTracker:
         ack = None
         if pending is not None:
             try:
-                ack = check_ack(pending.result(self.client.timeout + 5))
+                ack = check_ack(pending.result(self.timeout + 5))
             except (ProtocolError, TimeoutError, ConnectionError, CancelledError):
                 ack = None  # fetch again below
             if ack is not None and ack.get("pending"):
                 ack = None
         if ack is None:
-            session = (st.session_id if st else None) or self.client.current_session_id
-            ack = self.client.call("getResult", {"sessionId": session, "runId": run_id})
+            session = (st.session_id if st else None) or self._conn.session_id
+            ack = self._call(ClientEvent.GET_RESULT, {"sessionId": session, "runId": run_id})
         value = decode_result(ack)
         with self._cond:
             if st is not None and ack.get("meta", {}).get("summary"):
                 # complete after a reconnect, or before commandResult (a pipelined getResult)
                 st.summary = ack["meta"]["summary"]
-                if st.status not in TERMINAL:
+                if st.status not in TERMINAL_STATUSES:
                     st.status, st.progress = "completed", 100.0
             self._cache.put(run_id, value)
             self.meta[run_id] = ack.get("meta", {})
             self._prefetch.pop(run_id, None)
         return value
 
-    # ------------------------------------------------------------------ starting runs
-    def start(self, name: str, args: list[str], options: dict[str, Any], kind: str) -> Run:
-        """Send ``/name args options run_id=<new>`` and return its :class:`Run` at once."""
-        run_id = f"run_{secrets.token_hex(6)}"
-        text = command_text(name, args, {**options, "run_id": run_id})
-        with self._cond:
-            st = self._get(run_id, self.client.current_session_id)
-            st.kind, st.command, st.mine = kind, text, True
-            self._by_command[text] = run_id
-        self.client.execute_command(text)
-        with self._cond:
-            st.session_id = self.client.current_session_id
-            # the server answers at once with "queued" (or with an error for bad input)
-            self._cond.wait_for(lambda: st.seen, self.client.timeout)
-            if st.status == "failed" and st.error_code in _INPUT_ERRORS:
-                raise ProtocolError(st.error_code, st.error or "bad input")
-        return Run(self, run_id)
+    # ------------------------------------------------------------------ requests
+    def _call(self, event: ClientEvent | str, payload: Any, *, keep: bool = False) -> Any:
+        name = event.value if isinstance(event, ClientEvent) else event
+        coro = self._conn.request(name, payload, self.timeout, keep=keep)
+        return check_ack(self._loop.run(coro, self.timeout + 5))
 
-    def _rows(self, event: str, key: str) -> list[dict[str, Any]]:
-        session = self.client.current_session_id
+    def _session(self) -> str:
+        session = self._conn.session_id
         if session is None:
             raise ProtocolError(ErrorCode.NOT_JOINED, "join or create a session first")
-        return self.client.call(event, {"sessionId": session}).get(key, [])
+        return session
 
-    def frame(self) -> pd.DataFrame:
-        """``client.runs``: the server's list for the session (kind, status, who, command...)."""
-        return runs_frame(self._rows("getRuns", "runs"))
+    def start(self, fields: dict[str, Any]) -> str:
+        """Send a ``startRun`` (``fields``: its kind, targets, options) and return the run id at
+        once; a bad request raises ``ProtocolError`` with the server's explanation."""
+        session, run_id = self._session(), new_run_id()
+        payload = {
+            **fields,
+            "sessionId": session,
+            "runId": run_id,
+            "clientMessageId": uuid.uuid4().hex,
+        }
+        with self._cond:
+            st = self._get(run_id, session)
+            st.kind, st.mine = fields["kind"], True
+        try:
+            ack = self._call(ClientEvent.START_RUN, payload, keep=True)
+        except ProtocolError:
+            with self._cond:
+                self._runs.pop(run_id, None)
+            raise
+        if isinstance(ack.get("message"), dict):
+            self._conn.accept(ack["message"])
+            with self._cond:
+                st.command = ack["message"].get("content")
+        return run_id
+
+    def cancel(self, run_id: str) -> None:
+        """Ask the server to stop ``run_id`` (``/cancel``)."""
+        text = f"/cancel {run_id}"
+        self._call(ClientEvent.EXECUTE_COMMAND, {"sessionId": self._session(), "command": text})
 
     def command(self, text: str, timeout: float | None = None) -> dict[str, Any]:
         """Run a command and wait for its ``commandResult``; return the summary (or raise)."""
-        timeout = self.client.timeout if timeout is None else timeout
+        timeout = self.timeout if timeout is None else timeout
         with self._cond:
             self._awaited[text] = None
         try:
-            self.client.execute_command(text)
+            payload = {"sessionId": self._session(), "command": text}
+            self._call(ClientEvent.EXECUTE_COMMAND, payload)
             with self._cond:
                 if not self._cond.wait_for(lambda: self._awaited[text] is not None, timeout):
                     raise TimeoutError(f"no result for {text!r} within {timeout} s")
@@ -364,6 +374,12 @@ class RunTracker:
             )
         return data.get("summary") or {}
 
+    def frame(self) -> pd.DataFrame:
+        """``client.runs``: the server's list for the session (kind, status, who, command...)."""
+        ack = self._call(ClientEvent.GET_RUNS, {"sessionId": self._session()})
+        return runs_frame(ack.get("runs", []))
+
     def strategies_frame(self) -> pd.DataFrame:
         """``client.strategies``: one row per stored strategy (index ``id``)."""
-        return strategies_frame(self._rows("getStrategies", "strategies"))
+        ack = self._call(ClientEvent.GET_STRATEGIES, {"sessionId": self._session()})
+        return strategies_frame(ack.get("strategies", []))

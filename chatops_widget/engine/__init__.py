@@ -25,7 +25,7 @@ Example:
 
 from __future__ import annotations
 
-from ._backtest import backtest, expand_grid, sweep, validate_costs
+from ._backtest import DEFAULT_CASH, backtest, expand_grid, sweep, validate_costs
 from ._data import DataCatalog, _DefaultCatalog, read_ohlcv_file, sample_catalog, validate_ohlcv
 from ._errors import (
     DataError,
@@ -44,6 +44,7 @@ catalog: DataCatalog = _DefaultCatalog()
 """The process-wide catalog; holds the bundled sample (loaded on first use)."""
 
 __all__ = [
+    "DEFAULT_CASH",
     "STAT_NAMES",
     "BacktestResult",
     "DataCatalog",

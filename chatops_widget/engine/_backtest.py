@@ -35,6 +35,10 @@ Progress = Callable[[int, int], Any]
 Cancel = Callable[[], bool] | threading.Event
 
 
+#: Starting equity when none is given (every layer uses this one value).
+DEFAULT_CASH = 1_000_000.0
+
+
 def validate_costs(
     cash: float, commission: float, spread: float = 0.0
 ) -> tuple[float, float, float]:
@@ -76,7 +80,7 @@ def backtest(
     strategy: str | Template,
     params: Mapping[str, Any] | None = None,
     *,
-    cash: float = 1_000_000.0,
+    cash: float = DEFAULT_CASH,
     commission: float = 0.0,
     spread: float = 0.0,
     symbol: str | None = None,
@@ -191,7 +195,7 @@ def sweep(
     strategy: str | Template,
     grid: Mapping[str, Iterable] | Iterable[Mapping[str, Any]],
     *,
-    cash: float = 1_000_000.0,
+    cash: float = DEFAULT_CASH,
     commission: float = 0.0,
     spread: float = 0.0,
     progress: Progress | None = None,

@@ -40,17 +40,19 @@ from ..protocol import (
     ServerEvent,
     parse,
 )
+from ._gate import BUILTIN_EVENTS, Gate
 from ._http import default_data_dir, describe
 from .grammar import parse_command
 from .host import (
     ChatListener,
     CommandContext,
+    CommandReply,
     EventHandler,
     Hook,
     JoinExtra,
     Plugin,
 )
-from .router import CommandRouter, CommandSpec
+from .router import CommandRouter
 from .store import Store
 
 __all__ = ["ChatOpsServer", "default_data_dir"]
@@ -110,15 +112,15 @@ class ChatOpsServer:
             on_startup=self._startup,
             on_shutdown=self._shutdown,
         )
-        self.sio.on("connect", self._on_connect)
-        self.sio.on("*", self._on_unknown_event)
+        #: what every client event passes through: auth at connect, validation, acks, errors
+        self.gate = Gate(self.sio, self.token, lambda: [*BUILTIN_EVENTS, *self._events])
         for event, fn in {
             ClientEvent.JOIN_SESSION: self._join,
             ClientEvent.LEAVE_SESSION: self._leave,
             ClientEvent.SEND_MESSAGE: self._send,
             ClientEvent.EXECUTE_COMMAND: self._execute,
         }.items():
-            self.sio.on(event.value, self._wrap(event.value, fn))
+            self.sio.on(event.value, self.gate.wrap(event.value, fn))
         if plugins is None:
             from .plugins import standard_plugins
 
@@ -162,10 +164,10 @@ class ChatOpsServer:
 
     def on_event(self, name: str, fn: EventHandler) -> None:
         """Handle client event ``name`` with ``async fn(sid, data) -> dict`` (the ack)."""
-        if name in self._events or name in _BUILTIN_EVENTS:
+        if name in self._events or name in BUILTIN_EVENTS:
             raise ValueError(f"client event {name!r} is registered twice")
         self._events[name] = fn
-        self.sio.on(name, self._wrap(name, fn))
+        self.sio.on(name, self.gate.wrap(name, fn))
 
     def on_chat(self, fn: ChatListener) -> None:
         """Tell ``async fn(message)`` of every new user chat message (not commands)."""
@@ -241,16 +243,44 @@ class ChatOpsServer:
         """
         parsed = parse_command(text)
         spec = self._router.resolve(parsed.name)
+        assert spec.handler is not None
+        ctx = CommandContext(server=self, session_id=session_id, sid=sid, command=parsed)
+        handler = spec.handler
+        return await self.start_command(
+            session_id,
+            text,
+            lambda: handler(ctx),
+            name=spec.name,
+            sid=sid,
+            echo=echo,
+            client_message_id=client_message_id,
+            on_result=on_result,
+        )
+
+    async def start_command(
+        self,
+        session_id: str,
+        text: str,
+        run: Callable[[], Awaitable[CommandReply]],
+        *,
+        name: str,
+        sid: str | None = None,
+        echo: bool = True,
+        client_message_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        on_result: Callable[[CommandResult], Awaitable[None]] | None = None,
+    ) -> ChatMessage | None:
+        """Echo ``text`` as a member's command (unless a retry of ``client_message_id``), run
+        ``run()`` in the background, and emit its ``commandResult`` -- what :meth:`run_command`
+        does after parsing, for a plugin that has a typed request instead of text."""
         msg = None
         if echo:
-            msg, created = self.store.append(
-                session_id, "user", text, {"command": True}, client_message_id
-            )
-            if not created:  # a retried executeCommand: it already ran
+            meta = {"command": True, **(metadata or {})}
+            msg, created = self.store.append(session_id, "user", text, meta, client_message_id)
+            if not created:  # a retried request: it already ran
                 return msg
             await self.sio.emit(ServerEvent.MESSAGE.value, msg.wire(), room=session_id)
-        ctx = CommandContext(server=self, session_id=session_id, sid=sid, command=parsed)
-        self._spawn(self._run_handler(spec, ctx, on_result))
+        self._spawn(self._run_handler(name, session_id, text, run, sid, on_result))
         return msg
 
     # ------------------------------------------------------------------ lifecycle
@@ -278,54 +308,6 @@ class ChatOpsServer:
         return task
 
     # ------------------------------------------------------------------ socket.io handlers
-
-    async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        token = auth.get("token") if isinstance(auth, dict) else None
-        if not isinstance(token, str) or not token:
-            raise socketio.exceptions.ConnectionRefusedError(
-                "unauthorized: no token; connect with auth={'token': '<token>'} "
-                "(the token is printed by 'chatops-widget serve')"
-            )
-        if not secrets.compare_digest(token.encode(), self.token.encode()):
-            raise socketio.exceptions.ConnectionRefusedError(
-                "unauthorized: wrong token; use the token printed by 'chatops-widget serve'"
-            )
-
-    async def _on_unknown_event(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
-        known = [*_BUILTIN_EVENTS, *self._events]
-        exc = ProtocolError(
-            ErrorCode.BAD_REQUEST, f"unknown event {event!r}; known events: {', '.join(known)}"
-        )
-        await self._send_error(sid, exc)
-        return {"ok": False, "error": exc.info().wire()}
-
-    def _wrap(
-        self, name: str, fn: Callable[[str, Any], Awaitable[dict[str, Any]]]
-    ) -> Callable[..., Awaitable[dict[str, Any]]]:
-        async def handler(sid: str, data: Any = None, *extra: Any) -> dict[str, Any]:
-            try:
-                if extra:
-                    raise ProtocolError(
-                        ErrorCode.BAD_REQUEST,
-                        f"{name}: expected one payload argument, got {1 + len(extra)}",
-                    )
-                return {"ok": True, **await fn(sid, data)}
-            except ProtocolError as exc:
-                await self._send_error(sid, exc)
-                return {"ok": False, "error": exc.info().wire()}
-            except Exception:
-                log.exception("%s failed", name)
-                exc = ProtocolError(
-                    ErrorCode.INTERNAL, f"{name}: internal server error (see the server log)"
-                )
-                await self._send_error(sid, exc)
-                return {"ok": False, "error": exc.info().wire()}
-
-        return handler
-
-    async def _send_error(self, sid: str | None, exc: ProtocolError) -> None:
-        if sid is not None:
-            await self.sio.emit(ServerEvent.ERROR.value, exc.event().wire(), to=sid)
 
     async def _join(self, sid: str, data: Any) -> dict[str, Any]:
         req = parse(JoinSession, data)
@@ -383,22 +365,25 @@ class ChatOpsServer:
 
     async def _run_handler(
         self,
-        spec: CommandSpec,
-        ctx: CommandContext,
-        on_result: Callable[[CommandResult], Awaitable[None]] | None = None,
+        name: str,
+        session_id: str,
+        text: str,
+        run: Callable[[], Awaitable[CommandReply]],
+        sid: str | None,
+        on_result: Callable[[CommandResult], Awaitable[None]] | None,
     ) -> None:
-        result, reply, error = await self._router.execute(spec, ctx)
+        result, reply, error = await self._router.execute(name, session_id, text, run)
         if error is not None:
-            await self._send_error(ctx.sid, error)
+            await self.gate.send_error(sid, error)
         wire = result.wire()
-        await self.emit_to_session(ctx.session_id, ServerEvent.COMMAND_RESULT.value, wire)
+        await self.emit_to_session(session_id, ServerEvent.COMMAND_RESULT.value, wire)
         if result.ok and reply is not None and reply.text:
-            await self.publish(ctx.session_id, "assistant", reply.text, {"commandResult": wire})
+            await self.publish(session_id, "assistant", reply.text, {"commandResult": wire})
         if on_result is not None:
             try:
                 await on_result(result)
             except Exception:
-                log.exception("on_result callback of %r failed", ctx.command.text)
+                log.exception("on_result callback of %r failed", text)
 
     async def _tell(self, listener: ChatListener, msg: ChatMessage) -> None:
         try:
@@ -407,14 +392,3 @@ class ChatOpsServer:
             raise
         except Exception:
             log.exception("chat listener %r failed on %r", listener, msg.content[:80])
-
-
-_BUILTIN_EVENTS = tuple(
-    e.value
-    for e in (
-        ClientEvent.JOIN_SESSION,
-        ClientEvent.LEAVE_SESSION,
-        ClientEvent.SEND_MESSAGE,
-        ClientEvent.EXECUTE_COMMAND,
-    )
-)

@@ -162,6 +162,21 @@ class Host(Protocol):
     ) -> ChatMessage | None:
         """Parse and start a slash command as if a member had sent it."""
 
+    async def start_command(
+        self,
+        session_id: str,
+        text: str,
+        run: Callable[[], Awaitable[CommandReply]],
+        *,
+        name: str,
+        sid: str | None = None,
+        echo: bool = True,
+        client_message_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        on_result: Callable[[CommandResult], Awaitable[None]] | None = None,
+    ) -> ChatMessage | None:
+        """Echo ``text`` as a command, run ``run()`` in the background, emit its result."""
+
 
 class Plugin(Protocol):
     """A server extension: a ``name`` and ``register(host)``, called once as the server is built."""

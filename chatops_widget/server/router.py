@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -152,43 +152,33 @@ class CommandRouter:
         return spec
 
     async def execute(
-        self, spec: CommandSpec, ctx: CommandContext
+        self, name: str, session_id: str, text: str, run: Callable[[], Awaitable[CommandReply]]
     ) -> tuple[CommandResult, CommandReply | None, ProtocolError | None]:
-        """Run ``spec``'s handler: the ``commandResult``, the reply (if it succeeded) and the
-        error to tell the sender (a user's ``ProtocolError``, or an ``internal`` one for a
-        handler that crashed -- logged with its traceback, never shown to clients)."""
-        text = ctx.command.text
+        """Await ``run()`` (the handler of ``/name``, bound to its context): the
+        ``commandResult``, the reply (if it succeeded) and the error to tell the sender (a
+        user's ``ProtocolError``, or an ``internal`` one for a handler that crashed -- logged
+        with its traceback, never shown to clients)."""
         try:
-            if spec.handler is None:
-                raise TypeError(f"/{spec.name} has no handler")
-            reply = await spec.handler(ctx)
+            reply = await run()
             if not isinstance(reply, CommandReply):
-                raise TypeError(f"/{spec.name} returned {type(reply).__name__}, not CommandReply")
+                raise TypeError(f"/{name} returned {type(reply).__name__}, not CommandReply")
         except asyncio.CancelledError:
             raise
         except ProtocolError as exc:
-            exc.session_id = ctx.session_id
-            failed = CommandResult(
-                sessionId=ctx.session_id, command=text, ok=False, error=exc.info()
-            )
+            exc.session_id = session_id
+            failed = CommandResult(sessionId=session_id, command=text, ok=False, error=exc.info())
             return failed, None, exc
         except Exception:
             log.exception("command %r failed", text)
             exc = ProtocolError(
                 ErrorCode.INTERNAL,
-                f"/{spec.name} failed with an internal error (see the server log)",
-                ctx.session_id,
+                f"/{name} failed with an internal error (see the server log)",
+                session_id,
             )
-            failed = CommandResult(
-                sessionId=ctx.session_id, command=text, ok=False, error=exc.info()
-            )
+            failed = CommandResult(sessionId=session_id, command=text, ok=False, error=exc.info())
             return failed, None, exc
         ok = CommandResult(
-            sessionId=ctx.session_id,
-            command=text,
-            ok=True,
-            runId=reply.run_id,
-            summary=reply.summary,
+            sessionId=session_id, command=text, ok=True, runId=reply.run_id, summary=reply.summary
         )
         return ok, reply, None
 

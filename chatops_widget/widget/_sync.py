@@ -2,8 +2,8 @@
 
 - :func:`downsample_indices`: <= ``max_points`` rows of a long series that keep its shape
   (min/max bucketing: per bucket the first row and each column's minimum and maximum);
-- :func:`result_payload`: a ``getResult`` ack -> the ``{"type": "result", ...}`` custom message
-  (stats or tables as JSON, curves downsampled) plus the decoded DataFrames for the kernel;
+- :func:`result_payload`: a decoded result (as ``client.results`` holds it) -> the
+  ``{"type": "result", ...}`` custom message (stats or tables as JSON, curves downsampled);
 - :func:`history_chunks`: the one-time history, split into bounded custom messages;
 - :func:`parse_csv_upload` / :func:`upload_notice` / :func:`strategy_command`: uploads from the
   panel, validated.
@@ -27,11 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._serialization import from_arrow_bytes, stats_to_json
+from .._serialization import stats_to_json
 
 MAX_POINTS = 1000
 HISTORY_CHUNK = 2000
-RICH_KINDS = frozenset({"backtest", "comparison", "sweep"})
 _OHLCV = ("open", "high", "low", "close", "volume")
 
 
@@ -96,37 +95,6 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _frames(ack: dict[str, Any]) -> dict[str, pd.DataFrame]:
-    out = {}
-    for name in ack.get("frames") or []:
-        data = ack.get(name)
-        if isinstance(data, (bytes, bytearray, memoryview)):
-            out[name] = from_arrow_bytes(data)
-        elif isinstance(data, pd.DataFrame):  # already decoded (see ack_of)
-            out[name] = data
-    return out
-
-
-def ack_of(run_id: str, value: Any, meta: dict[str, Any]) -> dict[str, Any]:
-    """A decoded result, as ``client.results`` holds it (``BacktestResult``, ``Comparison`` or a
-    sweep DataFrame), in the shape of a ``getResult`` ack with DataFrames for frames, so the
-    panel draws from the kernel's copy instead of fetching the run a second time."""
-    summary = meta.get("summary") or {}
-    if isinstance(value, pd.DataFrame):  # a sweep table
-        kind, frames = "sweep", {"table": value}
-        stats = {k: value.attrs[k] for k in ("count", "skipped") if k in value.attrs}
-    elif hasattr(value, "trades"):  # engine.BacktestResult
-        kind, frames = "backtest", {"equity": value.equity, "trades": value.trades}
-        stats = summary.get("stats") or stats_to_json(value.stats)
-    else:  # Comparison: .stats is the metrics x strategies table
-        kind, frames = "comparison", {"equity": value.equity, "table": value.stats}
-        stats = summary.get("table") or {
-            m: {k: jsonable(v) for k, v in row.items()} for m, row in value.stats.iterrows()
-        }
-    return {"runId": run_id, "kind": kind, "stats": stats, "meta": meta, "frames": list(frames),
-            **frames}  # fmt: skip
-
-
 def _sweep_cells(table: pd.DataFrame, params: list[str], metric: str) -> list[dict]:
     """One row per (first, second) parameter pair: the best ``metric`` over the others."""
     keep = [p for p in params[:2] if p in table.columns]
@@ -139,52 +107,54 @@ def _sweep_cells(table: pd.DataFrame, params: list[str], metric: str) -> list[di
     return [jsonable(r) for r in best.to_dict("records")]
 
 
-def result_payload(ack: dict[str, Any], summary: dict[str, Any] | None = None) -> tuple[dict, dict]:
-    """(the ``result`` custom message, the decoded frames) for a ``getResult`` ack."""
-    meta = ack.get("meta") or {}
-    summary = {**(meta.get("summary") or {}), **(summary or {})}
-    kind = ack.get("kind") or summary.get("kind")
-    frames = _frames(ack)
-    msg: dict[str, Any] = {"type": "result", "runId": ack.get("runId"), "kind": kind}
-    equity = frames.get("equity")
-    if kind == "backtest":
+def result_payload(value: Any, summary: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``{"type": "result", ...}`` custom message for a decoded result, as
+    ``client.results`` holds it: a ``BacktestResult``, a ``Comparison`` (``.stats`` metrics x
+    strategies, ``.equity``) or a sweep table; ``summary`` is the run's ``commandResult``
+    summary (what the server said, at full precision)."""
+    summary = dict(summary or {})
+    msg: dict[str, Any] = {"type": "result", "runId": summary.get("runId")}
+    equity: pd.DataFrame | None = None
+    if isinstance(value, pd.DataFrame):  # a sweep table
+        params = list(summary.get("params") or [])
+        metric = "sharpe"
+        rows = _sweep_cells(value, params, metric) if len(value) else []
+        msg.update(kind="sweep", template=summary.get("template"), symbol=summary.get("symbol"),
+                   params=params, rows=jsonable(rows or summary.get("rows") or []),
+                   count=summary.get("count", len(value)), metric=metric,
+                   split=summary.get("split"))  # fmt: skip
+    elif hasattr(value, "trades"):  # engine.BacktestResult
+        equity = value.equity
         msg.update(
+            kind="backtest",
             strategyId=summary.get("strategyId"),
-            template=summary.get("template"),
-            symbol=summary.get("symbol"),
-            params=jsonable(summary.get("params") or {}),
-            stats=jsonable(ack.get("stats") or summary.get("stats") or {}),
+            template=summary.get("template") or value.strategy,
+            symbol=summary.get("symbol") or value.symbol,
+            params=jsonable(summary.get("params") or dict(value.params)),
+            stats=jsonable(summary.get("stats") or stats_to_json(value.stats)),
         )
-        if equity is not None and "equity" in equity.columns:
+        if "equity" in equity.columns:
             cols = ["equity"] + (["drawdown"] if "drawdown" in equity.columns else [])
             msg["series"] = series_payload(equity, cols)
             if "drawdown" not in equity.columns:
                 eq = msg["series"]["equity"]
                 peak = np.maximum.accumulate(np.array(eq, dtype=float))
                 msg["series"]["drawdown"] = _json_floats(np.array(eq) / peak - 1)
-    elif kind == "comparison":
-        table = ack.get("stats") or summary.get("table") or {}
-        names = list(equity.columns) if equity is not None else []
-        msg.update(strategies=summary.get("strategies") or names, table=jsonable(table))
-        if equity is not None and len(equity.columns):
+    else:  # a Comparison
+        equity = value.equity
+        table = summary.get("table") or {
+            m: {k: jsonable(v) for k, v in row.items()} for m, row in value.stats.iterrows()
+        }
+        names = [str(c) for c in equity.columns]
+        msg.update(kind="comparison", strategies=summary.get("strategies") or names,
+                   table=jsonable(table))  # fmt: skip
+        if len(equity.columns):
             s = series_payload(equity, list(equity.columns))
             msg["series"] = {"t": s.pop("t"), "curves": s}
-    elif kind == "sweep":
-        params = list(summary.get("params") or [])
-        metric = "sharpe"
-        table = frames.get("table")
-        rows = summary.get("rows") or []
-        if table is not None and len(table):
-            rows = _sweep_cells(table, params, metric) or rows
-        msg.update(template=summary.get("template"), symbol=summary.get("symbol"), params=params,
-                   rows=jsonable(rows), count=summary.get("count"), metric=metric,
-                   split=summary.get("split"))  # fmt: skip
-    else:
-        msg["stats"] = jsonable(ack.get("stats") or {})
     if equity is not None and "series" in msg:
         msg["points"] = len(msg["series"]["t"])
         msg["totalPoints"] = len(equity)
-    return msg, frames
+    return msg
 
 
 def history_chunks(

@@ -27,8 +27,8 @@ from typing import Any
 import anywidget
 import traitlets
 
-from ..client import ChatOpsClient
-from ..protocol import SESSION_ID_PATTERN, ErrorCode, ProtocolError
+from ..client import ChatOpsClient, ResultsView
+from ..protocol import RESULT_KINDS, SESSION_ID_PATTERN, ErrorCode, ProtocolError
 from . import _sync as sync
 from . import _uploads as uploads
 
@@ -79,7 +79,6 @@ class ChatOpsWidget(anywidget.AnyWidget):
         self._ids: dict[str, int] = {}  # message id -> position in _messages
         self._session: str | None = None
         self._resync_pending = False
-        self._results: dict[str, dict[str, Any]] = {}
         self._recent: dict[str, float] = {}
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chatops-widget")
         self.uploads: dict[str, Any] = {}
@@ -101,14 +100,10 @@ class ChatOpsWidget(anywidget.AnyWidget):
         return self._client
 
     @property
-    def results(self) -> Any:
-        """Run id -> result (the client's ``results`` when it has them; else the panel's own).
-
-        The fallback maps each run the panel displayed to ``{"kind", "stats", <frame>:
-        DataFrame}`` with the full (not downsampled) frames.
-        """
-        results = getattr(self._client, "results", None)
-        return results if results is not None else dict(self._results)
+    def results(self) -> ResultsView:
+        """Run id -> result for every completed run of the session (``client.results``): the
+        full DataFrames, of which the panel shows a downsampled view."""
+        return self._client.results
 
     @property
     def history(self) -> Any:
@@ -276,11 +271,7 @@ class ChatOpsWidget(anywidget.AnyWidget):
             err = payload.get("error") or {}
             text = str(err.get("message", ""))
             self._notice(f"{payload.get('command', 'command')} failed: {text}", key=text)
-        elif (
-            kind in sync.RICH_KINDS
-            and payload.get("runId")
-            and summary.get("status") != "cancelled"
-        ):
+        elif kind in RESULT_KINDS and payload.get("runId") and summary.get("status") != "cancelled":
             self._pool.submit(self._show_result, payload["runId"], summary)
         elif kind == "strategy" and isinstance(summary.get("strategy"), dict):
             with self._lock:
@@ -312,28 +303,18 @@ class ChatOpsWidget(anywidget.AnyWidget):
     # ------------------------------------------------------------------ results
 
     def _show_result(self, run_id: str, summary: dict[str, Any] | None = None) -> None:
-        """Fetch a stored result (Arrow frames), keep it, send a downsampled view (pool thread)."""
+        """Send a downsampled view of a result (pool thread). The result is the client's
+        (``client.results``): fetched once for both the panel and the kernel, the same
+        DataFrames in both."""
         session = self._session
         try:
-            ack = self._fetch_result(session, run_id)
-        except (ProtocolError, TimeoutError, ConnectionError, RuntimeError) as exc:
+            value = self._client.results[run_id]
+        except (KeyError, ProtocolError, TimeoutError, ConnectionError, RuntimeError) as exc:
             self._notice(f"cannot show {run_id}: {getattr(exc, 'message', exc)}")
             return
-        msg, frames = sync.result_payload(ack, summary)
-        if getattr(self._client, "results", None) is None:  # else client.results holds them
-            self._results[run_id] = {"kind": msg["kind"], "stats": ack.get("stats"), **frames}
+        summary = {**self._client.results.summary(run_id), **(summary or {}), "runId": run_id}
         if session == self._session:
-            self._post(msg)
-
-    def _fetch_result(self, session: str | None, run_id: str) -> dict[str, Any]:
-        """The run's result as a ``getResult``-shaped dict. Through the client's run tracker
-        when it has one: the run is then fetched once for both the panel and ``client.results``
-        (whichever asks first), and both hold the same DataFrames."""
-        tracker = getattr(self._client, "_runs", None)
-        if tracker is None:
-            return self._client.call("getResult", {"sessionId": session, "runId": run_id}, 60)
-        value = tracker.result(run_id)
-        return sync.ack_of(run_id, value, tracker.meta.get(run_id, {}))
+            self._post(sync.result_payload(value, summary))
 
     # ------------------------------------------------------------------ front-end messages
 

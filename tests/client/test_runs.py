@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 
 from chatops_widget import ChatOpsClient, engine
-from chatops_widget.client._tracker import Comparison, RunFailed, command_text
-from chatops_widget.protocol import ProtocolError
+from chatops_widget.client import Comparison, RunFailed
+from chatops_widget.client._requests import command_text, run_fields
+from chatops_widget.protocol import ProtocolError, StartRun
 from chatops_widget.server import EmbeddedServer, standard_plugins
 
 LONG_GRID = {"fast": range(2, 101), "slow": range(10, 111), "short": [True, False]}
@@ -50,14 +51,20 @@ class Recorder:
             return [e for e in self.events if e.get("runId") == run_id]
 
 
-def test_command_text_quotes_and_encodes_ranges():
+def test_kernel_arguments_become_typed_requests_and_readable_commands():
     text = command_text(
-        "run_backtest", ["strategy_1"], {"name": "two words", "short": True, "x": None}
+        "create_strategy", ["sma_cross"], {"name": "two words", "short": True, "x": None}
     )
-    assert text == "/run_backtest strategy_1 name='two words' short=true"
-    assert command_text("sweep", ["t"], {"k": [1.5, 2], "w": range(5, 51, 5)}) == (
-        "/sweep t k=1.5,2 w=5:50:5"
-    )
+    assert text == "/create_strategy sma_cross name='two words' short=true"
+    fields = run_fields("sweep", ["t"], {"k": [1.5, 2], "w": range(5, 51, 5), "short": True})
+    assert fields["grid"] == {"k": [1.5, 2], "w": list(range(5, 51, 5))}
+    assert fields["params"] == {"short": True}
+    req = StartRun(sessionId="session_1", **fields)
+    assert req.command_text() == "/sweep t short=true k=1.5,2 w=5:50:5"
+    with pytest.raises(ValueError, match="ranges are for sweep"):
+        run_fields("backtest", ["strategy_1"], {"fast": range(5, 10)})
+    with pytest.raises(TypeError, match="expected a number"):
+        run_fields("backtest", ["strategy_1"], {"fast": object()})
 
 
 def test_chat_run_by_a_is_seen_by_b_with_the_same_dataframes(pair, wait_until):
@@ -130,8 +137,11 @@ def test_results_are_cached_within_a_byte_budget_and_fetched_again_after(pair):
     second = run8.result(timeout=30)  # the most recently used result
     assert a.results.cache_bytes == 2**30 and a.results[run7.run_id] is first  # cached
     calls = []
-    real_call = a.call
-    a.call = lambda event, *args, **kw: calls.append(event) or real_call(event, *args, **kw)
+    tracker = a._runs  # counts what the run tracker asks the server
+    tracker._call = lambda event, *args, **kw: (
+        calls.append(getattr(event, "value", event))
+        or type(tracker)._call(tracker, event, *args, **kw)
+    )
     try:
         a.results[run8.run_id]  # now run8 is the most recently used
         a.results.cache_bytes = 1  # keeps only that one
@@ -142,7 +152,7 @@ def test_results_are_cached_within_a_byte_budget_and_fetched_again_after(pair):
         with pytest.raises(ValueError, match="cache_bytes must be an int >= 0"):
             a.results.cache_bytes = -1
     finally:
-        del a.call
+        del tracker._call
         a.results.cache_bytes = 2**30
 
 

@@ -166,15 +166,15 @@ def test_run_backtest_progress_result_and_dataframes(widget):
     assert len(series["t"]) == len(series["equity"]) == len(series["drawdown"]) <= 1000
     # the panel drew from the kernel's copy: client.results has it without a second fetch
     tracker, calls = w.client._runs, []
-    assert run_id in tracker._cache
+    assert tracker.cached(run_id) is not None
     real_call = w.client.call
     w.client.call = lambda event, *a, **k: calls.append(event) or real_call(event, *a, **k)
     try:
         full = w.results[run_id].equity
-        assert w.client.results[run_id] is tracker._cache.get(run_id)
+        assert w.client.results[run_id] is tracker.cached(run_id)
     finally:
         del w.client.call
-    assert "getResult" not in calls and full is tracker._cache.get(run_id).equity
+    assert "getResult" not in calls and full is tracker.cached(run_id).equity
     assert isinstance(full, pd.DataFrame) and len(full) == result["totalPoints"]
     assert result["points"] == len(series["t"])
     # the chart keeps the curve's extremes

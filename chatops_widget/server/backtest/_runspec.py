@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from chatops_widget import engine
+
 from .jobs.pool import Shared
 
 __all__ = ["RunSpec"]
@@ -32,7 +34,7 @@ class RunSpec:
     end: str | None = None
     strategy_id: str | None = None
     name: str | None = None
-    cash: float = 1_000_000.0
+    cash: float = engine.DEFAULT_CASH
     commission: float = 0.0
     spread: float = 0.0
     data: Any = field(default=None, repr=False)

@@ -45,7 +45,7 @@ class BacktestPlugin:
         if self.service is not None:
             raise RuntimeError("a BacktestPlugin registers on one server only; make another")
         svc = self.service = BacktestService(host, workers=self.workers, mode=self.mode)
-        host.router.include(RunCommands(svc))
+        RunCommands(svc, host).register(host)
         host.router.include(ListingCommands(svc))
         BacktestEvents(svc, host).register(host)
         host.on_startup(svc.start)

@@ -24,12 +24,13 @@ from chatops_widget import engine
 from chatops_widget.protocol import BacktestProgress, ServerEvent
 from chatops_widget.server.host import Host
 
-from ._args import MAX_COMBOS, bad, brief_ids, did_you_mean, not_found, parse_range
 from ._runspec import RunSpec
+from .errors import Invalid, NotFound, did_you_mean
 from .jobs import tasks as _work
 from .jobs.manager import Job, JobCancelled, JobManager
+from .resolve import Prepared, Resolver
 from .storage.results import ResultStore, StoredResult, write_result
-from .storage.strategies import STRATEGY_RE, Strategy, StrategyStore, seed_specs
+from .storage.strategies import StrategyStore, seed_specs
 
 __all__ = ["BacktestService", "RunSpec"]
 
@@ -56,6 +57,8 @@ class BacktestService:
         self.strategies = StrategyStore(host.data_dir)  # shared by every server on the dir
         self.strategies.seed(seed_specs(self.catalog.symbols()))  # once per data dir
         self.results = ResultStore(host.data_dir)
+        #: resolves what requests name (strategies, templates, symbols) and validates them
+        self.resolve = Resolver(self.catalog, self.strategies, self.revisions)
         n = workers or int(os.environ.get("CHATOPS_WORKERS", 0)) or min(2, os.cpu_count() or 1)
         mode = mode or os.environ.get("CHATOPS_JOBS") or "process"
         if mode not in ("process", "thread", "dask"):
@@ -74,102 +77,35 @@ class BacktestService:
             await asyncio.wait(list(self._saves), timeout=10)
         await self.jobs.shutdown()
 
-    # ------------------------------------------------------------------ resolving names
-    def template(self, name: str) -> engine.Template:
-        reg = engine.templates()
-        key = name.strip().lower()
-        if key not in reg:
-            raise not_found(
-                f"unknown template '{name}'{did_you_mean(key, sorted(reg))}; "
-                f"templates: {', '.join(sorted(reg))}"
-            )
-        return reg[key]
-
-    def strategy(self, sid: str) -> Strategy:
-        s = self.strategies.get(sid)
-        if s is None:
-            ids = self.strategies.ids()
-            raise not_found(
-                f"unknown strategy '{sid}'{did_you_mean(sid, ids)}; "
-                f"stored strategies: {brief_ids(ids)} (see /strategies)"
-            )
-        return s
-
-    def data(self, symbol: str, start: str | None, end: str | None) -> Any:
-        sym = symbol.strip().upper()
-        if sym not in self.catalog:
-            syms = self.catalog.symbols()
-            raise not_found(
-                f"unknown symbol '{symbol}'{did_you_mean(sym, syms)}; "
-                f"available: {', '.join(syms)} (see /data)"
-            )
-        try:
-            df = self.catalog.get(sym, start, end)
-        except engine.EngineError as exc:
-            raise bad(str(exc)) from None
-        df.attrs["symbol"] = sym
-        df.attrs["revision"] = self.revisions.get(sym, 0)
-        return df
-
-    def backtest_spec(
-        self,
-        target: str,
-        params: dict[str, Any],
-        *,
-        symbol: str | None = None,
-        start: str | None = None,
-        end: str | None = None,
-        cash: float = 1_000_000.0,
-        commission: float = 0.0,
-        spread: float = 0.0,
-    ) -> RunSpec:
-        """Resolve ``target`` (a strategy id or a template name) plus overrides; validate all."""
-        if STRATEGY_RE.match(target):
-            s = self.strategy(target)
-            tpl = self.template(s.template)
-            merged = {**s.params, **params}
-            spec = RunSpec(
-                tpl.name,
-                symbol or s.symbol,
-                merged,
-                start or s.start,
-                end or s.end,
-                s.id,
-                s.name,
-                cash,
-                commission,
-                spread,
-            )
-        else:
-            reg = engine.templates()
-            if target.strip().lower() not in reg:
-                ids = self.strategies.ids()
-                raise not_found(
-                    f"'{target}' is neither a stored strategy nor a template"
-                    f"{did_you_mean(target.lower(), ids + sorted(reg))}; strategies: "
-                    f"{brief_ids(ids)}; templates: {', '.join(sorted(reg))}"
-                )
-            tpl = self.template(target)
-            sym = symbol or self.catalog.symbols()[0]
-            spec = RunSpec(
-                tpl.name, sym, dict(params), start, end, None, None, cash, commission, spread
-            )
-        spec.data = self.data(spec.symbol, spec.start, spec.end)
-        spec.symbol = spec.data.attrs["symbol"]
-        try:
-            spec.params = tpl.validate(spec.params, len(spec.data))
-        except engine.EngineError as exc:
-            raise bad(str(exc)) from None
-        return spec
-
     def new_run_id(self, wanted: str | None) -> str | None:
         if wanted is None:
             return None
         if self.jobs.get(wanted) is not None or self.results.record(wanted) is not None:
-            raise bad(f"run id {wanted} is already used; pick another (or leave run_id out)")
+            raise Invalid(f"run id {wanted} is already used; pick another (or leave run_id out)")
         return wanted
 
     # ------------------------------------------------------------------ running
+    async def run(
+        self,
+        prepared: Prepared,
+        session_id: str,
+        *,
+        run_id: str | None = None,
+        command: str | None = None,
+        started_by: str | None = None,
+    ) -> dict[str, Any]:
+        """Run a prepared request to the end; returns its summary (``JobCancelled`` if
+        cancelled)."""
+        fields = {"run_id": run_id, "command": command, "started_by": started_by}
+        if prepared.kind == "backtest":
+            return await self.run_backtest(session_id, prepared.specs[0], **fields)
+        if prepared.kind == "comparison":
+            return await self.run_comparison(session_id, prepared.specs, **fields)
+        return await self.run_sweep(
+            session_id, prepared.specs[0], prepared.combos, skipped=prepared.skipped,
+            sort=prepared.sort, split=prepared.split, **fields,
+        )  # fmt: skip
+
     async def _job(self, session_id: str, kind: str, run_id: str | None, **fields: Any) -> Job:
         # its "queued" event goes out from run_chunks, once the first task is in a worker
         return self.jobs.create(session_id, kind, run_id=self.new_run_id(run_id), **fields)
@@ -214,11 +150,10 @@ class BacktestService:
             label=" vs ".join(ids),
             **job_fields,
         )
-        tasks = [s.task() for s in specs]
+        tasks = [{**s.task(), "encode": False} for s in specs]
         parts = await self._guard(job, self.jobs.run_chunks(job, _work.backtest_task, tasks))
-        (combined,) = await self._guard(
-            job, self.jobs.run_chunks(job, _work.combine_comparison, [parts])
-        )
+        # a few curves side by side: cheap, in a thread (the frames are encoded once, here)
+        combined = await self._guard(job, asyncio.to_thread(_work.combine_comparison, parts))
         summary = {
             "kind": "comparison",
             "runId": job.run_id,
@@ -238,23 +173,6 @@ class BacktestService:
             ),
         )
         return summary
-
-    def sweep_grid(self, template: str, ranges: dict[str, str], n_bars: int) -> tuple[list, int]:
-        tpl = self.template(template)
-        grid = {k: parse_range(k, v) for k, v in ranges.items()}
-        size = math.prod(len(v) for v in grid.values()) if grid else 1
-        if size > MAX_COMBOS:
-            raise bad(f"the grid has {size} combinations; the limit is {MAX_COMBOS}")
-        try:
-            combos, skipped = engine.expand_grid(tpl, grid, n_bars)
-        except engine.EngineError as exc:
-            raise bad(str(exc)) from None
-        if not combos:
-            raise bad(
-                f"{tpl.name}: none of the {size} combinations is valid (e.g. fast must be < slow "
-                "and windows shorter than the data); widen the ranges"
-            )
-        return combos, skipped
 
     async def run_sweep(
         self,
@@ -322,10 +240,10 @@ class BacktestService:
         except JobCancelled:
             raise
         except engine.EngineError as exc:
-            raise bad(f"{job.run_id} failed: {exc}") from None
+            raise Invalid(f"{job.run_id} failed: {exc}") from None
         except Exception as exc:
             log.exception("%s failed", job.run_id)
-            raise bad(f"{job.run_id} failed: {type(exc).__name__}: {exc}") from None
+            raise Invalid(f"{job.run_id} failed: {type(exc).__name__}: {exc}") from None
 
     async def _finish(self, job: Job, result: StoredResult) -> None:
         """Keep the result (served at once), persist it in the background, then say completed."""
@@ -374,7 +292,7 @@ class BacktestService:
         record = self.results.record(run_id)
         if record is None or record.get("sessionId") != session_id:
             known = [j.run_id for j in self.jobs.list(session_id)]
-            raise not_found(
+            raise NotFound(
                 f"no run '{run_id}' in this session{did_you_mean(run_id, known)}; "
                 "see /status for this session's runs"
             )

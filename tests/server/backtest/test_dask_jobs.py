@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from chatops_widget import ChatOpsClient, engine
-from chatops_widget.client._tracker import RunFailed
+from chatops_widget.client import RunFailed
 from chatops_widget.server import EmbeddedServer, standard_plugins
 from chatops_widget.server.backtest.jobs.dask_pool import DaskPool
 

@@ -16,6 +16,7 @@ from chatops_widget import engine
 from chatops_widget.protocol import SESSION_ID_PATTERN, ErrorCode, GetResult, ProtocolError, parse
 from chatops_widget.server.host import Host
 
+from ..errors import BacktestError, to_protocol
 from ..service import BacktestService
 
 __all__ = ["WAIT_MAX", "BacktestEvents"]
@@ -65,7 +66,10 @@ class BacktestEvents:
                     f"{req.runId} is still {job.status} ({job.progress:.0f}%); wait for it to "
                     "finish",
                 )
-            svc.summary_of(req.sessionId, req.runId)  # raises NOT_FOUND with a hint
+            try:
+                svc.summary_of(req.sessionId, req.runId)  # raises NotFound with a hint
+            except BacktestError as exc:
+                raise to_protocol(exc) from None
             raise ProtocolError(ErrorCode.NOT_FOUND, f"{req.runId} has no stored result")
         out = stored.wire()
         out.pop("ok", None)

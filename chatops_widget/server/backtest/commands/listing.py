@@ -17,15 +17,15 @@ from chatops_widget.server.host import CommandContext, CommandReply
 from chatops_widget.server.router import command
 
 from .. import _format
-from .._args import (
+from ..service import BacktestService
+from ._args import (
     bad,
     check_bare_params,
     no_arguments,
     parse_dates,
     parse_run_id,
+    translated,
 )
-from ..service import BacktestService
-from .running import template_of
 
 __all__ = ["ListingCommands"]
 
@@ -44,6 +44,7 @@ class ListingCommands:
     # ---------------------------------------------------------------------- runs
 
     @command("status", usage="/status", summary="List this session's runs and their progress.")
+    @translated
     async def status(self, ctx: CommandContext) -> CommandReply:
         no_arguments(ctx.command, "/status")
         runs = self.svc.runs(ctx.session_id)
@@ -54,6 +55,7 @@ class ListingCommands:
         usage="/cancel <run_id>",
         summary="Stop a queued or running run (a sweep stops between chunks).",
     )
+    @translated
     async def cancel(self, ctx: CommandContext) -> CommandReply:
         svc, cmd = self.svc, ctx.command
         if len(cmd.args) != 1 or cmd.options:
@@ -72,6 +74,7 @@ class ListingCommands:
     @command(
         "result", usage="/result <run_id>", summary="Show a run's summary again (stats or table)."
     )
+    @translated
     async def result(self, ctx: CommandContext) -> CommandReply:
         svc, cmd = self.svc, ctx.command
         if len(cmd.args) != 1 or cmd.options:
@@ -95,6 +98,7 @@ class ListingCommands:
     # ---------------------------------------------------------------------- strategies and data
 
     @command("strategies", usage="/strategies", summary="List the stored strategies.")
+    @translated
     async def strategies(self, ctx: CommandContext) -> CommandReply:
         no_arguments(ctx.command, "/strategies")
         items = [s.info() for s in self.svc.strategies.all()]
@@ -109,11 +113,12 @@ class ListingCommands:
         details="Example: "
         '`/create_strategy sma_cross symbol=ALPHA fast=5 slow=20 name="fast SMA"`.',
     )
+    @translated
     async def create_strategy(self, ctx: CommandContext) -> CommandReply:
         svc, cmd = self.svc, ctx.command
         usage = _CREATE_USAGE
         if len(cmd.args) > 1:
-            check_bare_params(cmd.args[1:], template_of(svc, cmd.args[0]))
+            check_bare_params(cmd.args[1:], svc.resolve.template_of(cmd.args[0]))
         if len(cmd.args) != 1:
             raise bad(f"give exactly one template (got {len(cmd.args)}). Usage: {usage}")
         opts = dict(cmd.options)
@@ -124,8 +129,8 @@ class ListingCommands:
         name, symbol = opts.pop("name", None), opts.pop("symbol")
         if name is not None and not 0 < len(name) <= 100:
             raise bad("name= must be 1-100 characters")
-        tpl = svc.template(cmd.args[0])
-        spec = svc.backtest_spec(tpl.name, opts, symbol=symbol, start=start, end=end)
+        tpl = svc.resolve.template(cmd.args[0])
+        spec = svc.resolve.backtest_spec(tpl.name, opts, symbol=symbol, start=start, end=end)
         s = svc.strategies.create(
             tpl.name,
             spec.symbol,
@@ -142,6 +147,7 @@ class ListingCommands:
         )
 
     @command("data", usage="/data", summary="List the symbols with their date ranges.")
+    @translated
     async def data(self, ctx: CommandContext) -> CommandReply:
         no_arguments(ctx.command, "/data")
         info = self.svc.catalog.info()
@@ -160,6 +166,7 @@ class ListingCommands:
     @command(
         "templates", usage="/templates", summary="List the strategy templates and their params."
     )
+    @translated
     async def templates(self, ctx: CommandContext) -> CommandReply:
         no_arguments(ctx.command, "/templates")
         specs = [t.spec() for t in engine.templates().values()]

@@ -1,15 +1,11 @@
-"""The backtest commands: ``/run_backtest``, ``/compare_strategies``, ``/sweep``, ``/status``,
-``/cancel``, ``/result``, ``/strategies``, ``/create_strategy``, ``/data``, ``/templates``, plus the
-``getResult`` event (results as Arrow IPC bytes) and the ``strategies``/``templates``/``runs``
-fields of the ``joinSession`` ack.
+"""The commands that start runs -- ``/run_backtest``, ``/compare_strategies``, ``/sweep`` -- and
+their typed twin, the ``startRun`` event the kernel client sends.
 
-All commands share one grammar (:func:`.commands.parse_command`); the heavy lifting is in
-:class:`.backtest_service.BacktestService`. ``run_id=run_<hex>`` may be given to
-``/run_backtest``, ``/compare_strategies`` and ``/sweep`` to choose the run id (the Python client
-does this, so ``trigger_backtest`` can return a handle at once).
-
-This module holds the commands that start runs; importing it also registers the listing commands
-(:mod:`._backtest_listing`) and the events and hooks (:mod:`._backtest_events`).
+Both ways build one :class:`~chatops_widget.protocol.StartRun` (a command's text is parsed into
+it here), which the service's resolver validates before any job exists
+(:meth:`~..resolve.Resolver.prepare`) and the service runs (:meth:`~..service.BacktestService.run`).
+A ``startRun`` is echoed into the chat as the command it equals, so every member sees what ran.
+``run_id=run_<hex>`` may be given to choose the run id.
 
 Example (chat):
     /run_backtest strategy_1 fast=12
@@ -23,24 +19,29 @@ from __future__ import annotations
 from typing import Any
 
 from chatops_widget import engine
-from chatops_widget.server.host import CommandContext, CommandReply
+from chatops_widget.protocol import ErrorCode, ProtocolError, StartRun, new_run_id, parse
+from chatops_widget.server.grammar import ParsedCommand
+from chatops_widget.server.host import CommandContext, CommandReply, Host
 from chatops_widget.server.router import command
 
 from .. import _format
-from .._args import (
+from ..errors import BacktestError, to_protocol
+from ..jobs.manager import JobCancelled
+from ..resolve import Prepared
+from ..service import BacktestService
+from ._args import (
     bad,
     check_bare_params,
     check_options,
-    parse_date,
     parse_dates,
     parse_float,
+    parse_range,
     parse_run_id,
     require_grid,
+    translated,
 )
-from ..jobs.manager import JobCancelled
-from ..service import BacktestService
 
-__all__ = ["RunCommands", "template_of"]
+__all__ = ["USAGE", "RunCommands"]
 
 #: The usage line of each command (shown by /help and in its errors).
 USAGE = {
@@ -51,53 +52,28 @@ USAGE = {
     "sweep": "/sweep <template> symbol=.. param=lo:hi:step [param=a,b,c ...] [start=..] [end=..] "
     "[split=YYYY-MM-DD]",
 }
-
+_KINDS = {"run_backtest": "backtest", "compare_strategies": "comparison", "sweep": "sweep"}
+_TEXT = {
+    "backtest": _format.backtest_text,
+    "comparison": _format.comparison_text,
+    "sweep": _format.sweep_text,
+}
 _COMMON = {"start", "end", "cash", "commission", "spread", "run_id"}
 _TEMPLATES = ", ".join(sorted(engine.templates()))
 
 
-def _money(opts: dict[str, str]) -> dict[str, float]:
-    money = {
-        "cash": parse_float("cash", opts.pop("cash", None), 1_000_000.0, 1.0, 1e15),
-        "commission": parse_float("commission", opts.pop("commission", None), 0.0, 0.0, 0.5),
-        "spread": parse_float("spread", opts.pop("spread", None), 0.0, 0.0, 0.5),
-    }
-    try:  # the engine's own limits, checked before anything runs
-        engine.validate_costs(**money)
-    except engine.EngineError as exc:
-        raise bad(str(exc)) from None
-    return money
-
-
-def _job_fields(ctx: CommandContext, opts: dict[str, str]) -> dict[str, Any]:
-    run_id = opts.pop("run_id", None)
-    return {
-        "run_id": parse_run_id(run_id) if run_id is not None else None,
-        "command": ctx.command.text,
-        "started_by": ctx.sid,
-    }
-
-
-def template_of(svc: BacktestService, target: str) -> engine.Template | None:
-    """The template a strategy id or template name stands for (``None`` if neither)."""
-    s = svc.strategies.get(target)
-    return engine.templates().get(s.template if s else target.strip().lower())
-
-
-def _cancelled(kind: str, exc: JobCancelled, svc: BacktestService) -> CommandReply:
-    run_id = str(exc.args[0])
-    job = svc.jobs.get(run_id)
-    pct = job.progress if job else 0.0
-    summary = {"kind": kind, "runId": run_id, "status": "cancelled", "progress": pct}
-    return CommandReply(summary, run_id=run_id, text=f"**{run_id}** cancelled at {pct:.0f}%.")
-
-
 class RunCommands:
-    """``/run_backtest``, ``/compare_strategies`` and ``/sweep``, over one service."""
+    """The run commands and ``startRun``, over one :class:`BacktestService`."""
 
-    def __init__(self, service: BacktestService) -> None:
-        self.svc = service
+    def __init__(self, service: BacktestService, host: Host) -> None:
+        self.svc, self.host = service, host
 
+    def register(self, host: Host) -> None:
+        """Add the commands and the ``startRun`` event to ``host``."""
+        host.router.include(self)
+        host.on_event("startRun", self.start_run)
+
+    # ------------------------------------------------------------------ commands (text)
     @command(
         "run_backtest",
         usage=USAGE["run_backtest"],
@@ -108,28 +84,10 @@ class RunCommands:
         "Progress streams as backtestProgress; the result (equity, trades, stats) is stored and "
         "any member can fetch it: `client.results['run_…']`.",
     )
+    @translated
     async def run_backtest(self, ctx: CommandContext) -> CommandReply:
-        svc, cmd = self.svc, ctx.command
-        usage = USAGE["run_backtest"]
-        if len(cmd.args) > 1:
-            check_bare_params(cmd.args[1:], template_of(svc, cmd.args[0]))
-        if len(cmd.args) != 1:
-            raise bad(
-                f"give exactly one strategy id or template (got {len(cmd.args)}). Usage: {usage}"
-            )
-        opts = dict(cmd.options)
-        fields = _job_fields(ctx, opts)
-        start, end = parse_dates(opts)
-        opts.pop("start", None), opts.pop("end", None)
-        symbol = opts.pop("symbol", None)
-        spec = svc.backtest_spec(
-            cmd.args[0], opts, symbol=symbol, start=start, end=end, **_money(opts)
-        )
-        try:
-            summary = await svc.run_backtest(ctx.session_id, spec, **fields)
-        except JobCancelled as exc:
-            return _cancelled("backtest", exc, svc)
-        return CommandReply(summary, run_id=summary["runId"], text=_format.backtest_text(summary))
+        """``/run_backtest``: one backtest."""
+        return await self._from_text(ctx)
 
     @command(
         "compare_strategies",
@@ -139,30 +97,10 @@ class RunCommands:
         "The summary is a metrics x strategies table; in Python `client.compare_strategies(...)` "
         "returns `.stats` (DataFrame) and `.equity` (aligned equity curves).",
     )
+    @translated
     async def compare_strategies(self, ctx: CommandContext) -> CommandReply:
-        svc, cmd = self.svc, ctx.command
-        usage = USAGE["compare_strategies"]
-        if len(cmd.args) < 2:
-            raise bad(f"give two or more strategy ids, e.g. strategy_1 strategy_2. Usage: {usage}")
-        dupes = sorted({a for a in cmd.args if cmd.args.count(a) > 1})
-        if dupes:
-            raise bad(f"{', '.join(dupes)} given more than once; list each strategy once")
-        opts = dict(cmd.options)
-        check_options(opts, _COMMON, usage)
-        fields = _job_fields(ctx, opts)
-        start, end = parse_dates(opts)
-        money = _money(opts)
-        for sid in cmd.args:
-            if not sid.startswith("strategy_"):
-                raise bad(
-                    f"'{sid}' is not a strategy id; compare stored strategies (see /strategies)"
-                )
-        specs = [svc.backtest_spec(sid, {}, start=start, end=end, **money) for sid in cmd.args]
-        try:
-            summary = await svc.run_comparison(ctx.session_id, specs, **fields)
-        except JobCancelled as exc:
-            return _cancelled("comparison", exc, svc)
-        return CommandReply(summary, run_id=summary["runId"], text=_format.comparison_text(summary))
+        """``/compare_strategies``: stored strategies side by side."""
+        return await self._from_text(ctx)
 
     @command(
         "sweep",
@@ -177,38 +115,125 @@ class RunCommands:
         "Cancel a long one with /cancel <run_id>. In Python: `client.sweep(template, symbol, "
         "fast=range(5, 50, 5), ...)` returns the full table.",
     )
+    @translated
     async def sweep(self, ctx: CommandContext) -> CommandReply:
-        svc, cmd = self.svc, ctx.command
-        usage = USAGE["sweep"]
-        if len(cmd.args) > 1:
-            check_bare_params(cmd.args[1:], template_of(svc, cmd.args[0]), sweep=True)
-        if len(cmd.args) != 1:
-            raise bad(f"give exactly one template (got {len(cmd.args)}). Usage: {usage}")
+        """``/sweep``: a parameter grid."""
+        return await self._from_text(ctx)
+
+    async def _from_text(self, ctx: CommandContext) -> CommandReply:
+        req, run_id = self.request(ctx.command, ctx.session_id)
+        prepared = self.svc.resolve.prepare(req)
+        return await self._execute(prepared, ctx.session_id, run_id, ctx.command.text, ctx.sid)
+
+    def request(self, cmd: ParsedCommand, session_id: str) -> tuple[StartRun, str | None]:
+        """A run command's text as the typed request it stands for (and the run id it asks for).
+
+        Checks what only text can get wrong (a bare ``fast`` without a value, a missing
+        ``symbol=``, unknown options); the values are checked by the resolver.
+        """
+        kind = _KINDS[cmd.name]
+        usage = USAGE[cmd.name]
+        template = self.svc.resolve.template_of(cmd.args[0]) if cmd.args else None
+        if kind != "comparison" and len(cmd.args) > 1:
+            check_bare_params(cmd.args[1:], template, sweep=kind == "sweep")
+        if kind == "comparison" and len(cmd.args) < 2:
+            raise bad(f"give two or more strategy ids, e.g. strategy_1 strategy_2. Usage: {usage}")
+        if kind != "comparison" and len(cmd.args) != 1:
+            what = "one strategy id or template" if kind == "backtest" else "one template"
+            raise bad(f"give exactly {what} (got {len(cmd.args)}). Usage: {usage}")
         opts = dict(cmd.options)
-        if "symbol" not in opts:
+        if kind == "comparison":
+            check_options(opts, _COMMON, usage)
+        if kind == "sweep" and "symbol" not in opts:
             raise bad(f"symbol= is required, e.g. symbol=ALPHA (see /data). Usage: {usage}")
-        fields = _job_fields(ctx, opts)
+        run_id = opts.pop("run_id", None)
         start, end = parse_dates(opts)
+        fields: dict[str, Any] = {
+            "sessionId": session_id,
+            "kind": kind,
+            "targets": list(cmd.args),
+            "symbol": opts.pop("symbol", None),
+            "start": start,
+            "end": end,
+            "cash": parse_float("cash", opts.pop("cash", None), engine.DEFAULT_CASH, 1.0, 1e15),
+            "commission": parse_float("commission", opts.pop("commission", None), 0.0, 0.0, 0.5),
+            "spread": parse_float("spread", opts.pop("spread", None), 0.0, 0.0, 0.5),
+        }
         opts.pop("start", None), opts.pop("end", None)
-        sort = opts.pop("sort", "sharpe")
-        symbol = opts.pop("symbol")
-        split = parse_date("split", opts.pop("split", None))
-        money = _money(opts)
-        tpl = svc.template(cmd.args[0])
-        require_grid(opts, tpl)
-        base = svc.backtest_spec(tpl.name, {}, symbol=symbol, start=start, end=end, **money)
-        bars = len(base.data)
-        if split is not None:  # each combination must fit the shorter of the two periods
-            try:
-                cut = engine.split_index(base.data.index, split)
-            except engine.EngineError as exc:
-                raise bad(str(exc)) from None
-            bars = min(cut, bars - cut)
-        combos, skipped = svc.sweep_grid(tpl.name, opts, bars)
+        if kind == "sweep":
+            fields["split"] = opts.pop("split", None)
+            fields["sort"] = opts.pop("sort", None)
+            if template is not None:
+                require_grid(opts, template)
+            fields["grid"] = {k: parse_range(k, v) for k, v in opts.items()}
+        else:
+            fields["params"] = opts
+        return parse(StartRun, fields), parse_run_id(run_id) if run_id is not None else None
+
+    # ------------------------------------------------------------------ startRun (typed)
+    async def start_run(self, sid: str, data: Any) -> dict[str, Any]:
+        """``startRun {sessionId, kind, targets, ...}`` -> ``{runId, message}``; the run goes on
+        in the background exactly as its command would (a bad request fails the ack)."""
+        req = parse(StartRun, data)
+        self.host.require_joined(sid, req.sessionId, "startRun")
+        text = req.command_text()
+        if req.runId is not None and self._already_started(req, text):
+            return {"runId": req.runId, "duplicate": True}
         try:
-            summary = await svc.run_sweep(
-                ctx.session_id, base, combos, skipped=skipped, sort=sort, split=split, **fields
+            prepared = self.svc.resolve.prepare(req)
+            run_id = self.svc.new_run_id(req.runId) or new_run_id()
+        except BacktestError as exc:
+            raise to_protocol(exc) from None
+
+        async def execute() -> CommandReply:
+            try:
+                return await self._execute(prepared, req.sessionId, run_id, text, sid)
+            except BacktestError as exc:
+                raise to_protocol(exc) from None
+
+        msg = await self.host.start_command(
+            req.sessionId,
+            text,
+            execute,
+            name=text.split()[0][1:],
+            sid=sid,
+            client_message_id=req.clientMessageId,
+            metadata={"runId": run_id},
+        )
+        return {"runId": run_id, "message": msg.wire() if msg else None}
+
+    def _already_started(self, req: StartRun, text: str) -> bool:
+        """A retried ``startRun`` (same run id, same request, same session) after a reconnect."""
+        job = self.svc.jobs.get(req.runId or "")
+        if job is not None:
+            same = job.session_id == req.sessionId and job.command == text
+        else:
+            record = self.svc.results.record(req.runId or "")
+            same = record is not None and record.get("sessionId") == req.sessionId
+        if job is not None or self.svc.results.record(req.runId or "") is not None:
+            if not same:
+                raise ProtocolError(
+                    ErrorCode.BAD_ARGUMENT,
+                    f"run id {req.runId} is already used; pick another (or leave runId out)",
+                )
+            return True
+        return False
+
+    # ------------------------------------------------------------------ both
+    async def _execute(
+        self, prepared: Prepared, session_id: str, run_id: str | None, text: str, sid: str | None
+    ) -> CommandReply:
+        try:
+            summary = await self.svc.run(
+                prepared, session_id, run_id=run_id, command=text, started_by=sid
             )
         except JobCancelled as exc:
-            return _cancelled("sweep", exc, svc)
-        return CommandReply(summary, run_id=summary["runId"], text=_format.sweep_text(summary))
+            return self._cancelled(prepared.kind, exc)
+        return CommandReply(summary, run_id=summary["runId"], text=_TEXT[prepared.kind](summary))
+
+    def _cancelled(self, kind: str, exc: JobCancelled) -> CommandReply:
+        run_id = str(exc.args[0])
+        job = self.svc.jobs.get(run_id)
+        pct = job.progress if job else 0.0
+        summary = {"kind": kind, "runId": run_id, "status": "cancelled", "progress": pct}
+        return CommandReply(summary, run_id=run_id, text=f"**{run_id}** cancelled at {pct:.0f}%.")

@@ -29,32 +29,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from chatops_widget.protocol import TERMINAL_STATUSES, new_run_id
+
 from .pool import WorkerDied, WorkerPool, map_shared
 
 if TYPE_CHECKING:
     from .dask_pool import DaskPool
 
-__all__ = ["Job", "JobManager", "JobCancelled", "new_run_id"]
+__all__ = ["Job", "JobCancelled", "JobManager"]
 
 log = logging.getLogger(__name__)
 
-TERMINAL = frozenset({"completed", "failed", "cancelled"})
+TERMINAL = TERMINAL_STATUSES
 
 
 class JobCancelled(Exception):
     """Raised inside a job's coroutine when the job was cancelled."""
-
-
-def new_run_id() -> str:
-    """A fresh run id, ``run_`` + 12 hex digits."""
-    return f"run_{secrets.token_hex(6)}"
 
 
 @dataclass

@@ -309,6 +309,7 @@ class WorkerPool:
         w.conn.close()
         if w.proc.is_alive():
             w.proc.kill()
+        w.proc.join(0.5)  # its pipe closed first: reap it, so its exit code is known
         early = time.monotonic() - w.started < EARLY_EXIT and w.proc.exitcode != -9
         self._failed_starts = self._failed_starts + 1 if early else 0
         if self._failed_starts >= MAX_FAILED_STARTS:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from chatops_widget._serialization import from_arrow_bytes, jsonable, stats_to_json, to_arrow_bytes
+from chatops_widget._serialization import jsonable, stats_to_json, to_arrow_bytes
 
 
 def warmup() -> bool:
@@ -24,7 +24,7 @@ def warmup() -> bool:
 
 def backtest_task(task: dict[str, Any]) -> dict[str, Any]:
     """One backtest: ``task`` has ``data, template, params, cash, commission, spread``
-    (+ ``key``).
+    (+ ``key``; ``encode=False`` keeps the frames as DataFrames, for a comparison to combine).
 
     Returns ``{"key", "stats", "params", "frames": {"equity", "trades"}, "engine_seconds"}``.
     """
@@ -35,7 +35,7 @@ def backtest_task(task: dict[str, Any]) -> dict[str, Any]:
         task["data"],
         task["template"],
         task.get("params") or {},
-        cash=task.get("cash", 1_000_000.0),
+        cash=task.get("cash", engine.DEFAULT_CASH),
         commission=task.get("commission", 0.0),
         spread=task.get("spread", 0.0),
     )
@@ -44,21 +44,25 @@ def backtest_task(task: dict[str, Any]) -> dict[str, Any]:
         "key": task.get("key"),
         "stats": stats_to_json(res.stats),
         "params": jsonable(dict(res.params)),
-        "frames": {"equity": to_arrow_bytes(res.equity), "trades": to_arrow_bytes(res.trades)},
+        "frames": (
+            {"equity": to_arrow_bytes(res.equity), "trades": to_arrow_bytes(res.trades)}
+            if task.get("encode", True)
+            else {"equity": res.equity, "trades": res.trades}
+        ),
         "engine_seconds": elapsed,
     }
 
 
 def combine_comparison(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Side-by-side frames from several :func:`backtest_task` results (keyed by strategy id).
+    """Side-by-side frames from several :func:`backtest_task` results (``encode=False``, keyed
+    by strategy id), Arrow-encoded once.
 
     ``equity``: one column per strategy, outer-joined on time (forward-filled inside each
     curve's own range); ``table``: metrics x strategies.
     """
     curves = {}
     for p in parts:
-        eq = from_arrow_bytes(p["frames"]["equity"])["equity"]
-        curves[p["key"]] = eq
+        curves[p["key"]] = p["frames"]["equity"]["equity"]
     equity = pd.DataFrame(curves)
     for col in equity.columns:
         s = curves[col]
@@ -87,7 +91,7 @@ def sweep_task(task: dict[str, Any]) -> pd.DataFrame:
         task["data"],
         task["template"],
         task["combos"],
-        cash=task.get("cash", 1_000_000.0),
+        cash=task.get("cash", engine.DEFAULT_CASH),
         commission=task.get("commission", 0.0),
         spread=task.get("spread", 0.0),
         split=task.get("split"),

@@ -31,9 +31,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["StoredResult", "ResultStore", "RUN_ID_PATTERN"]
+from chatops_widget.protocol import RUN_ID_PATTERN
 
-RUN_ID_PATTERN = r"^run_[A-Za-z0-9_]{1,64}$"
+__all__ = ["ResultStore", "StoredResult"]
+
 _RUN_RE = re.compile(RUN_ID_PATTERN)
 
 

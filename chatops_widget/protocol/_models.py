@@ -1,16 +1,8 @@
-"""The ChatOps wire protocol: the one schema both the server and the clients use.
-
-Event names are the seed's (``joinSession``, ``sendMessage``, ``executeCommand``,
-``backtestProgress``, ``commandResult`` ...), so the seed's React front end can talk to our
-server unchanged. Every client -> server event is acknowledged (socket.io ack) with an
-:class:`Ack`: ``{"ok": true, ...}`` or ``{"ok": false, "error": {"code", "message"}}``.
-
-Payloads are validated with pydantic; :func:`parse` turns any validation failure into a
-:class:`ProtocolError` whose message says what was wrong and what would be right.
+"""The protocol's payloads: pydantic models of every event, :func:`parse` and the error type.
 
 Example:
     >>> parse(JoinSession, "session_1697472000000")
-    JoinSession(sessionId='session_1697472000000', lastSeq=0)
+    JoinSession(sessionId='session_1697472000000', lastSeq=0, name=None)
     >>> parse(SendMessage, {"sessionId": "session_1", "content": "hi"}).content
     'hi'
 """
@@ -21,8 +13,7 @@ import re
 import time
 import uuid
 from datetime import datetime, timezone
-from enum import Enum
-from typing import Any, Literal
+from typing import Any, ClassVar
 
 from pydantic import (
     BaseModel,
@@ -33,97 +24,43 @@ from pydantic import (
     field_validator,
 )
 
+from ._constants import (
+    MAX_COMMAND_CHARS,
+    MAX_CONTENT_CHARS,
+    SESSION_ID_PATTERN,
+    SYMBOL_PATTERN,
+    ClientEvent,
+    ErrorCode,
+    Role,
+    RunStatus,
+)
+
 __all__ = [
-    "NAMESPACE",
-    "SOCKETIO_PATH",
-    "DEFAULT_HOST",
-    "DEFAULT_PORT",
-    "SESSION_ID_PATTERN",
-    "MAX_CONTENT_CHARS",
-    "MAX_COMMAND_CHARS",
-    "SYMBOL_PATTERN",
-    "MAX_UPLOAD_BYTES",
-    "check_symbol",
-    "ClientEvent",
-    "ServerEvent",
-    "ErrorCode",
-    "ProtocolError",
-    "Role",
-    "RunStatus",
+    "Ack",
+    "BacktestProgress",
     "ChatMessage",
-    "JoinSession",
-    "LeaveSession",
-    "SendMessage",
+    "CommandResult",
+    "ErrorEvent",
+    "ErrorInfo",
     "ExecuteCommand",
     "GetResult",
+    "GetRuns",
+    "GetStrategies",
+    "JoinSession",
+    "LeaveSession",
+    "ProtocolError",
+    "SendMessage",
     "UploadData",
-    "BacktestProgress",
-    "CommandResult",
-    "ErrorInfo",
-    "ErrorEvent",
-    "Ack",
-    "parse",
-    "new_session_id",
+    "check_symbol",
     "new_message_id",
+    "new_run_id",
+    "new_session_id",
+    "parse",
     "utc_now",
 ]
 
-SOCKETIO_PATH = "/ws/chatops"
-NAMESPACE = "/"
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8500
-
-#: Session ids: the seed's ``session_<epoch ms>``, or any ``session_`` + 1-64 of ``[A-Za-z0-9_-]``.
-SESSION_ID_PATTERN = r"^session_[A-Za-z0-9_-]{1,64}$"
 _SESSION_RE = re.compile(SESSION_ID_PATTERN)
-
-MAX_CONTENT_CHARS = 16_000
-MAX_COMMAND_CHARS = 2_000
-
-#: Symbols a client may upload: 1-16 of ``A-Z 0-9 . _ -`` starting with a letter or digit
-#: (upper-cased first, so ``"goog"`` is ``"GOOG"``).
-SYMBOL_PATTERN = r"^[A-Z0-9][A-Z0-9._-]{0,15}$"
 _SYMBOL_RE = re.compile(SYMBOL_PATTERN)
-
-#: Largest ``uploadData`` payload (the Arrow bytes): about 300,000 OHLCV bars. It stays under
-#: uvicorn's 16 MiB WebSocket message limit. Bigger data goes in the server's
-#: ``<data-dir>/data`` folder as ``<SYMBOL>.parquet`` or ``.csv``.
-MAX_UPLOAD_BYTES = 15 * 1024 * 1024
-
-
-class ClientEvent(str, Enum):
-    """Events a client emits; each gets an :class:`Ack`."""
-
-    JOIN_SESSION = "joinSession"
-    LEAVE_SESSION = "leaveSession"
-    SEND_MESSAGE = "sendMessage"
-    EXECUTE_COMMAND = "executeCommand"
-    GET_RESULT = "getResult"
-    UPLOAD_DATA = "uploadData"
-
-
-class ServerEvent(str, Enum):
-    """Events the server emits to a session room (or to one connection, for ``error``)."""
-
-    MESSAGE = "message"
-    BACKTEST_PROGRESS = "backtestProgress"
-    COMMAND_RESULT = "commandResult"
-    ERROR = "error"
-
-
-class ErrorCode(str, Enum):
-    """Machine-readable error codes carried by failed acks and ``error`` events."""
-
-    BAD_REQUEST = "bad_request"
-    INVALID_SESSION = "invalid_session"
-    NOT_JOINED = "not_joined"
-    TOO_LARGE = "too_large"
-    UNKNOWN_COMMAND = "unknown_command"
-    BAD_ARGUMENT = "bad_argument"
-    NOT_FOUND = "not_found"
-    ALREADY_EXISTS = "already_exists"
-    UNAUTHORIZED = "unauthorized"
-    INTERNAL = "internal"
 
 
 class ProtocolError(Exception):
@@ -136,19 +73,18 @@ class ProtocolError(Exception):
         self.session_id = session_id
 
     def info(self) -> ErrorInfo:
+        """The ``{code, message}`` carried by a failed ack or ``commandResult``."""
         return ErrorInfo(code=self.code.value, message=self.message)
 
     def event(self) -> ErrorEvent:
+        """The ``error`` event sent to the connection whose request failed."""
         return ErrorEvent(code=self.code.value, message=self.message, sessionId=self.session_id)
-
-
-Role = Literal["user", "assistant", "system"]
-RunStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
-TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    #: the client event this model is the payload of ("" for server -> client models)
+    event: ClassVar[str] = ""
 
     def wire(self) -> dict[str, Any]:
         """The JSON-ready dict sent over socket.io."""
@@ -164,7 +100,7 @@ def _check_session_id(value: str) -> str:
     return value
 
 
-SessionId = Field(min_length=1, max_length=80)
+SessionId: Any = Field(min_length=1, max_length=80)
 
 
 # ---------------------------------------------------------------- server -> client
@@ -241,27 +177,35 @@ class JoinSession(_Model):
     The ack carries ``messages`` with ``seq > lastSeq``, so a joiner misses nothing.
     """
 
+    event: ClassVar[str] = ClientEvent.JOIN_SESSION.value
+
     sessionId: str = SessionId
     lastSeq: int = Field(default=0, ge=0)
     name: str | None = Field(default=None, max_length=200)
 
     @classmethod
     def coerce(cls, data: Any) -> Any:
+        """A bare session id string stands for ``{"sessionId": ...}``."""
         return {"sessionId": data} if isinstance(data, str) else data
 
 
 class LeaveSession(_Model):
     """``leaveSession``: a session id string or ``{"sessionId"}``."""
 
+    event: ClassVar[str] = ClientEvent.LEAVE_SESSION.value
+
     sessionId: str = SessionId
 
     @classmethod
     def coerce(cls, data: Any) -> Any:
+        """A bare session id string stands for ``{"sessionId": ...}``."""
         return {"sessionId": data} if isinstance(data, str) else data
 
 
 class SendMessage(_Model):
     """``sendMessage``: text for the session; ``clientMessageId`` makes retries idempotent."""
+
+    event: ClassVar[str] = ClientEvent.SEND_MESSAGE.value
 
     sessionId: str = SessionId
     content: str = Field(min_length=1, max_length=MAX_CONTENT_CHARS)
@@ -271,6 +215,8 @@ class SendMessage(_Model):
 class ExecuteCommand(_Model):
     """``executeCommand``: the full slash text, e.g. ``"/run_backtest strategy_1 fast=10"``."""
 
+    event: ClassVar[str] = ClientEvent.EXECUTE_COMMAND.value
+
     sessionId: str = SessionId
     command: str = Field(min_length=1, max_length=MAX_COMMAND_CHARS)
     clientMessageId: str | None = Field(default=None, max_length=100)
@@ -278,6 +224,8 @@ class ExecuteCommand(_Model):
 
 class GetResult(_Model):
     """``getResult``: fetch a stored run's result (Arrow IPC bytes in the ack)."""
+
+    event: ClassVar[str] = ClientEvent.GET_RESULT.value
 
     sessionId: str = SessionId
     runId: str = Field(min_length=1, max_length=100)
@@ -308,6 +256,8 @@ class UploadData(_Model):
     "message"}``; everyone in the session gets a ``system`` message about it.
     """
 
+    event: ClassVar[str] = ClientEvent.UPLOAD_DATA.value
+
     sessionId: str = SessionId
     symbol: str
     data: bytes = Field(strict=True, repr=False)
@@ -320,7 +270,20 @@ class UploadData(_Model):
         return check_symbol(value)
 
 
-_SESSION_MODELS = (JoinSession, LeaveSession, SendMessage, ExecuteCommand, GetResult, UploadData)
+class GetRuns(_Model):
+    """``getRuns``: this session's runs (what ``/status`` shows, without a chat message)."""
+
+    event: ClassVar[str] = ClientEvent.GET_RUNS.value
+
+    sessionId: str = SessionId
+
+
+class GetStrategies(_Model):
+    """``getStrategies``: the stored strategies (without a chat message)."""
+
+    event: ClassVar[str] = ClientEvent.GET_STRATEGIES.value
+
+    sessionId: str = SessionId
 
 
 #: (field, limit, advice) checked by :func:`parse` before the model: a long text gets ``too_large``
@@ -341,7 +304,7 @@ def parse(model: type[_Model], data: Any) -> Any:
     coerce = getattr(model, "coerce", None)
     if coerce is not None:
         data = coerce(data)
-    name = _EVENT_NAMES.get(model, model.__name__)
+    name = model.event or model.__name__
     if not isinstance(data, dict):
         raise ProtocolError(
             ErrorCode.BAD_REQUEST,
@@ -359,7 +322,7 @@ def parse(model: type[_Model], data: Any) -> Any:
         obj = model.model_validate(data)
     except ValidationError as exc:
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"{name}: {_explain(exc, model)}") from None
-    if model in _SESSION_MODELS:
+    if "sessionId" in model.model_fields:
         try:
             _check_session_id(obj.sessionId)
         except ValueError as exc:
@@ -380,24 +343,26 @@ def _explain(exc: ValidationError, model: type[_Model]) -> str:
     return "; ".join(parts)
 
 
-_EVENT_NAMES: dict[type, str] = {
-    JoinSession: ClientEvent.JOIN_SESSION.value,
-    LeaveSession: ClientEvent.LEAVE_SESSION.value,
-    SendMessage: ClientEvent.SEND_MESSAGE.value,
-    ExecuteCommand: ClientEvent.EXECUTE_COMMAND.value,
-    GetResult: ClientEvent.GET_RESULT.value,
-    UploadData: ClientEvent.UPLOAD_DATA.value,
-}
-
-
 def new_session_id() -> str:
     """A new session id in the seed's format, ``session_<epoch ms>``."""
     return f"session_{int(time.time() * 1000)}"
 
 
 def new_message_id() -> str:
+    """A new message id, ``msg_<32 hex>``."""
     return f"msg_{uuid.uuid4().hex}"
 
 
+def new_run_id() -> str:
+    """A new run id, ``run_<12 hex>``.
+
+    >>> run_id = new_run_id()
+    >>> run_id.startswith("run_"), len(run_id)
+    (True, 16)
+    """
+    return f"run_{uuid.uuid4().hex[:12]}"
+
+
 def utc_now() -> datetime:
+    """Now, in UTC (message timestamps)."""
     return datetime.now(timezone.utc)

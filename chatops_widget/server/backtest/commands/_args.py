@@ -1,7 +1,8 @@
-"""Argument helpers for the backtest commands: dates, numbers, ranges and "did you mean" errors.
+"""Argument helpers for the backtest commands: slash-command text to typed values.
 
 Every helper raises ``ProtocolError(BAD_ARGUMENT or NOT_FOUND)`` with a message saying what was
-wrong and what would be right.
+wrong and what would be right; :func:`translated` turns the service's domain errors
+(:mod:`..errors`) into the same, for every handler it wraps.
 
 Example:
     >>> parse_range("fast", "5:15:5")
@@ -14,21 +15,22 @@ Example:
 
 from __future__ import annotations
 
-import difflib
+import functools
 import re
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import pandas as pd
 
-from chatops_widget.protocol import ErrorCode, ProtocolError
+from chatops_widget.protocol import RUN_ID_PATTERN, ErrorCode, ProtocolError
 
-from .storage.results import RUN_ID_PATTERN
+from ..errors import BacktestError, did_you_mean, to_protocol
+from ..resolve import MAX_COMBOS, check_date
 
 __all__ = [
     "bad",
     "not_found",
-    "did_you_mean",
-    "brief_ids",
+    "translated",
     "no_arguments",
     "check_bare_params",
     "require_grid",
@@ -40,75 +42,32 @@ __all__ = [
     "check_options",
 ]
 
-MAX_COMBOS = 20_000
 _RUN_RE = re.compile(RUN_ID_PATTERN)
-#: an id: a lower-case prefix ending in ``_`` and a tail with a digit (``strategy_3``, ``run_3fa2``)
-_ID_RE = re.compile(r"^([a-z]+_)(?=[0-9a-z]*\d)([0-9a-z]+)$")
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
 def bad(message: str) -> ProtocolError:
+    """``ProtocolError(BAD_ARGUMENT, message)``."""
     return ProtocolError(ErrorCode.BAD_ARGUMENT, message)
 
 
 def not_found(message: str) -> ProtocolError:
+    """``ProtocolError(NOT_FOUND, message)``."""
     return ProtocolError(ErrorCode.NOT_FOUND, message)
 
 
-def did_you_mean(word: str, choices: list[str]) -> str:
-    """`` (did you mean x?)`` or ``""``.
+def translated(fn: F) -> F:
+    """Wrap a handler so the service's :class:`~..errors.BacktestError` reach the client as
+    ``ProtocolError`` (with the same message and its code)."""
 
-    An id (``strategy_12``, ``run_3fa2b1c4d5e6``) is compared strictly, by the part after its
-    prefix, so ``strategy_999`` suggests ``strategy_99`` but not ``strategy_1``:
+    @functools.wraps(fn)
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await fn(*args, **kwargs)
+        except BacktestError as exc:
+            raise to_protocol(exc) from None
 
-    >>> did_you_mean("strategy_999", ["strategy_1", "strategy_2", "strategy_99"])
-    ' (did you mean strategy_99?)'
-    >>> did_you_mean("strategy_9", ["strategy_1", "strategy_2"])
-    ''
-    >>> did_you_mean("sma_crss", ["sma_cross", "ema_cross"])
-    ' (did you mean sma_cross or ema_cross?)'
-    """
-    m = _ID_RE.match(word)
-    if m:
-        prefix = m.group(1)
-        tails = {c[len(prefix) :]: c for c in choices if c.startswith(prefix)}
-        close = difflib.get_close_matches(m.group(2), list(tails), n=3, cutoff=0.75)
-        close = [tails[t] for t in close]
-    else:
-        close = difflib.get_close_matches(word, choices, n=3, cutoff=0.5)
-    return f" (did you mean {' or '.join(close)}?)" if close else ""
-
-
-def brief_ids(ids: list[str], limit: int = 8) -> str:
-    """Ids listed briefly: runs of consecutive numbers as ``a..b``, at most ``limit`` items.
-
-    >>> brief_ids(["strategy_1", "strategy_2", "strategy_3", "strategy_5"])
-    'strategy_1..strategy_3, strategy_5'
-    >>> brief_ids([])
-    'none'
-    """
-    parts: list[str] = []
-    run: list[tuple[str, int]] = []
-    for sid in ids:
-        m = re.match(r"^(.*_)(\d+)$", sid)
-        item = (m.group(1), int(m.group(2))) if m else (sid, -1)
-        if run and m and item[0] == run[-1][0] and item[1] == run[-1][1] + 1:
-            run.append(item)
-            continue
-        if run:
-            parts.append(_span(run))
-        run = [item] if m else []
-        if not m:
-            parts.append(sid)
-    if run:
-        parts.append(_span(run))
-    if len(parts) > limit:
-        return ", ".join(parts[: limit - 1]) + f", ... ({len(ids)} in all)"
-    return ", ".join(parts) or "none"
-
-
-def _span(run: list[tuple[str, int]]) -> str:
-    first, last = f"{run[0][0]}{run[0][1]}", f"{run[-1][0]}{run[-1][1]}"
-    return first if len(run) == 1 else f"{first}, {last}" if len(run) == 2 else f"{first}..{last}"
+    return call  # type: ignore[return-value]
 
 
 def check_options(options: dict[str, str], allowed: set[str], usage: str) -> None:
@@ -172,17 +131,10 @@ def require_grid(ranges: dict[str, str], template: Any) -> None:
 
 def parse_date(name: str, text: str | None) -> str | None:
     """Validate a ``start``/``end`` date; returns it as ``YYYY-MM-DD`` (or ``None``)."""
-    if text is None or text == "":
-        return None
-    if not re.match(r"^\d{4}-\d{2}-\d{2}([T ][0-9:.]+)?$", text):
-        raise bad(f"{name}={text!r} is not a date; use YYYY-MM-DD, e.g. {name}=2020-01-31")
     try:
-        ts = pd.Timestamp(text)
-    except (ValueError, TypeError):
-        raise bad(
-            f"{name}={text!r} is not a valid date; use YYYY-MM-DD, e.g. {name}=2020-01-31"
-        ) from None
-    return ts.strftime("%Y-%m-%d") if len(text) == 10 else ts.isoformat()
+        return check_date(name, text)
+    except BacktestError as exc:
+        raise to_protocol(exc) from None
 
 
 def parse_dates(options: dict[str, str]) -> tuple[str | None, str | None]:

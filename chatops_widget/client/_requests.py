@@ -1,0 +1,98 @@
+"""Kernel keyword arguments as protocol requests: ``trigger_backtest("strategy_1", fast=12)``
+becomes the fields of a typed ``startRun``; ``create_strategy`` stays a chat command, written
+with :func:`command_text`.
+
+Example:
+    >>> import pandas as pd
+    >>> run_fields("sweep", ["sma_cross"], {"symbol": "ALPHA", "fast": range(5, 20, 5),
+    ...                                     "slow": 30, "start": pd.Timestamp("2020-01-01")})
+    {'kind': 'sweep', 'targets': ['sma_cross'], 'symbol': 'ALPHA', 'start': '2020-01-01', 'params': {'slow': 30}, 'grid': {'fast': [5, 10, 15]}}
+    >>> command_text("create_strategy", ["sma_cross"], {"symbol": "ALPHA", "name": "my one"})
+    "/create_strategy sma_cross symbol=ALPHA name='my one'"
+"""  # noqa: E501
+
+from __future__ import annotations
+
+import datetime as _dt
+import shlex
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["command_text", "run_fields"]
+
+#: Options every run takes (the rest are strategy parameters).
+_OPTIONS = ("symbol", "start", "end", "cash", "commission", "spread", "split", "sort")
+_COSTS = ("cash", "commission", "spread")
+
+
+def _plain(value: Any, name: str) -> Any:
+    """A JSON value for the wire: dates as ``YYYY-MM-DD``, numpy scalars as Python."""
+    if isinstance(value, (pd.Timestamp, _dt.datetime, _dt.date, np.datetime64)):
+        return pd.Timestamp(value).strftime("%Y-%m-%d")
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(
+        f"{name}={value!r}: expected a number, a boolean, a string or a date, "
+        f"not {type(value).__name__}"
+    )
+
+
+def _values(value: Any, name: str) -> list[Any] | None:
+    """The values of a swept parameter (a range, list, tuple or array), else ``None``."""
+    if isinstance(value, range):
+        if len(value) == 0:
+            raise ValueError(f"{name}={value!r} is an empty range")
+        return list(value)
+    if isinstance(value, (list, tuple, np.ndarray, pd.Index, pd.Series)):
+        values = [_plain(v, name) for v in list(value)]
+        if not values:
+            raise ValueError(f"{name} has no values")
+        return values
+    return None
+
+
+def run_fields(kind: str, targets: list[str], options: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``startRun`` fields for ``kind`` on ``targets`` with keyword ``options``: the known
+    options (symbol, dates, costs, split, sort) as themselves, parameters as ``params`` (single
+    values) or, for a sweep, ``grid`` (ranges, lists)."""
+    fields: dict[str, Any] = {"kind": kind, "targets": [str(t) for t in targets]}
+    params: dict[str, Any] = {}
+    grid: dict[str, list[Any]] = {}
+    for key, value in options.items():
+        if value is None:
+            continue
+        if key in _OPTIONS:
+            v = _plain(value, key)
+            # costs are floats on the wire; anything else goes as is, for the server to refuse
+            number = isinstance(v, (int, float)) and not isinstance(v, bool)
+            fields[key] = float(v) if key in _COSTS and number else v
+            continue
+        values = _values(value, key)
+        if values is None:
+            params[key] = _plain(value, key)
+        elif kind == "sweep":
+            grid[key] = values
+        else:
+            raise ValueError(f"{key}: a {kind} takes one value per parameter; ranges are for sweep")
+    if params:
+        fields["params"] = params
+    if grid:
+        fields["grid"] = grid
+    return fields
+
+
+def command_text(name: str, args: list[str], options: Mapping[str, Any]) -> str:
+    """``/name args key=value ...`` with shell quoting where needed (``None`` values left out)."""
+    parts = [f"/{name}", *map(shlex.quote, args)]
+    for key, value in options.items():
+        if value is None:
+            continue
+        v = _plain(value, key)
+        text = ("true" if v else "false") if isinstance(v, bool) else str(v)
+        parts.append(f"{key}={shlex.quote(text)}")
+    return " ".join(parts)

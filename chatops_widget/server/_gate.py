@@ -1,0 +1,104 @@
+"""What every client event passes through before a handler sees it: the token check at connect,
+one payload argument, an ack for every event (``{"ok": true, ...}`` or ``{"ok": false,
+"error": {"code", "message"}}``), an ``error`` event to the sender when it failed, and an
+answer for events nobody handles. A handler's ``ProtocolError`` reaches the client as it is; any
+other exception is logged with its traceback and answered ``internal`` -- never shown.
+
+Example:
+    >>> import socketio
+    >>> gate = Gate(socketio.AsyncServer(async_mode="asgi"), "secret", lambda: ["joinSession"])
+    >>> async def ping(sid, data):
+    ...     return {"pong": data}
+    >>> handler = gate.wrap("ping", ping)
+    >>> asyncio.run(handler("sid1", 1)), asyncio.run(handler("sid1", 1, 2))["error"]["code"]
+    ({'ok': True, 'pong': 1}, 'bad_request')
+"""
+
+from __future__ import annotations
+
+import asyncio  # noqa: F401  (used by the docstring example)
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+
+from ..protocol import ClientEvent, ErrorCode, ProtocolError, ServerEvent
+
+__all__ = ["BUILTIN_EVENTS", "Gate"]
+
+log = logging.getLogger("chatops_widget.server")
+
+#: The client events the host itself answers (plugins add theirs with ``host.on_event``).
+BUILTIN_EVENTS = tuple(
+    e.value
+    for e in (
+        ClientEvent.JOIN_SESSION,
+        ClientEvent.LEAVE_SESSION,
+        ClientEvent.SEND_MESSAGE,
+        ClientEvent.EXECUTE_COMMAND,
+    )
+)
+
+Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]
+
+
+class Gate:
+    """Auth, acks and errors for one ``AsyncServer`` (``known()`` lists the handled events)."""
+
+    def __init__(self, sio: socketio.AsyncServer, token: str, known: Callable[[], list[str]]):
+        self.sio, self.token, self.known = sio, token, known
+        sio.on("connect", self.on_connect)
+        sio.on("*", self.on_unknown_event)
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        """Refuse a connection without the server's token (``auth={"token": ...}``)."""
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if not isinstance(token, str) or not token:
+            raise socketio.exceptions.ConnectionRefusedError(
+                "unauthorized: no token; connect with auth={'token': '<token>'} "
+                "(the token is printed by 'chatops-widget serve')"
+            )
+        if not secrets.compare_digest(token.encode(), self.token.encode()):
+            raise socketio.exceptions.ConnectionRefusedError(
+                "unauthorized: wrong token; use the token printed by 'chatops-widget serve'"
+            )
+
+    async def on_unknown_event(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
+        """Answer an event nobody handles, naming the ones that exist."""
+        exc = ProtocolError(
+            ErrorCode.BAD_REQUEST,
+            f"unknown event {event!r}; known events: {', '.join(self.known())}",
+        )
+        await self.send_error(sid, exc)
+        return {"ok": False, "error": exc.info().wire()}
+
+    def wrap(self, name: str, fn: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
+        """``fn(sid, data) -> dict`` as a socket.io handler that always acks (see above)."""
+
+        async def handler(sid: str, data: Any = None, *extra: Any) -> dict[str, Any]:
+            try:
+                if extra:
+                    raise ProtocolError(
+                        ErrorCode.BAD_REQUEST,
+                        f"{name}: expected one payload argument, got {1 + len(extra)}",
+                    )
+                return {"ok": True, **await fn(sid, data)}
+            except ProtocolError as exc:
+                await self.send_error(sid, exc)
+                return {"ok": False, "error": exc.info().wire()}
+            except Exception:
+                log.exception("%s failed", name)
+                exc = ProtocolError(
+                    ErrorCode.INTERNAL, f"{name}: internal server error (see the server log)"
+                )
+                await self.send_error(sid, exc)
+                return {"ok": False, "error": exc.info().wire()}
+
+        return handler
+
+    async def send_error(self, sid: str | None, exc: ProtocolError) -> None:
+        """The ``error`` event to the connection whose request failed."""
+        if sid is not None:
+            await self.sio.emit(ServerEvent.ERROR.value, exc.event().wire(), to=sid)

@@ -1,0 +1,263 @@
+"""From what a request names to what a worker runs: strategy ids, templates, symbols, dates,
+parameters, costs and grids, resolved and validated before any work starts.
+
+:class:`Resolver` answers the lookups (raising :class:`~.errors.NotFound` with suggestions);
+:meth:`Resolver.prepare` turns a typed :class:`~chatops_widget.protocol.StartRun` -- from the
+kernel client, or built from ``/run_backtest`` text by the commands -- into a :class:`Prepared`
+run (raising :class:`~.errors.Invalid` for anything wrong), so a bad request fails before a job
+exists.
+
+Example:
+    >>> from chatops_widget.protocol import StartRun
+    >>> r = Resolver.for_tests()
+    >>> req = StartRun(sessionId="session_1", kind="backtest", targets=["sma_cross"],
+    ...                symbol="ALPHA", params={"fast": 5, "slow": 20})
+    >>> p = r.prepare(req)
+    >>> p.kind, p.specs[0].symbol, p.specs[0].params["fast"]
+    ('backtest', 'ALPHA', 5)
+    >>> r.prepare(req.model_copy(update={"symbol": "ALHPA"}))
+    Traceback (most recent call last):
+    ...
+    chatops_widget.server.backtest.errors.NotFound: unknown symbol 'ALHPA' (did you mean ALPHA?); available: ALPHA, BRAVO, CHARLIE, DELTA, ECHO (see /data)
+"""  # noqa: E501
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from chatops_widget import engine
+from chatops_widget.protocol import StartRun
+
+from ._runspec import RunSpec
+from .errors import Invalid, NotFound, brief_ids, did_you_mean
+from .storage.strategies import STRATEGY_RE, Strategy, StrategyStore
+
+__all__ = ["MAX_COMBOS", "Prepared", "Resolver", "check_date"]
+
+#: The largest sweep grid (combinations before invalid ones are dropped).
+MAX_COMBOS = 20_000
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}([T ][0-9:.]+)?")
+
+
+def check_date(name: str, text: str | None) -> str | None:
+    """A ``start``/``end``/``split`` date as ``YYYY-MM-DD`` (or ``None``); :class:`Invalid` else.
+
+    >>> check_date("start", "2020-01-31"), check_date("end", None)
+    ('2020-01-31', None)
+    """
+    if text is None or text == "":
+        return None
+    if not _DATE_RE.fullmatch(text):
+        raise Invalid(f"{name}={text!r} is not a date; use YYYY-MM-DD, e.g. {name}=2020-01-31")
+    try:
+        ts = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        raise Invalid(
+            f"{name}={text!r} is not a valid date; use YYYY-MM-DD, e.g. {name}=2020-01-31"
+        ) from None
+    return ts.strftime("%Y-%m-%d") if len(text) == 10 else ts.isoformat()
+
+
+@dataclass
+class Prepared:
+    """A validated run: its ``kind`` and resolved :class:`RunSpec` list (one per strategy), and
+    for a sweep the expanded ``combos`` (``skipped`` invalid ones), ``sort`` and ``split``."""
+
+    kind: str
+    specs: list[RunSpec]
+    combos: list[dict[str, Any]] = field(default_factory=list)
+    skipped: int = 0
+    sort: str = "sharpe"
+    split: str | None = None
+
+
+class Resolver:
+    """Lookups over one data catalog and strategy store (see the module docstring)."""
+
+    def __init__(
+        self, catalog: engine.DataCatalog, strategies: StrategyStore, revisions: dict[str, int]
+    ) -> None:
+        self.catalog, self.strategies, self.revisions = catalog, strategies, revisions
+
+    @classmethod
+    def for_tests(cls) -> Resolver:
+        """A resolver over the bundled sample and a throw-away strategy store."""
+        import tempfile
+
+        return cls(engine.sample_catalog(), StrategyStore(tempfile.mkdtemp()), {})
+
+    # ------------------------------------------------------------------ names
+    def template(self, name: str) -> engine.Template:
+        """The template called ``name`` (any case)."""
+        reg = engine.templates()
+        key = name.strip().lower()
+        if key not in reg:
+            raise NotFound(
+                f"unknown template '{name}'{did_you_mean(key, sorted(reg))}; "
+                f"templates: {', '.join(sorted(reg))}"
+            )
+        return reg[key]
+
+    def strategy(self, sid: str) -> Strategy:
+        """The stored strategy ``sid``."""
+        s = self.strategies.get(sid)
+        if s is None:
+            ids = self.strategies.ids()
+            raise NotFound(
+                f"unknown strategy '{sid}'{did_you_mean(sid, ids)}; "
+                f"stored strategies: {brief_ids(ids)} (see /strategies)"
+            )
+        return s
+
+    def template_of(self, target: str) -> engine.Template | None:
+        """The template a strategy id or template name stands for (``None`` if neither)."""
+        s = self.strategies.get(target)
+        return engine.templates().get(s.template if s else target.strip().lower())
+
+    def data(self, symbol: str, start: str | None, end: str | None) -> pd.DataFrame:
+        """The bars of ``symbol`` between ``start`` and ``end`` (its revision in ``attrs``)."""
+        sym = symbol.strip().upper()
+        if sym not in self.catalog:
+            syms = self.catalog.symbols()
+            raise NotFound(
+                f"unknown symbol '{symbol}'{did_you_mean(sym, syms)}; "
+                f"available: {', '.join(syms)} (see /data)"
+            )
+        try:
+            df = self.catalog.get(sym, start, end)
+        except engine.EngineError as exc:
+            raise Invalid(str(exc)) from None
+        df.attrs["symbol"] = sym
+        df.attrs["revision"] = self.revisions.get(sym, 0)
+        return df
+
+    # ------------------------------------------------------------------ runs
+    def backtest_spec(
+        self,
+        target: str,
+        params: dict[str, Any],
+        *,
+        symbol: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        cash: float = engine.DEFAULT_CASH,
+        commission: float = 0.0,
+        spread: float = 0.0,
+    ) -> RunSpec:
+        """Resolve ``target`` (a strategy id or a template name) plus overrides; validate all."""
+        if STRATEGY_RE.match(target):
+            s = self.strategy(target)
+            tpl = self.template(s.template)
+            spec = RunSpec(tpl.name, symbol or s.symbol, {**s.params, **params},
+                           start or s.start, end or s.end, s.id, s.name, cash, commission,
+                           spread)  # fmt: skip
+        else:
+            if target.strip().lower() not in engine.templates():
+                ids, names = self.strategies.ids(), sorted(engine.templates())
+                raise NotFound(
+                    f"'{target}' is neither a stored strategy nor a template"
+                    f"{did_you_mean(target.lower(), ids + names)}; strategies: "
+                    f"{brief_ids(ids)}; templates: {', '.join(names)}"
+                )
+            tpl = self.template(target)
+            sym = symbol or self.catalog.symbols()[0]
+            spec = RunSpec(tpl.name, sym, dict(params), start, end, None, None, cash,
+                           commission, spread)  # fmt: skip
+        spec.data = self.data(spec.symbol, spec.start, spec.end)
+        spec.symbol = spec.data.attrs["symbol"]
+        try:
+            spec.params = tpl.validate(spec.params, len(spec.data))
+        except engine.EngineError as exc:
+            raise Invalid(str(exc)) from None
+        return spec
+
+    def sweep_grid(
+        self, template: str, grid: dict[str, list[Any]], n_bars: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The valid combinations of ``grid`` for ``template`` on ``n_bars`` bars, and how many
+        were skipped (e.g. ``fast >= slow``)."""
+        tpl = self.template(template)
+        size = math.prod(len(v) for v in grid.values()) if grid else 1
+        if size > MAX_COMBOS:
+            raise Invalid(f"the grid has {size:,} combinations; the limit is {MAX_COMBOS:,}")
+        try:
+            combos, skipped = engine.expand_grid(tpl, grid, n_bars)
+        except engine.EngineError as exc:
+            raise Invalid(str(exc)) from None
+        if not combos:
+            raise Invalid(
+                f"{tpl.name}: none of the {size} combinations is valid (e.g. fast must be < slow "
+                "and windows shorter than the data); widen the ranges"
+            )
+        return combos, skipped
+
+    def prepare(self, req: StartRun) -> Prepared:
+        """Validate and resolve a whole request (see the module docstring)."""
+        start, end = check_date("start", req.start), check_date("end", req.end)
+        if start and end and pd.Timestamp(start) > pd.Timestamp(end):
+            raise Invalid(f"start={start} is after end={end}; give start <= end")
+        money = {
+            "cash": engine.DEFAULT_CASH if req.cash is None else float(req.cash),
+            "commission": float(req.commission or 0.0),
+            "spread": float(req.spread or 0.0),
+        }
+        try:  # the engine's own limits, checked before anything runs
+            engine.validate_costs(**money)
+        except engine.EngineError as exc:
+            raise Invalid(str(exc)) from None
+        if req.kind == "comparison":
+            return self._comparison(req, start, end, money)
+        if len(req.targets) != 1:
+            raise Invalid(f"a {req.kind} takes one strategy or template, got {len(req.targets)}")
+        if req.kind == "backtest":
+            if req.grid:
+                raise Invalid("a backtest takes single values; ranges are for a sweep")
+            spec = self.backtest_spec(req.targets[0], dict(req.params), symbol=req.symbol,
+                                      start=start, end=end, **money)  # fmt: skip
+            return Prepared("backtest", [spec])
+        return self._sweep(req, start, end, money)
+
+    def _comparison(
+        self, req: StartRun, start: str | None, end: str | None, money: dict[str, float]
+    ) -> Prepared:
+        if len(req.targets) < 2:
+            raise Invalid("compare two or more strategies, e.g. strategy_1 strategy_2")
+        dupes = sorted({a for a in req.targets if req.targets.count(a) > 1})
+        if dupes:
+            raise Invalid(f"{', '.join(dupes)} given more than once; list each strategy once")
+        for sid in req.targets:
+            if not sid.startswith("strategy_"):
+                raise Invalid(
+                    f"'{sid}' is not a strategy id; compare stored strategies (see /strategies)"
+                )
+        if req.params or req.grid or req.symbol:
+            raise Invalid("a comparison runs each strategy as stored; give only dates and costs")
+        specs = [self.backtest_spec(s, {}, start=start, end=end, **money) for s in req.targets]
+        return Prepared("comparison", specs)
+
+    def _sweep(
+        self, req: StartRun, start: str | None, end: str | None, money: dict[str, float]
+    ) -> Prepared:
+        tpl = self.template(req.targets[0])
+        if not req.symbol:
+            raise Invalid("a sweep needs symbol=, e.g. symbol=ALPHA (see /data)")
+        grid = {**{k: [v] for k, v in req.params.items()}, **req.grid}
+        if not grid:
+            names = ", ".join(p.name for p in tpl.params)
+            raise Invalid(f"give at least one parameter range ({tpl.name} params: {names})")
+        base = self.backtest_spec(tpl.name, {}, symbol=req.symbol, start=start, end=end, **money)
+        split = check_date("split", req.split)
+        bars = len(base.data)
+        if split is not None:  # each combination must fit the shorter of the two periods
+            try:
+                cut = engine.split_index(base.data.index, split)
+            except engine.EngineError as exc:
+                raise Invalid(str(exc)) from None
+            bars = min(cut, bars - cut)
+        combos, skipped = self.sweep_grid(tpl.name, grid, bars)
+        return Prepared("sweep", [base], combos, skipped, req.sort or "sharpe", split)
