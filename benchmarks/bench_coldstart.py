@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -223,6 +224,7 @@ def one_run(browser: Any, lab: Lab, i: int, command: str) -> dict[str, float]:
     # the timed cell is the second one run (the setup cell registered the hooks while running)
     first = min((t for t in cell_starts if t >= t0 - 1), default=None)
     for t, msg in stamps:
+        msg = _RUN_ID.sub("run_…", _URL.sub("<url>", msg))
         if t >= t0 - 1 and msg not in steps:
             steps[msg] = t - t0
     if first is not None:
@@ -233,6 +235,8 @@ def one_run(browser: Any, lab: Lab, i: int, command: str) -> dict[str, float]:
     return steps
 
 
+_RUN_ID = re.compile(r"run_[0-9a-f]{12}")
+_URL = re.compile(r"http://\S+")
 _PAGE = {
     "panel": "panel rendered (bundle loaded)",
     "connected": 'chip says "connected"',

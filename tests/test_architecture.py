@@ -45,9 +45,7 @@ def _imports(name: str, path: Path, known: set[str]) -> set[str]:
             else:
                 mod = node.module or ""
             # ``from pkg import sub`` imports the submodule; ``from mod import name`` the module
-            targets = [
-                f"{mod}.{a.name}" if f"{mod}.{a.name}" in known else mod for a in node.names
-            ]
+            targets = [f"{mod}.{a.name}" if f"{mod}.{a.name}" in known else mod for a in node.names]
         else:
             continue
         for t in targets:

@@ -31,6 +31,7 @@ import socketio
 from ..protocol import SOCKETIO_PATH, ErrorCode, ProtocolError
 
 log = logging.getLogger("chatops_widget.client")
+startup = logging.getLogger("chatops_widget.startup")  # timestamps for benchmarks/coldstart
 
 #: The seed's options: reconnectionAttempts 5, reconnectionDelay 1000 (socket.io's defaults for
 #: the rest: reconnectionDelayMax 5000, randomizationFactor 0.5).
@@ -132,6 +133,7 @@ class Connection:
                 raise ProtocolError(ErrorCode.UNAUTHORIZED, text) from None
             raise ConnectionError(f"cannot connect to {self.url}: {text or exc}") from None
         self._sio, self.connected = sio, True
+        startup.debug("client: socket connected")
         self._lost = asyncio.get_running_loop().create_future()
         self.reconnect_attempt = 0
         if self.session_id is not None:
@@ -216,6 +218,7 @@ class Connection:
             if not ack.get("ok"):
                 raise ProtocolError(**_error_of(ack), session_id=session_id)
             self.join_ack = ack
+            startup.debug("client: session joined")
             for msg in sorted(ack.get("messages", []), key=lambda m: m.get("seq", 0)):
                 self.accept(msg)
             for msg in held:

@@ -31,10 +31,12 @@ from ..client import ChatOpsClient, ResultsView
 from ..protocol import RESULT_KINDS, SESSION_ID_PATTERN, ErrorCode, ProtocolError
 from . import _sync as sync
 from . import _uploads as uploads
+from ._connect import ClientHolder
 
 __all__ = ["ChatOpsWidget"]
 
 log = logging.getLogger("chatops_widget.widget")
+startup = logging.getLogger("chatops_widget.startup")  # timestamps for benchmarks/coldstart
 _STATIC = pathlib.Path(__file__).parent / "static"
 _EVENTS = ("message", "backtestProgress", "commandResult", "error", "connect", "disconnect",
            "reconnect_attempt")  # fmt: skip
@@ -46,7 +48,7 @@ _FRONTEND_TYPES = frozenset(
 )
 
 
-class ChatOpsWidget(anywidget.AnyWidget):
+class ChatOpsWidget(ClientHolder, anywidget.AnyWidget):
     """The ChatOps chat panel, driven by a kernel-side :class:`ChatOpsClient`.
 
     ``ChatOpsWidget()`` starts an embedded server and a client;
@@ -73,6 +75,7 @@ class ChatOpsWidget(anywidget.AnyWidget):
         token: str | None = None,
         **kwargs: Any,
     ) -> None:
+        startup.debug("widget: init")
         super().__init__(**kwargs)
         self._lock = threading.RLock()
         self._messages: list[dict[str, Any]] = []
@@ -82,15 +85,10 @@ class ChatOpsWidget(anywidget.AnyWidget):
         self._recent: dict[str, float] = {}
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chatops-widget")
         self.uploads: dict[str, Any] = {}
-        self._owns_client = client is None
-        self._client = client if client is not None else ChatOpsClient(url=url, token=token)
         self._handlers = {name: getattr(self, "_on_" + name) for name in _EVENTS}
-        for name, fn in self._handlers.items():
-            self._client.on(name, fn)
         self.on_msg(self._on_frontend)
-        if self._client.current_session_id is None and self._client.is_connected:
-            self._client.create_session()
-        self._resync(send=False)
+        self._start_client(client, url, token)  # without a client: in the background
+        startup.debug("widget: constructed")
 
     # ------------------------------------------------------------------ public API
 
@@ -138,10 +136,10 @@ class ChatOpsWidget(anywidget.AnyWidget):
     def __getattr__(self, name: str) -> Any:
         # Forward the client's other public methods (trigger_backtest, compare_strategies,
         # runs, create_strategy, call, ...) without listing them.
-        if name.startswith("_") or "_client" not in self.__dict__:
+        if name.startswith("_") or "_pending" not in self.__dict__:
             raise AttributeError(name)
         try:
-            return getattr(self.__dict__["_client"], name)
+            return getattr(self._client, name)
         except AttributeError:
             raise AttributeError(
                 f"'ChatOpsWidget' object has no attribute {name!r} (nor has its client)"
@@ -149,7 +147,8 @@ class ChatOpsWidget(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Detach from the client (closing it if the widget created it) and close the panel."""
-        client = self.__dict__.get("_client")
+        self._closing = True
+        client = self.__dict__.get("_client_obj")
         if client is not None:
             for name, fn in self._handlers.items():
                 client.off(name, fn)
@@ -312,9 +311,11 @@ class ChatOpsWidget(anywidget.AnyWidget):
         except (KeyError, ProtocolError, TimeoutError, ConnectionError, RuntimeError) as exc:
             self._notice(f"cannot show {run_id}: {getattr(exc, 'message', exc)}")
             return
+        startup.debug("widget: result %s fetched", run_id)
         summary = {**self._client.results.summary(run_id), **(summary or {}), "runId": run_id}
         if session == self._session:
             self._post(sync.result_payload(value, summary))
+            startup.debug("widget: result %s sent to the panel", run_id)
 
     # ------------------------------------------------------------------ front-end messages
 
@@ -339,16 +340,19 @@ class ChatOpsWidget(anywidget.AnyWidget):
                     return
                 self._send_text(text)
             elif kind == "cancel":
-                self._background(self._client.execute_command, f"/cancel {content.get('runId')}")
+                text = f"/cancel {content.get('runId')}"
+                self._background(lambda: self._client.execute_command(text))
             elif kind == "get_result":
                 self._pool.submit(self._show_result, str(content.get("runId")))
             elif kind == "session":
                 self._pool.submit(self._session_action, content.get("action"), content.get("id"))
             elif kind == "upload":
-                self._pool.submit(uploads.upload, self._client, self.uploads, content, self._notice)
+                self._background(lambda: uploads.upload(self._client, self.uploads, content,
+                                                        self._notice))  # fmt: skip
             elif kind == "replace_upload":
                 symbol = str(content.get("symbol"))
-                self._pool.submit(uploads.replace, self._client, self.uploads, symbol, self._notice)
+                self._background(lambda: uploads.replace(self._client, self.uploads, symbol,
+                                                         self._notice))  # fmt: skip
         except Exception as exc:  # never let a front-end message kill the comm handler
             log.exception("front-end message %r failed", kind)
             self._notice(f"{kind}: {exc}")
@@ -367,9 +371,9 @@ class ChatOpsWidget(anywidget.AnyWidget):
         if not text.strip():
             return
         if text.lstrip().startswith("/"):
-            self._background(self._client.execute_command, text.strip())
+            self._background(lambda: self._client.execute_command(text.strip()))
         else:
-            self._background(self._client.send_message, text)
+            self._background(lambda: self._client.send_message(text))
 
     def _session_action(self, action: Any, session_id: Any) -> None:
         try:
