@@ -1,6 +1,7 @@
 """The panel's client, made in the background: ``ChatOpsWidget()`` returns (and the panel shows
 itself) while the embedded server starts and the client connects and joins a session; calls
-that need the client wait for it (:class:`ClientHolder`).
+that need the client wait for it (:class:`ClientHolder`). For the same reason the client and
+the payload modules (numpy, pandas) are imported when first used (:class:`OnFirstUse`).
 
 Example:
     >>> pending = PendingClient(lambda: "a client")
@@ -17,18 +18,50 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..client import ChatOpsClient
 
-__all__ = ["CONNECT_TIMEOUT", "ClientHolder", "PendingClient"]
+__all__ = ["CONNECT_TIMEOUT", "ClientHolder", "OnFirstUse", "PendingClient", "sync", "uploads"]
 
 log = logging.getLogger("chatops_widget.widget")
 startup = logging.getLogger("chatops_widget.startup")  # timestamps for benchmarks/coldstart
 
 #: s: the longest a call waits for the panel's client (the embedded server's start included)
 CONNECT_TIMEOUT = 60.0
+
+
+class OnFirstUse:
+    """A module imported when an attribute of it is first needed.
+
+    >>> lazy = OnFirstUse(lambda: __import__("json"))
+    >>> lazy.dumps([1])
+    '[1]'
+    """
+
+    def __init__(self, load: Callable[[], ModuleType]) -> None:
+        self._load = load
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._load(), name)
+
+
+def _load_sync() -> ModuleType:
+    from . import _sync
+
+    return _sync
+
+
+def _load_uploads() -> ModuleType:
+    from . import _uploads
+
+    return _uploads
+
+
+#: the widget's payloads (:mod:`._sync`) and uploads (:mod:`._uploads`), imported on first use
+sync, uploads = OnFirstUse(_load_sync), OnFirstUse(_load_uploads)
 
 
 class PendingClient:
@@ -92,7 +125,9 @@ class ClientHolder:
 
     def _start_client(self, client: Any, url: str | None, token: str | None) -> None:
         self._owns_client, self._closing = client is None, False
+        self._client_lock = threading.Lock()
         if client is not None:
+            self._client_obj = client
             self._attach(client, send=False)
             self._pending = PendingClient.of(client)
         else:
@@ -107,14 +142,22 @@ class ClientHolder:
             log.error("the panel cannot connect: %s", exc)
             self._notice(f"cannot connect: {getattr(exc, 'message', None) or exc}")
             raise
-        if self._closing:  # closed while connecting
-            client.close()
-            raise RuntimeError("this ChatOpsWidget is closed")
+        with self._client_lock:
+            if self._closing:  # closed while connecting
+                client.close()
+                raise RuntimeError("this ChatOpsWidget is closed")
+            self._client_obj = client
         self._attach(client, send=True)
         return client
 
+    def _detach(self) -> ChatOpsClient | None:
+        """Mark the widget closed; the client to let go of (None while it is connecting: the
+        connecting thread closes it)."""
+        with self._client_lock:
+            self._closing = True
+            return self.__dict__.get("_client_obj")
+
     def _attach(self, client: ChatOpsClient, send: bool) -> None:
-        self._client_obj = client
         for name, fn in self._handlers.items():
             client.on(name, fn)
         if client.current_session_id is None and client.is_connected:

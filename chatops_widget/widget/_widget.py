@@ -22,16 +22,16 @@ import re
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets
 
-from ..client import ChatOpsClient, ResultsView
 from ..protocol import RESULT_KINDS, SESSION_ID_PATTERN, ErrorCode, ProtocolError
-from . import _sync as sync
-from . import _uploads as uploads
-from ._connect import ClientHolder
+from ._connect import ClientHolder, sync, uploads
+
+if TYPE_CHECKING:
+    from ..client import ChatOpsClient, ResultsView
 
 __all__ = ["ChatOpsWidget"]
 
@@ -147,8 +147,7 @@ class ChatOpsWidget(ClientHolder, anywidget.AnyWidget):
 
     def close(self) -> None:
         """Detach from the client (closing it if the widget created it) and close the panel."""
-        self._closing = True
-        client = self.__dict__.get("_client_obj")
+        client = self._detach()
         if client is not None:
             for name, fn in self._handlers.items():
                 client.off(name, fn)
