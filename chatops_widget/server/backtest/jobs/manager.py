@@ -156,6 +156,8 @@ class JobManager:
         await pool.start()
         startup.debug("jobs: worker processes spawned")
         futs = [pool.submit(warmup) for _ in range(self.workers)]
+        for fut in futs:  # a failure is logged below; the rest (closed pool) need no report
+            fut.add_done_callback(lambda f: f.cancelled() or f.exception())
         for first in asyncio.as_completed(futs):
             try:
                 await first
