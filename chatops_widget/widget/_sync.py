@@ -74,7 +74,7 @@ def series_payload(df: pd.DataFrame, columns: Sequence[str], max_points: int = M
     """``{"t": [epoch s], col: [...]}`` for ``columns`` of ``df``, downsampled together."""
     arrays = [df[c].to_numpy(dtype=float) for c in columns]
     idx = downsample_indices(arrays, max_points)
-    out: dict[str, Any] = {"t": [_epoch_seconds(df.index)[i] for i in idx]}
+    out: dict[str, Any] = {"t": _epoch_seconds(df.index[idx])}
     for c, a in zip(columns, arrays, strict=True):
         out[str(c)] = _json_floats(a[idx])
     return out
