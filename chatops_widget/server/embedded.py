@@ -107,7 +107,7 @@ class EmbeddedServer:
                 raise RuntimeError(f"embedded ChatOps server failed to start: {self._error!r}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"embedded ChatOps server did not start within {timeout} s")
-            time.sleep(0.02)
+            time.sleep(0.005)
         startup.debug("embedded server: listening on %s", self.url)
         return self
 
