@@ -73,7 +73,7 @@ def test_jsonable_and_stats_are_strict_json():
     res = engine.backtest(engine.sample_catalog().get("BRAVO"), "buy_and_hold")
     stats = stats_to_json(res.stats)
     json.dumps(stats, allow_nan=False)
-    assert stats["start"].startswith("2015-01-02")
+    assert stats_to_json(res.info)["start"].startswith("2015-01-02")
     assert stats["num_trades"] == res.stats["num_trades"]
     assert jsonable({"x": [np.float32(1.5), np.inf, pd.NaT, pd.Timedelta("1h")]}) == {
         "x": [1.5, None, None, 3600.0]

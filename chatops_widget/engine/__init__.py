@@ -25,7 +25,7 @@ Example:
 
 from __future__ import annotations
 
-from ._backtest import DEFAULT_CASH, backtest, expand_grid, sweep, validate_costs
+from ._backtest import DEFAULT_CASH, backtest, validate_costs
 from ._data import DataCatalog, _DefaultCatalog, read_ohlcv_file, sample_catalog, validate_ohlcv
 from ._errors import (
     DataError,
@@ -35,10 +35,14 @@ from ._errors import (
     UnknownStrategyError,
     UnknownSymbolError,
 )
+from ._grid import expand_grid
+from ._metrics import STAT_NAMES, STATS, Stat, format_stat, stat_info
+from ._orders import Orders
+from ._registry import get_template, register_template, templates
 from ._result import BacktestResult
-from ._sim import STAT_NAMES
 from ._split import split_index
-from ._templates import Param, Template, get_template, register_template, templates
+from ._sweep import sweep
+from ._templates import Param, StrategyBase, Template
 
 catalog: DataCatalog = _DefaultCatalog()
 """The process-wide catalog; holds the bundled sample (loaded on first use)."""
@@ -46,11 +50,17 @@ catalog: DataCatalog = _DefaultCatalog()
 __all__ = [
     "DEFAULT_CASH",
     "STAT_NAMES",
+    "STATS",
+    "Stat",
+    "format_stat",
+    "stat_info",
     "BacktestResult",
     "DataCatalog",
     "DataError",
     "EngineError",
+    "Orders",
     "Param",
+    "StrategyBase",
     "ParamError",
     "SweepCancelled",
     "Template",

@@ -85,3 +85,92 @@ def shift(x: np.ndarray, k: int = 1) -> np.ndarray:
     if k < len(x):
         out[k:] = x[: len(x) - k]
     return out
+
+
+def wilder(x: np.ndarray, window: int, first: int = 0) -> np.ndarray:
+    """Wilder's smoothing (TA-Lib style): the mean of ``x[first : first + window]`` at bar
+    ``first + window - 1``, then ``y[t] = y[t-1] + (x[t] - y[t-1]) / window``; NaN before."""
+    x = np.asarray(x, dtype=np.float64)
+    n = len(x)
+    out = np.full(n, np.nan)
+    start = first + window - 1
+    if start >= n:
+        return out
+    seed = x[first : start + 1].mean()
+    tail = np.concatenate(([seed], x[start + 1 :]))
+    out[start:] = pd.Series(tail).ewm(alpha=1.0 / window, adjust=False).mean().to_numpy()
+    return out
+
+
+def true_range(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
+    """``max(high - low, |high - prev close|, |low - prev close|)``; bar 0 is ``high - low``."""
+    prev = np.concatenate(([close[0]], close[:-1]))
+    tr = np.maximum(high - low, np.maximum(np.abs(high - prev), np.abs(low - prev)))
+    tr[0] = high[0] - low[0]
+    return tr
+
+
+def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int) -> np.ndarray:
+    """Wilder's average true range (TA-Lib's ATR): first value at bar ``window`` (the mean of
+    the true ranges of bars 1..window), NaN before.
+
+    >>> c = np.array([10.0, 11, 12, 11])
+    >>> atr(c + 1, c - 1, c, 2)
+    array([nan, nan,  2.,  2.])
+    """
+    return wilder(true_range(high, low, close), window, first=1)
+
+
+def _dm_smooth(x: np.ndarray, window: int) -> np.ndarray:
+    """TA-Lib's directional-movement smoothing: the sum of bars 1..window-1, then
+    ``s[t] = s[t-1] * (1 - 1/window) + x[t]`` (divided by ``window``; ratios are unaffected)."""
+    out = np.full(len(x), np.nan)
+    if window >= len(x):
+        return out
+    tail = np.concatenate(([x[1:window].sum() / window], x[window:]))
+    out[window - 1 :] = pd.Series(tail).ewm(alpha=1.0 / window, adjust=False).mean().to_numpy()
+    return out
+
+
+def adx(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int) -> np.ndarray:
+    """Wilder's average directional index (0..100, as TA-Lib's ADX); first value at bar
+    ``2 * window - 1``, NaN before."""
+    up = np.diff(high, prepend=high[0])
+    down = -np.diff(low, prepend=low[0])
+    plus = np.where((up > down) & (up > 0), up, 0.0)
+    minus = np.where((down > up) & (down > 0), down, 0.0)
+    tr = _dm_smooth(true_range(high, low, close), window)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pdi = _dm_smooth(plus, window) / tr
+        mdi = _dm_smooth(minus, window) / tr
+        dx = 100.0 * np.abs(pdi - mdi) / (pdi + mdi)
+    dx = np.where(np.isfinite(dx), dx, 0.0)
+    dx[:window] = np.nan
+    return wilder(dx, window, first=window)
+
+
+def wma(x: np.ndarray, window: int) -> np.ndarray:
+    """Linearly weighted moving average (weights 1..window, the latest bar heaviest); NaN for
+    the first ``window - 1`` bars.
+
+    >>> wma(np.array([1.0, 2.0, 3.0]), 2)
+    array([       nan, 1.66666667, 2.66666667])
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n = len(x)
+    out = np.full(n, np.nan)
+    if window > n:
+        return out
+    weights = np.arange(1, window + 1, dtype=np.float64)
+    if window * n <= 20_000_000:  # direct convolution: exact, O(n * window)
+        out[window - 1 :] = np.convolve(x, weights[::-1], mode="valid") / weights.sum()
+        return out
+    d = x - x[0]  # prefix sums of sum(j * x_j) and sum(x_j): O(n) for long windows
+    j = np.arange(n, dtype=np.float64)
+    c1 = np.concatenate(([0.0], np.cumsum(d)))
+    c2 = np.concatenate(([0.0], np.cumsum(j * d)))
+    t = np.arange(window - 1, n)
+    s1 = c1[t + 1] - c1[t + 1 - window]
+    s2 = c2[t + 1] - c2[t + 1 - window]
+    out[window - 1 :] = (s2 - (t - window) * s1) / weights.sum() + x[0]
+    return out

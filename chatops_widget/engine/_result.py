@@ -1,13 +1,20 @@
 """``BacktestResult``: equity curve, trades and stats of one backtest, as pandas objects.
 
+``stats`` is a float Series of every stat in :data:`._metrics.STATS` (so results stack into a
+table: ``pd.DataFrame({name: r.stats for name, r in runs.items()}).T.sort_values("sharpe")``);
+the non-numeric facts about the run (strategy, symbol, first and last bar, orders) are in
+``info``.
+
 Example:
     >>> from chatops_widget.engine import backtest, catalog
     >>> r = backtest(catalog.get("ALPHA"), "sma_cross", {"fast": 10, "slow": 30})
     >>> r.stats["sharpe"]                                        # doctest: +SKIP
     0.41...
+    >>> r.stats.dtype, str(r.info["start"].date())
+    (dtype('float64'), '2015-01-02')
     >>> r.equity.columns.tolist()
     ['equity', 'returns', 'drawdown', 'position']
-    >>> r.trades[["entry_time", "exit_time", "pnl"]].head()    # doctest: +SKIP
+    >>> r.trades[["entry_time", "exit_time", "pnl", "exit_reason"]].head()  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -15,39 +22,18 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
-_PCT = {
-    "total_return",
-    "cagr",
-    "volatility",
-    "max_drawdown",
-    "win_rate",
-    "exposure",
-    "avg_trade_return",
-    "commission",
-    "spread",
-}
+from ._metrics import format_stat
+
+__all__ = ["BacktestResult", "format_stat"]
 
 
-def format_stat(name: str, value) -> str:
-    """Human-readable stat value: fractions as percentages, money with separators."""
-    if isinstance(value, pd.Timestamp):
-        return str(value.date()) if value == value.normalize() else str(value)
-    if isinstance(value, (int,)) and not isinstance(value, bool):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "n/a"
-        if math.isinf(value):
-            return "inf"
-        if name in _PCT:
-            return f"{value * 100:.2f} %"
-        if name in ("final_equity", "cash"):
-            return f"{value:,.2f}"
-        return f"{value:.3f}"
-    return str(value)
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
 
 
 @dataclass
@@ -59,62 +45,90 @@ class BacktestResult:
             ``drawdown`` (fraction <= 0 below the running peak) and ``position`` (held during
             the bar: 1 long, 0 flat, -1 short).
         trades: one row per round trip: ``entry_time, exit_time, entry_bar, exit_bar,
-            direction, entry_price`` (with the spread), ``exit_price, size, pnl`` (net of both
-            commissions),
-            ``return`` (pnl / entry notional), ``commission``, ``bars_held``, ``closed_at_end``.
-        stats: Series with ``total_return, cagr, volatility, sharpe, sortino, max_drawdown,
-            win_rate, num_trades, exposure, profit_factor, avg_trade_return, final_equity`` plus
-            ``start, end, bars, cash, commission, spread`` (fractions, not percent).
+            direction, entry_price`` (with the spread), ``exit_price, size`` (units, negative
+            for shorts), ``pnl`` (net of both commissions), ``return`` (pnl / entry notional),
+            ``commission, bars_held, duration_days, exit_reason`` (``signal``, ``stop_loss``,
+            ``take_profit``, ``trailing_stop`` or ``end``) and ``closed_at_end``.
+        stats: float Series, one value per stat of :data:`STATS` (fractions, not percent;
+            units and formulas in :func:`stat_info` and docs/strategies.md).
         params: the full validated parameter dict.
-        strategy: template name.
+        strategy: strategy name.
         symbol: data symbol if known (else ``None``).
+        info: object Series: ``strategy, symbol, start, end`` and the order settings.
+            Non-numeric entries passed in ``stats`` (e.g. ``start``/``end`` of a decoded
+            summary) are moved here.
     """
 
     strategy: str
-    params: dict
+    params: dict[str, Any]
     equity: pd.DataFrame = field(repr=False)
     trades: pd.DataFrame = field(repr=False)
     stats: pd.Series = field(repr=False)
     symbol: str | None = None
+    info: pd.Series = field(repr=False, default_factory=lambda: pd.Series(dtype=object))
+
+    def __post_init__(self) -> None:
+        stats = pd.Series(self.stats)
+        numeric = [bool(_is_number(v) or v is None) for v in stats.to_numpy()]
+        moved = stats[[not x for x in numeric]]
+        self.stats = pd.Series(
+            pd.to_numeric(stats[numeric], errors="coerce"), dtype="float64", name="stats"
+        )
+        info = pd.Series(self.info, dtype=object)
+        base = pd.Series({"strategy": self.strategy, "symbol": self.symbol}, dtype=object)
+        for key, value in moved.items():
+            if key in ("start", "end") and isinstance(value, str):
+                value = pd.Timestamp(value)
+            info[key] = value
+        self.info = pd.concat([base[[k not in info.index for k in base.index]], info])
+        self.info.name = "info"
 
     def _title(self) -> str:
         args = ", ".join(f"{k}={v}" for k, v in self.params.items())
         on = f" on {self.symbol}" if self.symbol else ""
         return f"{self.strategy}({args}){on}"
 
+    def _rows(self) -> list[tuple[str, str]]:
+        rows = [(str(k), format_stat(str(k), v)) for k, v in self.stats.items()]
+        for key in ("start", "end"):
+            if key in self.info.index:
+                rows.append((key, format_stat(key, self.info[key])))
+        return rows
+
     def __repr__(self) -> str:
-        width = max(len(k) for k in self.stats.index)
+        rows = self._rows()
+        width = max((len(k) for k, _ in rows), default=0)
         lines = [f"BacktestResult {self._title()}"]
-        for k, v in self.stats.items():
-            lines.append(f"  {k:<{width}}  {format_stat(str(k), v)}")
+        lines += [f"  {k:<{width}}  {v}" for k, v in rows]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         rows = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
-            f"<td style='text-align:right'>{html.escape(format_stat(str(k), v))}</td></tr>"
-            for k, v in self.stats.items()
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+            f"<td style='text-align:right'>{html.escape(v)}</td></tr>"
+            for k, v in self._rows()
         )
         return (
             f"<div><b>BacktestResult</b> <code>{html.escape(self._title())}</code>"
-            f"<table>{rows}</table><small>{len(self.trades)} trades; see .equity, .trades"
-            "</small></div>"
+            f"<table>{rows}</table><small>{len(self.trades)} trades; see .equity, .trades, "
+            ".info</small></div>"
         )
 
-    def to_dict(self) -> dict:
-        """JSON-able summary: strategy, symbol, params, stats (timestamps as ISO strings)."""
-        stats = {}
-        for k, v in self.stats.items():
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able summary: strategy, symbol, params, stats (non-finite as ``None``) and info
+        (timestamps as ISO strings)."""
+        stats = {str(k): (float(v) if math.isfinite(v) else None) for k, v in self.stats.items()}
+        info: dict[str, Any] = {}
+        for k, v in self.info.items():
             if isinstance(v, pd.Timestamp):
                 v = v.isoformat()
-            elif isinstance(v, float) and not math.isfinite(v):
-                v = None
-            elif hasattr(v, "item"):
+            elif isinstance(v, (np.generic,)):
                 v = v.item()
-            stats[str(k)] = v
+            info[str(k)] = v
         return {
             "strategy": self.strategy,
             "symbol": self.symbol,
             "params": dict(self.params),
             "stats": stats,
+            "info": info,
         }

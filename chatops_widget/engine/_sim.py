@@ -4,14 +4,16 @@ Model (the same for :func:`backtest` and :func:`sweep`):
 
 - ``pos[t]`` (+1/0/-1) is decided on bar ``t``'s close and filled at bar ``t + 1``'s open, so
   the position *held* during bar ``t`` is ``held[t] = pos[t - 1]`` (``held[0] = 0``).
-- Fully invested, fractional units: on every change of ``held`` the old position is closed and
-  the new one opened at that bar's open. A new position of weight ``w`` gets notional
-  ``N = |w| E / (1 + c |w|)`` where ``E`` is the equity after closing the old one, so that
-  notional plus its commission is the whole equity (backtesting.py sizes ``buy()`` the same).
+- Fractional units: on every change of ``held`` the old position is closed and the new one
+  opened at that bar's open. A new position gets notional ``N = w E / (1 + c)`` where ``E`` is
+  the equity after closing the old one and ``w`` the sized fraction (``size``, default 1), so
+  that notional plus its commission is ``w E`` (backtesting.py sizes ``buy(size=w)`` the same,
+  in whole units). With ``w = 1`` (all-in) that is the whole equity.
 - ``commission`` ``c`` is a fraction of traded notional paid on every fill: ``c * N`` on entry
   and ``c * |units| * exit_price`` on exit (for a short that is not ``c`` times its equity).
 - Units are held between fills (a short does not re-balance daily): within a segment entered
-  at price ``P`` with post-fee equity ``N``, ``equity[t] = N * (1 + w * (close[t] / P - 1))``.
+  at price ``P`` with post-fee equity ``a`` and direction ``d``,
+  ``equity[t] = a * (1 + d * q * (close[t] / P - 1))`` with ``q = N / a`` (1 when all-in).
 - A position still open after the last bar is closed at the last close (its commission is
   charged in the last equity value), so ``sum(trades.pnl) == equity[-1] - cash``.
 - ``spread`` ``s`` (the bid-ask spread, a fraction of price) is paid once per trade, on entry,
@@ -19,41 +21,56 @@ Model (the same for :func:`backtest` and :func:`sweep`):
   exits fill at the unadjusted price. Commission is charged on the adjusted entry notional.
 
 Everything is numpy over ``(n_combos, n_bars)`` matrices (each combination's bars contiguous);
-sparse work happens only at fills. Long/flat-only chunks take a faster path (per-bar returns
-``held * close-to-close`` corrected at fills, then one cumulative product).
+sparse work happens only at fills. All-in long/flat-only chunks take a faster path (per-bar
+returns ``held * close-to-close`` corrected at fills, then one cumulative product). Stops and
+whole-unit sizing are path dependent and run in :mod:`._orders` instead; both produce the same
+:class:`Sim` (an equity matrix plus a flat :class:`Trades` table of all combinations).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ._types import BoolArray, FloatArray, Int8Array, IntArray
+
+#: ``Trades.reason`` codes and their names (``trades.exit_reason``).
+REASONS: tuple[str, ...] = ("signal", "stop_loss", "take_profit", "trailing_stop", "end")
+SIGNAL, STOP_LOSS, TAKE_PROFIT, TRAILING_STOP, END = range(5)
+
 
 @dataclass
 class Bars:
-    """Validated OHLC as float64 arrays plus an indicator cache shared across chunks."""
+    """Validated OHLCV as float64 arrays plus an indicator cache shared across chunks."""
 
     index: pd.DatetimeIndex
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    cache: dict = field(default_factory=dict)
+    open: FloatArray
+    high: FloatArray
+    low: FloatArray
+    close: FloatArray
+    volume: FloatArray
+    cache: dict[Any, Any] = field(default_factory=dict)
 
     @classmethod
     def from_frame(cls, df: pd.DataFrame) -> Bars:
+        """Bars of a frame that passed :func:`validate_ohlcv`."""
         arr = {c: np.ascontiguousarray(df[c].to_numpy(dtype=np.float64)) for c in df.columns}
-        return cls(df.index, arr["Open"], arr["High"], arr["Low"], arr["Close"])
+        index = pd.DatetimeIndex(df.index)
+        return cls(index, arr["Open"], arr["High"], arr["Low"], arr["Close"], arr["Volume"])
 
     @property
     def n(self) -> int:
+        """Number of bars."""
         return len(self.close)
 
     @property
     def years(self) -> float:
-        return max((self.index[-1] - self.index[0]).total_seconds() / (365.25 * 86400), 0.0)
+        """Calendar span of the index in years of 365.25 days."""
+        span = (self.index[-1] - self.index[0]).total_seconds()
+        return max(span / (365.25 * 86400), 0.0)
 
     @property
     def periods_per_year(self) -> float:
@@ -61,26 +78,82 @@ class Bars:
         y = self.years
         return (self.n - 1) / y if y > 0 else 252.0
 
+    @property
+    def days(self) -> FloatArray:
+        """Each bar's timestamp in days since the first bar (for durations)."""
+        d = self.cache.get("_days")
+        if d is None:
+            span = (self.index - self.index[0]) / pd.Timedelta(days=1)  # any datetime unit
+            d = self.cache["_days"] = np.asarray(span, dtype=np.float64)
+        return d  # type: ignore[no-any-return]
+
+    @property
+    def close_returns(self) -> FloatArray:
+        """Close-to-close simple returns, 0 on the first bar (buy & hold per bar)."""
+        rc = self.cache.get("_rc")
+        if rc is None:
+            cl = self.close
+            rc = self.cache["_rc"] = np.concatenate(([0.0], cl[1:] / cl[:-1] - 1.0))
+        return rc  # type: ignore[no-any-return]
+
+
+@dataclass
+class Trades:
+    """Round trips of all combinations as flat arrays, sorted by (``col``, ``entry_bar``).
+
+    ``units`` is signed (negative for shorts); ``notional`` is ``|units| * entry_price`` (the
+    entry price includes the spread); ``pnl`` is net of both commissions; ``reason`` indexes
+    :data:`REASONS`.
+    """
+
+    col: IntArray
+    entry_bar: IntArray
+    exit_bar: IntArray
+    direction: Int8Array
+    entry_price: FloatArray
+    exit_price: FloatArray
+    units: FloatArray
+    notional: FloatArray
+    pnl: FloatArray
+    commission: FloatArray
+    reason: Int8Array
+
+    def __len__(self) -> int:
+        return len(self.col)
+
+    def select(self, mask: BoolArray | IntArray) -> Trades:
+        """The trades where ``mask`` is true (or at these positions)."""
+        return Trades(*(getattr(self, f)[mask] for f in self.__dataclass_fields__))
+
+    @classmethod
+    def concat(cls, parts: list[Trades]) -> Trades:
+        """Trades of several parts, in order."""
+        fields = cls.__dataclass_fields__
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields))
+
 
 @dataclass
 class Sim:
     """Simulation output for ``k`` combinations (rows) over ``n`` bars (columns)."""
 
-    equity: np.ndarray  # (k, n) equity at each close, last bar net of the closing commission
-    held: np.ndarray  # (k, n) int8 position held during each bar
-    # one entry per fill, sorted by (combination, bar): new position, pre-entry equity, notional
-    fill_col: np.ndarray
-    fill_bar: np.ndarray
-    fill_pos: np.ndarray
-    fill_value: np.ndarray
-    fill_notional: np.ndarray
-    returns: np.ndarray | None = None  # (k, n) per-bar simple returns when already known
+    equity: FloatArray  # (k, n) equity at each close, last bar net of the closing commission
+    held: Int8Array  # (k, n) direction held during each bar (+1, 0, -1)
+    trades: Trades
+    returns: FloatArray | None = None  # (k, n) per-bar simple returns when already known
 
 
 def simulate(
-    bars: Bars, pos: np.ndarray, cash: float, commission: float, spread: float = 0.0
+    bars: Bars,
+    pos: Int8Array,
+    cash: float,
+    commission: float,
+    spread: float = 0.0,
+    weight: float = 1.0,
 ) -> Sim:
-    """Run the execution model for target positions ``pos`` of shape (k combos, n bars)."""
+    """Run the vectorized execution model for target positions ``pos`` (k combos, n bars).
+
+    ``weight`` is the sized fraction of equity per entry (``size=``; 1 is all-in).
+    """
     k, n = pos.shape
     held = np.zeros((k, n), dtype=np.int8)
     held[:, 1:] = pos[:, :-1]
@@ -88,18 +161,25 @@ def simulate(
     ft += 1
     old = held[fc, ft - 1].astype(np.float64)
     new = held[fc, ft].astype(np.float64)
-    if len(fc) and (old.min() < 0 or new.min() < 0):
-        return _simulate_general(bars, held, fc, ft, old, new, cash, commission, spread)
+    if weight != 1.0 or (len(fc) and (old.min() < 0 or new.min() < 0)):
+        return _simulate_general(bars, held, fc, ft, old, new, cash, commission, spread, weight)
     return _simulate_long(bars, held, fc, ft, old, new, cash, commission, spread)
 
 
-def _simulate_long(bars, held, fc, ft, old, new, cash, c, s=0.0) -> Sim:
-    """Long/flat only: per-bar returns are ``held * close-to-close`` except at fills."""
+def _simulate_long(
+    bars: Bars,
+    held: Int8Array,
+    fc: IntArray,
+    ft: IntArray,
+    old: FloatArray,
+    new: FloatArray,
+    cash: float,
+    c: float,
+    s: float = 0.0,
+) -> Sim:
+    """All-in long/flat only: per-bar returns are ``held * close-to-close`` except at fills."""
     o, cl = bars.open, bars.close
-    rc = bars.cache.get("_rc")
-    if rc is None:
-        rc = bars.cache["_rc"] = np.concatenate(([0.0], cl[1:] / cl[:-1] - 1.0))
-    ret = held * rc  # float64 (k, n)
+    ret = held * bars.close_returns  # float64 (k, n)
     ent = new != 0
     te, tx = ft[ent], ft[~ent]
     ret[fc[ent], te] = cl[te] / (o[te] * (1.0 + s) * (1.0 + c)) - 1.0  # buy at open, mark
@@ -113,11 +193,23 @@ def _simulate_long(bars, held, fc, ft, old, new, cash, c, s=0.0) -> Sim:
     prev = equity[fc, ft - 1]
     value = np.where(ent, prev, prev * o[ft] / cl[ft - 1] * (1.0 - c))
     notional = np.where(ent, value / (1.0 + c), 0.0)
-    return Sim(equity, held, fc, ft, new.astype(np.int8), value, notional, ret)
+    trades = _fills_to_trades(bars, equity, fc, ft, new.astype(np.int8), value, notional, c, s)
+    return Sim(equity, held, trades, ret)
 
 
-def _simulate_general(bars, held, fc, ft, old, new, cash, c, s=0.0) -> Sim:
-    """Any position in {-1, 0, 1}: units held per segment, re-based at every fill."""
+def _simulate_general(
+    bars: Bars,
+    held: Int8Array,
+    fc: IntArray,
+    ft: IntArray,
+    old: FloatArray,
+    new: FloatArray,
+    cash: float,
+    c: float,
+    s: float = 0.0,
+    w: float = 1.0,
+) -> Sim:
+    """Any position in {-1, 0, 1} sized ``w``: units held per segment, re-based at fills."""
     k, n = held.shape
     o, cl = bars.open, bars.close
     fill = np.zeros((k, n), dtype=bool)
@@ -127,155 +219,90 @@ def _simulate_general(bars, held, fc, ft, old, new, cash, c, s=0.0) -> Sim:
     entry_px = o[seg]
     if s:  # a long segment entered at open * (1 + s), a short one at open * (1 - s)
         entry_px = entry_px * (1.0 + s * held)
+    # q = notional / post-fee equity of a segment; both factors are exactly 1 and 1 + c all-in
+    q = w / (1.0 + c * (1.0 - w))
     ratio = o[ft] / entry_px[fc, ft - 1]
     # mark-to-market of the old segment minus the exit fee on its exit notional |u| * open
-    growth = 1.0 + old * (ratio - 1.0) - c * np.abs(old) * ratio
-    fee_in = 1.0 + c * np.abs(new)
+    growth = 1.0 + old * q * (ratio - 1.0) - c * np.abs(old) * q * ratio
+    fee_in = np.where(new != 0, (1.0 + c) / (1.0 + c * (1.0 - w)), 1.0)
     a = np.ones((k, n))
     a[fc, ft] = growth / fee_in
     np.cumprod(a, axis=1, out=a)
-    a *= cash  # post-entry-fee equity of the current segment (= its notional when |w| = 1)
+    a *= cash  # post-entry-fee equity of the current segment (= its notional when all-in)
     equity = cl[None, :] / entry_px
     equity -= 1.0
     equity *= held
+    if q != 1.0:
+        equity *= q
     equity += 1.0
     equity *= a
     last = held[:, -1] != 0
     if c and last.any():
-        equity[last, -1] -= c * a[last, -1] * cl[-1] / entry_px[last, -1]
-    notional = a[fc, ft] * np.abs(new)
+        equity[last, -1] -= c * q * a[last, -1] * cl[-1] / entry_px[last, -1]
+    notional = a[fc, ft] * q * np.abs(new)
     value = a[fc, ft] * fee_in
-    return Sim(equity, held, fc, ft, new.astype(np.int8), value, notional)
+    trades = _fills_to_trades(bars, equity, fc, ft, new.astype(np.int8), value, notional, c, s)
+    return Sim(equity, held, trades)
 
 
-def trade_table(
-    bars: Bars, sim: Sim, col: int, commission: float, spread: float = 0.0
-) -> pd.DataFrame:
-    """Round trips of column ``col``: one row per segment with a non-zero position."""
-    sel = sim.fill_col == col
-    fb, fp, fv, fnot = (
-        sim.fill_bar[sel],
-        sim.fill_pos[sel],
-        sim.fill_value[sel],
-        sim.fill_notional[sel],
-    )
+def _fills_to_trades(
+    bars: Bars,
+    equity: FloatArray,
+    fc: IntArray,
+    ft: IntArray,
+    fp: Int8Array,
+    fv: FloatArray,
+    fnot: FloatArray,
+    c: float,
+    s: float,
+) -> Trades:
+    """Round trips from fills: a trade runs from a fill with a position to the next fill of
+    its combination (or the end); ``fv`` is the equity just before each fill."""
     n = bars.n
-    exit_bar = np.append(fb[1:], n - 1)
-    exit_val = np.append(fv[1:], sim.equity[col, -1])
-    is_open_end = np.zeros(len(fb), dtype=bool)
-    if len(fb):
-        is_open_end[-1] = True
+    same = np.append(fc[1:] == fc[:-1], False) if len(fc) else np.zeros(0, dtype=bool)
+    exit_val = np.where(same, np.append(fv[1:], 0.0), equity[fc, -1])
+    exit_bar = np.where(same, np.append(ft[1:], 0), n - 1)
     keep = fp != 0
-    fb, fp, fv, fnot = fb[keep], fp[keep], fv[keep], fnot[keep]
-    exit_bar, exit_val, is_open_end = exit_bar[keep], exit_val[keep], is_open_end[keep]
-    entry_px = bars.open[fb] * (1.0 + spread * fp)  # fp: +1 long, -1 short
-    exit_px = np.where(is_open_end, bars.close[-1], bars.open[exit_bar])
-    size = fp * fnot / entry_px
-    pnl = exit_val - fv
-    fees = commission * (fnot + np.abs(size) * exit_px)
+    col, fb, fp, fv, fnot = fc[keep], ft[keep], fp[keep], fv[keep], fnot[keep]
+    exit_bar, exit_val, at_end = exit_bar[keep], exit_val[keep], ~same[keep]
+    entry_px = bars.open[fb] * (1.0 + s * fp)  # fp: +1 long, -1 short
+    exit_px = np.where(at_end, bars.close[-1], bars.open[exit_bar])
+    units = fp * fnot / entry_px
+    return Trades(
+        col.astype(np.int64),
+        fb.astype(np.int64),
+        exit_bar.astype(np.int64),
+        fp,
+        entry_px,
+        exit_px,
+        units,
+        fnot,
+        exit_val - fv,
+        c * (fnot + np.abs(units) * exit_px),
+        np.where(at_end, END, SIGNAL).astype(np.int8),
+    )
+
+
+def trade_table(bars: Bars, sim: Sim, col: int) -> pd.DataFrame:
+    """Round trips of combination ``col`` as the ``BacktestResult.trades`` DataFrame."""
+    t = sim.trades.select(sim.trades.col == col)
+    days = bars.days
     return pd.DataFrame(
         {
-            "entry_time": bars.index[fb],
-            "exit_time": bars.index[exit_bar],
-            "entry_bar": fb,
-            "exit_bar": exit_bar,
-            "direction": np.where(fp > 0, "long", "short"),
-            "entry_price": entry_px,
-            "exit_price": exit_px,
-            "size": size,
-            "pnl": pnl,
-            "return": pnl / fnot,
-            "commission": fees,
-            "bars_held": exit_bar - fb,
-            "closed_at_end": is_open_end,
+            "entry_time": bars.index[t.entry_bar],
+            "exit_time": bars.index[t.exit_bar],
+            "entry_bar": t.entry_bar,
+            "exit_bar": t.exit_bar,
+            "direction": np.where(t.direction > 0, "long", "short"),
+            "entry_price": t.entry_price,
+            "exit_price": t.exit_price,
+            "size": t.units,
+            "pnl": t.pnl,
+            "return": t.pnl / t.notional,
+            "commission": t.commission,
+            "bars_held": t.exit_bar - t.entry_bar,
+            "duration_days": days[t.exit_bar] - days[t.entry_bar],
+            "exit_reason": np.asarray(REASONS, dtype=object)[t.reason],
+            "closed_at_end": t.reason == END,
         }
     )
-
-
-STAT_NAMES = (
-    "total_return",
-    "cagr",
-    "volatility",
-    "sharpe",
-    "sortino",
-    "max_drawdown",
-    "win_rate",
-    "num_trades",
-    "exposure",
-    "profit_factor",
-    "avg_trade_return",
-    "final_equity",
-)
-
-
-def column_stats(bars: Bars, sim: Sim, cash: float) -> dict[str, np.ndarray]:
-    """Every stat in :data:`STAT_NAMES` for every combination (arrays of length k)."""
-    eq = sim.equity
-    k, n = eq.shape
-    ppy = bars.periods_per_year
-    ret = sim.returns
-    if ret is None:
-        ret = np.empty_like(eq)
-        np.divide(eq[:, 1:], eq[:, :-1], out=ret[:, 1:])
-        ret[:, 0] = eq[:, 0] / cash
-        ret -= 1.0
-    mean = ret.sum(axis=1) / n
-    sumsq = np.einsum("ij,ij->i", ret, ret)
-    var = (sumsq - n * mean * mean) / (n - 1) if n > 1 else np.full(k, np.nan)
-    std = np.sqrt(np.maximum(var, 0.0))
-    neg = np.minimum(ret, 0.0)
-    down = np.sqrt(np.einsum("ij,ij->i", neg, neg) / n)
-    peak = np.maximum.accumulate(eq, axis=1)
-    np.divide(eq, peak, out=peak)
-    # drawdown against max(cash, running peak) = min(eq / peak, eq / cash)
-    mdd = np.minimum(peak.min(axis=1), eq.min(axis=1) / cash) - 1.0
-    mdd = np.minimum(mdd, 0.0)
-    final = eq[:, -1]
-    total = final / cash - 1.0
-    years = bars.years
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        cagr = np.where(
-            (final > 0) & (years > 0), (final / cash) ** (1.0 / max(years, 1e-12)) - 1.0, np.nan
-        )
-        sharpe = np.where(std > 1e-15, mean / std * np.sqrt(ppy), np.nan)
-        sortino = np.where(down > 1e-15, mean / down * np.sqrt(ppy), np.nan)
-    exposure = np.count_nonzero(sim.held, axis=1) / n
-    tstats = _trade_stats(sim, k)
-    return {
-        "total_return": total,
-        "cagr": cagr,
-        "volatility": std * np.sqrt(ppy),
-        "sharpe": sharpe,
-        "sortino": sortino,
-        "max_drawdown": mdd,
-        "exposure": exposure,
-        "final_equity": final,
-        **tstats,
-    }
-
-
-def _trade_stats(sim: Sim, k: int) -> dict[str, np.ndarray]:
-    fc, fp, fv, fnot = sim.fill_col, sim.fill_pos, sim.fill_value, sim.fill_notional
-    if len(fc):
-        nxt_same = np.append(fc[1:] == fc[:-1], False)
-        exit_val = np.where(nxt_same, np.append(fv[1:], 0.0), sim.equity[fc, -1])
-    else:
-        exit_val = fv
-    keep = fp != 0
-    col, pnl = fc[keep], (exit_val - fv)[keep]
-    rel = pnl / fnot[keep]
-    num = np.bincount(col, minlength=k).astype(np.float64)
-    wins = np.bincount(col, weights=(pnl > 0).astype(np.float64), minlength=k)
-    gain = np.bincount(col, weights=np.where(pnl > 0, pnl, 0.0), minlength=k)
-    loss = np.bincount(col, weights=np.where(pnl < 0, -pnl, 0.0), minlength=k)
-    rel_sum = np.bincount(col, weights=rel, minlength=k)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        win_rate = np.where(num > 0, wins / num, np.nan)
-        pf = np.where(loss > 0, gain / loss, np.where(gain > 0, np.inf, np.nan))
-        avg = np.where(num > 0, rel_sum / num, np.nan)
-    return {
-        "win_rate": win_rate,
-        "num_trades": num.astype(np.int64),
-        "profit_factor": pf,
-        "avg_trade_return": avg,
-    }

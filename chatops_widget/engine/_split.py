@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from ._errors import DataError, ParamError, SweepCancelled
-from ._sim import STAT_NAMES
+from ._metrics import STAT_NAMES
 
 __all__ = ["split_index", "sweep_split"]
 

@@ -7,6 +7,8 @@ vectorized signal function. ``Template.spec()`` is JSON-able (for ``/help`` and 
 "did you mean"), a wrong type, a value out of range, an inconsistent pair (``fast >= slow``) or
 a window longer than the data.
 
+The registry of named templates is :mod:`._registry`; the built-ins are in :mod:`._builtins`.
+
 Example:
     >>> from chatops_widget.engine import templates
     >>> t = templates()["sma_cross"]
@@ -17,13 +19,15 @@ Example:
 from __future__ import annotations
 
 import difflib
+import html
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ._errors import ParamError, UnknownStrategyError
+from ._errors import ParamError
+from ._types import BoolArray, Int8Array
 
 _TRUE = {"true", "yes", "on", "1", "y", "t"}
 _FALSE = {"false", "no", "off", "0", "n", "f"}
@@ -99,13 +103,17 @@ def _parse_int(text: str) -> int:
     return int(f)
 
 
+Combo = dict[str, Any]
+"""One validated parameter combination (name -> value)."""
+
 # signal(bars, combos) -> (len(combos), n_bars) int8 positions decided at each bar's close
-SignalFn = Callable[[Any, list[dict]], np.ndarray]
+SignalFn = Callable[[Any, list[Combo]], Int8Array]
 
 
-@dataclass(frozen=True)
-class Template:
-    """A named, parameterized strategy.
+class StrategyBase:
+    """What :func:`backtest` and :func:`sweep` need from a strategy: a ``name``, ``params``
+    (:class:`Param` specs), ``check``/``warmup`` hooks and :meth:`positions`. Shared by
+    :class:`Template` and :class:`~chatops_widget.engine.rules.RuleStrategy`.
 
     ``check(params)`` returns ``(param, message)`` for a forbidden combination or ``None``;
     ``warmup(params)`` returns ``(param, bars)``: the bars needed before the first signal and
@@ -115,28 +123,37 @@ class Template:
     name: str
     description: str
     params: tuple[Param, ...]
-    signal: SignalFn = field(repr=False)
-    check: Callable[[dict], tuple[str, str] | None] = field(repr=False, default=lambda p: None)
-    warmup: Callable[[dict], tuple[str | None, int]] = field(
-        repr=False, default=lambda p: (None, 1)
-    )
+
+    def check(self, params: Combo) -> tuple[str, str] | None:
+        """``(param, message)`` if ``params`` are a forbidden combination (default: none)."""
+        return None
+
+    def warmup(self, params: Combo) -> tuple[str | None, int]:
+        """``(param, bars)``: bars needed before the first signal, and what sets them."""
+        return None, 1
+
+    def positions(self, bars: Any, combos: list[Combo]) -> tuple[Int8Array, BoolArray | None]:
+        """Target positions ``(len(combos), n_bars)`` and, optionally, entry signals (bars on
+        whose close an entry is signalled even if the target does not change; used to re-enter
+        after a stop). ``None``: only changes of the target are entries."""
+        raise NotImplementedError
 
     @property
     def param_names(self) -> list[str]:
+        """Parameter names in declaration order."""
         return [p.name for p in self.params]
 
-    def defaults(self) -> dict:
+    def defaults(self) -> Combo:
         """Default value of every parameter."""
         return {p.name: p.default for p in self.params}
 
-    def coerce(self, params: Mapping[str, Any] | None) -> dict:
+    def coerce(self, params: Mapping[str, Any] | None) -> Combo:
         """Defaults + type/range checks for each given value (no cross-parameter checks)."""
-        params = dict(params or {})
-        if not isinstance(params, dict):
+        if params is not None and not isinstance(params, Mapping):
             raise ParamError(f"{self.name}: params must be a dict, got {type(params).__name__}")
         specs = {p.name: p for p in self.params}
         out = self.defaults()
-        for key, value in params.items():
+        for key, value in dict(params or {}).items():
             if key not in specs:
                 close = difflib.get_close_matches(str(key), list(specs), n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -147,7 +164,7 @@ class Template:
             out[key] = specs[key].coerce(value, self.name)
         return out
 
-    def problem(self, params: dict, n_bars: int | None) -> tuple[str | None, str] | None:
+    def problem(self, params: Combo, n_bars: int | None) -> tuple[str | None, str] | None:
         """``(param, message)`` if coerced ``params`` are forbidden (or too long for the data)."""
         bad = self.check(params)
         if bad:
@@ -162,7 +179,7 @@ class Template:
                 )
         return None
 
-    def validate(self, params: Mapping[str, Any] | None = None, n_bars: int | None = None) -> dict:
+    def validate(self, params: Mapping[str, Any] | None = None, n_bars: int | None = None) -> Combo:
         """Full validation: return the complete parameter dict or raise :class:`ParamError`."""
         out = self.coerce(params)
         bad = self.problem(out, n_bars)
@@ -170,7 +187,7 @@ class Template:
             raise ParamError(bad[1], bad[0])
         return out
 
-    def spec(self) -> dict:
+    def spec(self) -> dict[str, Any]:
         """JSON-able description: name, description, params."""
         return {
             "name": self.name,
@@ -180,43 +197,39 @@ class Template:
 
     def _repr_html_(self) -> str:
         rows = "".join(
-            f"<tr><td><code>{p.name}</code></td><td>{p.type.__name__}</td><td>{p.default}</td>"
+            f"<tr><td><code>{html.escape(p.name)}</code></td><td>{p.type.__name__}</td>"
+            f"<td>{p.default}</td>"
             f"<td>{'' if p.min is None else p.min}..{'' if p.max is None else p.max}</td>"
-            f"<td>{p.doc}</td></tr>"
+            f"<td>{html.escape(p.doc)}</td></tr>"
             for p in self.params
         )
         return (
-            f"<b>{self.name}</b>: {self.description}<table><tr><th>param</th><th>type</th>"
-            f"<th>default</th><th>range</th><th>doc</th></tr>{rows}</table>"
+            f"<b>{html.escape(self.name)}</b>: {html.escape(self.description)}<table><tr>"
+            f"<th>param</th><th>type</th><th>default</th><th>range</th><th>doc</th></tr>{rows}"
+            "</table>"
         )
 
 
-_REGISTRY: dict[str, Template] = {}
+def _no_check(params: Combo) -> tuple[str, str] | None:
+    return None
 
 
-def register_template(t: Template) -> Template:
-    """Add (or replace) a template in the registry."""
-    _REGISTRY[t.name] = t
-    return t
+def _one_bar(params: Combo) -> tuple[str | None, int]:
+    return None, 1
 
 
-def templates() -> dict[str, Template]:
-    """All registered templates by name (a copy)."""
-    from . import _strategies  # noqa: F401  (registers the built-ins)
+@dataclass(frozen=True)
+class Template(StrategyBase):
+    """A named, parameterized strategy with a vectorized ``signal`` function (see
+    :class:`StrategyBase` for ``check`` and ``warmup``)."""
 
-    return dict(_REGISTRY)
+    name: str
+    description: str
+    params: tuple[Param, ...]
+    signal: SignalFn = field(repr=False)
+    check: Callable[[Combo], tuple[str, str] | None] = field(repr=False, default=_no_check)  # type: ignore[assignment]
+    warmup: Callable[[Combo], tuple[str | None, int]] = field(repr=False, default=_one_bar)  # type: ignore[assignment]
 
-
-def get_template(strategy: str | Template) -> Template:
-    """Look a template up by name (case-insensitive) or pass a Template through."""
-    if isinstance(strategy, Template):
-        return strategy
-    reg = templates()
-    key = str(strategy).strip().lower()
-    if key not in reg:
-        close = difflib.get_close_matches(key, list(reg), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise UnknownStrategyError(
-            f"unknown strategy {strategy!r}{hint}; available: {', '.join(sorted(reg))}"
-        )
-    return reg[key]
+    def positions(self, bars: Any, combos: list[Combo]) -> tuple[Int8Array, BoolArray | None]:
+        """The signal function's positions; entries are the changes of the target."""
+        return self.signal(bars, combos), None

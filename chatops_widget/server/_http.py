@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .._version import __version__
 from ..protocol import SOCKETIO_PATH
 
 __all__ = ["default_data_dir", "describe"]

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import socketio
 import uvicorn
 
-from .. import __version__
+from .._version import __version__
 from ..protocol import DEFAULT_HOST, DEFAULT_PORT, SOCKETIO_PATH
 
 __all__ = ["main", "build_parser"]

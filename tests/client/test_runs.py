@@ -85,7 +85,7 @@ def test_chat_run_by_a_is_seen_by_b_with_the_same_dataframes(pair, wait_until):
         pd.testing.assert_frame_equal(got.equity, want.equity)
         pd.testing.assert_frame_equal(got.trades, want.trades)
         assert got.stats["sharpe"] == pytest.approx(want.stats["sharpe"])
-        assert got.stats["start"] == want.stats["start"]
+        assert got.info["start"] == want.info["start"]
         assert (got.strategy, got.params, got.symbol) == ("sma_cross", want.params, "ALPHA")
     assert b.results[run_id] is rb  # fetched once, then cached
     b.off("backtestProgress", progress)

@@ -64,7 +64,7 @@ def test_run_backtest_runs_on_the_scheduler_and_matches_the_local_engine(
     pd.testing.assert_frame_equal(res.equity, want.equity)
     pd.testing.assert_frame_equal(res.trades, want.trades)
     assert res.stats["sharpe"] == pytest.approx(want.stats["sharpe"])
-    assert res.stats["start"] == want.stats["start"]
+    assert res.info["start"] == want.info["start"]
     assert "backtest_task" in cluster.scheduler.task_prefixes  # it ran on the Dask worker
 
 

@@ -42,7 +42,8 @@ def backtest_task(task: dict[str, Any]) -> dict[str, Any]:
     elapsed = time.perf_counter() - t0
     return {
         "key": task.get("key"),
-        "stats": stats_to_json(res.stats),
+        # stats are floats; the summary also carries the run's first and last bar (from info)
+        "stats": {**stats_to_json(res.stats), **stats_to_json(res.info[["start", "end"]])},
         "params": jsonable(dict(res.params)),
         "frames": (
             {"equity": to_arrow_bytes(res.equity), "trades": to_arrow_bytes(res.trades)}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _indicators as ind
-from ._templates import Param, Template, register_template
+from ._templates import Param, Template
 
 _WIN = 100_000
 
@@ -131,35 +131,31 @@ def _cross_check(p):
 
 _SHORT = Param("short", bool, False, doc="go short (instead of flat) on the opposite signal")
 
-register_template(
-    Template(
-        "sma_cross",
-        "Moving-average crossover: long when the fast SMA crosses above the slow SMA; flat "
-        "(or short) when it crosses below. No position before the first crossover.",
-        (
-            Param("fast", int, 10, 1, _WIN, "fast SMA window (bars)"),
-            Param("slow", int, 30, 2, _WIN, "slow SMA window (bars), > fast"),
-            _SHORT,
-        ),
-        _ma_cross("sma"),
-        _cross_check,
-        lambda p: ("slow", p["slow"]),
-    )
+SMA_CROSS = Template(
+    "sma_cross",
+    "Moving-average crossover: long when the fast SMA crosses above the slow SMA; flat "
+    "(or short) when it crosses below. No position before the first crossover.",
+    (
+        Param("fast", int, 10, 1, _WIN, "fast SMA window (bars)"),
+        Param("slow", int, 30, 2, _WIN, "slow SMA window (bars), > fast"),
+        _SHORT,
+    ),
+    _ma_cross("sma"),
+    _cross_check,
+    lambda p: ("slow", p["slow"]),
 )
 
-register_template(
-    Template(
-        "ema_cross",
-        "Exponential moving-average crossover: like sma_cross with EMAs (warm-up = slow bars).",
-        (
-            Param("fast", int, 12, 1, _WIN, "fast EMA span (bars)"),
-            Param("slow", int, 26, 2, _WIN, "slow EMA span (bars), > fast"),
-            _SHORT,
-        ),
-        _ma_cross("ema"),
-        _cross_check,
-        lambda p: ("slow", p["slow"]),
-    )
+EMA_CROSS = Template(
+    "ema_cross",
+    "Exponential moving-average crossover: like sma_cross with EMAs (warm-up = slow bars).",
+    (
+        Param("fast", int, 12, 1, _WIN, "fast EMA span (bars)"),
+        Param("slow", int, 26, 2, _WIN, "slow EMA span (bars), > fast"),
+        _SHORT,
+    ),
+    _ma_cross("ema"),
+    _cross_check,
+    lambda p: ("slow", p["slow"]),
 )
 
 
@@ -172,25 +168,23 @@ def _rsi_one(bars, p):
     return event_positions(lo, hi)
 
 
-register_template(
-    Template(
-        "rsi_reversion",
-        "RSI mean reversion: long when RSI drops below `lower`, exit when it rises above "
-        "`upper` (with short: short above `upper`, cover below `lower`).",
-        (
-            Param("window", int, 14, 2, _WIN, "RSI window (Wilder smoothing)"),
-            Param("lower", float, 30.0, 0.0, 100.0, "oversold level: buy below"),
-            Param("upper", float, 70.0, 0.0, 100.0, "overbought level: sell above, > lower"),
-            _SHORT,
-        ),
-        lambda bars, combos: _columns(bars, combos, _rsi_one),
-        lambda p: (
-            ("lower", f"lower ({p['lower']}) must be below upper ({p['upper']})")
-            if p["lower"] >= p["upper"]
-            else None
-        ),
-        lambda p: ("window", p["window"] + 1),
-    )
+RSI_REVERSION = Template(
+    "rsi_reversion",
+    "RSI mean reversion: long when RSI drops below `lower`, exit when it rises above "
+    "`upper` (with short: short above `upper`, cover below `lower`).",
+    (
+        Param("window", int, 14, 2, _WIN, "RSI window (Wilder smoothing)"),
+        Param("lower", float, 30.0, 0.0, 100.0, "oversold level: buy below"),
+        Param("upper", float, 70.0, 0.0, 100.0, "overbought level: sell above, > lower"),
+        _SHORT,
+    ),
+    lambda bars, combos: _columns(bars, combos, _rsi_one),
+    lambda p: (
+        ("lower", f"lower ({p['lower']}) must be below upper ({p['upper']})")
+        if p["lower"] >= p["upper"]
+        else None
+    ),
+    lambda p: ("window", p["window"] + 1),
 )
 
 
@@ -206,19 +200,17 @@ def _boll_one(bars, p):
         return event_positions(below, c >= mid)
 
 
-register_template(
-    Template(
-        "bollinger",
-        "Bollinger-band mean reversion: long when the close falls below the lower band "
-        "(mid - k*std), exit at the middle band (with short: short above the upper band).",
-        (
-            Param("window", int, 20, 2, _WIN, "band window (bars)"),
-            Param("k", float, 2.0, 0.1, 10.0, "band width in standard deviations"),
-            _SHORT,
-        ),
-        lambda bars, combos: _columns(bars, combos, _boll_one),
-        warmup=lambda p: ("window", p["window"]),
-    )
+BOLLINGER = Template(
+    "bollinger",
+    "Bollinger-band mean reversion: long when the close falls below the lower band "
+    "(mid - k*std), exit at the middle band (with short: short above the upper band).",
+    (
+        Param("window", int, 20, 2, _WIN, "band window (bars)"),
+        Param("k", float, 2.0, 0.1, 10.0, "band width in standard deviations"),
+        _SHORT,
+    ),
+    lambda bars, combos: _columns(bars, combos, _boll_one),
+    warmup=lambda p: ("window", p["window"]),
 )
 
 
@@ -233,19 +225,17 @@ def _mom_one(bars, p):
     return pos
 
 
-register_template(
-    Template(
-        "momentum",
-        "Time-series momentum: long while the return over `lookback` bars is above "
-        "`threshold`; flat otherwise (short below -threshold with short).",
-        (
-            Param("lookback", int, 60, 1, _WIN, "return lookback (bars)"),
-            Param("threshold", float, 0.0, 0.0, 10.0, "minimum |return| to hold a position"),
-            _SHORT,
-        ),
-        lambda bars, combos: _columns(bars, combos, _mom_one),
-        warmup=lambda p: ("lookback", p["lookback"] + 1),
-    )
+MOMENTUM = Template(
+    "momentum",
+    "Time-series momentum: long while the return over `lookback` bars is above "
+    "`threshold`; flat otherwise (short below -threshold with short).",
+    (
+        Param("lookback", int, 60, 1, _WIN, "return lookback (bars)"),
+        Param("threshold", float, 0.0, 0.0, 10.0, "minimum |return| to hold a position"),
+        _SHORT,
+    ),
+    lambda bars, combos: _columns(bars, combos, _mom_one),
+    warmup=lambda p: ("lookback", p["lookback"] + 1),
 )
 
 
@@ -262,30 +252,37 @@ def _donchian_one(bars, p):
         return event_positions(c > hi_w, c < lo_x)
 
 
-register_template(
-    Template(
-        "donchian_breakout",
-        "Donchian channel breakout: long when the close breaks above the highest high of the "
-        "previous `window` bars; exit below the lowest low of the previous `exit_window` bars.",
-        (
-            Param("window", int, 20, 2, _WIN, "entry channel (bars)"),
-            Param("exit_window", int, 10, 1, _WIN, "exit channel (bars)"),
-            _SHORT,
-        ),
-        lambda bars, combos: _columns(bars, combos, _donchian_one),
-        warmup=lambda p: (
-            ("window", p["window"] + 1)
-            if p["window"] >= p["exit_window"]
-            else ("exit_window", p["exit_window"] + 1)
-        ),
-    )
+DONCHIAN_BREAKOUT = Template(
+    "donchian_breakout",
+    "Donchian channel breakout: long when the close breaks above the highest high of the "
+    "previous `window` bars; exit below the lowest low of the previous `exit_window` bars.",
+    (
+        Param("window", int, 20, 2, _WIN, "entry channel (bars)"),
+        Param("exit_window", int, 10, 1, _WIN, "exit channel (bars)"),
+        _SHORT,
+    ),
+    lambda bars, combos: _columns(bars, combos, _donchian_one),
+    warmup=lambda p: (
+        ("window", p["window"] + 1)
+        if p["window"] >= p["exit_window"]
+        else ("exit_window", p["exit_window"] + 1)
+    ),
 )
 
-register_template(
-    Template(
-        "buy_and_hold",
-        "Buy at the second bar's open (signal on the first close) and hold to the end.",
-        (),
-        lambda bars, combos: np.ones((len(combos), bars.n), dtype=np.int8),
-    )
+BUY_AND_HOLD = Template(
+    "buy_and_hold",
+    "Buy at the second bar's open (signal on the first close) and hold to the end.",
+    (),
+    lambda bars, combos: np.ones((len(combos), bars.n), dtype=np.int8),
+)
+
+#: The built-in templates, in the order ``templates()`` lists them.
+BUILTINS: tuple[Template, ...] = (
+    SMA_CROSS,
+    EMA_CROSS,
+    RSI_REVERSION,
+    BOLLINGER,
+    MOMENTUM,
+    DONCHIAN_BREAKOUT,
+    BUY_AND_HOLD,
 )

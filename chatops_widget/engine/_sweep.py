@@ -1,0 +1,205 @@
+"""``sweep``: every parameter combination of a grid, vectorized across combinations.
+
+Example:
+    >>> from chatops_widget.engine import sweep, catalog
+    >>> df = catalog.get("ALPHA")
+    >>> table = sweep(df, "sma_cross", {"fast": [5, 10, 20], "slow": [20, 50, 100]})
+    >>> len(table)        # fast >= slow combinations are skipped
+    8
+    >>> with_stops = sweep(df, "sma_cross", {"fast": [5, 10], "slow": [50]}, stop_loss=0.05)
+    >>> with_stops.attrs["orders"]["stop_loss"]
+    0.05
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._backtest import DEFAULT_CASH, prepare, run_sim, validate_costs
+from ._data import validate_ohlcv
+from ._errors import EngineError, ParamError, SweepCancelled
+from ._grid import Grid, expand_grid
+from ._metrics import STAT_NAMES
+from ._orders import Orders
+from ._split import no_valid_combination, split_index, sweep_split
+from ._stats import column_stats
+from ._templates import Combo, StrategyBase
+from ._types import FloatArray
+
+__all__ = ["sweep"]
+
+Progress = Callable[[int, int], Any]
+Cancel = Callable[[], bool] | threading.Event
+
+
+def _is_cancelled(cancel: Cancel | None) -> bool:
+    if cancel is None:
+        return False
+    if isinstance(cancel, threading.Event):
+        return cancel.is_set()
+    return bool(cancel())
+
+
+def sweep(
+    data: pd.DataFrame,
+    strategy: str | StrategyBase,
+    grid: Grid,
+    *,
+    cash: float = DEFAULT_CASH,
+    commission: float = 0.0,
+    spread: float = 0.0,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+    chunk_size: int = 64,
+    workers: int = 1,
+    split: Any = None,
+    **orders: Any,
+) -> pd.DataFrame:
+    """Backtest every parameter combination of ``grid``; one row per combination.
+
+    ``grid`` is a dict of lists (cartesian product) or a list of param dicts. Combinations the
+    strategy forbids (``fast >= slow``) or that need more bars than the data has are skipped;
+    a bad name, type or range raises :class:`ParamError`. Work is vectorized across
+    combinations in chunks of ``chunk_size`` columns; after each chunk ``progress(done, total)``
+    is called and ``cancel`` (a callable returning True, or a ``threading.Event``) is checked:
+    if set, :class:`SweepCancelled` is raised with ``.partial`` holding the finished rows.
+    ``workers > 1`` simulates that many chunks concurrently on threads (numpy releases the
+    GIL); progress and cancellation still happen in chunk order on the calling thread.
+
+    Order settings (``stop_loss``, ``take_profit``, ``trailing_stop``, ``trailing_atr``,
+    ``size``, ``risk``, ``units``, ``whole_units``) are those of :func:`backtest` and apply to
+    every combination; with stops or whole units each combination's trades are simulated in a
+    loop over its trades (:mod:`._events`), slower than the fully vectorized path but still
+    every stat for every row.
+
+    Returns a DataFrame with the parameter columns then the stats columns
+    (:data:`STAT_NAMES`), in grid order. ``result.attrs`` holds ``skipped`` (forbidden
+    combinations), ``strategy`` and ``orders``.
+
+    ``split`` (a date) backtests the grid separately on the bars before it (in-sample: the
+    usual stats columns) and from it on (out-of-sample: ``oos_<stat>`` columns); see
+    :mod:`._split`. Progress then counts both passes.
+
+    Example:
+        >>> from chatops_widget.engine import catalog
+        >>> t = sweep(catalog.get("ALPHA"), "sma_cross",
+        ...           {"fast": range(5, 50, 5), "slow": range(20, 200, 10)},
+        ...           progress=lambda done, total: print(done, total), chunk_size=100)
+        100 150
+        150 150
+        >>> t.attrs["skipped"], t.columns[:4].tolist()
+        (12, ['fast', 'slow', 'short', 'total_return'])
+    """
+    cash, commission, spread = validate_costs(cash, commission, spread)
+    unknown = sorted(set(orders) - set(Orders.__dataclass_fields__))
+    if unknown:
+        raise EngineError(
+            f"sweep() got unknown argument(s) {', '.join(unknown)}; order settings are "
+            f"{', '.join(Orders.__dataclass_fields__)}"
+        )
+    order = Orders.from_kwargs(**orders)
+    if not isinstance(chunk_size, int) or chunk_size < 1:
+        raise EngineError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    tpl, bars, _ = prepare(data, strategy)
+    if split is not None:
+        cut = split_index(bars.index, split)
+        order.check_bars(min(cut, bars.n - cut))
+        combos, skipped = expand_grid(tpl, grid, min(cut, bars.n - cut))
+        if not combos:
+            raise no_valid_combination(tpl, skipped, cut, bars.n)
+
+        def run(part: pd.DataFrame, chosen: list[Combo], report: Progress | None) -> pd.DataFrame:
+            return sweep(
+                part, tpl, chosen, cash=cash, commission=commission, spread=spread,
+                progress=report, cancel=cancel, chunk_size=chunk_size, workers=workers,
+                **orders,
+            )  # fmt: skip
+
+        out = sweep_split(run, validate_ohlcv(data), tpl, combos, skipped, cut, progress)
+        out.attrs["orders"] = order.as_dict()
+        return out
+    order.check_bars(bars.n)
+    combos, skipped = expand_grid(tpl, grid, bars.n)
+    if not combos:
+        raise ParamError(
+            f"{tpl.name}: no valid parameter combination in the grid ({skipped} skipped as "
+            f"forbidden, e.g. fast >= slow or a window longer than the {bars.n} bars)"
+        )
+    total = len(combos)
+    workers = _workers(workers)
+    parts: list[dict[str, FloatArray]] = []
+    done = 0
+
+    def run_chunk(chunk: list[Combo]) -> dict[str, FloatArray]:
+        sim = run_sim(tpl, bars, chunk, cash, commission, spread, order)
+        return column_stats(bars, sim, cash)
+
+    starts = list(range(0, total, chunk_size))
+    pool = ThreadPoolExecutor(workers) if workers > 1 and len(starts) > 1 else None
+    pending: deque[tuple[int, Future[dict[str, FloatArray]] | _Now]] = deque()
+    try:
+        i = 0
+        while i < len(starts) or pending:
+            # signals and simulation of a chunk run together (chunks share the indicator
+            # cache); numpy releases the GIL so chunks overlap on several cores
+            while i < len(starts) and len(pending) < max(workers, 1):
+                chunk = combos[starts[i] : starts[i] + chunk_size]
+                fut = pool.submit(run_chunk, chunk) if pool else _Now(run_chunk(chunk))
+                pending.append((len(chunk), fut))
+                i += 1
+            size, fut = pending.popleft()
+            parts.append(fut.result())
+            done += size
+            if progress is not None:
+                progress(done, total)
+            if done < total and _is_cancelled(cancel):
+                partial = _table(tpl, combos[:done], parts, skipped, order)
+                raise SweepCancelled(
+                    f"sweep of {tpl.name} cancelled after {done} of {total} combinations",
+                    partial=partial,
+                    done=done,
+                    total=total,
+                )
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return _table(tpl, combos, parts, skipped, order)
+
+
+class _Now:
+    """An already computed result with the Future interface used by :func:`sweep`."""
+
+    def __init__(self, value: dict[str, FloatArray]) -> None:
+        self._value = value
+
+    def result(self) -> dict[str, FloatArray]:
+        return self._value
+
+
+def _workers(workers: int) -> int:
+    if not isinstance(workers, int) or workers < 1:
+        raise EngineError(f"workers must be a positive int, got {workers!r}")
+    return workers
+
+
+def _table(
+    tpl: StrategyBase,
+    combos: list[Combo],
+    parts: list[dict[str, FloatArray]],
+    skipped: int,
+    orders: Orders,
+) -> pd.DataFrame:
+    df = pd.DataFrame(combos, columns=tpl.param_names)
+    for name in STAT_NAMES:
+        df[name] = np.concatenate([p[name] for p in parts]) if parts else []
+    df.attrs["skipped"] = skipped
+    df.attrs["strategy"] = tpl.name
+    df.attrs["orders"] = orders.as_dict()
+    return df
