@@ -25,17 +25,23 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import sys
 import tempfile  # noqa: F401  (used by the docstring example)
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..protocol import ChatMessage
 from ._address import Addressing, names_from_env
-from ._offline import Pending, read, respond_offline
 from ._reply import NameSource, names_of
 from .llm import LLMConfig, LLMUnavailable, respond_llm
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from ._offline import Pending
 
 __all__ = ["AssistantPlugin"]
 
@@ -94,6 +100,7 @@ class AssistantPlugin:
         """
         if os.environ.get("CHATOPS_ASSISTANT", "").strip().lower() in _OFF:
             return
+        offline = await _offline()
         mentioned, body = self.addressing.strip(text)
         names = names_of(self.names)
         understood = None
@@ -102,7 +109,7 @@ class AssistantPlugin:
         elif self.shared(session_id):
             open_question = self.pending.get(session_id)
             trial: Pending = {session_id: open_question} if open_question else {}
-            understood = await read(names, trial, session_id, text)
+            understood = await offline.read(names, trial, session_id, text)
             if not understood[0].direct:
                 return  # people talking to each other
             self.pending.pop(session_id, None)
@@ -120,6 +127,19 @@ class AssistantPlugin:
                     f"The language model is unavailable ({exc}); the built-in parser answered.",
                     {"assistant": {"source": "llm", "fallback": True}},
                 )
-        await respond_offline(
+        await offline.respond_offline(
             self.host, session_id, text, names=names, pending=self.pending, understood=understood
         )
+
+
+def _load_offline() -> ModuleType:
+    from . import _offline
+
+    return _offline
+
+
+async def _offline() -> ModuleType:
+    """The offline parser's module: loaded (in a thread, ~40 ms) by the first message, not by
+    the server's start."""
+    module = sys.modules.get(f"{__package__}._offline")
+    return module if module is not None else await asyncio.to_thread(_load_offline)
