@@ -17,6 +17,10 @@ kernel's ``time.time()``). Prints every run and the median of the timed runs, st
 
     python benchmarks/bench_coldstart.py            # 1 untimed warm-up + 5 timed runs (~1.5 min)
     python benchmarks/bench_coldstart.py --runs 9
+    git archive <commit> | tar -x -C /tmp/before     # "before": another commit's tree
+    mkdir -p /tmp/before/chatops_widget/widget/static
+    cp chatops_widget/widget/static/widget.js /tmp/before/chatops_widget/widget/static/
+    python benchmarks/bench_coldstart.py --tree /tmp/before
 
 Needs the widget bundle (``cd js && npm ci && npm run build``), JupyterLab and Playwright (the
 ``test`` extra) and Chromium at /usr/bin/chromium.
@@ -133,12 +137,13 @@ def _notebook(path: Path) -> None:
 
 
 class Lab:
-    """JupyterLab on a free port with its own config and data dirs (no user settings)."""
+    """JupyterLab on a free port with its own config and data dirs (no user settings); its
+    kernels import ``chatops_widget`` from ``tree``."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, tree: Path = ROOT) -> None:
         self.root = root
         self.port, self.token = _free_port(), secrets.token_hex(16)
-        env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+        env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
         env.pop("CHATOPS_URL", None)
         env["CHATOPS_DATA_DIR"] = str(root / "chatops-data")
         env["JUPYTER_CONFIG_DIR"] = str(root / ".jupyter")
@@ -251,13 +256,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=5, help="timed runs (median reported)")
     ap.add_argument("--command", default="/run_backtest strategy_1")
     ap.add_argument("--json", help="also write every run's steps to this file")
+    ap.add_argument("--tree", type=Path, default=ROOT,
+                    help="measure the chatops_widget of this source tree (e.g. an older commit, "
+                    "from `git archive`, with its bundle built)")  # fmt: skip
     args = ap.parse_args(argv)
-    if not BUNDLE.exists():
-        raise SystemExit(f"{BUNDLE} is missing: cd js && npm ci && npm run build")
+    bundle = args.tree / BUNDLE.relative_to(ROOT)
+    if not bundle.exists():
+        raise SystemExit(f"{bundle} is missing: cd js && npm ci && npm run build")
     from playwright.sync_api import sync_playwright
 
     root = Path(tempfile.mkdtemp(prefix="coldstart-"))
-    lab = Lab(root)
+    lab = Lab(root, args.tree.resolve())
     runs: list[dict[str, float]] = []
     try:
         with sync_playwright() as pw:
