@@ -63,7 +63,7 @@ _log.propagate = False
 _at = lambda msg: _stamps.append((time.time() * 1000, time.process_time() * 1000, msg))
 get_ipython().events.register("pre_run_cell", lambda *a: _at("kernel: cell starts"))
 get_ipython().events.register("post_run_cell", lambda *a: _at("kernel: cell ends"))
-"""  # noqa: E501
+"""
 TIMED_CELL = "from chatops_widget import ChatOpsWidget\n\nw = ChatOpsWidget()\nw"
 REPORT_CELL = "import json; print('STAMPS' + json.dumps(_stamps))"
 
@@ -126,10 +126,10 @@ def _notebook(path: Path) -> None:
                 "execution_count": None,
             }
             for src in cells
-        ],  # fmt: skip
+        ],
         "metadata": {
             "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-        },  # fmt: skip
+        },
         "nbformat": 4,
         "nbformat_minor": 5,
     }
@@ -159,7 +159,7 @@ class Lab:
         ]  # fmt: skip
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.append("--allow-root")
-        self.log = open(root / "lab.log", "wb")  # noqa: SIM115
+        self.log = (root / "lab.log").open("wb")
         self.proc = subprocess.Popen(
             cmd, cwd=root, env=env, stdout=self.log, stderr=subprocess.STDOUT
         )
@@ -214,7 +214,14 @@ def one_run(browser: Any, lab: Lab, i: int, command: str) -> dict[str, float]:
         page.wait_for_function(KERNEL_IDLE)
         page.evaluate(OBSERVE, command)
         page.evaluate(RUN_CELL, 1)
-        page.wait_for_function("() => window.__cold && window.__cold.card", timeout=120_000)
+        try:
+            page.wait_for_function("() => window.__cold && window.__cold.card", timeout=120_000)
+        except Exception as exc:
+            shot = lab.root.parent / f"coldstart-failed-{i}.png"
+            page.screenshot(path=str(shot))
+            state = page.evaluate("() => window.__cold")
+            msg = f"no result card within 120 s; page stamps {state}; see {shot}"
+            raise RuntimeError(msg) from exc
         page.wait_for_function(KERNEL_IDLE)
         page.evaluate(RUN_CELL, 2)
         out = page.locator(".jp-OutputArea-output", has_text="STAMPS").last

@@ -145,7 +145,7 @@ def have(mod: str) -> str | None:
     try:
         __import__(mod)
         return None
-    except Exception as e:  # noqa: BLE001 - report why a peer is unavailable
+    except Exception as e:
         return f"{type(e).__name__}: {e}"
 
 

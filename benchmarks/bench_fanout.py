@@ -177,7 +177,7 @@ def measure(url: str, token: str | None, args: argparse.Namespace) -> dict[str, 
         ctx.Process(
             target=client_proc,
             args=(i, n, args.messages, total, url, token, session_id, ready, start, out),
-        )  # fmt: skip
+        )
         for i, n in enumerate(per)
     ]
     for p in procs:

@@ -9,10 +9,10 @@ Four parts, data flowing one way:
 
 and :mod:`chatops_widget.engine`, the pure numpy/pandas backtest engine behind the commands.
 
-Example:
+Example (in a notebook cell; ``w`` shows the panel):
     >>> from chatops_widget import ChatOpsWidget
-    >>> w = ChatOpsWidget()          # no URL: starts an embedded server on 127.0.0.1
-    >>> w                            # doctest: +SKIP  (shows the panel in a notebook cell)
+    >>> w = ChatOpsWidget()  # doctest: +SKIP
+    >>> w  # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -26,12 +26,12 @@ import pandas as pd
 import pyarrow as pa
 
 __all__ = [
-    "to_arrow_bytes",
     "from_arrow_bytes",
-    "to_json_table",
     "from_json_table",
     "jsonable",
     "stats_to_json",
+    "to_arrow_bytes",
+    "to_json_table",
 ]
 
 
@@ -99,7 +99,8 @@ def _from_fast_table(table: pa.Table, meta: dict[str, Any]) -> pd.DataFrame:
         else:
             data[names[i + offset]] = col.to_numpy().astype(dtype, copy=False)
     if "range" in meta:
-        index: pd.Index = pd.RangeIndex(*meta["range"], name=meta["index_name"])
+        start, stop, step = meta["range"]
+        index: pd.Index = pd.RangeIndex(start, stop, step, name=meta["index_name"])
     else:
         values = table.column(0).to_numpy().astype(meta["index_dtype"], copy=False)
         index = pd.DatetimeIndex(values, name=meta["index_name"])

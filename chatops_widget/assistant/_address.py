@@ -1,4 +1,4 @@
-"""Who the assistant answers: is a chat line addressed to it?
+"""Who the assistant answers: whether a chat line is addressed to it.
 
 In a one-person session every line is. In a session with more than one person (more than one
 connection in its room) people talk to each other, so only a line that *addresses* the

@@ -124,7 +124,7 @@ def extract_dates(
     while i < len(atoms):
         s, e, first, last = atoms[i]
         if i + 1 < len(atoms) and _RANGE_SEP.match(text[e : atoms[i + 1][0]]):
-            s2, e2, _, last2 = atoms[i + 1]
+            _s2, e2, _, last2 = atoms[i + 1]
             out.setdefault("start", first)
             out.setdefault("end", last2)
             tail = _END_AFTER.match(text[e2:])

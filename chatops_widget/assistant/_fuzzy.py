@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-__all__ = ["distance", "close_matches"]
+__all__ = ["close_matches", "distance"]
 
 
 @lru_cache(maxsize=4096)

@@ -39,9 +39,9 @@ __all__ = [
     "LLMConfig",
     "LLMUnavailable",
     "add_llm_arguments",
+    "command_tools",
     "llm_config",
     "respond_llm",
-    "command_tools",
 ]
 
 _UPDATE_EVERY = 0.08  # seconds between in-place updates of a streaming message
@@ -75,6 +75,7 @@ class LLMConfig:
 
     @property
     def endpoint(self) -> str:
+        """The chat-completions URL under ``base_url``."""
         return self.base_url.rstrip("/") + "/chat/completions"
 
     @classmethod
@@ -259,12 +260,14 @@ async def respond_llm(
     )
     stream = _Stream(host, session_id, config.model)
     try:
-        async with aiohttp.ClientSession(timeout=timeout) as http:
-            async with http.post(config.endpoint, json=body, headers=headers) as resp:
-                if resp.status != 200:
-                    detail = (await resp.text())[:200]
-                    raise LLMUnavailable(f"HTTP {resp.status} from {config.endpoint}: {detail}")
-                await _read(resp, stream)
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as http,
+            http.post(config.endpoint, json=body, headers=headers) as resp,
+        ):
+            if resp.status != 200:
+                detail = (await resp.text())[:200]
+                raise LLMUnavailable(f"HTTP {resp.status} from {config.endpoint}: {detail}")
+            await _read(resp, stream)
     except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, LLMUnavailable) as exc:
         if stream.message is not None:
             await stream.show(final=True, suffix=" …")

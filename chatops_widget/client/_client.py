@@ -206,7 +206,9 @@ class ChatOpsClient:
             "content": text,
             "clientMessageId": uuid.uuid4().hex,
         }
-        return self._queued("sendMessage", payload, timeout, block, pick="message")
+        sent: dict[str, Any] | concurrent.futures.Future[dict[str, Any]]
+        sent = self._queued("sendMessage", payload, timeout, block, pick="message")
+        return sent
 
     def execute_command(
         self, text: str, *, timeout: float | None = None, block: bool = True
@@ -223,7 +225,9 @@ class ChatOpsClient:
             "command": text,
             "clientMessageId": uuid.uuid4().hex,
         }
-        return self._queued("executeCommand", payload, timeout, block, pick=None)
+        sent: dict[str, Any] | concurrent.futures.Future[dict[str, Any]]
+        sent = self._queued("executeCommand", payload, timeout, block, pick=None)
+        return sent
 
     def call(self, event: str, payload: Any, timeout: float | None = None) -> dict[str, Any]:
         """Emit ``event`` and wait for its ack; raise ``ProtocolError`` if ``ok`` is false.
@@ -276,7 +280,8 @@ class ChatOpsClient:
         >>> client.compare_strategies("strategy_1", "strategy_2").stats   # doctest: +SKIP
         """
         run = self._start("comparison", list(strategy_ids), options)
-        return run.result(timeout)
+        comparison: Comparison = run.result(timeout)
+        return comparison
 
     def sweep(
         self,
@@ -324,7 +329,7 @@ class ChatOpsClient:
         """Store a strategy (``/create_strategy``) and return its id, e.g. ``"strategy_6"``."""
         options = {"symbol": symbol, "name": name, "start": start, "end": end, **params}
         text = command_text("create_strategy", [template], options)
-        return self._runs.command(text)["strategyId"]
+        return str(self._runs.command(text)["strategyId"])
 
     def upload_data(
         self, symbol: str, df: pd.DataFrame, *, overwrite: bool = False, timeout: float = 60.0

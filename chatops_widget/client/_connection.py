@@ -50,7 +50,7 @@ def backoff(attempt: int) -> float:
     base = RECONNECTION_DELAY * 2 ** min(attempt - 1, 16)
     deviation = random.random() * RANDOMIZATION_FACTOR * base
     delay = base - deviation if random.random() < 0.5 else base + deviation
-    return min(delay, RECONNECTION_DELAY_MAX)
+    return float(min(delay, RECONNECTION_DELAY_MAX))
 
 
 @dataclass
@@ -223,7 +223,7 @@ class Connection:
                 self.accept(msg)
             for msg in held:
                 self.accept(msg)
-            return ack
+            return dict(ack)
 
     def accept(self, msg: Any) -> bool:
         """Add a ChatMessage of the current session unless it is a duplicate.

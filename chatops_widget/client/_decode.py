@@ -78,7 +78,8 @@ class Comparison:
         return f"Comparison {self.run_id} ({', '.join(self.strategies)})\n{self.stats!r}"
 
     def _repr_html_(self) -> str:
-        return f"<b>Comparison</b> <code>{self.run_id}</code>" + self.stats._repr_html_()
+        table: str = self.stats.to_html()
+        return f"<b>Comparison</b> <code>{self.run_id}</code>" + table
 
 
 def decode_result(ack: dict[str, Any]) -> Any:

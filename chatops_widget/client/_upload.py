@@ -34,7 +34,9 @@ def uploader_name() -> str | None:
     return name[:40] or None
 
 
-def upload_request(session_id: str, symbol: str, df: Any, *, overwrite: bool = False) -> dict:
+def upload_request(
+    session_id: str, symbol: str, df: Any, *, overwrite: bool = False
+) -> dict[str, Any]:
     """The ``uploadData`` payload; ``ProtocolError`` (bad_argument / too_large) if it cannot go."""
     from .. import engine
 

@@ -117,10 +117,7 @@ def read_ohlcv_file(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     name = path.name
     try:
-        if name.endswith((".parquet", ".pq")):
-            df = pd.read_parquet(path)
-        else:
-            df = pd.read_csv(path)
+        df = pd.read_parquet(path) if name.endswith((".parquet", ".pq")) else pd.read_csv(path)
     except (OSError, ValueError) as e:
         raise DataError(f"{name}: cannot read as {_kind(name)}: {e}") from None
     if not isinstance(df.index, pd.DatetimeIndex):

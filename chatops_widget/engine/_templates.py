@@ -64,9 +64,9 @@ class Param:
             except ValueError:
                 raise ParamError(f"{where} must be {want}, got {value!r}", self.name) from None
         if self.type is int:
-            if isinstance(value, (int, np.integer)):
-                value = int(value)
-            elif isinstance(value, (float, np.floating)) and float(value).is_integer():
+            if isinstance(value, (int, np.integer)) or (
+                isinstance(value, (float, np.floating)) and float(value).is_integer()
+            ):
                 value = int(value)
             else:
                 raise ParamError(f"{where} must be an int, got {value!r}", self.name)

@@ -324,7 +324,7 @@ def parse(model: type[_Model], data: Any) -> Any:
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"{name}: {_explain(exc, model)}") from None
     if "sessionId" in model.model_fields:
         try:
-            _check_session_id(obj.sessionId)
+            _check_session_id(getattr(obj, "sessionId"))  # noqa: B009 (a field of some models)
         except ValueError as exc:
             raise ProtocolError(ErrorCode.INVALID_SESSION, f"{name}: {exc}") from None
     return obj

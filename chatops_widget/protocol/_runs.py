@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 from typing import Any, ClassVar
@@ -117,6 +118,6 @@ def _values_text(values: list[Any]) -> str:
     ints = all(isinstance(v, int) and not isinstance(v, bool) for v in values)
     if ints and len(values) >= 3:
         step = values[1] - values[0]
-        if step > 0 and all(b - a == step for a, b in zip(values, values[1:], strict=False)):
+        if step > 0 and all(b - a == step for a, b in itertools.pairwise(values)):
             return f"{values[0]}:{values[-1]}:{step}"
     return ",".join(_text(v) for v in values)

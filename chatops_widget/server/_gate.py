@@ -90,11 +90,11 @@ class Gate:
                 return {"ok": False, "error": exc.info().wire()}
             except Exception:
                 log.exception("%s failed", name)
-                exc = ProtocolError(
+                fault = ProtocolError(
                     ErrorCode.INTERNAL, f"{name}: internal server error (see the server log)"
                 )
-                await self.send_error(sid, exc)
-                return {"ok": False, "error": exc.info().wire()}
+                await self.send_error(sid, fault)
+                return {"ok": False, "error": fault.info().wire()}
 
         return handler
 

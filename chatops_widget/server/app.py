@@ -17,6 +17,7 @@ Example (serve it with any ASGI server; ``chatops-widget serve`` does this with 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import secrets
 import tempfile  # noqa: F401  (used by the docstring example)
@@ -320,7 +321,7 @@ class ChatOpsServer:
         extra: dict[str, Any] = {}
         for fn in self._join_extras:
             value = fn(req.sessionId)
-            if asyncio.iscoroutine(value) or isinstance(value, asyncio.Future):
+            if inspect.isawaitable(value):
                 value = await value
             extra.update(value or {})
         return {

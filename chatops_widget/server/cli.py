@@ -23,10 +23,11 @@ import uvicorn
 from .._version import __version__
 from ..protocol import DEFAULT_HOST, DEFAULT_PORT, SOCKETIO_PATH
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``chatops-widget`` argument parser (``serve`` and its options)."""
     parser = argparse.ArgumentParser(
         prog="chatops-widget", description="ChatOps server for chatops-widget."
     )

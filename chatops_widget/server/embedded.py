@@ -58,14 +58,17 @@ class EmbeddedServer:
 
     @property
     def url(self) -> str:
+        """``http://host:port`` (the port is known once started)."""
         return f"http://{self.host}:{self.port}"
 
     @property
     def data_dir(self) -> Path | None:
+        """Where the running server keeps its data (None before start)."""
         return self.server.data_dir if self.server else None
 
     @property
     def running(self) -> bool:
+        """Whether the server thread is up."""
         return bool(self._thread and self._thread.is_alive() and self._uvicorn)
 
     def start(self, timeout: float = 20.0) -> EmbeddedServer:

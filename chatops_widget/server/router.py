@@ -67,7 +67,6 @@ def command(name: str, *, usage: str, summary: str, details: str = "") -> Callab
     >>> getattr(ping, "__chatops_command__").usage
     '/ping'
     """
-
     spec = CommandSpec(_key(name), usage, summary, details)
 
     def mark(fn: F) -> F:
@@ -170,13 +169,13 @@ class CommandRouter:
             return failed, None, exc
         except Exception:
             log.exception("command %r failed", text)
-            exc = ProtocolError(
+            fault = ProtocolError(
                 ErrorCode.INTERNAL,
                 f"/{name} failed with an internal error (see the server log)",
                 session_id,
             )
-            failed = CommandResult(sessionId=session_id, command=text, ok=False, error=exc.info())
-            return failed, None, exc
+            failed = CommandResult(sessionId=session_id, command=text, ok=False, error=fault.info())
+            return failed, None, fault
         ok = CommandResult(
             sessionId=session_id, command=text, ok=True, runId=reply.run_id, summary=reply.summary
         )

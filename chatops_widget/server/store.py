@@ -63,6 +63,7 @@ class Store:
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
+        """Close the database connection."""
         with self._lock:
             self._db.close()
 
@@ -82,6 +83,7 @@ class Store:
             return self.session(session_id) or {}
 
     def session(self, session_id: str) -> dict[str, Any] | None:
+        """The session's row (``id, name, createdAt, lastSeq``), or None."""
         with self._lock:
             row = self._db.execute(
                 "SELECT id, name, created_at, last_seq FROM sessions WHERE id = ?", (session_id,)
@@ -91,11 +93,13 @@ class Store:
         return {"id": row[0], "name": row[1], "createdAt": row[2], "lastSeq": row[3]}
 
     def sessions(self) -> list[dict[str, Any]]:
+        """Every session's row, oldest first."""
         with self._lock:
             ids = [r[0] for r in self._db.execute("SELECT id FROM sessions ORDER BY created_at")]
         return [s for s in (self.session(i) for i in ids) if s]
 
     def last_seq(self, session_id: str) -> int:
+        """The highest ``seq`` stored in the session (0 if none)."""
         with self._lock:
             row = self._db.execute(
                 "SELECT last_seq FROM sessions WHERE id = ?", (session_id,)

@@ -91,7 +91,7 @@ class PendingClient:
     def _run(self) -> None:
         try:
             self.value = self._make()  # type: ignore[misc]
-        except BaseException as exc:  # noqa: BLE001 - raised by get()
+        except BaseException as exc:
             self.error = exc
         finally:
             self._done.set()
@@ -116,12 +116,13 @@ class PendingClient:
 class ClientHolder:
     """The widget's side of it: ``_client`` (waits while connecting), ``_start_client``.
 
-    The widget provides ``_handlers`` (client event -> callback), ``_resync(send)`` and
-    ``_notice(text)``.
+    The widget provides ``_handlers`` (client event -> callback), ``_resync(send)``,
+    ``_notice(text)`` and the ``constants`` traitlet.
     """
 
     _handlers: dict[str, Callable[..., Any]]
     _pending: PendingClient
+    constants: dict[str, Any]
 
     def _start_client(self, client: Any, url: str | None, token: str | None) -> None:
         self._owns_client, self._closing = client is None, False
@@ -158,6 +159,8 @@ class ClientHolder:
             return self.__dict__.get("_client_obj")
 
     def _attach(self, client: ChatOpsClient, send: bool) -> None:
+        # the constants' engine part (stat metadata: numpy, pandas), now that the panel shows
+        self.constants = sync.frontend_constants()
         for name, fn in self._handlers.items():
             client.on(name, fn)
         if client.current_session_id is None and client.is_connected:

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import re
 import shlex
@@ -48,7 +49,7 @@ def downsample_indices(columns: Sequence[np.ndarray], max_points: int = MAX_POIN
         values = np.where(
             np.isnan(values), np.nanmean(values) if np.isfinite(values).any() else 0, values
         )
-        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        for lo, hi in itertools.pairwise(edges):
             if hi > lo:
                 seg = values[lo:hi]
                 picked.append(np.array([lo + int(seg.argmin()), lo + int(seg.argmax())]))
@@ -74,10 +75,53 @@ def series_payload(df: pd.DataFrame, columns: Sequence[str], max_points: int = M
     """``{"t": [epoch s], col: [...]}`` for ``columns`` of ``df``, downsampled together."""
     arrays = [df[c].to_numpy(dtype=float) for c in columns]
     idx = downsample_indices(arrays, max_points)
-    out: dict[str, Any] = {"t": _epoch_seconds(df.index[idx])}
+    seconds = _epoch_seconds(df.index)  # once: converting per point made this O(n * points)
+    out: dict[str, Any] = {"t": [seconds[i] for i in idx]}
     for c, a in zip(columns, arrays, strict=True):
         out[str(c)] = _json_floats(a[idx])
     return out
+
+
+#: Equity-frame columns taken as the buy-and-hold benchmark of a backtest (first found).
+BENCHMARK_COLUMNS = ("benchmark", "buy_and_hold", "buy_hold")
+#: The most trades marked on a chart (evenly spaced beyond that; the kernel keeps them all).
+MAX_MARKERS = 400
+
+
+def _side(direction: Any) -> int:
+    """A trade's direction as +1 (long) or -1 (short): from "long"/"short" or a signed number."""
+    if isinstance(direction, str):
+        return -1 if direction.strip().lower() == "short" else 1
+    return -1 if direction is not None and float(direction) < 0 else 1
+
+
+def trade_markers(trades: pd.DataFrame, max_markers: int = MAX_MARKERS) -> dict[str, Any]:
+    """Entries and exits for the equity chart: ``{"entry", "exit" (epoch s), "direction",
+    "pnl", "total"}``, at most ``max_markers`` trades, evenly spaced.
+
+    >>> t = pd.DataFrame({"entry_time": pd.to_datetime(["2020-01-02", "2020-02-03"]),
+    ...                   "exit_time": pd.to_datetime(["2020-01-10", "2020-02-20"]),
+    ...                   "direction": ["long", "short"], "pnl": [120.5, -30.0]})
+    >>> m = trade_markers(t)
+    >>> m["entry"][0], m["direction"], m["pnl"], m["total"]
+    (1577923200.0, [1, -1], [120.5, -30.0], 2)
+    """
+    need = {"entry_time", "exit_time"}
+    if not need <= set(trades.columns) or not len(trades):
+        return {"entry": [], "exit": [], "direction": [], "pnl": [], "total": 0}
+    idx = np.arange(len(trades))
+    if len(idx) > max_markers:
+        idx = np.unique(np.linspace(0, len(trades) - 1, max_markers).astype(np.int64))
+    picked = trades.iloc[idx]
+    direction = picked["direction"] if "direction" in picked.columns else pd.Series(1, picked.index)
+    pnl = picked["pnl"] if "pnl" in picked.columns else pd.Series(np.nan, picked.index)
+    return {
+        "entry": _epoch_seconds(pd.DatetimeIndex(picked["entry_time"])),
+        "exit": _epoch_seconds(pd.DatetimeIndex(picked["exit_time"])),
+        "direction": [_side(d) for d in direction],
+        "pnl": _json_floats(pnl.to_numpy(dtype=float)),
+        "total": len(trades),
+    }
 
 
 def jsonable(value: Any) -> Any:
@@ -95,13 +139,57 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _sweep_cells(table: pd.DataFrame, params: list[str], metric: str) -> list[dict]:
-    """One row per (first, second) parameter pair: the best ``metric`` over the others."""
+def frontend_constants() -> dict[str, Any]:
+    """The widget's ``constants`` traitlet: the protocol's constants for the front end (run
+    statuses, result kinds, error codes, limits; :func:`chatops_widget.protocol.frontend_constants`)
+    and the engine's stat metadata (``engine.STATS``: which stats are fractions shown as percent)
+    and default cash, so the JS keeps no copies of any of them.
+
+    >>> c = frontend_constants()
+    >>> c["terminalStatuses"], c["defaultCash"]
+    (['cancelled', 'completed', 'failed'], 1000000.0)
+    >>> "total_return" in c["percentStats"], "sharpe" in c["percentStats"]
+    (True, False)
+    """
+    from .. import engine, protocol
+
+    stats = [{"name": s.name, "label": s.label, "unit": s.unit, "description": s.description,
+              "higherIsBetter": s.higher_is_better} for s in engine.STATS]  # fmt: skip
+    return {
+        **protocol.frontend_constants(),
+        "stats": stats,
+        "percentStats": [s["name"] for s in stats if s["unit"] == "fraction"],
+        "defaultCash": float(engine.DEFAULT_CASH),
+    }
+
+
+#: The fewest trades a sweep combination needs to count as a heatmap cell's best by default (a
+#: one-trade "best" is luck, not an edge); the panel shows it and lets the user change it.
+SWEEP_MIN_TRADES = 5
+
+
+def sweep_cells(
+    table: pd.DataFrame, params: list[str], metric: str, min_trades: int = SWEEP_MIN_TRADES
+) -> list[dict]:
+    """One row per (first, second) parameter pair: the best ``metric`` over the other parameters,
+    among the combinations with at least ``min_trades`` trades when the cell has any.
+
+    >>> t = pd.DataFrame({"fast": [5, 5, 10], "slow": [20, 20, 20], "stop": [1, 2, 1],
+    ...                   "sharpe": [2.0, 1.0, 0.5], "num_trades": [1, 30, 12]})
+    >>> cells = sweep_cells(t, ["fast", "slow", "stop"], "sharpe")
+    >>> [(r["fast"], r["stop"], r["num_trades"]) for r in cells]
+    [(5, 2, 30), (10, 1, 12)]
+    """
     keep = [p for p in params[:2] if p in table.columns]
     if not keep or metric not in table.columns:
         return []
-    best = table.sort_values(metric, ascending=False).drop_duplicates(keep)
-    stats = [metric, f"oos_{metric}", "total_return", "oos_total_return", "max_drawdown"]
+    ranked = table.sort_values(metric, ascending=False, kind="stable")
+    if "num_trades" in ranked.columns:  # enough trades first, then the best of the rest
+        enough = ranked["num_trades"].fillna(0) >= min_trades
+        ranked = pd.concat([ranked[enough], ranked[~enough]])
+    best = ranked.drop_duplicates(keep)
+    stats = [metric, f"oos_{metric}", "total_return", "oos_total_return", "max_drawdown",
+             "num_trades", "oos_num_trades"]  # fmt: skip
     cols = list(dict.fromkeys([*params, *stats]))
     best = best[[c for c in cols if c in best.columns]]
     return [jsonable(r) for r in best.to_dict("records")]
@@ -118,11 +206,11 @@ def result_payload(value: Any, summary: dict[str, Any] | None = None) -> dict[st
     if isinstance(value, pd.DataFrame):  # a sweep table
         params = list(summary.get("params") or [])
         metric = "sharpe"
-        rows = _sweep_cells(value, params, metric) if len(value) else []
+        rows = sweep_cells(value, params, metric) if len(value) else []
         msg.update(kind="sweep", template=summary.get("template"), symbol=summary.get("symbol"),
                    params=params, rows=jsonable(rows or summary.get("rows") or []),
                    count=summary.get("count", len(value)), metric=metric,
-                   split=summary.get("split"))  # fmt: skip
+                   split=summary.get("split"), minTrades=SWEEP_MIN_TRADES)  # fmt: skip
     elif hasattr(value, "trades"):  # engine.BacktestResult
         equity = value.equity
         msg.update(
@@ -134,8 +222,12 @@ def result_payload(value: Any, summary: dict[str, Any] | None = None) -> dict[st
             stats=jsonable(summary.get("stats") or stats_to_json(value.stats)),
         )
         if "equity" in equity.columns:
-            cols = ["equity"] + (["drawdown"] if "drawdown" in equity.columns else [])
-            msg["series"] = series_payload(equity, cols)
+            extra = [c for c in ("drawdown", "position", *BENCHMARK_COLUMNS) if c in equity.columns]
+            msg["series"] = series_payload(equity, ["equity", *extra])
+            for name in BENCHMARK_COLUMNS:  # a buy-and-hold line, when the result has one
+                if name in msg["series"]:
+                    msg["series"]["benchmark"] = msg["series"].pop(name)
+            msg["trades"] = trade_markers(value.trades)
             if "drawdown" not in equity.columns:
                 eq = msg["series"]["equity"]
                 peak = np.maximum.accumulate(np.array(eq, dtype=float))

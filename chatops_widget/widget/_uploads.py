@@ -20,7 +20,7 @@ from typing import Any
 from ..protocol import ErrorCode, ProtocolError
 from . import _sync as sync
 
-__all__ = ["upload", "replace"]
+__all__ = ["replace", "upload"]
 
 Notice = Callable[..., None]
 

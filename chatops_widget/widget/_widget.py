@@ -59,14 +59,24 @@ class ChatOpsWidget(ClientHolder, anywidget.AnyWidget):
     """
 
     _esm = _STATIC / "widget.js"
+    #: The panel's styles; anywidget puts them where the view lives (document or shadow root).
+    _css = _STATIC / "widget.css"
 
     session_id = traitlets.Unicode("").tag(sync=True)
     connected = traitlets.Bool(False).tag(sync=True)
     reconnect_attempt = traitlets.Int(0).tag(sync=True)
-    commands = traitlets.List().tag(sync=True)
-    strategies = traitlets.List().tag(sync=True)
-    templates = traitlets.List().tag(sync=True)
+    commands: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    strategies: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    templates: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     theme = traitlets.Unicode("auto").tag(sync=True)  # "auto" (JupyterLab's), "light", "dark"
+    #: Run statuses, result kinds, limits, stat units, default cash: the JS keeps no copies.
+    constants = traitlets.Dict().tag(sync=True)
+
+    @traitlets.default("constants")
+    def _default_constants(self) -> dict[str, Any]:
+        from ..protocol import frontend_constants  # the engine's stats follow (_connect.py)
+
+        return frontend_constants()
 
     def __init__(
         self,
@@ -88,7 +98,6 @@ class ChatOpsWidget(ClientHolder, anywidget.AnyWidget):
         self._handlers = {name: getattr(self, "_on_" + name) for name in _EVENTS}
         self.on_msg(self._on_frontend)
         self._start_client(client, url, token)  # without a client: in the background
-        startup.debug("widget: constructed")
 
     # ------------------------------------------------------------------ public API
 
@@ -221,7 +230,7 @@ class ChatOpsWidget(ClientHolder, anywidget.AnyWidget):
             self._resync_pending = False
             self._session = self._client.current_session_id
             self._messages = list(self._client.messages) if self._session else []
-            self._ids = {m.get("id"): i for i, m in enumerate(self._messages)}
+            self._ids = {str(m.get("id")): i for i, m in enumerate(self._messages)}
             self._refresh_state()
             if send:
                 for chunk in sync.history_chunks(self._messages, None):
@@ -246,13 +255,13 @@ class ChatOpsWidget(ClientHolder, anywidget.AnyWidget):
             if msg.get("sessionId") != self._session or self._resync_pending:
                 self._schedule_resync()  # the client switched sessions (or is catching up)
                 return
-            at = self._ids.get(msg.get("id"))
+            at = self._ids.get(str(msg.get("id")))
             if at is not None:  # an in-place update (e.g. streamed assistant text)
                 if self._messages[at] == msg:
                     return
                 self._messages[at] = msg
             else:
-                self._ids[msg.get("id")] = len(self._messages)
+                self._ids[str(msg.get("id"))] = len(self._messages)
                 self._messages.append(msg)
             self._post({"type": "message", "message": msg})
 
@@ -270,7 +279,7 @@ class ChatOpsWidget(ClientHolder, anywidget.AnyWidget):
             text = str(err.get("message", ""))
             self._notice(f"{payload.get('command', 'command')} failed: {text}", key=text)
         elif kind in RESULT_KINDS and payload.get("runId") and summary.get("status") != "cancelled":
-            self._pool.submit(self._show_result, payload["runId"], summary)
+            self._background(self._show_result, payload["runId"], summary)
         elif kind == "strategy" and isinstance(summary.get("strategy"), dict):
             with self._lock:
                 self.strategies = [*self.strategies, sync.jsonable(summary["strategy"])]
@@ -287,7 +296,7 @@ class ChatOpsWidget(ClientHolder, anywidget.AnyWidget):
             self._notice(str(payload))
 
     def _on_connect(self, *args: Any) -> None:
-        self._pool.submit(self._refresh_state)
+        self._background(self._refresh_state)
 
     def _on_disconnect(self, *args: Any) -> None:
         with self._lock:
@@ -312,8 +321,12 @@ class ChatOpsWidget(ClientHolder, anywidget.AnyWidget):
             return
         startup.debug("widget: result %s fetched", run_id)
         summary = {**self._client.results.summary(run_id), **(summary or {}), "runId": run_id}
+        msg = sync.result_payload(value, summary)
+        engine_seconds = self._client.results.meta(run_id).get("engineSeconds")
+        if isinstance(engine_seconds, (int, float)):
+            msg["engineSeconds"] = float(engine_seconds)  # the engine's own time, on the card
         if session == self._session:
-            self._post(sync.result_payload(value, summary))
+            self._post(msg)
             startup.debug("widget: result %s sent to the panel", run_id)
 
     # ------------------------------------------------------------------ front-end messages
@@ -342,9 +355,9 @@ class ChatOpsWidget(ClientHolder, anywidget.AnyWidget):
                 text = f"/cancel {content.get('runId')}"
                 self._background(lambda: self._client.execute_command(text))
             elif kind == "get_result":
-                self._pool.submit(self._show_result, str(content.get("runId")))
+                self._background(self._show_result, str(content.get("runId")))
             elif kind == "session":
-                self._pool.submit(self._session_action, content.get("action"), content.get("id"))
+                self._background(self._session_action, content.get("action"), content.get("id"))
             elif kind == "upload":
                 self._background(lambda: uploads.upload(self._client, self.uploads, content,
                                                         self._notice))  # fmt: skip
@@ -362,6 +375,8 @@ class ChatOpsWidget(ClientHolder, anywidget.AnyWidget):
         def done(fut: Future[Any]) -> None:
             exc = fut.exception()
             if exc is not None:
+                if not isinstance(exc, (ProtocolError, TimeoutError, ConnectionError)):
+                    log.error("%s failed", getattr(fn, "__name__", fn), exc_info=exc)
                 self._notice(getattr(exc, "message", None) or str(exc))
 
         self._pool.submit(fn, *args).add_done_callback(done)

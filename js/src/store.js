@@ -2,7 +2,8 @@
 // results, local notices), running backtests and the input history. It is fed by the kernel's
 // custom messages: one "history" (sent once, after our "ready"), then one "message" per append.
 
-const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+import { isTerminal } from "./constants.js";
+
 const RUN_LINGER_MS = 60_000;
 const MAX_INPUT_HISTORY = 200;
 
@@ -111,15 +112,38 @@ export class Store {
 
   upsertMessage(message, fromHistory, silent = false) {
     if (!message || message.id == null) return;
-    const key = "m:" + message.id;
+    const key = `m:${message.id}`;
     const at = this.index.get(key);
     if (at !== undefined) {
       this.items[at] = { ...this.items[at], message };
       if (!silent) this.emit({ type: "update", key, index: at });
       return;
     }
-    this.push({ key, kind: "message", message, fromHistory });
-    if (!silent) this.emit({ type: "append" });
+    const item = { key, kind: "message", message, fromHistory };
+    const pos = this.positionFor(message.seq);
+    if (pos === this.items.length) {
+      this.push(item);
+      if (!silent) this.emit({ type: "append" });
+      return;
+    }
+    // Arrived out of order (seq lower than a message already shown): put it in its place.
+    this.items.splice(pos, 0, item);
+    for (let i = pos; i < this.items.length; i++) this.index.set(this.items[i].key, i);
+    if (!silent) this.emit({ type: "insert", key, index: pos });
+  }
+
+  /** Where a message with `seq` belongs. In order (the usual case: newer than the newest
+   *  message shown) or without a seq: at the end. Out of order: right after the last message
+   *  with a lower seq. */
+  positionFor(seq) {
+    const end = this.items.length;
+    if (!Number.isFinite(seq)) return end;
+    const seqAt = (i) => (this.items[i].kind === "message" ? this.items[i].message.seq : undefined);
+    let i = end - 1;
+    while (i >= 0 && !Number.isFinite(seqAt(i))) i--;
+    if (i < 0 || seqAt(i) < seq) return end;
+    for (; i >= 0; i--) if (Number.isFinite(seqAt(i)) && seqAt(i) < seq) return i + 1;
+    return 0;
   }
 
   applyProgress(msg) {
@@ -132,6 +156,8 @@ export class Store {
       progress: Math.min(100, progress),
       status: msg.status || prev.status || "running",
       message: msg.message ?? prev.message,
+      // what runs, in words (the server's label, e.g. the template): never an error message
+      label: msg.status !== "failed" && msg.message ? msg.message : prev.label,
       at: Date.now(),
     });
     this.emit({ type: "runs" });
@@ -139,7 +165,7 @@ export class Store {
 
   applyResult(msg) {
     this.results.set(msg.runId, msg);
-    const key = "r:" + msg.runId;
+    const key = `r:${msg.runId}`;
     const at = this.index.get(key);
     if (at !== undefined) {
       this.items[at] = { ...this.items[at], result: msg };
@@ -159,7 +185,7 @@ export class Store {
 
   addNotice(level, text, action = null) {
     noticeCounter += 1;
-    this.push({ key: "n:" + noticeCounter, kind: "notice", level, text, action, at: new Date() });
+    this.push({ key: `n:${noticeCounter}`, kind: "notice", level, text, action, at: new Date() });
     this.emit({ type: "append" });
   }
 
@@ -168,7 +194,7 @@ export class Store {
     const now = Date.now();
     const out = [];
     for (const run of this.runs.values()) {
-      if (TERMINAL.has(run.status) && now - run.at > RUN_LINGER_MS) continue;
+      if (isTerminal(run.status) && now - run.at > RUN_LINGER_MS) continue;
       out.push(run);
     }
     return out.slice(-6);
@@ -180,5 +206,3 @@ export class Store {
     if (h.length > MAX_INPUT_HISTORY) h.splice(0, h.length - MAX_INPUT_HISTORY);
   }
 }
-
-export { TERMINAL };

@@ -1,9 +1,10 @@
 // anywidget entry of the chatops-widget chat panel (bundled by esbuild into
-// chatops_widget/static/widget.js). `initialize` runs once per model: it starts the shared store
-// (which asks the kernel for the history once); `render` runs once per view.
-import { mountPanel } from "./panel.js";
+// chatops_widget/widget/static/widget.js). `initialize` runs once per model: it starts the shared store
+// (which asks the kernel for the history once); `render` runs once per view. The styles are not
+// injected here: they ship as the widget's `_css` (widget.css), so every host's isolation works.
+import { followConstants } from "./constants.js";
+import { mountPanel } from "./panel/layout.js";
 import { Store } from "./store.js";
-import { injectStyles } from "./styles.js";
 
 const stores = new WeakMap();
 
@@ -19,14 +20,15 @@ function storeFor(model) {
 
 export default {
   initialize({ model }) {
+    const unfollow = followConstants(model);
     const store = storeFor(model);
     return () => {
+      unfollow();
       store.stop();
       stores.delete(model);
     };
   },
   render({ model, el }) {
-    injectStyles(el.ownerDocument || document);
     return mountPanel(model, el, storeFor(model));
   },
 };

@@ -118,7 +118,7 @@ def test_split_errors_say_what_to_change(alpha):
     with pytest.raises(EngineError, match="is not a date"):
         sweep(alpha, "sma_cross", {"fast": [5]}, split="next tuesday")
     late = str(alpha.index[-30].date())  # 30 bars out of sample: a 50-bar window fits nowhere
-    with pytest.raises(ParamError, match="fits both periods .* the 30 bars of the shorter"):
+    with pytest.raises(ParamError, match=r"fits both periods .* the 30 bars of the shorter"):
         sweep(alpha, "sma_cross", {"fast": [10], "slow": [50]}, split=late)
 
 

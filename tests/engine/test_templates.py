@@ -79,7 +79,7 @@ def test_chat_style_strings_are_coerced():
 
 
 def test_other_cross_parameter_rules():
-    with pytest.raises(ParamError, match="lower .* must be below upper") as ei:
+    with pytest.raises(ParamError, match=r"lower .* must be below upper") as ei:
         get_template("rsi_reversion").validate({"lower": 80, "upper": 20})
     assert ei.value.param == "lower"
     with pytest.raises(ParamError, match="exit_window=300 needs more than 301 bars"):

@@ -7,6 +7,7 @@ everything the panel sends is recorded in ``model.sent``.
 from __future__ import annotations
 
 import json
+import re
 
 SESSION = "session_test"
 SCROLL = "document.querySelector('.cow-scroll')"
@@ -78,6 +79,12 @@ def test_role_styling_and_timestamps(page):
     assert user["bg"] == "rgb(25, 118, 210)"  # primary (fallback of --jp-brand-color1)
     assert assistant["bg"] != user["bg"] and system["bg"] != assistant["bg"]
     assert system["border"] == "rgb(237, 108, 2)"  # warning accent
+    composer = page.evaluate(
+        """() => { const c = document.querySelector('.cow-composer');
+             return [getComputedStyle(c).display, c.querySelector('.cow-input').offsetWidth,
+                     c.clientWidth]; }"""
+    )
+    assert composer[0] == "flex" and composer[1] > 0.6 * composer[2], composer
     expected = page.evaluate("() => new Date('2026-01-02T10:00:01.000Z').toLocaleTimeString()")
     assert user["meta"].endswith(expected)
 
@@ -199,7 +206,7 @@ def test_progress_bar_fills_and_cancel(page):
     width = page.evaluate(
         """() => { const r = document.querySelector('.cow-run[data-run="run_1"]');
                    return r.querySelector('.cow-bar-fill').getBoundingClientRect().width /
-                          r.querySelector('.cow-bar').getBoundingClientRect().width; }"""
+                          r.querySelector('.cow-bar').clientWidth; }"""
     )
     assert width > 0.95
     assert run.locator(".cow-cancel").count() == 0
@@ -277,12 +284,9 @@ def test_backtest_comparison_and_sweep_results(page):
         },
     )
     sweep = page.locator('.cow-result[data-run="run_3"]')
-    cells = sweep.locator(".cow-heat td.cow-cell")
-    assert cells.count() == 6
-    colours = set(cells.evaluate_all("(cs) => cs.map((c) => c.style.background)"))
-    assert len(colours) >= 3  # a real colour scale, not one colour
+    assert sweep.locator("canvas.cow-heat-canvas").count() == 1
     # clicking a cell backtests that combination (the best row behind the cell)
-    sweep.locator(".cow-heat tbody tr").nth(1).locator("td.cow-cell").nth(2).click()
+    click_cell(page, sweep, 2, 1)  # fast=15, slow=60
     assert sent(page)[-1] == {
         "type": "send",
         "text": "/run_backtest sma_cross symbol=GOOG fast=15 slow=60",
@@ -296,8 +300,104 @@ def test_backtest_comparison_and_sweep_results(page):
     split = page.locator('.cow-result[data-run="run_4"]')
     assert "out of sample from 2021-01-01" in split.locator(".cow-card-title").inner_text()
     heads = split.locator(".cow-top th").all_inner_texts()
+    assert split.locator(".cow-heat-edge").is_visible()  # the best cell is fast=15, the edge
     assert heads == ["fast", "slow", "sharpe", "oos_sharpe", "total_return", "oos_total_return"]
     assert "-5.00 %" in split.locator(".cow-top").inner_text()
+
+
+def cell_point(page, card, i: int, j: int) -> tuple[float, float]:
+    """Page coordinates of grid cell (i, j) (x index, y index from the bottom) of a heatmap."""
+    canvas = card.locator("canvas.cow-heat-canvas")
+    box = canvas.bounding_box()
+    geo = json.loads(canvas.get_attribute("data-plot"))
+    x = box["x"] + geo["left"] + (i + 0.5) * geo["width"] / geo["cols"]
+    y = box["y"] + geo["top"] + (geo["rows"] - 1 - j + 0.5) * geo["height"] / geo["rows"]
+    return x, y
+
+
+def click_cell(page, card, i: int, j: int) -> None:
+    page.mouse.click(*cell_point(page, card, i, j))
+
+
+def _grid(nx: int, ny: int, value, trades=lambda f, s: 20) -> list[dict]:
+    return [
+        {"fast": 2 + f, "slow": 10 + 2 * s, "sharpe": value(f, s), "num_trades": trades(f, s)}
+        for f in range(nx)
+        for s in range(ny)
+    ]
+
+
+def _sweep(run_id: str, rows: list[dict], **extra) -> dict:
+    return {"type": "result", "runId": run_id, "kind": "sweep", "template": "sma_cross",
+            "symbol": "ALPHA", "params": ["fast", "slow"], "rows": rows, "count": len(rows),
+            "metric": "sharpe", **extra}  # fmt: skip
+
+
+def test_big_sweep_heatmaps_are_one_bounded_canvas_card(page):
+    import math
+
+    for run_id, (nx, ny) in {"run_1k": (40, 25), "run_14k": (99, 146)}.items():
+        rows = _grid(nx, ny, lambda f, s: math.sin(f / 7) * math.cos(s / 11))
+        deliver(page, _sweep(run_id, rows, minTrades=5))
+        card = page.locator(f'.cow-result[data-run="{run_id}"]')
+        box = card.bounding_box()
+        nodes = card.evaluate("(c) => c.querySelectorAll('*').length")
+        assert box["width"] <= 720 and box["height"] < 600, (run_id, box)
+        assert nodes < 120, (run_id, nodes)
+        assert card.locator("canvas").count() == 1 and card.locator("td.cow-cell").count() == 0
+        # hovering a cell reads out its parameters and value
+        page.mouse.move(*cell_point(page, card, 0, 0))
+        readout = card.locator(".cow-heat-readout").inner_text()
+        assert readout.startswith("fast=2, slow=10: sharpe ") and "20 trades" in readout, readout
+    # the big grid is aggregated: each bucket shows its best cell, the best is still clickable
+    card = page.locator('.cow-result[data-run="run_14k"]')
+    geo = json.loads(card.locator("canvas").get_attribute("data-plot"))
+    assert geo["cols"] <= 99 and geo["rows"] < 146
+
+
+def test_heatmap_colours_centre_on_zero_and_legend(page):
+    # a no-trade 0 must not look like the best: zero is neutral grey, +0.04 leans blue
+    rows = _grid(3, 3, lambda f, s: {(0, 0): 0.0, (1, 1): 0.04, (2, 2): -2.0}.get((f, s), 1.0))
+    deliver(page, _sweep("run_c", rows))
+    card = page.locator('.cow-result[data-run="run_c"]')
+
+    def colour(i, j):
+        x, y = cell_point(page, card, i, j)
+        return card.locator("canvas").evaluate(
+            """(c, [x, y]) => { const r = c.getBoundingClientRect(), d = devicePixelRatio;
+                 return [...c.getContext('2d').getImageData((x - r.left) * d, (y - r.top) * d, 1, 1)
+                   .data].slice(0, 3); }""",
+            [x, y],
+        )
+
+    assert colour(0, 0) == [247, 247, 247]  # zero: neutral
+    r, _g, b = colour(1, 1)
+    assert b >= r and abs(r - 247) < 10  # +0.04: nearly neutral, towards blue
+    assert colour(2, 2) == [178, 24, 43]  # the most negative: full red
+    legend = card.locator(".cow-heat-legend").inner_text()
+    assert legend.split() == ["sharpe", "-2", "0", "2"]  # symmetric around 0
+
+
+def test_min_trades_filter_and_edge_warning(page):
+    # the best sharpe is a one-trade combination at the grid's corner
+    def value(f, s):
+        return 5.0 if (f, s) == (0, 0) else 1 - abs(f - 3) / 10 - abs(s - 3) / 10
+
+    rows = _grid(7, 7, value, trades=lambda f, s: 1 if (f, s) == (0, 0) else 20)
+    deliver(page, _sweep("run_m", rows, minTrades=5))
+    card = page.locator('.cow-result[data-run="run_m"]')
+    field = card.locator("input.cow-min-trades")
+    assert field.input_value() == "5" and "default 5" in card.locator(".cow-heat-note").inner_text()
+    top = card.locator(".cow-top tbody tr").first.locator("td").all_inner_texts()
+    assert top[:2] == ["5", "16"]  # fast=5, slow=16: the interior optimum, not the 1-trade cell
+    assert not card.locator(".cow-heat-edge").is_visible()
+    field.fill("0")
+    field.dispatch_event("change")
+    top = card.locator(".cow-top tbody tr").first.locator("td").all_inner_texts()
+    assert top[:2] == ["2", "10"]
+    warning = card.locator(".cow-heat-edge")
+    assert warning.is_visible() and "edge of the grid" in warning.inner_text()
+    assert "fast=2" in warning.inner_text() and "slow=10" in warning.inner_text()
 
 
 def test_markdown_is_sanitized_and_user_text_is_text(page):
@@ -522,3 +622,135 @@ def test_theme_follows_jupyterlab_variables_and_dark_hint(page):
     page.evaluate("() => document.documentElement.removeAttribute('style')")
     set_traits(page, theme="dark")
     assert page.evaluate(bg) == "rgb(30, 30, 30)"
+
+
+def test_help_usage_lines_render_literally(page):
+    # the server's `/help sweep` reply: the usage in bold, its placeholders in angle brackets
+    usage = "/sweep <template> symbol=.. param=lo:hi:step [split=YYYY-MM-DD]"
+    text = f"**{usage}**\n\nGrid-search a template's parameters.\n\nRanges are lo:hi:step."
+    history(page, [msg(1, "assistant", text)])
+    bubble = page.locator(".cow-assistant .cow-bubble")
+    assert bubble.locator("strong").inner_text() == usage
+    assert "Ranges are lo:hi:step." in bubble.inner_text()
+    assert bubble.locator("template").count() == 0
+
+
+def test_sending_while_scrolled_up_scrolls_to_the_bottom(page):
+    history(page, [msg(i, "assistant", f"m{i}\n\nmore text") for i in range(1, 80)])
+    page.evaluate(f"() => {{ {SCROLL}.scrollTop = 0; }}")
+    page.wait_for_selector(".cow-jump.cow-show")
+    # a message from someone else while scrolled up: the view stays, the button stays
+    deliver(page, {"type": "message", "message": msg(80, "assistant", "from someone else")})
+    assert page.evaluate(f"() => {SCROLL}.scrollTop") == 0
+    assert page.locator(".cow-jump").is_visible()
+    box = page.locator(".cow-input")
+    box.click()
+    box.type("/status")
+    box.press("Escape")
+    box.press("Enter")
+    # the user's own command and its reply land in view
+    deliver(page, {"type": "message", "message": msg(81, "user", "/status")})
+    deliver(page, {"type": "message", "message": msg(82, "assistant", "no runs")})
+    assert page.locator('.cow-row[data-seq="81"]').is_visible()
+    assert page.locator('.cow-row[data-seq="82"]').is_visible()
+    assert not page.locator(".cow-jump").is_visible()
+
+
+def test_backtest_chart_readout_markers_and_benchmark(page):
+    n = 300
+    series = _series(n)
+    series["position"] = [(1 if (i // 50) % 2 else 0) for i in range(n)]
+    series["benchmark"] = [1e6 * (1 + 0.0005 * i) for i in range(n)]
+    t = series["t"]
+    trades = {"entry": [t[50], t[150]], "exit": [t[99], t[199]], "direction": [1, -1],
+              "pnl": [1200.0, -300.0], "total": 2}  # fmt: skip
+    deliver(page, {"type": "result", "runId": "run_c", "kind": "backtest", "strategyId": "s1",
+                   "stats": {"sharpe": 1.0}, "series": series, "trades": trades})  # fmt: skip
+    card = page.locator('.cow-result[data-run="run_c"]')
+    plot = card.locator(".cow-plot").first
+    assert plot.get_attribute("data-markers") == "4"  # two entries, two exits
+    assert (
+        "dashed: buy & hold" in card.inner_text() and "▲ long / ▼ short entry" in card.inner_text()
+    )
+    over = plot.locator(".u-over")
+    box = over.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
+    readout = card.locator(".cow-chart-readout")
+    page.wait_for_function(
+        "(el) => el.textContent.includes('equity')", arg=readout.element_handle()
+    )
+    text = readout.inner_text()
+    assert re.match(r"20\d\d-\d\d-\d\d ", text) and "equity 1,1" in text, text
+    assert "drawdown -" in text, text
+    assert "position long" in text or "position flat" in text
+    assert "buy & hold 1,0" in text
+    # the drawdown chart shares the cursor and the readout
+    dd = card.locator(".cow-plot").nth(1).locator(".u-over").bounding_box()
+    page.mouse.move(dd["x"] + 5, dd["y"] + dd["height"] / 2)
+    page.wait_for_function(
+        "(el) => el.textContent.startsWith('2020-09-1')", arg=readout.element_handle()
+    )
+
+
+def test_table_cells_do_not_wrap_in_a_narrow_panel(page):
+    page.evaluate("() => { document.getElementById('root').style.width = '380px'; }")
+    md = "| fast | slow | sharpe | total_return | max_drawdown |\n|---|---|---|---|---|\n"
+    md += "| 10 | 30 | 1.23 | 45.67% | -12.34% |\n"
+    history(page, [msg(1, "assistant", md)])
+    stats = {"total_return": 0.1234, "cagr": 0.0456, "volatility": 0.2, "sharpe": 1.2345,
+             "sortino": 1.9, "max_drawdown": -0.2, "win_rate": 0.55, "num_trades": 1234,
+             "exposure": 0.6, "profit_factor": 1.4, "avg_trade_return": 0.001,
+             "final_equity": 1234567.89, "start": "2015-01-02T00:00:00",
+             "end": "2024-12-31T00:00:00", "bars": 2516, "cash": 1000000.0}  # fmt: skip
+    deliver(page, {"type": "result", "runId": "run_w", "kind": "backtest", "stats": stats,
+                   "strategyId": "strategy_1", "series": _series(50)})  # fmt: skip
+    names = ["strategy_1", "strategy_2", "strategy_3"]
+    table = {m: dict.fromkeys(names, v) for m, v in stats.items()}
+    deliver(page, {"type": "result", "runId": "run_v", "kind": "comparison", "strategies": names,
+                   "table": table})  # fmt: skip
+    deliver(page, {"type": "message", "message": msg(2, "assistant", md)})
+    cells = page.evaluate(
+        """() => [...document.querySelectorAll(
+               '.cow-table td, .cow-table th, .cow-md td, .cow-md th')]
+             .map((c) => ({text: c.textContent, h: c.getBoundingClientRect().height,
+                           lh: parseFloat(getComputedStyle(c).fontSize) * 2}))"""
+    )
+    assert len(cells) > 60
+    wrapped = [c["text"] for c in cells if c["h"] > c["lh"] + 6]
+    assert not wrapped, wrapped  # every cell on one line
+    overflow = page.evaluate(
+        """() => { const root = document.querySelector('.cow-root').getBoundingClientRect();
+             return [...document.querySelectorAll('.cow-bubble, .cow-table-box, .cow-md table')]
+               .filter((b) => b.getBoundingClientRect().right > root.right + 1).length; }"""
+    )
+    assert overflow == 0  # wide tables scroll inside their card instead
+
+
+def test_template_runs_have_a_readable_label_in_the_tray(page):
+    # a template run has no strategy id; the server's progress message names what runs
+    deliver(page, {"type": "progress", "runId": "run_t", "strategyId": None, "progress": 10,
+                   "status": "running", "message": "sma_cross"})  # fmt: skip
+    label = page.locator('.cow-run[data-run="run_t"] .cow-run-label')
+    assert label.inner_text() == "sma_cross (run_t)"
+    deliver(page, {"type": "progress", "runId": "run_t", "progress": 10, "status": "failed",
+                   "message": "no data for symbol NOPE"})  # fmt: skip
+    assert label.inner_text() == "sma_cross (run_t)"  # an error is not a name
+    assert "no data for symbol NOPE" in label.get_attribute("title")
+
+
+def test_finished_runs_collapse_to_one_line(page):
+    for i in range(1, 7):
+        deliver(page, {"type": "progress", "runId": f"run_{i}", "strategyId": f"strategy_{i}",
+                       "progress": 50, "status": "running"})  # fmt: skip
+    tray = page.locator(".cow-tray")
+    running = tray.bounding_box()["height"]
+    for i in range(1, 7):
+        deliver(page, {"type": "progress", "runId": f"run_{i}", "progress": 100 if i != 3 else 60,
+                       "status": "completed" if i != 3 else "failed"})  # fmt: skip
+    done = tray.bounding_box()["height"]
+    assert done < 36 < running, (done, running)  # one line instead of six rows
+    assert page.locator(".cow-run .cow-run-pct", has_text="100 %").count() == 5
+    assert page.locator('.cow-run[data-run="run_3"] .cow-run-status').inner_text() == "failed"
+    # a new run gets its full row above the finished ones
+    deliver(page, {"type": "progress", "runId": "run_9", "progress": 5, "status": "running"})
+    assert page.locator('.cow-run[data-run="run_9"] .cow-cancel').is_visible()

@@ -83,7 +83,7 @@ def test_a_second_panel_in_the_process_shares_the_embedded_server(wait_until):
 def test_a_server_that_cannot_be_reached_is_said_in_the_panel(wait_until, record):
     w = ChatOpsWidget(url="http://127.0.0.1:9", token="x")
     try:
-        with pytest.raises(ConnectionError, match="cannot connect to http://127.0.0.1:9"):
+        with pytest.raises(ConnectionError, match=r"cannot connect to http://127\.0\.0\.1:9"):
             w.send_message("hello")
         wait_until(lambda: any("cannot connect" in t for t in _notices(w)), 10)
         assert w.connected is False

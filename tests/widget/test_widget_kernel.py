@@ -6,6 +6,7 @@ the front end: the one-time history, single appends, progress, results, notices.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import threading
@@ -164,6 +165,11 @@ def test_run_backtest_progress_result_and_dataframes(widget):
     assert "total_return" in result["stats"] and "sharpe" in result["stats"]
     series = result["series"]
     assert len(series["t"]) == len(series["equity"]) == len(series["drawdown"]) <= 1000
+    assert len(series["position"]) == len(series["t"])  # for the chart's hover readout
+    assert 0 < result["engineSeconds"] < 60  # the engine's own time, shown on the card
+    markers = result["trades"]  # entries and exits for the equity chart
+    assert markers["total"] == len(markers["entry"]) == len(markers["exit"]) > 0
+    assert series["t"][0] <= min(markers["entry"]) <= max(markers["exit"]) <= series["t"][-1]
     # the panel drew from the kernel's copy: client.results has it without a second fetch
     tracker, calls = w.client._runs, []
     assert tracker.cached(run_id) is not None
@@ -337,6 +343,9 @@ def test_comparison_and_sweep_results(widget):
     cells = {(r["fast"], r["slow"]) for r in sweep["rows"]}
     assert len(cells) == len(sweep["rows"]) == sweep["count"] == 6 * 4  # one row per heatmap cell
     assert sweep.get("split") is None and "oos_sharpe" not in sweep["rows"][0]
+    # the heatmap's minimum-trades filter: each cell's trades and the default to start from
+    assert sweep["minTrades"] == sync.SWEEP_MIN_TRADES
+    assert all(isinstance(r["num_trades"], int) for r in sweep["rows"])
     w._on_frontend(w, {"type": "send", "text": text + " split=2021-01-01"})
     split = rec.wait(lambda m: m.get("type") == "result" and m.get("split") == "2021-01-01", 120)
     assert {"sharpe", "oos_sharpe", "oos_total_return"} <= set(split["rows"][0])
@@ -354,3 +363,56 @@ def test_malformed_front_end_messages_get_a_notice_and_change_nothing(widget):
         note = rec.wait(lambda m, f=fragment: m.get("type") == "notice" and f in m["text"], 10)
         assert note["level"] == "error"
     assert len(w.history) == before
+
+
+def test_sweep_cells_prefer_combinations_with_enough_trades():
+    # three parameters: the cell (5, 20) holds a 1-trade "best" and a 30-trade runner-up
+    table = pd.DataFrame(
+        {
+            "fast": [5, 5, 10, 10],
+            "slow": [20, 20, 20, 20],
+            "stop": [0.01, 0.02, 0.01, 0.02],
+            "sharpe": [3.0, 1.0, 0.5, 0.4],
+            "num_trades": [1, 30, 2, 3],
+        }
+    )
+    cells = sync.sweep_cells(table, ["fast", "slow", "stop"], "sharpe", min_trades=5)
+    picked = {(r["fast"], r["slow"]): (r["stop"], r["num_trades"]) for r in cells}
+    assert picked[(5, 20)] == (0.02, 30)  # enough trades wins over a higher lucky sharpe
+    assert picked[(10, 20)] == (0.01, 2)  # no combination has enough: the best of the rest
+    unfiltered = sync.sweep_cells(table, ["fast", "slow", "stop"], "sharpe", min_trades=0)
+    assert unfiltered[0]["stop"] == 0.01
+
+
+def test_constants_traitlet_carries_the_protocol_constants(widget):
+    from chatops_widget.protocol import (
+        MAX_COMMAND_CHARS,
+        MAX_CONTENT_CHARS,
+        MAX_UPLOAD_BYTES,
+        RESULT_KINDS,
+        TERMINAL_STATUSES,
+        ErrorCode,
+    )
+
+    w, _rec = widget
+    state = w.get_state()  # what the front end receives when the view opens
+    c = state["constants"]
+    assert c == sync.frontend_constants() and w.trait_metadata("constants", "sync")
+    assert set(c["terminalStatuses"]) == set(TERMINAL_STATUSES)
+    assert set(c["resultKinds"]) == set(RESULT_KINDS)
+    assert c["limits"] == {"maxContentChars": MAX_CONTENT_CHARS,
+                           "maxCommandChars": MAX_COMMAND_CHARS,
+                           "maxUploadBytes": MAX_UPLOAD_BYTES}  # fmt: skip
+    assert set(c["errorCodes"]) == {e.value for e in ErrorCode}
+    assert {"total_return", "max_drawdown"} <= set(c["percentStats"])
+    assert c["defaultCash"] == engine.DEFAULT_CASH
+    assert c["defaultCash"] == inspect.signature(engine.backtest).parameters["cash"].default
+    units = {s["name"]: s["unit"] for s in c["stats"]}
+    assert units == {s.name: s.unit for s in engine.STATS}  # the engine's stat registry
+    json.dumps(c)  # plain JSON: it travels as a traitlet
+
+
+def test_styles_ship_as_the_widgets_css():
+    text = str(ChatOpsWidget._css)  # anywidget's FileContents: the file's text
+    assert ".cow-root" in text and ".cow-bubble" in text and ".cow-file" in text
+    assert "--jp-layout-color1" in text  # JupyterLab's theme variables, with fallbacks

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-_PCT = {
-    "total_return",
-    "cagr",
-    "volatility",
-    "max_drawdown",
-    "win_rate",
-    "exposure",
-    "avg_trade_return",
-}
+from chatops_widget import engine
+
 KEY_METRICS = [
     "total_return",
     "cagr",
@@ -27,16 +20,14 @@ KEY_METRICS = [
 
 
 def fmt(metric: str, value: Any) -> str:
-    """One stat, readable: fractions as percent, counts as ints, floats to 2 decimals."""
+    """One stat, readable, by its unit in the engine's registry (``engine.format_stat``).
+
+    >>> fmt("total_return", 0.0314), fmt("num_trades", 12), fmt("sharpe", None)
+    ('3.14 %', '12', 'n/a')
+    """
     if value is None:
         return "n/a"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    if metric.removeprefix("oos_") in _PCT:
-        return f"{value * 100:.2f}%"
-    if metric in {"num_trades", "bars", "count"} or isinstance(value, int):
-        return f"{int(value)}"
-    return f"{value:.2f}"
+    return engine.format_stat(metric, value)
 
 
 def _params(params: dict[str, Any]) -> str:

@@ -223,7 +223,7 @@ class Resolver:
         return self._sweep(req, start, end, money)
 
     def _comparison(
-        self, req: StartRun, start: str | None, end: str | None, money: dict[str, float]
+        self, req: StartRun, start: str | None, end: str | None, money: dict[str, Any]
     ) -> Prepared:
         if len(req.targets) < 2:
             raise Invalid("compare two or more strategies, e.g. strategy_1 strategy_2")
@@ -241,7 +241,7 @@ class Resolver:
         return Prepared("comparison", specs)
 
     def _sweep(
-        self, req: StartRun, start: str | None, end: str | None, money: dict[str, float]
+        self, req: StartRun, start: str | None, end: str | None, money: dict[str, Any]
     ) -> Prepared:
         tpl = self.template(req.targets[0])
         if not req.symbol:

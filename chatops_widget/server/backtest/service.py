@@ -68,9 +68,11 @@ class BacktestService:
         self._unsaved: dict[str, StoredResult] = {}
 
     async def start(self) -> None:
+        """Start the job manager's workers (a server start-up hook)."""
         await self.jobs.start(warmup=_work.warmup)
 
     async def shutdown(self) -> None:
+        """Store what is not stored yet, then stop the workers (a shut-down hook)."""
         for run_id in list(self._unsaved):
             self._save(run_id)
         if self._saves:  # let pending result writes finish (briefly)
@@ -78,6 +80,7 @@ class BacktestService:
         await self.jobs.shutdown()
 
     def new_run_id(self, wanted: str | None) -> str | None:
+        """``wanted`` if no run has that id yet (:class:`Invalid` if one has); None stays None."""
         if wanted is None:
             return None
         if self.jobs.get(wanted) is not None or self.results.record(wanted) is not None:
@@ -286,12 +289,12 @@ class BacktestService:
     def summary_of(self, session_id: str, run_id: str) -> dict[str, Any]:
         """The summary of a run of this session (finished or not)."""
         job = self.jobs.get(run_id)
-        if job is not None and job.session_id == session_id and not job.status == "completed":
+        if job is not None and job.session_id == session_id and job.status != "completed":
             info = job.info()
             return {k: info[k] for k in ("kind", "runId", "status", "progress", "error")}
         record = self.results.record(run_id)
         if record is None or record.get("sessionId") != session_id:
-            known = [j.run_id for j in self.jobs.list(session_id)]
+            known = [j.run_id for j in self.jobs.of_session(session_id)]
             raise NotFound(
                 f"no run '{run_id}' in this session{did_you_mean(run_id, known)}; "
                 "see /status for this session's runs"
@@ -300,7 +303,7 @@ class BacktestService:
 
     def runs(self, session_id: str) -> list[dict[str, Any]]:
         """Rows for ``/status``: live jobs, plus stored runs from before a restart."""
-        rows = [j.info() for j in self.jobs.list(session_id)]
+        rows = [j.info() for j in self.jobs.of_session(session_id)]
         seen = {r["runId"] for r in rows}
         for rec in self.results.records(session_id):
             if rec["runId"] not in seen:

@@ -127,7 +127,7 @@ def test_upload_lists_runs_sweeps_and_everyone_sees_it(server, pair, wait_until)
     ids=["missing-column", "nan", "unsorted", "text-prices", "no-dates", "negative"],
 )
 def test_bad_frames_are_refused_by_the_server_and_the_client(pair, change, expected):
-    a, b = pair
+    a, _b = pair
     bad = change(bars(50, seed=3))
     errors: list[dict] = []
     a.on("error", errors.append)
@@ -153,7 +153,7 @@ def _call_error(client: ChatOpsClient, **fields) -> ProtocolError:
 
 
 def test_bad_requests_get_clear_errors_and_nothing_changes(server, pair):
-    a, b = pair
+    a, _b = pair
     data = to_arrow_bytes(bars(30))
     before = symbols(a)
     err = _call_error(a, symbol="BAD SYMBOL!", data=data)

@@ -29,17 +29,17 @@ from ..resolve import MAX_COMBOS, check_date
 
 __all__ = [
     "bad",
-    "not_found",
-    "translated",
-    "no_arguments",
     "check_bare_params",
-    "require_grid",
+    "check_options",
+    "no_arguments",
+    "not_found",
     "parse_date",
     "parse_dates",
     "parse_float",
     "parse_range",
     "parse_run_id",
-    "check_options",
+    "require_grid",
+    "translated",
 ]
 
 _RUN_RE = re.compile(RUN_ID_PATTERN)
@@ -180,9 +180,12 @@ def parse_range(name: str, text: str) -> list[Any]:
         parts = text.split(":")
         if len(parts) not in (2, 3) or not all(p.strip() for p in parts):
             raise bad(f"{name}={text!r}: a range is lo:hi:step, e.g. {name}=5:50:5")
-        nums = [_number(name, p) for p in parts]
-        if any(isinstance(n, str) for n in nums):
-            raise bad(f"{name}={text!r}: range bounds must be numbers, e.g. {name}=5:50:5")
+        nums: list[float] = []
+        for p in parts:
+            n = _number(name, p)
+            if isinstance(n, str):
+                raise bad(f"{name}={text!r}: range bounds must be numbers, e.g. {name}=5:50:5")
+            nums.append(n)
         lo, hi = nums[0], nums[1]
         step = nums[2] if len(nums) == 3 else 1
         if step <= 0:
@@ -192,8 +195,8 @@ def parse_range(name: str, text: str) -> list[Any]:
         count = int((hi - lo) / step + 1e-9) + 1
         if count > MAX_COMBOS:
             raise bad(f"{name}={text!r} has {count} values; the limit is {MAX_COMBOS}")
-        if all(isinstance(n, int) for n in (lo, hi, step)):
-            return list(range(lo, hi + 1, step))  # type: ignore[arg-type]
+        if isinstance(lo, int) and isinstance(hi, int) and isinstance(step, int):
+            return list(range(lo, hi + 1, step))
         return [round(lo + i * step, 10) for i in range(count)]
     values = [_number(name, v) for v in text.split(",") if v.strip()]
     if not values:

@@ -12,6 +12,8 @@ Example (chat):
 
 from __future__ import annotations
 
+import pandas as pd
+
 from chatops_widget import engine
 from chatops_widget.server.host import CommandContext, CommandReply
 from chatops_widget.server.router import command
@@ -46,6 +48,7 @@ class ListingCommands:
     @command("status", usage="/status", summary="List this session's runs and their progress.")
     @translated
     async def status(self, ctx: CommandContext) -> CommandReply:
+        """``/status``: this session's runs."""
         no_arguments(ctx.command, "/status")
         runs = self.svc.runs(ctx.session_id)
         return CommandReply({"kind": "status", "runs": runs}, text=_format.status_text(runs))
@@ -57,6 +60,7 @@ class ListingCommands:
     )
     @translated
     async def cancel(self, ctx: CommandContext) -> CommandReply:
+        """``/cancel <run_id>``: stop a run."""
         svc, cmd = self.svc, ctx.command
         if len(cmd.args) != 1 or cmd.options:
             raise bad("usage: /cancel <run_id>, e.g. /cancel run_3fa2b1c4d5e6 (see /status)")
@@ -76,6 +80,7 @@ class ListingCommands:
     )
     @translated
     async def result(self, ctx: CommandContext) -> CommandReply:
+        """``/result <run_id>``: a run's summary again."""
         svc, cmd = self.svc, ctx.command
         if len(cmd.args) != 1 or cmd.options:
             raise bad("usage: /result <run_id>, e.g. /result run_3fa2b1c4d5e6 (see /status)")
@@ -100,6 +105,7 @@ class ListingCommands:
     @command("strategies", usage="/strategies", summary="List the stored strategies.")
     @translated
     async def strategies(self, ctx: CommandContext) -> CommandReply:
+        """``/strategies``: the stored strategies."""
         no_arguments(ctx.command, "/strategies")
         items = [s.info() for s in self.svc.strategies.all()]
         return CommandReply(
@@ -115,6 +121,7 @@ class ListingCommands:
     )
     @translated
     async def create_strategy(self, ctx: CommandContext) -> CommandReply:
+        """``/create_strategy``: store a template with params on a symbol."""
         svc, cmd = self.svc, ctx.command
         usage = _CREATE_USAGE
         if len(cmd.args) > 1:
@@ -149,17 +156,18 @@ class ListingCommands:
     @command("data", usage="/data", summary="List the symbols with their date ranges.")
     @translated
     async def data(self, ctx: CommandContext) -> CommandReply:
+        """``/data``: the symbols and their date ranges."""
         no_arguments(ctx.command, "/data")
         info = self.svc.catalog.info()
         items = [
             {
-                "symbol": r.symbol,
-                "start": r.start.isoformat()[:10],
-                "end": r.end.isoformat()[:10],
-                "bars": int(r.bars),
-                "source": r.source,
+                "symbol": str(r["symbol"]),
+                "start": pd.Timestamp(r["start"]).isoformat()[:10],
+                "end": pd.Timestamp(r["end"]).isoformat()[:10],
+                "bars": int(r["bars"]),
+                "source": r["source"],
             }
-            for r in info.itertuples()
+            for r in info.to_dict("records")
         ]
         return CommandReply({"kind": "data", "symbols": items}, text=_format.data_text(items))
 
@@ -168,6 +176,7 @@ class ListingCommands:
     )
     @translated
     async def templates(self, ctx: CommandContext) -> CommandReply:
+        """``/templates``: the templates and their params."""
         no_arguments(ctx.command, "/templates")
         specs = [t.spec() for t in engine.templates().values()]
         return CommandReply(

@@ -150,7 +150,7 @@ def _write(folder: Path, symbol: str, df: pd.DataFrame) -> Path:
     path = folder / f"{symbol}.parquet"
     tmp = folder / f".{symbol}.parquet.{os.getpid()}.tmp"
     df.to_parquet(tmp)
-    os.replace(tmp, path)
+    tmp.replace(path)
     return path
 
 
@@ -209,11 +209,10 @@ class Uploads:
             self.watch = None
 
     def _existing(self, symbol: str) -> str:
-        row = self.svc.catalog.info().set_index("symbol").loc[symbol]
-        return (
-            f"{int(row['bars']):,} bars {row['start'].date()}..{row['end'].date()}, "
-            f"from {row['source'] or 'the server'}"
-        )
+        info = self.svc.catalog.info()
+        row = info[info["symbol"] == symbol].to_dict("records")[0]
+        start, end = pd.Timestamp(row["start"]).date(), pd.Timestamp(row["end"]).date()
+        return f"{int(row['bars']):,} bars {start}..{end}, from {row['source'] or 'the server'}"
 
     async def upload_data(self, sid: str, data: Any) -> dict[str, Any]:
         """``uploadData {sessionId, symbol, data, overwrite?}`` -> ``{symbol, bars, ...}``."""
@@ -244,7 +243,7 @@ class Uploads:
             svc.revisions[sym] = next_revision()
             if self.watch is not None:  # our own write: nothing to reload
                 self.watch.remember(f"{sym}.parquet")
-        idx = df.index
+        idx = pd.DatetimeIndex(df.index)
         freq = bar_frequency(idx)
         info = {
             "symbol": sym,

@@ -28,7 +28,7 @@ from typing import Any
 from chatops_widget import engine
 from chatops_widget.protocol import SYMBOL_PATTERN
 
-__all__ = ["DataFolderWatch", "INTERVAL", "next_revision"]
+__all__ = ["INTERVAL", "DataFolderWatch", "next_revision"]
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,7 @@ class DataFolderWatch:
         self._task = asyncio.ensure_future(self._run())
 
     async def stop(self) -> None:
+        """Stop watching (the folder is left as it is)."""
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

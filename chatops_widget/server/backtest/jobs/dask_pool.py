@@ -35,7 +35,7 @@ from typing import Any
 
 from .pool import CACHE_SLOTS, Shared, WorkerDied, map_shared, without_parent_main
 
-__all__ = ["DaskPool", "SCHEDULER_ENV", "import_distributed"]
+__all__ = ["SCHEDULER_ENV", "DaskPool", "import_distributed"]
 
 SCHEDULER_ENV = "CHATOPS_DASK_SCHEDULER"
 
@@ -66,6 +66,7 @@ class DaskPool:
         self._client: Any = None
         self._cluster: Any = None
         self._scattered: OrderedDict[Hashable, asyncio.Future[Any]] = OrderedDict()
+        self._cancels: set[asyncio.Future[Any]] = set()  # cancels still in flight
 
     async def start(self) -> None:
         """Connect to the scheduler (or start the local cluster); a failure is logged, then raised.
@@ -134,8 +135,10 @@ class DaskPool:
             return await future
         except asyncio.CancelledError:
             done = future.cancel()
-            if inspect.isawaitable(done):
-                asyncio.ensure_future(done)
+            if inspect.isawaitable(done):  # let the cancel go through in the background
+                task = asyncio.ensure_future(done)
+                self._cancels.add(task)
+                task.add_done_callback(self._cancels.discard)
             raise
         except import_distributed().KilledWorker as exc:
             raise WorkerDied(f"a Dask worker died while running this task: {exc}") from None
@@ -146,6 +149,11 @@ class DaskPool:
         client, self._client = self._client, None
         cluster, self._cluster = self._cluster, None
         if client is not None:
+            if cluster is not None:  # our workers stop before our scheduler: no heartbeat errors
+                try:
+                    await client.retire_workers(close_workers=True)
+                except Exception as exc:  # best effort; the cluster closes them anyway
+                    log.debug("retiring the local Dask workers: %s", exc)
             await client.close()
         if cluster is not None:
             await cluster.close()

@@ -77,6 +77,7 @@ class Job:
 
     @property
     def done(self) -> bool:
+        """Whether the job has ended (completed, failed or cancelled)."""
         return self.status in TERMINAL
 
     def info(self) -> dict[str, Any]:
@@ -216,9 +217,10 @@ class JobManager:
         return job
 
     def get(self, run_id: str) -> Job | None:
+        """The job ``run_id`` (kept after it ends), or None."""
         return self.jobs.get(run_id)
 
-    def list(self, session_id: str | None = None) -> list[Job]:
+    def of_session(self, session_id: str | None = None) -> list[Job]:
         """Jobs, oldest first, optionally only one session's."""
         jobs = sorted(self.jobs.values(), key=lambda j: j.created)
         return [j for j in jobs if session_id is None or j.session_id == session_id]
@@ -240,14 +242,21 @@ class JobManager:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[bool] = loop.create_future()
         job.waiters.append(waiter)
-        timer = loop.call_later(timeout, lambda: waiter.done() or waiter.set_result(False))
+
+        def expire() -> None:
+            if not waiter.done():
+                waiter.set_result(False)
+
+        timer = loop.call_later(timeout, expire)
         try:
             return await waiter
         finally:
             timer.cancel()
             job.waiters.remove(waiter)
 
-    async def report(self, job: Job, *, status: str | None = None, progress: float | None = None):
+    async def report(
+        self, job: Job, *, status: str | None = None, progress: float | None = None
+    ) -> None:
         """Update ``job`` (progress only ever rises) and tell ``on_update`` (after the
         job's ``queued`` report, if that has not gone out yet)."""
         if job.done:
@@ -310,23 +319,22 @@ class JobManager:
 
         async def one(i: int) -> None:
             nonlocal done
-            async with gate:
-                async with self._slots:  # type: ignore[union-attr]
-                    if job.cancel_requested:
-                        raise JobCancelled(job.run_id)
-                    t0 = time.perf_counter()
-                    task = self.background(fn, chunks[i], *args)
-                    try:
-                        if job.status != "running":
-                            try:  # the task goes to a worker first, the event overlaps it
-                                await asyncio.sleep(0)
-                                await self.report(job, status="running")
-                            except BaseException:
-                                task.cancel()
-                                raise
-                        results[i] = await self._submit(task)
-                    finally:
-                        job.engine_seconds += time.perf_counter() - t0
+            async with gate, self._slots:  # type: ignore[union-attr]
+                if job.cancel_requested:
+                    raise JobCancelled(job.run_id)
+                t0 = time.perf_counter()
+                task = self.background(fn, chunks[i], *args)
+                try:
+                    if job.status != "running":
+                        try:  # the task goes to a worker first, the event overlaps it
+                            await asyncio.sleep(0)
+                            await self.report(job, status="running")
+                        except BaseException:
+                            task.cancel()
+                            raise
+                    results[i] = await self._submit(task)
+                finally:
+                    job.engine_seconds += time.perf_counter() - t0
             done += 1
             if done < total:
                 await self.report(job, progress=100.0 * done / total)
@@ -348,15 +356,15 @@ class JobManager:
         return results
 
     async def _gather_or_cancel(self, job: Job, tasks: list[asyncio.Task[Any]]) -> None:
-        pending = set(tasks)
+        pending: set[asyncio.Task[Any]] = set(tasks)
         try:
             while pending:
                 finished, pending = await asyncio.wait(
                     pending, timeout=0.05, return_when=asyncio.FIRST_EXCEPTION
                 )
                 for t in finished:
-                    if t.exception() is not None:
-                        raise t.exception()  # type: ignore[misc]
+                    if (exc := t.exception()) is not None:
+                        raise exc
                 if job.cancel_requested and pending:
                     raise JobCancelled(job.run_id)
         finally:

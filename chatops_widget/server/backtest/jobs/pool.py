@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-__all__ = ["WorkerPool", "WorkerDied", "Shared", "map_shared"]
+__all__ = ["Shared", "WorkerDied", "WorkerPool", "map_shared"]
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ def _worker_main(conn: Connection, parent_pid: int) -> None:
         try:
             args = map_shared(args, resolve)
             answer = pickle.dumps((True, fn(*args)), protocol=pickle.HIGHEST_PROTOCOL)
-        except BaseException as exc:  # noqa: BLE001 - sent back to the caller
+        except BaseException as exc:
             try:
                 answer = pickle.dumps((False, exc), protocol=pickle.HIGHEST_PROTOCOL)
             except Exception:
@@ -188,6 +188,7 @@ class WorkerPool:
         self.broken: str | None = None  # why workers cannot start (then every task fails)
 
     async def start(self) -> None:
+        """Start the worker processes (on the running event loop)."""
         self._loop = asyncio.get_running_loop()
         self._idle = asyncio.Queue()
         for _ in range(self.size):
@@ -241,7 +242,7 @@ class WorkerPool:
             if isinstance(x, Shared) and x.key in w.keys:
                 w.keys.move_to_end(x.key)
                 return _Ref(x.key)
-            _remember(w.keys, x.key, None)  # type: ignore[arg-type]
+            _remember(w.keys, x.key, None)
             return x
 
         return pickle.dumps((fn, map_shared(args, swap)), protocol=pickle.HIGHEST_PROTOCOL)

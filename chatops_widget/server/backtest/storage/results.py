@@ -196,7 +196,7 @@ def write_result(root: str | os.PathLike[str], result: StoredResult) -> None:
     for name, data in result.frames.items():
         tmp = folder / f".{name}.parquet.tmp"
         pq.write_table(_ipc_to_table(data), tmp)
-        os.replace(tmp, folder / f"{name}.parquet")
+        tmp.replace(folder / f"{name}.parquet")
     record = {
         "runId": result.run_id,
         "sessionId": result.session_id,
@@ -207,4 +207,4 @@ def write_result(root: str | os.PathLike[str], result: StoredResult) -> None:
     }
     tmp = folder / ".record.json.tmp"
     tmp.write_text(json.dumps(record, allow_nan=False, default=str))
-    os.replace(tmp, folder / "record.json")
+    tmp.replace(folder / "record.json")

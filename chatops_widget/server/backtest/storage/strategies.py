@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Strategy", "StrategyStore", "seed_specs", "STRATEGY_ID_PATTERN"]
+__all__ = ["STRATEGY_ID_PATTERN", "Strategy", "StrategyStore", "seed_specs"]
 
 STRATEGY_ID_PATTERN = r"^strategy_\d+$"
 STRATEGY_RE = re.compile(STRATEGY_ID_PATTERN)
@@ -65,6 +65,7 @@ class Strategy:
 
     @property
     def symbol(self) -> str:
+        """The (first) symbol the strategy trades."""
         return self.symbols[0]
 
     def info(self) -> dict[str, Any]:
@@ -101,6 +102,7 @@ class StrategyStore:
         self.existed = bool(self.ids())
 
     def close(self) -> None:
+        """Close the database connection."""
         with self._lock:
             self._db.close()
 
@@ -214,7 +216,7 @@ class StrategyStore:
             )  # fmt: skip
         self._insert_many(rows)
         try:  # another process may have renamed it first
-            os.replace(legacy, legacy.with_suffix(".json.migrated"))
+            legacy.replace(legacy.with_suffix(".json.migrated"))
         except FileNotFoundError:
             pass
 

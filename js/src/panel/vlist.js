@@ -74,6 +74,13 @@ export class VirtualList {
     this.update();
   }
 
+  /** An item was inserted at `index` (not at the end): shift the measured heights. */
+  inserted(index) {
+    this.heights.splice(index, 0, ESTIMATE);
+    this.dirtyFrom = Math.min(this.dirtyFrom, index);
+    this.schedule();
+  }
+
   /** The item at `index` changed: render it again. */
   invalidate(key) {
     const row = this.rows.get(key);
@@ -152,9 +159,9 @@ export class VirtualList {
     const el = this.scrollEl;
     const viewH = el.clientHeight || 400;
     let total = this.offsets[n];
-    this.inner.style.height = total + "px";
+    this.inner.style.height = `${total}px`;
     if (this.stick) this.setScrollTop(Math.max(0, total - viewH));
-    let top = el.scrollTop;
+    const top = el.scrollTop;
     const wanted = new Set();
     if (n > 0) {
       const first = this.findIndex(Math.max(0, top - OVERSCAN_PX), n);
@@ -168,7 +175,7 @@ export class VirtualList {
         if (!row) {
           const r = this.source.render(i);
           r.el.dataset.key = key;
-          r.el.style.top = this.offsets[i] + "px";
+          r.el.style.top = `${this.offsets[i]}px`;
           this.inner.appendChild(r.el);
           row = { index: i, el: r.el, destroy: r.destroy };
           this.rows.set(key, row);
@@ -194,8 +201,8 @@ export class VirtualList {
     // Heights may have changed after measuring: lay out again (cheap: prefix sums only).
     this.ensureOffsets();
     total = this.offsets[n];
-    this.inner.style.height = total + "px";
-    for (const row of this.rows.values()) row.el.style.top = this.offsets[row.index] + "px";
+    this.inner.style.height = `${total}px`;
+    for (const row of this.rows.values()) row.el.style.top = `${this.offsets[row.index]}px`;
     if (this.stick) this.setScrollTop(Math.max(0, total - viewH));
     else if (this.pendingShift) this.setScrollTop(el.scrollTop + this.pendingShift);
     this.pendingShift = 0;

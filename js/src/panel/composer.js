@@ -1,16 +1,12 @@
 // The input box: Enter sends, Shift+Enter inserts a newline, "/" opens command autocomplete
 // (Tab / Enter after arrowing accept, Escape closes), ArrowUp / ArrowDown recall sent inputs.
+import { limit } from "../constants.js";
+import { el } from "../dom.js";
 import { suggest } from "./autocomplete.js";
 
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
 export class Composer {
-  /** @param {{store, context: () => object, onSend: (text: string) => void}} opts */
+  /** @param {{store, context: () => object, onSend: (text: string) => void,
+   *           onTooLong?: (chars: number, max: number, what: string) => void}} opts */
   constructor(opts) {
     this.opts = opts;
     this.el = el("div", "cow-composer");
@@ -18,7 +14,7 @@ export class Composer {
     this.popup.setAttribute("role", "listbox");
     this.input = el("textarea", "cow-input");
     this.input.rows = 1;
-    this.input.placeholder = "Message, or / for commands (Enter sends, Shift+Enter new line)";
+    this.setConnecting(true);
     this.input.setAttribute("aria-label", "chat input");
     this.sendBtn = el("button", "cow-btn cow-btn-primary cow-send", "Send");
     this.el.append(this.popup, this.input, this.sendBtn);
@@ -47,7 +43,7 @@ export class Composer {
 
   autosize() {
     this.input.style.height = "auto";
-    this.input.style.height = Math.min(140, this.input.scrollHeight + 2) + "px";
+    this.input.style.height = `${Math.min(140, this.input.scrollHeight + 2)}px`;
   }
 
   setText(text) {
@@ -57,9 +53,24 @@ export class Composer {
     this.refresh();
   }
 
+  /** Before the server's commands arrive the input says so (typing and sending still work). */
+  setConnecting(connecting) {
+    this.input.placeholder = connecting
+      ? "connecting… (commands appear once the server answers)"
+      : "Message, or / for commands (Enter sends, Shift+Enter new line)";
+    this.el.classList.toggle("cow-connecting", connecting);
+  }
+
   send() {
     const text = this.input.value;
     if (!text.trim()) return;
+    const what = text.trimStart().startsWith("/") ? "command" : "message";
+    const max = limit(what === "command" ? "maxCommandChars" : "maxContentChars");
+    const chars = [...text].length; // code points, as the server counts
+    if (max && chars > max) {
+      this.opts.onTooLong?.(chars, max, what);
+      return;
+    }
     this.opts.store.rememberInput(text);
     this.historyPos = -1;
     this.draft = "";
@@ -95,7 +106,7 @@ export class Composer {
     }
     if (s.hint) this.popup.appendChild(el("div", "cow-hint", s.hint));
     s.options.forEach((o, i) => {
-      const row = el("div", "cow-option" + (i === this.active ? " cow-active" : ""));
+      const row = el("div", `cow-option${i === this.active ? " cow-active" : ""}`);
       row.dataset.index = String(i);
       row.setAttribute("role", "option");
       row.append(el("span", "cow-option-label", o.label), el("span", "cow-option-desc", o.desc || ""));

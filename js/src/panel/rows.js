@@ -1,16 +1,9 @@
 // One timeline row: a chat message (user / assistant / system), a rich result or a notice.
 // User and system text is set as textContent; assistant text is sanitized markdown.
-import { renderMarkdown } from "./markdown.js";
-import { renderResult } from "./rich.js";
-
-const RICH_KINDS = new Set(["backtest", "comparison", "sweep"]);
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
+import { isResultKind } from "../constants.js";
+import { el } from "../dom.js";
+import { renderMarkdown } from "../render/markdown.js";
+import { renderResult } from "../render/result.js";
 
 /** `toLocaleTimeString` of an ISO timestamp (or Date); "" when it cannot be parsed. */
 export function timeLabel(ts) {
@@ -34,7 +27,7 @@ function messageRow(item, ctx) {
   row.appendChild(bubble);
   const meta = el("div", "cow-meta", `${role} · ${timeLabel(m.timestamp)}`);
   const cr = m.metadata?.commandResult;
-  if (cr?.runId && RICH_KINDS.has(cr.kind || cr.summary?.kind) && !ctx.store.results.has(cr.runId)) {
+  if (cr?.runId && isResultKind(cr.kind || cr.summary?.kind) && !ctx.store.results.has(cr.runId)) {
     const btn = el("button", "cow-btn cow-show-result", "show result");
     btn.style.marginLeft = "6px";
     btn.addEventListener("click", () => {
@@ -54,6 +47,7 @@ export function renderItem(item, ctx) {
     const row = el("div", "cow-row cow-assistant cow-result");
     row.dataset.role = "assistant";
     row.dataset.run = item.result.runId;
+    if (Number.isFinite(item.result.engineSeconds)) row.dataset.engineSeconds = String(item.result.engineSeconds);
     const r = renderResult(item.result, (text) => ctx.send({ type: "send", text }));
     row.appendChild(r.el);
     return { el: row, mount: r.mount, destroy: r.destroy };

@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { setConstants } from "../src/constants.js";
+import { compact, formatMetric } from "../src/render/format.js";
+import { useKernelConstants } from "./constants.js";
+
+describe("formatMetric", () => {
+  test("the kernel's fraction stats show as percent, with their out-of-sample twins", () => {
+    const kernel = useKernelConstants();
+    assert.ok(kernel.percentStats.length > 0);
+    for (const name of kernel.percentStats) {
+      assert.equal(formatMetric(name, 0.1234), "12.34 %", name);
+      assert.equal(formatMetric(`oos_${name}`, -0.05), "-5.00 %", name);
+    }
+    assert.equal(formatMetric("sharpe", 1.23456), "1.235");
+    assert.equal(formatMetric("num_trades", 12), "12");
+  });
+
+  test("which stats are percent is the kernel's say, not the panel's", () => {
+    setConstants({ percentStats: ["sharpe"] });
+    assert.equal(formatMetric("sharpe", 0.5), "50.00 %");
+    assert.equal(formatMetric("total_return", 0.5), "0.500");
+    useKernelConstants();
+  });
+
+  test("missing values, dates, strings, big numbers", () => {
+    assert.equal(formatMetric("x", null), "–");
+    assert.equal(formatMetric("x", undefined), "–");
+    assert.equal(formatMetric("start", "2020-01-02T00:00:00"), "2020-01-02");
+    assert.equal(formatMetric("start", "2020-01-02T09:30:00"), "2020-01-02T09:30:00");
+    assert.equal(formatMetric("final_equity", 1234567.891), (1234568).toLocaleString());
+    assert.equal(formatMetric("x", Number.POSITIVE_INFINITY), "Infinity");
+  });
+
+  test("compact axis labels", () => {
+    assert.deepEqual([1.5e9, 2.345e6, 12345, 250, 1.2345].map(compact), ["1.50B", "2.35M", "12.3k", "250", "1.23"]);
+  });
+});
