@@ -48,6 +48,10 @@ log = logging.getLogger(__name__)
 startup = logging.getLogger("chatops_widget.startup")  # timestamps for benchmarks/coldstart
 
 TERMINAL = TERMINAL_STATUSES
+#: s after the start before worker processes are spawned: their start (an interpreter importing
+#: the engine each, ~1 s of CPU) would otherwise compete with the server's own start-up and its
+#: first requests on a small machine; tasks run in threads until a worker is warm.
+WORKER_START_DELAY = 1.0
 
 
 class JobCancelled(Exception):
@@ -126,10 +130,10 @@ class JobManager:
     async def start(self, warmup: Callable[[], Any] | None = None) -> None:
         """Create the pool; ``warmup`` (if given) runs once per worker so the first job is fast.
 
-        Worker processes start in the background: this returns before they are spawned, and
-        until one has run ``warmup`` tasks run in threads (off the loop, like
-        ``mode="thread"``), so a server is up and its first backtest done before its workers
-        have finished importing the engine.
+        Worker processes start in the background (:data:`WORKER_START_DELAY` s later): this
+        returns before they are spawned, and until one has run ``warmup`` tasks run in threads
+        (off the loop, like ``mode="thread"``), so a server is up and its first backtest done
+        before its workers have finished importing the engine.
         """
         self._slots = asyncio.Semaphore(self.workers)
         if self.mode == "thread":
@@ -153,6 +157,7 @@ class JobManager:
 
     async def _warm(self, pool: WorkerPool, warmup: Callable[[], Any]) -> None:
         """Spawn the workers, run ``warmup`` in each; tasks go to the pool once one is done."""
+        await asyncio.sleep(WORKER_START_DELAY)
         startup.debug("jobs: spawning %d worker processes", self.workers)
         await pool.start()
         startup.debug("jobs: worker processes spawned")
