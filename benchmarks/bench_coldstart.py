@@ -20,7 +20,7 @@ kernel's ``time.time()``). Prints every run and the median of the timed runs, st
     git archive <commit> | tar -x -C /tmp/before     # "before": another commit's tree
     mkdir -p /tmp/before/chatops_widget/widget/static
     cp chatops_widget/widget/static/widget.js /tmp/before/chatops_widget/widget/static/
-    python benchmarks/bench_coldstart.py --tree /tmp/before
+    python benchmarks/bench_coldstart.py --tree /tmp/before --tree .   # run by run in turn
 
 Needs the widget bundle (``cd js && npm ci && npm run build``), JupyterLab and Playwright (the
 ``test`` extra) and Chromium at /usr/bin/chromium.
@@ -260,43 +260,51 @@ _PAGE = {
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--runs", type=int, default=5, help="timed runs (median reported)")
+    ap.add_argument("--runs", type=int, default=5, help="timed runs per tree (median reported)")
     ap.add_argument("--command", default="/run_backtest strategy_1")
     ap.add_argument("--json", help="also write every run's steps to this file")
-    ap.add_argument("--tree", type=Path, default=ROOT,
+    ap.add_argument("--tree", type=Path, action="append",
                     help="measure the chatops_widget of this source tree (e.g. an older commit, "
-                    "from `git archive`, with its bundle built)")  # fmt: skip
+                    "from `git archive`, with its bundle built); give it twice to compare two, "
+                    "run by run in turn (default: this tree)")  # fmt: skip
     args = ap.parse_args(argv)
-    bundle = args.tree / BUNDLE.relative_to(ROOT)
-    if not bundle.exists():
-        raise SystemExit(f"{bundle} is missing: cd js && npm ci && npm run build")
+    trees = [t.resolve() for t in args.tree or [ROOT]]
+    for tree in trees:
+        if not (tree / BUNDLE.relative_to(ROOT)).exists():
+            raise SystemExit(f"no widget bundle in {tree}: cd js && npm ci && npm run build")
     from playwright.sync_api import sync_playwright
 
-    root = Path(tempfile.mkdtemp(prefix="coldstart-"))
-    lab = Lab(root, args.tree.resolve())
-    runs: list[dict[str, float]] = []
+    roots = [Path(tempfile.mkdtemp(prefix="coldstart-")) for _ in trees]
+    labs: list[Lab] = []
+    runs: dict[Path, list[dict[str, float]]] = {tree: [] for tree in trees}
     try:
+        labs = [Lab(root, tree) for root, tree in zip(roots, trees, strict=True)]
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
                 for i in range(args.runs + 1):
-                    steps = one_run(browser, lab, i, args.command)
-                    tag = "warm-up (not counted)" if i == 0 else f"run {i}"
-                    print(
-                        f"{tag}: connected {steps.get(_key('connected'), float('nan')):.0f} ms, "
-                        f"card {steps.get(_key('card'), float('nan')):.0f} ms",
-                        flush=True,
-                    )
-                    if i:
-                        runs.append(steps)
+                    for tree, lab in zip(trees, labs, strict=True):  # in turn: the same load
+                        steps = one_run(browser, lab, i, args.command)
+                        tag = "warm-up (not counted)" if i == 0 else f"run {i}"
+                        c, card = (steps.get(_key(k), float("nan")) for k in ("connected", "card"))
+                        print(
+                            f"{tree}: {tag}: connected {c:.0f} ms, card {card:.0f} ms", flush=True
+                        )
+                        if i:
+                            runs[tree].append(steps)
             finally:
                 browser.close()
     finally:
-        lab.close()
-        shutil.rmtree(root, ignore_errors=True)
-    _report(runs)
+        for lab in labs:
+            lab.close()
+        for root in roots:
+            shutil.rmtree(root, ignore_errors=True)
+    for tree in trees:
+        print(f"\n== {tree}")
+        _report(runs[tree])
+    print(f"\nload average (1, 5, 15 min) at the end: {os.getloadavg()}")
     if args.json:
-        Path(args.json).write_text(json.dumps(runs, indent=1))
+        Path(args.json).write_text(json.dumps({str(t): r for t, r in runs.items()}, indent=1))
     return 0
 
 
