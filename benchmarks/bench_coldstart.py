@@ -65,7 +65,11 @@ get_ipython().events.register("pre_run_cell", lambda *a: _at("kernel: cell start
 get_ipython().events.register("post_run_cell", lambda *a: _at("kernel: cell ends"))
 """
 TIMED_CELL = "from chatops_widget import ChatOpsWidget\n\nw = ChatOpsWidget()\nw"
-REPORT_CELL = "import json; print('STAMPS' + json.dumps(_stamps))"
+REPORT_CELL = (  # to a file in the kernel's cwd (the notebook's folder): long outputs get trimmed
+    "import json, pathlib\n"
+    "pathlib.Path('stamps.json').write_text(json.dumps(_stamps))\n"
+    "print('STAMPS')"
+)
 
 #: Installed in the page before the timed cell runs: stamps what appears, sends the command.
 OBSERVE = """(command) => {
@@ -224,9 +228,8 @@ def one_run(browser: Any, lab: Lab, i: int, command: str) -> dict[str, float]:
             raise RuntimeError(msg) from exc
         page.wait_for_function(KERNEL_IDLE)
         page.evaluate(RUN_CELL, 2)
-        out = page.locator(".jp-OutputArea-output", has_text="STAMPS").last
-        out.wait_for(timeout=60_000)
-        stamps = json.loads(out.inner_text().strip()[len("STAMPS") :])
+        page.locator(".jp-OutputArea-output", has_text="STAMPS").last.wait_for(timeout=60_000)
+        stamps = json.loads((lab.root / "stamps.json").read_text())  # the kernel's cwd
         page_t = page.evaluate("() => window.__cold")
     finally:
         context.close()
