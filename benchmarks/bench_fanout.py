@@ -9,10 +9,11 @@ Against each, ``--clients`` raw python-socketio clients (spread over ``--procs``
 the clients are not the bottleneck) join one fresh session and each sends ``--messages`` chat
 lines one after another (the next once the previous is acked). Measured: throughput (user
 messages per second, from the start signal until every client has received every message),
-acks' latency (p50, p99), messages lost (expected deliveries not received) and assistant replies
-received. The target: ChatOps with the assistant on >= 0.9x the echo's throughput, 0 lost. In a
-shared session plain chat is not answered (docs/assistant.md, "Who it answers"), so the
-assistant adds only the check of each line.
+acks' latency (p50, p99), messages lost (expected deliveries not received), assistant replies
+received, and the server process's CPU time per message (which, unlike throughput, hardly
+depends on what else the machine is running). The target: ChatOps with the assistant on
+>= 0.9x the echo's throughput, 0 lost. In a shared session plain chat is not answered
+(docs/assistant.md, "Who it answers"), so the assistant adds only the check of each line.
 
     python benchmarks/bench_fanout.py                   # 50 clients x 200 messages, 3 rounds
     python benchmarks/bench_fanout.py --rounds 5 --procs 5
@@ -167,7 +168,13 @@ async def _clients(index, n_clients, n_messages, total, url, token, session_id, 
 # ---------------------------------------------------------------------- one measurement
 
 
-def measure(url: str, token: str | None, args: argparse.Namespace) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(url: str, token: str | None, pid: int, args: argparse.Namespace) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     ready, out, start = ctx.Queue(), ctx.Queue(), ctx.Event()
     session_id = f"session_fanout{secrets.token_hex(4)}"
@@ -184,9 +191,10 @@ def measure(url: str, token: str | None, args: argparse.Namespace) -> dict[str, 
         p.start()
     for _ in procs:
         ready.get(timeout=120)
-    t0 = time.time()
+    t0, cpu0 = time.time(), cpu_seconds(pid)
     start.set()
     results = [out.get(timeout=600) for _ in procs]
+    cpu = cpu_seconds(pid) - cpu0
     for p in procs:
         p.join(30)
     lat = sorted(x for r in results for x in r["latencies"])
@@ -202,6 +210,7 @@ def measure(url: str, token: str | None, args: argparse.Namespace) -> dict[str, 
         "lost": total * args.clients - received,
         "assistant": sum(r["assistant"] for r in results),
         "errors": sum(r["errors"] for r in results),
+        "cpu_per_msg": cpu / total * 1e3,  # ms of the server's CPU per message
     }
 
 
@@ -227,15 +236,15 @@ def wait_port(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
     raise TimeoutError(f"port {port} did not open")
 
 
-def start_servers(tmp: Path, token: str) -> tuple[dict[str, tuple[str, str | None]], list]:
+def start_servers(tmp: Path, token: str) -> tuple[dict[str, tuple[str, str | None, int]], list]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHATOPS_")}
     env["PYTHONPATH"] = f"{ROOT}{os.pathsep}{env.get('PYTHONPATH', '')}"
-    targets: dict[str, tuple[str, str | None]] = {}
+    targets: dict[str, tuple[str, str | None, int]] = {}
     procs = []
     port = free_port()
     procs.append(subprocess.Popen([sys.executable, __file__, "--echo-server", str(port)], env=env))
     wait_port(port, procs[-1])
-    targets[ECHO] = (f"http://127.0.0.1:{port}", None)
+    targets[ECHO] = (f"http://127.0.0.1:{port}", None, procs[-1].pid)
     for name, extra in (("chatops, assistant on", {}), ("chatops, assistant off",
                                                         {"CHATOPS_ASSISTANT": "off"})):  # fmt: skip
         port = free_port()
@@ -245,7 +254,7 @@ def start_servers(tmp: Path, token: str) -> tuple[dict[str, tuple[str, str | Non
         procs.append(subprocess.Popen(cmd, env={**env, **extra}, cwd=ROOT, start_new_session=True,
                                       stdout=subprocess.DEVNULL))  # fmt: skip
         wait_port(port, procs[-1])
-        targets[name] = (f"http://127.0.0.1:{port}", token)
+        targets[name] = (f"http://127.0.0.1:{port}", token, procs[-1].pid)
     return targets, procs
 
 
@@ -287,7 +296,9 @@ def main(argv: list[str] | None = None) -> int:
                     rows[name].append(res)
                     print(f"round {r + 1} {name:30s} {res['throughput']:8.0f} msg/s  "
                           f"p99 {res['p99']:6.1f} ms  lost {res['lost']}  "
-                          f"assistant replies {res['assistant']}", flush=True)  # fmt: skip
+                          f"assistant replies {res['assistant']}  server CPU "
+                          f"{res['cpu_per_msg']:.2f} ms/msg  load {os.getloadavg()[0]:.1f}",
+                          flush=True)  # fmt: skip
         finally:
             stop(procs)
     total = args.clients * args.messages
@@ -296,8 +307,9 @@ def main(argv: list[str] | None = None) -> int:
           f"processes; median of {args.rounds} rounds (ratio: median of each round's ratio to "
           "the echo of that round)")  # fmt: skip
     echo_rows = rows[ECHO]
+    echo_cpu = statistics.median(x["cpu_per_msg"] for x in echo_rows)
     print(f"{'server':30s} {'msg/s':>8s} {'ratio':>6s} {'per round':>18s} {'p50 ack':>8s} "
-          f"{'p99 ack':>8s} {'lost':>5s} {'replies':>7s}")  # fmt: skip
+          f"{'p99 ack':>8s} {'lost':>5s} {'replies':>7s} {'server CPU/msg':>15s}")  # fmt: skip
     for name, res in rows.items():
         tp = statistics.median(x["throughput"] for x in res)
         # each round's ratio against the echo of the same round (the load on a shared box moves)
@@ -307,8 +319,13 @@ def main(argv: list[str] | None = None) -> int:
         lost = sum(x["lost"] + x["errors"] for x in res)
         replies = sum(x["assistant"] for x in res)
         per = " ".join(f"{r:.2f}" for r in ratios)
+        cpu = statistics.median(x["cpu_per_msg"] for x in res)
         print(f"{name:30s} {tp:8.0f} {statistics.median(ratios):5.2f}x {per:>18s} "
-              f"{p50:6.1f}ms {p99:6.1f}ms {lost:5d} {replies:7d}")  # fmt: skip
+              f"{p50:6.1f}ms {p99:6.1f}ms {lost:5d} {replies:7d} {cpu:6.2f} ms "
+              f"{cpu / echo_cpu:5.2f}x")  # fmt: skip
+    print("\nserver CPU/msg: the server process's CPU time per message sent (fanned out to every "
+          "client), and its ratio to the echo's; unlike msg/s it hardly moves with the load of "
+          "a shared machine")  # fmt: skip
     return 0
 
 
