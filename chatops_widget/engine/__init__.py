@@ -2,19 +2,28 @@
 
 Public API:
 
-- :func:`backtest` -- one template + params on an OHLCV frame -> :class:`BacktestResult`
-  (``.equity``, ``.trades``, ``.stats``, ``.params``, ``.strategy``, ``.symbol``);
-- :func:`sweep` -- many parameter combinations, vectorized across them -> DataFrame;
-- :func:`templates` -- the declarative strategy templates (``sma_cross``, ``ema_cross``,
-  ``rsi_reversion``, ``bollinger``, ``momentum``, ``donchian_breakout``, ``buy_and_hold``);
-- :data:`catalog` (the process-wide :class:`DataCatalog`, pre-filled with the bundled synthetic
-  sample), :func:`sample_catalog`, :func:`validate_ohlcv`;
-- errors: :class:`EngineError` (a ``ValueError``) and its subclasses.
+- :func:`backtest` -- one strategy + params (+ order settings) on an OHLCV frame ->
+  :class:`BacktestResult` (``.equity``, ``.trades``, ``.stats`` -- a float Series --,
+  ``.info``, ``.params``, ``.strategy``, ``.symbol``);
+- :func:`sweep` -- many parameter combinations, vectorized across them -> DataFrame (with
+  ``split=`` for out-of-sample columns); :func:`expand_grid`;
+- strategies: :func:`templates` (``sma_cross``, ``ema_cross``, ``rsi_reversion``,
+  ``bollinger``, ``momentum``, ``donchian_breakout``, ``buy_and_hold``) and
+  :class:`RuleStrategy` (entry/exit conditions in the rule language, :mod:`.rules`), both
+  :class:`StrategyBase`;
+- orders: ``stop_loss``, ``take_profit``, ``trailing_stop``/``trailing_atr``, ``size``,
+  ``risk``, ``units``, ``whole_units`` (validated by :class:`Orders`);
+- stats: :data:`STATS` (name, label, unit, description, formula of every stat; plain data for
+  the server and the front end), :func:`stat_info`, :func:`format_stat`, :data:`STAT_NAMES`;
+- data: :data:`catalog` (the process-wide :class:`DataCatalog`, pre-filled with the bundled
+  synthetic sample), :func:`sample_catalog`, :func:`validate_ohlcv`;
+- errors: :class:`EngineError` (a ``ValueError``) and its subclasses (:class:`RuleError`
+  points at the character of a bad rule).
 
-Execution model: signals on bar t's close, filled at bar t+1's open; fractional, fully invested
-positions; ``commission`` is a fraction of traded notional paid on every fill; a position still
-open at the end is closed at the last close. Details in :mod:`chatops_widget.engine._sim` and
-docs/engine.md.
+Execution model: signals on bar t's close, filled at bar t+1's open; fractional positions,
+all-in by default; ``commission`` is a fraction of traded notional paid on every fill; stops
+are checked intrabar; a position still open at the end is closed at the last close. Details
+in :mod:`._sim`, :mod:`._events`, docs/engine.md and docs/strategies.md.
 
 Example:
     >>> from chatops_widget.engine import backtest, catalog
@@ -31,6 +40,7 @@ from ._errors import (
     DataError,
     EngineError,
     ParamError,
+    RuleError,
     SweepCancelled,
     UnknownStrategyError,
     UnknownSymbolError,
@@ -43,6 +53,7 @@ from ._result import BacktestResult
 from ._split import split_index
 from ._sweep import sweep
 from ._templates import Param, StrategyBase, Template
+from .rules import RuleStrategy
 
 catalog: DataCatalog = _DefaultCatalog()
 """The process-wide catalog; holds the bundled sample (loaded on first use)."""
@@ -58,6 +69,8 @@ __all__ = [
     "Orders",
     "Param",
     "ParamError",
+    "RuleError",
+    "RuleStrategy",
     "Stat",
     "StrategyBase",
     "SweepCancelled",

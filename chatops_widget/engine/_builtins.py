@@ -13,24 +13,31 @@ after it the position is +1 while fast is above slow and 0 (or -1 with ``short``
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from . import _indicators as ind
-from ._templates import Param, Template
+from ._sim import Bars
+from ._templates import Combo, Param, SignalFn, Template
+from ._types import BoolArray, FloatArray, Int8Array
 
 _WIN = 100_000
 
 
-def _cached(bars, key, fn):
+def _cached(bars: Bars, key: Any, fn: Callable[[], FloatArray]) -> FloatArray:
     c = bars.cache
     if key not in c:
         c[key] = fn()
-    return c[key]
+    return c[key]  # type: ignore[no-any-return]
 
 
 def _ffill_nonzero(s: np.ndarray) -> np.ndarray:
     """Replace zeros by the last non-zero value before them (along each row)."""
-    idx = np.where(s != 0, np.arange(s.shape[1])[None, :], 0)
+    idx = np.where(s != 0, np.arange(s.shape[1], dtype=np.int32)[None, :], np.int32(0))
     np.maximum.accumulate(idx, axis=1, out=idx)
     return np.take_along_axis(s, idx, axis=1)
 
@@ -74,32 +81,42 @@ def cross_positions(
     return pos
 
 
-def event_positions(long_en, long_ex, short_en=None, short_ex=None) -> np.ndarray:
-    """Stateful entries/exits as 1-D bool arrays -> int8 positions (entry wins over exit)."""
-    n = len(long_en)
-    rows = np.arange(n)
+def event_positions(
+    long_en: BoolArray,
+    long_ex: BoolArray,
+    short_en: BoolArray | None = None,
+    short_ex: BoolArray | None = None,
+) -> Int8Array:
+    """Stateful entries/exits as bool arrays (1-D, or one row per combination) -> int8
+    positions along the last axis: long from a long entry until a long exit (entry wins over
+    exit on the same bar), short likewise; a new entry of the other side switches."""
+    shape = np.shape(long_en)
+    rows = np.arange(shape[-1], dtype=np.int32)  # bar numbers fit: half the memory traffic
 
-    def last(mask):
-        if mask is None:
-            return np.full(n, -1)
-        return np.maximum.accumulate(np.where(mask, rows, -1))
+    def last(mask: BoolArray) -> npt.NDArray[np.int32]:
+        """Index of the latest bar <= t where ``mask`` is true (-1: none yet)."""
+        return np.maximum.accumulate(np.where(mask, rows, np.int32(-1)), axis=-1)
 
-    le, lx, se, sx = last(long_en), last(long_ex), last(short_en), last(short_ex)
-    pos = np.zeros(n, dtype=np.int8)
+    le, lx = last(long_en), last(long_ex)
+    pos = np.zeros(shape, dtype=np.int8)
+    if short_en is None or short_ex is None:  # long/flat only
+        pos[(le >= 0) & (le >= lx)] = 1
+        return pos
+    se, sx = last(short_en), last(short_ex)
     pos[(le >= 0) & (le >= lx) & (le > se)] = 1
     pos[(se >= 0) & (se >= sx) & (se > le)] = -1
     return pos
 
 
-def _columns(bars, combos, one) -> np.ndarray:
+def _columns(bars: Bars, combos: list[Combo], one: Callable[[Bars, Combo], Int8Array]) -> Int8Array:
     out = np.zeros((len(combos), bars.n), dtype=np.int8)
     for j, p in enumerate(combos):
         out[j] = one(bars, p)
     return out
 
 
-def _ma_cross(kind):
-    def signal(bars, combos):
+def _ma_cross(kind: str) -> SignalFn:
+    def signal(bars: Bars, combos: list[Combo]) -> Int8Array:
         fn = ind.sma if kind == "sma" else ind.ema
         windows = sorted({c["fast"] for c in combos} | {c["slow"] for c in combos})
         missing = [w for w in windows if (kind, w) not in bars.cache]
@@ -107,7 +124,7 @@ def _ma_cross(kind):
             m = ind.sma_matrix(bars.close, missing)
             for j, w in enumerate(missing):
                 bars.cache[(kind, w)] = np.ascontiguousarray(m[:, j])
-        ma = {w: _cached(bars, (kind, w), lambda w=w: fn(bars.close, w)) for w in windows}
+        ma = {w: _cached(bars, (kind, w), functools.partial(fn, bars.close, w)) for w in windows}
         # one broadcast comparison per fast window against a block of slow averages
         out = np.empty((len(combos), bars.n), dtype=np.int8)
         by_fast: dict[int, list[int]] = {}
@@ -123,7 +140,7 @@ def _ma_cross(kind):
     return signal
 
 
-def _cross_check(p):
+def _cross_check(p: Combo) -> tuple[str, str] | None:
     if p["fast"] >= p["slow"]:
         return "fast", f"fast ({p['fast']}) must be smaller than slow ({p['slow']})"
     return None
@@ -159,7 +176,7 @@ EMA_CROSS = Template(
 )
 
 
-def _rsi_one(bars, p):
+def _rsi_one(bars: Bars, p: Combo) -> Int8Array:
     r = _cached(bars, ("rsi", p["window"]), lambda: ind.rsi(bars.close, p["window"]))
     with np.errstate(invalid="ignore"):
         lo, hi = r < p["lower"], r > p["upper"]
@@ -188,7 +205,7 @@ RSI_REVERSION = Template(
 )
 
 
-def _boll_one(bars, p):
+def _boll_one(bars: Bars, p: Combo) -> Int8Array:
     w, k = p["window"], p["k"]
     mid = _cached(bars, ("sma", w), lambda: ind.sma(bars.close, w))
     sd = _cached(bars, ("std", w), lambda: ind.rolling_std(bars.close, w))
@@ -214,7 +231,7 @@ BOLLINGER = Template(
 )
 
 
-def _mom_one(bars, p):
+def _mom_one(bars: Bars, p: Combo) -> Int8Array:
     lb = p["lookback"]
     ret = bars.close / ind.shift(bars.close, lb) - 1.0
     pos = np.zeros(bars.n, dtype=np.int8)
@@ -239,7 +256,7 @@ MOMENTUM = Template(
 )
 
 
-def _donchian_one(bars, p):
+def _donchian_one(bars: Bars, p: Combo) -> Int8Array:
     w, x = p["window"], p["exit_window"]
     hi_w = ind.shift(_cached(bars, ("max", w), lambda: ind.rolling_max(bars.high, w)))
     lo_w = ind.shift(_cached(bars, ("min", w), lambda: ind.rolling_min(bars.low, w)))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -77,7 +78,7 @@ def validate_ohlcv(df: pd.DataFrame, name: str = "data") -> pd.DataFrame:
         except (ValueError, TypeError) as e:
             raise DataError(f"{name}: column {col} is not numeric: {e}") from None
     out = pd.DataFrame(matrix, index=df.index.copy(), columns=list(COLUMNS), copy=False)
-    idx = out.index
+    idx = cast(pd.DatetimeIndex, out.index)
     if idx.tz is not None:
         out.index = idx = idx.tz_convert("UTC").tz_localize(None)
     if len(out) < 2:
@@ -207,7 +208,7 @@ class DataCatalog:
         self._ensure()
         return len(self._frames)
 
-    def get(self, symbol: str, start=None, end=None) -> pd.DataFrame:
+    def get(self, symbol: str, start: Any = None, end: Any = None) -> pd.DataFrame:
         """OHLCV of ``symbol`` between ``start`` and ``end`` (inclusive, anything pandas parses).
 
         The copy carries ``attrs["symbol"]``, so :func:`backtest` results are labelled with it.

@@ -11,6 +11,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class EngineError(ValueError):
     """Base class of all engine errors (bad data, bad parameters, unknown names)."""
@@ -49,8 +51,21 @@ class SweepCancelled(EngineError):
     count combinations.
     """
 
-    def __init__(self, message: str, partial=None, done: int = 0, total: int = 0) -> None:
+    def __init__(self, message: str, partial: Any = None, done: int = 0, total: int = 0) -> None:
         super().__init__(message)
         self.partial = partial
         self.done = done
         self.total = total
+
+
+class RuleError(ParamError):
+    """A rule expression (``entry``, ``exit``, ...) is not valid.
+
+    ``.param`` names the rule (``"entry"``); ``.position`` is the 1-based character where the
+    problem is (``None`` if it is about the whole rule). The message says what is wrong and
+    what would be right, e.g. ``entry: unknown function 'rsl' at 1 (did you mean 'rsi'?)``.
+    """
+
+    def __init__(self, message: str, param: str | None = None, position: int | None = None):
+        super().__init__(message, param)
+        self.position = position

@@ -51,8 +51,8 @@ def rolling_std(x: np.ndarray, window: int) -> np.ndarray:
 def ema(x: np.ndarray, span: int) -> np.ndarray:
     """Exponential moving average (alpha = 2 / (span + 1), recursive from the first bar),
     NaN for the first ``span - 1`` bars so it warms up like an SMA of the same length."""
-    out = pd.Series(np.asarray(x, dtype=np.float64)).ewm(span=span, adjust=False).mean()
-    out = out.to_numpy().copy()
+    smooth = pd.Series(np.asarray(x, dtype=np.float64)).ewm(span=span, adjust=False).mean()
+    out = smooth.to_numpy().copy()
     out[: span - 1] = np.nan
     return out
 
@@ -105,7 +105,7 @@ def wilder(x: np.ndarray, window: int, first: int = 0) -> np.ndarray:
 def true_range(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
     """``max(high - low, |high - prev close|, |low - prev close|)``; bar 0 is ``high - low``."""
     prev = np.concatenate(([close[0]], close[:-1]))
-    tr = np.maximum(high - low, np.maximum(np.abs(high - prev), np.abs(low - prev)))
+    tr: np.ndarray = np.maximum(high - low, np.maximum(np.abs(high - prev), np.abs(low - prev)))
     tr[0] = high[0] - low[0]
     return tr
 

@@ -68,20 +68,23 @@ class BacktestResult:
     info: pd.Series = field(repr=False, default_factory=lambda: pd.Series(dtype=object))
 
     def __post_init__(self) -> None:
-        stats = pd.Series(self.stats)
-        numeric = [bool(_is_number(v) or v is None) for v in stats.to_numpy()]
-        moved = stats[[not x for x in numeric]]
-        self.stats = pd.Series(
-            pd.to_numeric(stats[numeric], errors="coerce"), dtype="float64", name="stats"
-        )
-        info = pd.Series(self.info, dtype=object)
-        base = pd.Series({"strategy": self.strategy, "symbol": self.symbol}, dtype=object)
+        base = {"strategy": self.strategy, "symbol": self.symbol}
+        if isinstance(self.stats, pd.Series) and self.stats.dtype == np.float64:
+            moved: dict[Any, Any] = {}  # the engine's own results: nothing to sort out
+        else:
+            stats = pd.Series(self.stats, dtype=object)
+            numeric = [bool(_is_number(v) or v is None) for v in stats.to_numpy()]
+            moved = stats[[not x for x in numeric]].to_dict()
+            self.stats = pd.Series(
+                pd.to_numeric(stats[numeric], errors="coerce"), dtype="float64", name="stats"
+            )
+        info = dict(self.info) if len(self.info) else {}
         for key, value in moved.items():
             if key in ("start", "end") and isinstance(value, str):
                 value = pd.Timestamp(value)
             info[key] = value
-        self.info = pd.concat([base[[k not in info.index for k in base.index]], info])
-        self.info.name = "info"
+        self.info = pd.Series({**{k: v for k, v in base.items() if k not in info}, **info},
+                              dtype=object, name="info")  # fmt: skip
 
     def _title(self) -> str:
         args = ", ".join(f"{k}={v}" for k, v in self.params.items())

@@ -23,7 +23,7 @@ Model (the same for :func:`backtest` and :func:`sweep`):
 Everything is numpy over ``(n_combos, n_bars)`` matrices (each combination's bars contiguous);
 sparse work happens only at fills. All-in long/flat-only chunks take a faster path (per-bar
 returns ``held * close-to-close`` corrected at fills, then one cumulative product). Stops and
-whole-unit sizing are path dependent and run in :mod:`._orders` instead; both produce the same
+whole-unit sizing are path dependent and run in :mod:`._events` instead; both produce the same
 :class:`Sim` (an equity matrix plus a flat :class:`Trades` table of all combinations).
 """
 
@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._types import BoolArray, FloatArray, Int8Array, IntArray
+from ._types import BoolArray, FloatArray, Int8Array, IntArray, nonzero_2d
 
 #: ``Trades.reason`` codes and their names (``trades.exit_reason``).
 REASONS: tuple[str, ...] = ("signal", "stop_loss", "take_profit", "trailing_stop", "end")
@@ -85,7 +85,7 @@ class Bars:
         if d is None:
             span = (self.index - self.index[0]) / pd.Timedelta(days=1)  # any datetime unit
             d = self.cache["_days"] = np.asarray(span, dtype=np.float64)
-        return d  # type: ignore[no-any-return]
+        return d
 
     @property
     def close_returns(self) -> FloatArray:
@@ -94,7 +94,7 @@ class Bars:
         if rc is None:
             cl = self.close
             rc = self.cache["_rc"] = np.concatenate(([0.0], cl[1:] / cl[:-1] - 1.0))
-        return rc  # type: ignore[no-any-return]
+        return rc
 
 
 @dataclass
@@ -157,7 +157,7 @@ def simulate(
     k, n = pos.shape
     held = np.zeros((k, n), dtype=np.int8)
     held[:, 1:] = pos[:, :-1]
-    fc, ft = np.nonzero(held[:, 1:] != held[:, :-1])  # sorted by combination, then bar
+    fc, ft = nonzero_2d(held[:, 1:] != held[:, :-1])  # sorted by combination, then bar
     ft += 1
     old = held[fc, ft - 1].astype(np.float64)
     new = held[fc, ft].astype(np.float64)

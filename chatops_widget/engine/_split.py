@@ -51,7 +51,7 @@ def sweep_split(
     run: Callable[..., pd.DataFrame],
     frame: pd.DataFrame,
     tpl: Any,
-    combos: list[dict],
+    combos: list[dict[str, Any]],
     skipped: int,
     cut: int,
     progress: Callable[[int, int], None] | None,

@@ -18,7 +18,7 @@ import numpy as np
 
 from ._metrics import STAT_NAMES
 from ._sim import Bars, Sim, Trades
-from ._types import FloatArray, IntArray
+from ._types import FloatArray, IntArray, nonzero_2d
 
 __all__ = ["column_stats"]
 
@@ -88,9 +88,13 @@ def _drawdown_periods(bars: Bars, ratio: FloatArray, k: int, n: int) -> dict[str
     bar below it and ends at the first bar back at a new peak (or at the last bar).
     """
     below = ratio < 1.0
-    edge = np.diff(below.view(np.int8), axis=1, prepend=0, append=0)  # +1 start, -1 end
-    sc, sb = np.nonzero(edge == 1)  # first bar below the peak (never bar 0: equity[0] = cash)
-    _, eb = np.nonzero(edge == -1)  # one past the last bar below it
+    first = below.copy()
+    first[:, 1:] &= ~below[:, :-1]
+    last = below  # reused in place: no longer needed as is
+    last[:, :-1] &= ~below[:, 1:].copy()
+    sc, sb = nonzero_2d(first)  # first bar below the peak (never bar 0: equity[0] = cash)
+    _, eb = nonzero_2d(last)  # the last bar below it ...
+    eb += 1  # ... and one past it
     avg_dd, max_dur, avg_dur = np.zeros(k), np.zeros(k), np.zeros(k)
     if len(sc):
         flat = ratio.ravel()

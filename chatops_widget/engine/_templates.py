@@ -84,7 +84,7 @@ class Param:
             raise ParamError(f"{where} must be in [{lo}, {hi}], got {value}", self.name)
         return value
 
-    def spec(self) -> dict:
+    def spec(self) -> dict[str, Any]:
         """JSON-able description."""
         return {
             "name": self.name,
