@@ -7,11 +7,10 @@ process shares the embedded server, and a server that cannot be reached is said 
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from chatops_widget.protocol import ProtocolError
+from chatops_widget.server import EmbeddedServer, embedded
 from chatops_widget.widget import ChatOpsWidget
 
 
@@ -21,8 +20,13 @@ def _data_dir(tmp_path, monkeypatch):
     monkeypatch.delenv("CHATOPS_URL", raising=False)
 
 
-def _servers() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "chatops-embedded-server"]
+def _shared() -> set[EmbeddedServer]:
+    """The process's shared embedded servers that are running (URL-less clients hold them)."""
+    return {s for s in embedded._shared_users if s.running}
+
+
+def _server_of(w: ChatOpsWidget) -> EmbeddedServer:
+    return w.client._embedded.server
 
 
 def _notices(w: ChatOpsWidget) -> list[str]:
@@ -42,7 +46,7 @@ def record(monkeypatch):
 
 
 def test_the_panel_connects_in_the_background_and_calls_wait_for_it(wait_until, record):
-    assert _servers() == []
+    before = _shared()
     w = ChatOpsWidget()
     try:
         # a call made right away waits for the client (it has not connected yet, or just has)
@@ -54,18 +58,20 @@ def test_the_panel_connects_in_the_background_and_calls_wait_for_it(wait_until, 
         assert any(s["id"] == "strategy_1" for s in w.strategies)
         # the history went to the front end once the session was joined
         wait_until(lambda: any(m.get("type") == "history" for m in w.__dict__.get("sent", [])))
-        assert len(_servers()) == 1
+        server = _server_of(w)
+        assert server.running and server not in before
     finally:
         w.close()
-    wait_until(lambda: _servers() == [], 20)  # the last panel out stops the embedded server
+    wait_until(lambda: not server.running, 20)  # the last panel out stops the embedded server
 
 
 def test_a_second_panel_in_the_process_shares_the_embedded_server(wait_until):
     first = ChatOpsWidget()
     second = ChatOpsWidget()
     try:
-        assert first.client.url == second.client.url  # one server, two clients
-        assert len(_servers()) == 1
+        assert first.client is not second.client
+        assert _server_of(first) is _server_of(second)  # one embedded server, two clients
+        assert first.client.url == second.client.url
         wait_until(lambda: first.session_id and second.session_id, 30)
         assert first.session_id != second.session_id
         second.join_session(first.session_id)  # sessions meet on the shared server
@@ -73,11 +79,12 @@ def test_a_second_panel_in_the_process_shares_the_embedded_server(wait_until):
         wait_until(
             lambda: "hello from the first panel" in [m["content"] for m in second.client.messages]
         )
+        server = _server_of(first)
     finally:
         first.close()
-        assert len(_servers()) == 1  # still held by the second
+        assert server.running  # still held by the second
         second.close()
-    wait_until(lambda: _servers() == [], 20)
+    wait_until(lambda: not server.running, 20)
 
 
 def test_a_server_that_cannot_be_reached_is_said_in_the_panel(wait_until, record):
@@ -105,8 +112,9 @@ def test_a_wrong_token_is_said_in_the_panel(wait_until, record):
 
 
 def test_closing_a_panel_while_it_connects_closes_its_client(wait_until):
+    before = _shared()
     w = ChatOpsWidget()
     w.close()  # most likely before the client has connected
     with pytest.raises((RuntimeError, ConnectionError)):
         w._pending.get(timeout=30).send_message("too late")
-    wait_until(lambda: _servers() == [], 20)
+    wait_until(lambda: _shared() <= before, 20)  # its hold on the embedded server is given back

@@ -124,7 +124,7 @@ class JobManager:
         self._warm_pool: WorkerPool | None = None  # set once a worker process is warm
         self._threads: ThreadPoolExecutor | None = None
         self._slots: asyncio.Semaphore | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, warmup: Callable[[], Any] | None = None) -> None:
