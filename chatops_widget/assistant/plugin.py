@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sys
 import tempfile  # noqa: F401  (used by the docstring example)
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -138,8 +137,13 @@ def _load_offline() -> ModuleType:
     return _offline
 
 
+_loaded: list[ModuleType] = []  # the offline parser, once imported
+
+
 async def _offline() -> ModuleType:
-    """The offline parser's module: loaded (in a thread, ~40 ms) by the first message, not by
-    the server's start."""
-    module = sys.modules.get(f"{__package__}._offline")
-    return module if module is not None else await asyncio.to_thread(_load_offline)
+    """The offline parser's module: imported (in a thread, ~40 ms) by the first message, not by
+    the server's start. Messages that arrive meanwhile wait for the same import (the import
+    system's lock), never see a half-imported module."""
+    if not _loaded:
+        _loaded.append(await asyncio.to_thread(_load_offline))
+    return _loaded[0]
