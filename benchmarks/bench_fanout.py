@@ -250,7 +250,7 @@ def start_servers(tmp: Path, token: str) -> tuple[dict[str, tuple[str, str | Non
         port = free_port()
         data = tmp / name.replace(" ", "_").replace(",", "")
         cmd = [sys.executable, "-m", "chatops_widget", "serve", "--port", str(port),
-               "--token", token, "--data-dir", str(data)]  # fmt: skip
+               f"--token={token}", "--data-dir", str(data)]  # fmt: skip
         procs.append(subprocess.Popen(cmd, env={**env, **extra}, cwd=ROOT, start_new_session=True,
                                       stdout=subprocess.DEVNULL))  # fmt: skip
         wait_port(port, procs[-1])
