@@ -242,7 +242,10 @@ def start_servers(tmp: Path, token: str) -> tuple[dict[str, tuple[str, str | Non
     targets: dict[str, tuple[str, str | None, int]] = {}
     procs = []
     port = free_port()
-    procs.append(subprocess.Popen([sys.executable, __file__, "--echo-server", str(port)], env=env))
+    # every server in a session of its own: with the kernel's autogroup scheduling a process
+    # shares its session's CPU share, and the clients' session must not hold one of them
+    procs.append(subprocess.Popen([sys.executable, __file__, "--echo-server", str(port)], env=env,
+                                  start_new_session=True))  # fmt: skip
     wait_port(port, procs[-1])
     targets[ECHO] = (f"http://127.0.0.1:{port}", None, procs[-1].pid)
     for name, extra in (("chatops, assistant on", {}), ("chatops, assistant off",
@@ -263,7 +266,7 @@ def stop(procs: list[subprocess.Popen]) -> None:
 
     for p in procs:
         try:
-            os.killpg(p.pid, signal.SIGTERM)
+            os.killpg(p.pid, signal.SIGTERM)  # the server and its worker processes
         except (ProcessLookupError, PermissionError):
             p.terminate()
     for p in procs:
