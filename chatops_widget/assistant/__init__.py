@@ -14,8 +14,25 @@ Example:
 
 from __future__ import annotations
 
-from ._interpret import Intent, interpret
-from ._parser import parse_intent
+from typing import TYPE_CHECKING, Any
+
 from .plugin import AssistantPlugin
 
+if TYPE_CHECKING:
+    from ._interpret import Intent, interpret
+    from ._parser import parse_intent
+
 __all__ = ["AssistantPlugin", "Intent", "interpret", "parse_intent"]
+
+
+def __getattr__(name: str) -> Any:
+    # The parser (its lexicon and patterns) loads on first use: a server starts without it.
+    if name in ("Intent", "interpret"):
+        from . import _interpret
+
+        return getattr(_interpret, name)
+    if name == "parse_intent":
+        from ._parser import parse_intent
+
+        return parse_intent
+    raise AttributeError(f"module 'chatops_widget.assistant' has no attribute {name!r}")

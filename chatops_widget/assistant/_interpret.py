@@ -99,13 +99,20 @@ class Intent:
     ``missing`` names what a question back asks for (``"strategy"``, ``"symbol"`` ...);
     ``unknown`` is the strategy, template or symbol the server does not have (then
     ``missing`` is None: the request was complete, the reply says what is available);
-    ``suggestions`` are close matches (or the available symbols) offered in the reply.
+    ``suggestions`` are close matches (or the available symbols) offered in the reply;
+    ``direct`` is True when the whole sentence reads as a command request (every word a
+    keyword, a name or filler), even one naming something unknown -- what a shared session
+    answers without an @-mention.
 
     Example:
         >>> interpret("compare strategy_1 and strategy_2").command
         '/compare_strategies strategy_1 strategy_2'
         >>> interpret("고마워").kind
         'chat'
+        >>> interpret("backtest strategy_1 on ALPHA").direct
+        True
+        >>> interpret("I backtested strategy_1 yesterday").direct  # conversation about it
+        False
     """
 
     command: str | None
@@ -115,6 +122,7 @@ class Intent:
     missing: str | None = None
     suggestions: list[str] = field(default_factory=list)
     unknown: str | None = None
+    direct: bool = False
 
 
 def _fmt(items: Iterable[str]) -> str:
@@ -150,12 +158,13 @@ def interpret(
     if a.command:
         problem = _check_known(a, strategies, symbols, t)
         if problem:
+            problem.direct = a.clean
             return problem
         if a.intent in ("sweep", "create") and not a.entities.symbols:
             options = (symbols or [])[:5]
             reply = t["symbol"].format(cmd=a.command, sym=sym)
             reply += t["options"].format(options=_fmt(options)) if options else ""
-            return Intent(None, reply, "clarify", a.lang, "symbol", options)
+            return Intent(None, reply, "clarify", a.lang, "symbol", options, direct=a.clean)
         dates, notes = _relative(a, text, spans, symbols)
         command = a.command
         for key, value in dates.items():  # anchored to the end of the data
@@ -166,7 +175,7 @@ def interpret(
             dropped += [f"{n}={v}" for _, n, v in a.entities.params]
             if dropped:
                 reply += t["compare_note"].format(dropped=_fmt(dropped))
-        return Intent(command, reply, "command", a.lang)
+        return Intent(command, reply, "command", a.lang, direct=a.clean)
     if a.missing and a.clean:
         return _clarify(a, strategies, t, sym)
     low = a.text.lower()

@@ -20,21 +20,21 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import threading
-import time
 import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pandas as pd
 
-from ..protocol import JoinSession, ProtocolError, new_session_id, parse
-from ._connection import Connection, call_callback, check_ack, log, split_url
+from ..protocol import JoinSession, ProtocolError, parse
+from ._connection import Connection, call_callback, log
 from ._decode import Comparison, history_frame
 from ._handles import ResultsView, Run
 from ._loop import LoopThread
-from ._requests import command_text, run_fields
+from ._requests import command_text, run_fields, unique_session_id
 from ._tracker import RunTracker
 from ._upload import upload_request
+from ._wire import check_ack, split_url
 
 __all__ = ["ChatOpsClient"]
 
@@ -152,11 +152,11 @@ class ChatOpsClient:
     # ------------------------------------------------------------------ sessions
 
     def create_session(self, name: str | None = None) -> str:
-        """Create a session (``session_<epoch ms>``), join it and return its id."""
-        session_id = new_session_id()
-        while session_id == self._conn.session_id:
-            time.sleep(0.002)
-            session_id = new_session_id()
+        """Create a session (``session_<epoch ms>``), join it and return its id.
+
+        Ids are unique within the process (two panels connecting at once get two sessions).
+        """
+        session_id = unique_session_id(self._conn.session_id)
         self._join(session_id, name)
         return session_id
 

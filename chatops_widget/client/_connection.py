@@ -25,13 +25,14 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import socketio
 
 from ..protocol import SOCKETIO_PATH, ErrorCode, ProtocolError
+from ._wire import error_of, retry_after
 
 log = logging.getLogger("chatops_widget.client")
+startup = logging.getLogger("chatops_widget.startup")  # timestamps for benchmarks/coldstart
 
 #: The seed's options: reconnectionAttempts 5, reconnectionDelay 1000 (socket.io's defaults for
 #: the rest: reconnectionDelayMax 5000, randomizationFactor 0.5).
@@ -135,6 +136,7 @@ class Connection:
                 raise ProtocolError(ErrorCode.UNAUTHORIZED, text) from None
             raise ConnectionError(f"cannot connect to {self.url}: {text or exc}") from None
         self._sio, self.connected = sio, True
+        startup.debug("client: socket connected")
         self._lost = asyncio.get_running_loop().create_future()
         self.reconnect_attempt = 0
         if self.session_id is not None:
@@ -217,8 +219,9 @@ class Connection:
                 self._joining = False
             held, self._held = self._held, []
             if not ack.get("ok"):
-                raise ProtocolError(**_error_of(ack), session_id=session_id)
+                raise ProtocolError(**error_of(ack), session_id=session_id)
             self.join_ack = ack
+            startup.debug("client: session joined")
             for msg in sorted(ack.get("messages", []), key=lambda m: m.get("seq", 0)):
                 self.accept(msg)
             for msg in held:
@@ -333,7 +336,7 @@ class Connection:
 
     def _acker(self, req: _Request) -> Callable[..., None]:
         def on_ack(*data: Any) -> None:
-            wait = _retry_after(data[0] if data else None)
+            wait = retry_after(data[0] if data else None)
             if wait is not None and req.retries < 20 and not req.future.done():
                 req.retries, req.sent_gen = req.retries + 1, -1  # sent again after the wait
                 loop = asyncio.get_running_loop()
@@ -346,44 +349,6 @@ class Connection:
                 req.future.set_result(data[0] if data else None)
 
         return on_ack
-
-
-def split_url(url: str) -> tuple[str, str | None]:
-    """``http://h:p/?token=x`` -> (``http://h:p``, ``x``); ``ws(s)://`` becomes ``http(s)://``.
-
-    >>> split_url("ws://127.0.0.1:8500/?token=abc")
-    ('http://127.0.0.1:8500', 'abc')
-    """
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
-    token = parse_qs(parts.query).get("token", [None])[0]
-    return f"{scheme}://{parts.netloc}", token
-
-
-def _retry_after(ack: Any) -> float | None:
-    """The seconds to wait if ``ack`` is a ``rate_limited`` refusal, else ``None``."""
-    err = ack.get("error") if isinstance(ack, dict) and not ack.get("ok") else None
-    if isinstance(err, dict) and err.get("code") == ErrorCode.RATE_LIMITED.value:
-        return min(30.0, float(err.get("retryAfter") or 1.0))
-    return None
-
-
-def _error_of(ack: Any) -> dict[str, Any]:
-    err = ack.get("error") if isinstance(ack, dict) else None
-    if not isinstance(err, dict):
-        return {"code": ErrorCode.INTERNAL, "message": f"unexpected ack {ack!r:.200}"}
-    try:
-        code = ErrorCode(err.get("code"))
-    except ValueError:
-        code = ErrorCode.INTERNAL
-    return {"code": code, "message": str(err.get("message"))}
-
-
-def check_ack(ack: Any) -> dict[str, Any]:
-    """Return an ``ok`` ack; raise :class:`ProtocolError` for a failed one."""
-    if isinstance(ack, dict) and ack.get("ok"):
-        return ack
-    raise ProtocolError(**_error_of(ack))
 
 
 async def _quiet_disconnect(sio: socketio.AsyncClient) -> None:

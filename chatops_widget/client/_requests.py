@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import shlex
+import threading
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["command_text", "run_fields"]
+from ..protocol import new_session_id
+
+__all__ = ["command_text", "run_fields", "unique_session_id"]
 
 #: Options every run takes (the rest are strategy parameters).
 _OPTIONS = ("symbol", "start", "end", "cash", "commission", "spread", "split", "sort")
@@ -96,3 +99,20 @@ def command_text(name: str, args: list[str], options: Mapping[str, Any]) -> str:
         text = ("true" if v else "false") if isinstance(v, bool) else str(v)
         parts.append(f"{key}={shlex.quote(text)}")
     return " ".join(parts)
+
+
+_session_ids, _last_session_ms = threading.Lock(), 0  # the newest id given out here
+
+
+def unique_session_id(current: str | None = None) -> str:
+    """A new ``session_<epoch ms>``, never given out before in this process (two clients in the
+    same millisecond get two), nor ``current``.
+
+    >>> unique_session_id() != unique_session_id()
+    True
+    """
+    global _last_session_ms
+    with _session_ids:
+        ms = max(int(new_session_id().rpartition("_")[2]), _last_session_ms + 1)
+        _last_session_ms = ms = ms + (f"session_{ms}" == current)
+    return f"session_{ms}"

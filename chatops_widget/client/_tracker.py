@@ -33,9 +33,10 @@ from ..protocol import (
     ProtocolError,
     new_run_id,
 )
-from ._connection import Connection, check_ack
+from ._connection import Connection
 from ._decode import ResultCache, RunFailed, decode_result, runs_frame, strategies_frame
 from ._loop import LoopThread
+from ._wire import check_ack
 
 __all__ = ["RunState", "RunTracker"]
 

@@ -34,17 +34,12 @@ from ..protocol import (
     ClientEvent,
     CommandResult,
     ErrorCode,
-    ExecuteCommand,
-    GetSessions,
-    JoinSession,
-    LeaveSession,
     ProtocolError,
-    SendMessage,
     ServerEvent,
-    parse,
 )
 from ._gate import BUILTIN_EVENTS, Gate
 from ._http import default_data_dir, describe
+from ._sessions import SessionEvents
 from ._socket import FrameFilter, SocketServer
 from .faults import StorageError
 from .grammar import parse_command
@@ -129,14 +124,15 @@ class ChatOpsServer:
             self.sio, self.token, lambda: [*BUILTIN_EVENTS, *self._events], self.limits
         )
         self.sio.bad_event = self.gate.bad_event
+        events = SessionEvents(self)
         for event, fn, limit in (
-            (ClientEvent.JOIN_SESSION, self._join, "events"),
-            (ClientEvent.LEAVE_SESSION, self._leave, "events"),
-            (ClientEvent.SEND_MESSAGE, self._send, "messages"),
-            (ClientEvent.EXECUTE_COMMAND, self._execute, "commands"),
+            (ClientEvent.JOIN_SESSION, events.join, "events"),
+            (ClientEvent.LEAVE_SESSION, events.leave, "events"),
+            (ClientEvent.SEND_MESSAGE, events.send, "messages"),
+            (ClientEvent.EXECUTE_COMMAND, events.execute, "commands"),
         ):
             self.sio.on(event.value, self.gate.wrap(event.value, fn, limit))
-        self.on_event(ClientEvent.GET_SESSIONS.value, self._sessions)  # the panel's menu
+        self.on_event(ClientEvent.GET_SESSIONS.value, events.sessions)  # the panel's menu
         if plugins is None:
             from .plugins import standard_plugins
 
@@ -193,6 +189,14 @@ class ChatOpsServer:
     def joined(self, sid: str, session_id: str) -> bool:
         """Whether connection ``sid`` is in the session's room."""
         return session_id in self.sio.rooms(sid)
+
+    def members(self, session_id: str) -> int:
+        """How many connections are in the session's room on this server.
+
+        With a Redis manager (several servers as one) each server counts only its own
+        connections: members on other servers are not seen.
+        """
+        return sum(1 for _ in self.sio.manager.get_participants("/", session_id))
 
     def require_joined(self, sid: str, session_id: str, event: str) -> None:
         """Raise ``ProtocolError(NOT_JOINED)`` unless ``sid`` joined ``session_id``."""
@@ -310,70 +314,26 @@ class ChatOpsServer:
             except Exception:
                 log.exception("shutdown hook %r failed", hook)
 
+    async def join_extras(self, session_id: str) -> dict[str, Any]:
+        """What the :meth:`on_join` callbacks add to a join ack of ``session_id``."""
+        extra: dict[str, Any] = {}
+        for fn in self._join_extras:
+            value = fn(session_id)
+            if inspect.isawaitable(value):
+                value = await value
+            extra.update(value or {})
+        return extra
+
+    def tell_listeners(self, msg: ChatMessage) -> None:
+        """Tell every :meth:`on_chat` listener of ``msg``, each in a background task."""
+        for listener in self._chat_listeners:
+            self._spawn(self._tell(listener, msg))
+
     def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
-
-    # ------------------------------------------------------------------ socket.io handlers
-
-    async def _join(self, sid: str, data: Any) -> dict[str, Any]:
-        req = parse(JoinSession, data)
-        session = self.store.ensure_session(req.sessionId, req.name)
-        # Enter the room before reading the backlog: a message committed after the read is
-        # then delivered live, one committed before is in the backlog (maybe both: the client
-        # drops duplicates by seq).
-        await self.sio.enter_room(sid, req.sessionId)
-        backlog = self.store.messages_after(req.sessionId, req.lastSeq)
-        extra: dict[str, Any] = {}
-        for fn in self._join_extras:
-            value = fn(req.sessionId)
-            if inspect.isawaitable(value):
-                value = await value
-            extra.update(value or {})
-        return {
-            "sessionId": req.sessionId,
-            "name": session.get("name"),
-            "messages": [m.wire() for m in backlog],
-            "lastSeq": self.store.last_seq(req.sessionId),
-            "commands": self._router.specs(),
-            **extra,
-        }
-
-    async def _leave(self, sid: str, data: Any) -> dict[str, Any]:
-        req = parse(LeaveSession, data)
-        await self.sio.leave_room(sid, req.sessionId)
-        return {"sessionId": req.sessionId}
-
-    async def _sessions(self, sid: str, data: Any) -> dict[str, Any]:
-        req = parse(GetSessions, data)
-        rows = self.store.sessions()
-        return {"sessions": rows[::-1][: req.limit], "total": len(rows)}
-
-    async def _send(self, sid: str, data: Any) -> dict[str, Any]:
-        req = parse(SendMessage, data)
-        self.require_joined(sid, req.sessionId, "sendMessage")
-        msg, created = self.store.append(
-            req.sessionId, "user", req.content, None, req.clientMessageId
-        )
-        if created:
-            await self.sio.emit(ServerEvent.MESSAGE.value, msg.wire(), room=req.sessionId)
-            for listener in self._chat_listeners:
-                self._spawn(self._tell(listener, msg))
-        return {"message": msg.wire(), "duplicate": not created}
-
-    async def _execute(self, sid: str, data: Any) -> dict[str, Any]:
-        req = parse(ExecuteCommand, data)
-        self.require_joined(sid, req.sessionId, "executeCommand")
-        try:
-            msg = await self.run_command(
-                req.sessionId, req.command, sid=sid, client_message_id=req.clientMessageId
-            )
-        except ProtocolError as exc:
-            exc.session_id = req.sessionId
-            raise
-        return {"message": msg.wire() if msg else None}
 
     # ------------------------------------------------------------------ background work
 

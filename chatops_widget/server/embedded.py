@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import secrets
 import socket
 import tempfile  # noqa: F401  (used by the docstring example)
@@ -26,6 +27,8 @@ from ..protocol import DEFAULT_HOST, MAX_MESSAGE_BYTES
 from .app import ChatOpsServer
 
 __all__ = ["EmbeddedServer", "acquire_shared"]
+
+startup = logging.getLogger("chatops_widget.startup")  # timestamps for benchmarks/coldstart
 
 
 class EmbeddedServer:
@@ -72,7 +75,9 @@ class EmbeddedServer:
         """Start serving and wait until the socket accepts connections; returns ``self``."""
         if self.running:
             return self
+        startup.debug("embedded server: building the server and its plugins")
         self.server = ChatOpsServer(self._data_dir, self.token, **self._server_kwargs)
+        startup.debug("embedded server: built")
         # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP;
         # with proto=0 every event+ack exchange waits ~40 ms for the delayed ACK.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -106,7 +111,8 @@ class EmbeddedServer:
                 raise RuntimeError(f"embedded ChatOps server failed to start: {self._error!r}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"embedded ChatOps server did not start within {timeout} s")
-            time.sleep(0.02)
+            time.sleep(0.005)
+        startup.debug("embedded server: listening on %s", self.url)
         return self
 
     def stop(self, timeout: float = 10.0) -> None:

@@ -102,6 +102,9 @@ class Commands(Protocol):
     def specs(self) -> list[dict[str, str]]:
         """``[{"name", "usage", "summary", "details"}]`` of every command."""
 
+    def add_note(self, text: str) -> None:
+        """Add a line under ``/help``'s list of commands (e.g. how to address the assistant)."""
+
 
 class Host(Protocol):
     """The server as a plugin sees it (:class:`~chatops_widget.server.ChatOpsServer` is one)."""
@@ -131,6 +134,9 @@ class Host(Protocol):
 
     def require_joined(self, sid: str, session_id: str, event: str) -> None:
         """Raise ``ProtocolError(NOT_JOINED)`` unless connection ``sid`` is in the session."""
+
+    def members(self, session_id: str) -> int:
+        """How many connections are in the session's room (on this server)."""
 
     async def publish(
         self, session_id: str, role: str, content: str, metadata: dict[str, Any] | None = None

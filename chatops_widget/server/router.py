@@ -97,6 +97,7 @@ class CommandRouter:
 
     def __init__(self, *, builtin_help: bool = True) -> None:
         self._commands: dict[str, CommandSpec] = {}
+        self._notes: list[str] = []
         if builtin_help:
             self.add("help", self._help, **_HELP)
 
@@ -127,6 +128,20 @@ class CommandRouter:
                     handler = getattr(group, attr)
                     self.add(spec.name, handler, usage=spec.usage, summary=spec.summary,
                              details=spec.details, example=spec.example)  # fmt: skip
+
+    def add_note(self, text: str) -> None:
+        """Add a line under ``/help``'s list of commands (e.g. how to address the assistant).
+
+        >>> r = CommandRouter()
+        >>> r.add_note("Chat: mention @assistant.")
+        >>> r.notes()
+        ['Chat: mention @assistant.']
+        """
+        self._notes.append(text)
+
+    def notes(self) -> list[str]:
+        """The lines plugins added under ``/help``'s list."""
+        return list(self._notes)
 
     def get(self, name: str) -> CommandSpec | None:
         """The spec of ``name`` (with or without the slash, any case), or None."""
@@ -209,7 +224,9 @@ class CommandRouter:
             example = f" Example: `{s['example']}`" if s["example"] else ""
             lines.append(f"- `{s['usage']}` -- {s['summary']}{example}")
         lines += ["", "Type `/help <command>` for details."]
-        return CommandReply({"kind": "help", "commands": self.specs()}, text="\n".join(lines))
+        lines += [line for note in self._notes for line in ("", note)]
+        summary = {"kind": "help", "commands": self.specs(), "notes": self.notes()}
+        return CommandReply(summary, text="\n".join(lines))
 
 
 _HELP: dict[str, str] = {

@@ -22,20 +22,22 @@ import re
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets
 
-from ..client import ChatOpsClient, ResultsView
 from ..protocol import RESULT_KINDS, ErrorCode, ProtocolError
-from . import _sync as sync
-from . import _uploads as uploads
 from ._actions import EXPORT_COMMAND, PanelActions
+from ._connect import ClientHolder, sync, uploads
+
+if TYPE_CHECKING:
+    from ..client import ChatOpsClient, ResultsView
 
 __all__ = ["ChatOpsWidget"]
 
 log = logging.getLogger("chatops_widget.widget")
+startup = logging.getLogger("chatops_widget.startup")  # timestamps for benchmarks/coldstart
 _STATIC = pathlib.Path(__file__).parent / "static"
 _EVENTS = ("message", "backtestProgress", "commandResult", "error", "connect", "disconnect",
            "reconnect_attempt")  # fmt: skip
@@ -47,7 +49,7 @@ _FRONTEND_TYPES = frozenset(
 )
 
 
-class ChatOpsWidget(PanelActions, anywidget.AnyWidget):
+class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
     """The ChatOps chat panel, driven by a kernel-side :class:`ChatOpsClient`.
 
     ``ChatOpsWidget()`` starts an embedded server and a client;
@@ -75,7 +77,9 @@ class ChatOpsWidget(PanelActions, anywidget.AnyWidget):
 
     @traitlets.default("constants")
     def _default_constants(self) -> dict[str, Any]:
-        return sync.frontend_constants()
+        from ..protocol import frontend_constants  # the engine's stats follow (_connect.py)
+
+        return frontend_constants()
 
     def __init__(
         self,
@@ -84,6 +88,7 @@ class ChatOpsWidget(PanelActions, anywidget.AnyWidget):
         token: str | None = None,
         **kwargs: Any,
     ) -> None:
+        startup.debug("widget: init")
         super().__init__(**kwargs)
         self._lock = threading.RLock()
         self._messages: list[dict[str, Any]] = []
@@ -93,15 +98,9 @@ class ChatOpsWidget(PanelActions, anywidget.AnyWidget):
         self._recent: dict[str, float] = {}
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chatops-widget")
         self.uploads: dict[str, Any] = {}
-        self._owns_client = client is None
-        self._client = client if client is not None else ChatOpsClient(url=url, token=token)
         self._handlers = {name: getattr(self, "_on_" + name) for name in _EVENTS}
-        for name, fn in self._handlers.items():
-            self._client.on(name, fn)
         self.on_msg(self._on_frontend)
-        if self._client.current_session_id is None and self._client.is_connected:
-            self._client.create_session()
-        self._resync(send=False)
+        self._start_client(client, url, token)  # without a client: in the background
 
     # ------------------------------------------------------------------ public API
 
@@ -149,10 +148,10 @@ class ChatOpsWidget(PanelActions, anywidget.AnyWidget):
     def __getattr__(self, name: str) -> Any:
         # Forward the client's other public methods (trigger_backtest, compare_strategies,
         # runs, create_strategy, call, ...) without listing them.
-        if name.startswith("_") or "_client" not in self.__dict__:
+        if name.startswith("_") or "_pending" not in self.__dict__:
             raise AttributeError(name)
         try:
-            return getattr(self.__dict__["_client"], name)
+            return getattr(self._client, name)
         except AttributeError:
             raise AttributeError(
                 f"'ChatOpsWidget' object has no attribute {name!r} (nor has its client)"
@@ -160,7 +159,7 @@ class ChatOpsWidget(PanelActions, anywidget.AnyWidget):
 
     def close(self) -> None:
         """Detach from the client (closing it if the widget created it) and close the panel."""
-        client = self.__dict__.get("_client")
+        client = self._detach()
         if client is not None:
             for name, fn in self._handlers.items():
                 client.off(name, fn)
@@ -325,6 +324,7 @@ class ChatOpsWidget(PanelActions, anywidget.AnyWidget):
         except (KeyError, ProtocolError, TimeoutError, ConnectionError, RuntimeError) as exc:
             self._notice(f"cannot show {run_id}: {getattr(exc, 'message', exc)}")
             return
+        startup.debug("widget: result %s fetched", run_id)
         summary = {**self._client.results.summary(run_id), **(summary or {}), "runId": run_id}
         msg = sync.result_payload(value, summary)
         msg["code"] = self._code_for(run_id, summary, command)  # the card's "copy as code"
@@ -333,6 +333,7 @@ class ChatOpsWidget(PanelActions, anywidget.AnyWidget):
             msg["engineSeconds"] = float(engine_seconds)  # the engine's own time, on the card
         if session == self._session:
             self._post(msg)
+            startup.debug("widget: result %s sent to the panel", run_id)
 
     # ------------------------------------------------------------------ front-end messages
 
@@ -358,16 +359,19 @@ class ChatOpsWidget(PanelActions, anywidget.AnyWidget):
                     return
                 self._send_text(text)
             elif kind == "cancel":
-                self._background(self._client.execute_command, f"/cancel {content.get('runId')}")
+                text = f"/cancel {content.get('runId')}"
+                self._background(lambda: self._client.execute_command(text))
             elif kind == "get_result":
                 self._background(self._show_result, str(content.get("runId")))
             elif kind == "session":
                 self._background(self._session_action, content.get("action"), content.get("id"))
             elif kind == "upload":
-                self._background(uploads.upload, self._client, self.uploads, content, self._notice)
+                self._background(lambda: uploads.upload(self._client, self.uploads, content,
+                                                        self._notice))  # fmt: skip
             elif kind == "replace_upload":
                 symbol = str(content.get("symbol"))
-                self._background(uploads.replace, self._client, self.uploads, symbol, self._notice)
+                self._background(lambda: uploads.replace(self._client, self.uploads, symbol,
+                                                         self._notice))  # fmt: skip
         except Exception as exc:  # never let a front-end message kill the comm handler
             log.exception("front-end message %r failed", kind)
             self._notice(f"{kind}: {exc}")
@@ -390,6 +394,6 @@ class ChatOpsWidget(PanelActions, anywidget.AnyWidget):
         if re.match(r"\s*/export(\s|$)", text):
             self._background(self._export_command, text.strip())
         elif text.lstrip().startswith("/"):
-            self._background(self._client.execute_command, text.strip())
+            self._background(lambda: self._client.execute_command(text.strip()))
         else:
-            self._background(self._client.send_message, text)
+            self._background(lambda: self._client.send_message(text))

@@ -15,11 +15,14 @@ import sys
 import pytest
 
 SCRIPT = """
+import time
+
 from chatops_widget import ChatOpsClient
 
 print("script body ran", flush=True)  # once: the workers must not run it again
 with ChatOpsClient(timeout=60) as c:
     c.create_session()
+    time.sleep(2.5)  # the worker processes are spawned 1 s after the server's start
     result = c.trigger_backtest("strategy_1").result(timeout=60)
     print("trades", result.stats["num_trades"], flush=True)
 """

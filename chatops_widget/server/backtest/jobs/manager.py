@@ -46,8 +46,13 @@ if TYPE_CHECKING:
 __all__ = ["Job", "JobCancelled", "JobManager"]
 
 log = logging.getLogger(__name__)
+startup = logging.getLogger("chatops_widget.startup")  # timestamps for benchmarks/coldstart
 
 TERMINAL = TERMINAL_STATUSES
+#: s after the start before worker processes are spawned: their start (an interpreter importing
+#: the engine each, ~1 s of CPU) would otherwise compete with the server's own start-up and its
+#: first requests on a small machine; tasks run in threads until a worker is warm.
+WORKER_START_DELAY = 1.0
 
 
 class JobCancelled(Exception):
@@ -119,13 +124,20 @@ class JobManager:
         self.on_notice = on_notice  # the process pool's "broken"/"recovered" notices
         self.jobs: dict[str, Job] = {}
         self._pool: WorkerPool | DaskPool | None = None
+        self._warm_pool: WorkerPool | None = None  # set once a worker process is warm
         self._threads: ThreadPoolExecutor | None = None
         self._slots: FairSlots | None = None  # taken in turns by the sessions waiting
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, warmup: Callable[[], Any] | None = None) -> None:
-        """Create the pool; ``warmup`` (if given) runs once per worker so the first job is fast."""
+        """Create the pool; ``warmup`` (if given) runs once per worker so the first job is fast.
+
+        Worker processes start in the background (:data:`WORKER_START_DELAY` s later): this
+        returns before they are spawned, and until one has run ``warmup`` tasks run in threads
+        (off the loop, like ``mode="thread"``), so a server is up and its first backtest done
+        before its workers have finished importing the engine.
+        """
         self._slots = FairSlots(self.workers)
         if self.mode == "thread":
             self._threads = ThreadPoolExecutor(self.workers, thread_name_prefix="chatops-job")
@@ -138,20 +150,46 @@ class JobManager:
         else:
             # spawn: the server may live in a thread of a Jupyter kernel, and fork()ing a
             # multi-threaded process can deadlock the child. Workers exit if the server dies.
+            self._threads = ThreadPoolExecutor(self.workers, thread_name_prefix="chatops-job")
             self._pool = WorkerPool(self.workers, on_notice=self.on_notice)
-            await self._pool.start()
+            self._keep(asyncio.ensure_future(self._warm(self._pool, warmup or _ready)))
+            return
         if warmup is not None:
             futs = [self.background(warmup) for _ in range(self.workers)]
-            task = asyncio.ensure_future(asyncio.gather(*futs, return_exceptions=True))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._keep(asyncio.ensure_future(asyncio.gather(*futs, return_exceptions=True)))
+
+    async def _warm(self, pool: WorkerPool, warmup: Callable[[], Any]) -> None:
+        """Spawn the workers, run ``warmup`` in each; tasks go to the pool once one is done."""
+        await asyncio.sleep(WORKER_START_DELAY)
+        startup.debug("jobs: spawning %d worker processes", self.workers)
+        await pool.start()
+        startup.debug("jobs: worker processes spawned")
+        futs = [pool.submit(warmup) for _ in range(self.workers)]
+        for fut in futs:  # a failure is logged below; the rest (closed pool) need no report
+            fut.add_done_callback(lambda f: f.cancelled() or f.exception())
+        for first in asyncio.as_completed(futs):
+            try:
+                await first
+            except Exception as exc:  # a broken pool: its tasks fail with the reason
+                log.warning("worker warm-up failed: %s", exc)
+            break
+        if self._pool is pool:  # not shut down meanwhile
+            self._warm_pool = pool
+            startup.debug("jobs: a worker is warm; tasks go to worker processes")
+        await asyncio.gather(*futs, return_exceptions=True)
+
+    def _keep(self, task: asyncio.Future[Any]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def shutdown(self) -> None:
         """Cancel every unfinished job and stop the pool (without waiting for running tasks)."""
         for job in self.jobs.values():
             if not job.done:
                 job.cancel_requested = True
-        pool, self._pool = self._pool, None
+        for task in list(self._tasks):
+            task.cancel()
+        pool, self._pool, self._warm_pool = self._pool, None, None
         if pool is not None:
             await pool.close()
         threads, self._threads = self._threads, None
@@ -165,11 +203,11 @@ class JobManager:
 
     def background(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         """Run ``fn(*args)`` in the pool without taking a job slot (e.g. writing a result)."""
-        if isinstance(self._pool, WorkerPool):
-            return self._pool.submit(fn, *args)  # in a worker's pipe before this returns
-        if self._pool is not None:
+        if self._warm_pool is not None:
+            return self._warm_pool.submit(fn, *args)  # in a worker's pipe before this returns
+        if self._pool is not None and not isinstance(self._pool, WorkerPool):
             return asyncio.ensure_future(self._pool.run(fn, *args))
-        if self._threads is not None:
+        if self._threads is not None:  # mode="thread", or the workers are not warm yet
             args = map_shared(args, lambda x: x.value)
             return asyncio.get_running_loop().run_in_executor(self._threads, fn, *args)
         raise RuntimeError("JobManager.start() was not called")
@@ -244,6 +282,8 @@ class JobManager:
                     waiter.set_result(True)
                 if waiting:
                     await asyncio.sleep(0)  # e.g. a parked getResult answers first
+        if changed:
+            startup.debug("jobs: %s %s", job.run_id, job.status)
         if progress is not None and progress > job.progress + 1e-9:
             job.progress, changed = min(100.0, progress), True
         if changed and self.on_update is not None:
@@ -351,6 +391,11 @@ class JobManager:
         except WorkerDied as exc:
             log.error("a worker process died during a job: %s", exc)
             raise WorkerDied(f"a worker process died while running this job ({exc})") from None
+
+
+def _ready() -> bool:
+    """The default warm-up: a worker that answers is ready."""
+    return True
 
 
 def _describe(exc: BaseException) -> str:
