@@ -75,7 +75,7 @@ from ._models import (
     parse,
     utc_now,
 )
-from ._runs import StartRun
+from ._runs import ORDER_OPTIONS, RunOrders, StartRun
 
 ProtocolError.__module__ = __name__  # shown as chatops_widget.protocol.ProtocolError
 
@@ -88,6 +88,7 @@ __all__ = [
     "MAX_RUN_TARGETS",
     "MAX_UPLOAD_BYTES",
     "NAMESPACE",
+    "ORDER_OPTIONS",
     "RESULT_KINDS",
     "RUN_ID_PATTERN",
     "RUN_STATUSES",
@@ -112,6 +113,7 @@ __all__ = [
     "ProtocolError",
     "ResultKind",
     "Role",
+    "RunOrders",
     "RunStatus",
     "SendMessage",
     "ServerEvent",
@@ -131,7 +133,7 @@ def frontend_constants() -> dict[str, Any]:
     """What the front end needs to know, from here (the widget syncs it as a traitlet).
 
     >>> sorted(frontend_constants())
-    ['errorCodes', 'limits', 'resultKinds', 'runStatuses', 'terminalStatuses']
+    ['errorCodes', 'limits', 'orderOptions', 'resultKinds', 'runStatuses', 'terminalStatuses']
     """
     return {
         "limits": {
@@ -143,4 +145,5 @@ def frontend_constants() -> dict[str, Any]:
         "terminalStatuses": sorted(TERMINAL_STATUSES),
         "resultKinds": list(RESULT_KINDS),
         "errorCodes": [c.value for c in ErrorCode],
+        "orderOptions": [{"name": k, "doc": v} for k, v in ORDER_OPTIONS.items()],
     }

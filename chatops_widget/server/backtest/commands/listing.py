@@ -8,18 +8,26 @@ Example (chat):
     /status
     /result run_3fa2b1c4d5e6
     /create_strategy sma_cross symbol=ALPHA fast=5 slow=20 name="fast SMA"
+    /create_strategy name=dip symbol=ALPHA entry="rsi(14) < 30" exit="rsi(14) > 70" stop_loss=5%
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from chatops_widget import engine
+from chatops_widget.engine import rules
+from chatops_widget.protocol import ORDER_OPTIONS
 from chatops_widget.server.host import CommandContext, CommandReply
 from chatops_widget.server.router import command
 
 from .. import _format
+from .._targets import RULE_OPTIONS, check_name, check_orders
+from ..errors import Invalid, did_you_mean
 from ..service import BacktestService
+from ..storage.strategies import RULE, NameTaken
 from ._args import (
     bad,
     check_bare_params,
@@ -33,7 +41,10 @@ __all__ = ["ListingCommands"]
 
 
 _CREATE_USAGE = (
-    "/create_strategy <template> symbol=.. [name=..] [start=..] [end=..] [param=value ...]"
+    "/create_strategy <template> symbol=.. [name=..] [start=..] [end=..] [param=value ...] | "
+    '/create_strategy name=.. entry="<rule>" exit="<rule>" [short_entry=".."] [short_exit=".."] '
+    '[where=".."] [symbol=..] [$param=default ...]; both: [stop_loss=..] [take_profit=..] '
+    "[trailing_stop=..] [size=.. | risk=.. | units=..] [whole_units=true]"
 )
 
 
@@ -115,43 +126,121 @@ class ListingCommands:
     @command(
         "create_strategy",
         usage=_CREATE_USAGE,
-        summary="Store a new strategy (a template with params on a symbol); returns its id.",
-        details="Example: "
-        '`/create_strategy sma_cross symbol=ALPHA fast=5 slow=20 name="fast SMA"`.',
+        summary="Store a new strategy -- a template with params, or your own entry/exit rules -- "
+        "with order settings; returns its id.",
+        details="A template: "
+        '`/create_strategy sma_cross symbol=ALPHA fast=5 slow=20 name="fast SMA"`. Your rules: '
+        '`/create_strategy name=dip symbol=ALPHA entry="rsi(14) < 30 and close > sma(200)" '
+        'exit="rsi(14) > 70" stop_loss=5% take_profit=12%`; `$params` take their defaults from '
+        'options: `/create_strategy name=x entry="crosses_above(ema($fast), ema($slow))" '
+        'exit="crosses_below(ema($fast), ema($slow))" fast=12 slow=26`, then '
+        "`/sweep x symbol=ALPHA fast=5:50:5 slow=20:200:10`. Rules use open high low close "
+        "volume, numbers, + - * /, comparisons, and or not, lookback close[1] and the functions "
+        "of /templates (sma ema wma rsi atr stdev bb_upper bb_lower bb_mid highest lowest roc "
+        "macd macd_signal adx crosses_above crosses_below); the grammar is in "
+        "docs/strategies.md. A name is 1-64 characters, not a template's or an id; the strategy "
+        "is then run by name: `/run_backtest dip`. Order settings are stored with it and each "
+        "run may override them.",
     )
     @translated
     async def create_strategy(self, ctx: CommandContext) -> CommandReply:
-        """``/create_strategy``: store a template with params on a symbol."""
+        """``/create_strategy``: store a template with params, or rules, on a symbol."""
         svc, cmd = self.svc, ctx.command
         usage = _CREATE_USAGE
+        opts = dict(cmd.options)
+        if any(k in opts for k in RULE_OPTIONS[:4]):
+            return self._create_rule(ctx, opts)
         if len(cmd.args) > 1:
             check_bare_params(cmd.args[1:], svc.resolve.template_of(cmd.args[0]))
         if len(cmd.args) != 1:
-            raise bad(f"give exactly one template (got {len(cmd.args)}). Usage: {usage}")
-        opts = dict(cmd.options)
+            raise bad(
+                f"give exactly one template (got {len(cmd.args)}), or your own rules with "
+                f'entry="..." exit="...". Usage: {usage}'
+            )
         if "symbol" not in opts:
             raise bad(f"symbol= is required, e.g. symbol=ALPHA (see /data). Usage: {usage}")
         start, end = parse_dates(opts)
         opts.pop("start", None), opts.pop("end", None)
         name, symbol = opts.pop("name", None), opts.pop("symbol")
-        if name is not None and not 0 < len(name) <= 100:
-            raise bad("name= must be 1-100 characters")
+        name = None if name is None else check_name(name)
+        orders = {k: opts.pop(k) for k in ORDER_OPTIONS if k in opts}
         tpl = svc.resolve.template(cmd.args[0])
-        spec = svc.resolve.backtest_spec(tpl.name, opts, symbol=symbol, start=start, end=end)
-        s = svc.strategies.create(
-            tpl.name,
-            spec.symbol,
-            params=spec.params,
-            name=name,
-            start=start,
-            end=end,
-            created_by=ctx.sid,
+        spec = svc.resolve.backtest_spec(
+            tpl.name, opts, symbol=symbol, start=start, end=end, orders=orders
         )
-        info = s.info()
+        s = self._store(tpl.name, spec.symbol, spec.params, name, start, end, ctx.sid,
+                        None, spec.orders)  # fmt: skip
         return CommandReply(
-            {"kind": "strategy", "strategyId": s.id, "strategy": info},
-            text=f"Stored **{s.id}**: {s.name}. Run it with `/run_backtest {s.id}`.",
+            {"kind": "strategy", "strategyId": s.id, "strategy": s.info()},
+            text=f"Stored **{s.id}**: {s.name}{_format.orders_suffix(s.orders)}. "
+            f"Run it with `/run_backtest {s.id}`.",
         )
+
+    def _create_rule(self, ctx: CommandContext, opts: dict[str, str]) -> CommandReply:
+        """``/create_strategy name=.. entry=".." exit=".." [$param=default ...]``."""
+        svc, cmd = self.svc, ctx.command
+        if cmd.args:
+            raise bad(
+                f"`{cmd.args[0]}`: a rule strategy takes no template or other word; give options "
+                "as key=value (a $param's default as fast=12). Usage: " + _CREATE_USAGE
+            )
+        for key, example in (("entry", "rsi(14) < 30"), ("exit", "rsi(14) > 70")):
+            if not opts.get(key, "").strip():
+                raise bad(f'a rule strategy needs {key}=, e.g. {key}="{example}" (a condition '
+                          "checked at every bar's close)")  # fmt: skip
+        start, end = parse_dates(opts)
+        opts.pop("start", None), opts.pop("end", None)
+        name = opts.pop("name", None)
+        name = None if name is None else check_name(name)
+        symbol = opts.pop("symbol", None)
+        orders = check_orders({k: opts.pop(k) for k in ORDER_OPTIONS if k in opts})
+        texts = {k: opts.pop(k) for k in RULE_OPTIONS if k in opts}
+        try:  # the engine parses the rules: a bad one is pointed at its character
+            rule = engine.RuleStrategy(
+                texts.pop("entry"), texts.pop("exit"), opts, name=name or "rule", **texts
+            )
+        except engine.EngineError as exc:
+            hint = ""
+            if getattr(exc, "param", None) in opts:  # an option's name mistyped, not a $param
+                known = ["name", "symbol", "start", "end", *RULE_OPTIONS, *ORDER_OPTIONS]
+                close = did_you_mean(str(getattr(exc, "param", "")), known)
+                hint = f"; or is it an option{close}" if close else ""
+            raise Invalid(f"{exc}{hint}") from None
+        n_bars, sym = None, None
+        if symbol is not None:  # check the warm-ups and the ATR window against its data
+            df = svc.resolve.data(symbol, start, end)
+            n_bars, sym = len(df), df.attrs["symbol"]
+        try:
+            params = rule.validate(None, n_bars)
+            engine.Orders.from_kwargs(**orders).check_bars(n_bars or 1 << 62)
+        except engine.EngineError as exc:
+            raise Invalid(str(exc)) from None
+        s = self._store(RULE, sym, params, name, start, end, ctx.sid, rule.to_dict(), orders)
+        where = f" on {s.symbol}" if s.symbol else ""
+        sweep = ""
+        if s.params:
+            first = next(iter(s.params))
+            sweep = (f"; sweep its params: `/sweep {s.name} symbol={s.symbol or 'ALPHA'} "
+                     f"{first}=...`")  # fmt: skip
+        return CommandReply(
+            {"kind": "strategy", "strategyId": s.id, "strategy": s.info()},
+            text=f"Stored **{s.id}** `{s.name}`{where}: {_format.rule_text(s.rule or {})}"
+            f"{_format.orders_suffix(s.orders)}. Run it with `/run_backtest {s.name}`{sweep}.",
+        )
+
+    def _store(self, template: str, symbol: str | None, params: dict[str, Any],
+               name: str | None, start: str | None, end: str | None, sid: str | None,
+               rule: dict[str, Any] | None, orders: dict[str, Any]) -> Any:  # fmt: skip
+        try:
+            return self.svc.strategies.create(
+                template, symbol, params=params, name=name, start=start, end=end,
+                created_by=sid, rule=rule, orders=orders,
+            )  # fmt: skip
+        except NameTaken as exc:
+            raise Invalid(
+                f"the name {exc.name!r} is taken by {exc.strategy_id}; pick another name (or "
+                f"run that one: /run_backtest {exc.strategy_id})"
+            ) from None
 
     @command("data", usage="/data", summary="List the symbols with their date ranges.")
     @translated
@@ -179,6 +268,13 @@ class ListingCommands:
         """``/templates``: the templates and their params."""
         no_arguments(ctx.command, "/templates")
         specs = [t.spec() for t in engine.templates().values()]
+        for spec in specs:  # what each built-in is in the rule language
+            rule = rules.TEMPLATE_RULES.get(spec["name"])
+            if rule is not None:
+                spec["rule"] = {"entry": rule[0], "exit": rule[1], "where": rule[4]}
+        language = rules.language()
+        functions = [str(f["signature"]) for f in language["functions"]]  # type: ignore[attr-defined]
         return CommandReply(
-            {"kind": "templates", "templates": specs}, text=_format.templates_text(specs)
+            {"kind": "templates", "templates": specs, "language": language},
+            text=_format.templates_text(specs, functions),
         )
