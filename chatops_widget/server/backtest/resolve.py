@@ -282,8 +282,8 @@ class Resolver:
             )
         specs = [self.backtest_spec(s, {}, start=start, end=end, orders=orders, **money)
                  for s in req.targets]  # fmt: skip
-        dupes = sorted({s.strategy_id for s in specs if [x.strategy_id for x in specs].count(
-            s.strategy_id) > 1})  # fmt: skip
+        ids = [str(x.strategy_id) for x in specs]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise Invalid(f"{', '.join(dupes)} given more than once (by id and by name); list "
                           "each strategy once")  # fmt: skip
