@@ -28,8 +28,20 @@ describe("formatMetric", () => {
     assert.equal(formatMetric("x", undefined), "–");
     assert.equal(formatMetric("start", "2020-01-02T00:00:00"), "2020-01-02");
     assert.equal(formatMetric("start", "2020-01-02T09:30:00"), "2020-01-02T09:30:00");
-    assert.equal(formatMetric("final_equity", 1234567.891), (1234568).toLocaleString());
+    assert.equal(formatMetric("final_equity", 1234567.891), "1,234,567.89"); // currency, as the chat
+    assert.equal(formatMetric("x", 1234567.891), (1234568).toLocaleString());
     assert.equal(formatMetric("x", Number.POSITIVE_INFINITY), "Infinity");
+  });
+
+  test("every stat by its unit in the kernel's registry, as engine.format_stat writes it", () => {
+    useKernelConstants();
+    assert.equal(formatMetric("avg_trade_duration", 12.26), "12.3 days");
+    assert.equal(formatMetric("oos_max_drawdown_duration", 3), "3.0 days");
+    assert.equal(formatMetric("expectancy", -12.5), "-12.50");
+    assert.equal(formatMetric("bars_per_year", 260.8071), "260.8");
+    assert.equal(formatMetric("bars", 2608), (2608).toLocaleString());
+    assert.equal(formatMetric("sqn", 1.23456), "1.235");
+    assert.equal(formatMetric("kelly", 0.25), "25.00 %");
   });
 
   test("compact axis labels", () => {

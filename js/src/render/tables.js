@@ -1,6 +1,18 @@
-// Result tables: metrics (name/value pairs), a comparison (metrics x strategies), best rows.
+// Result tables: metrics (name/value pairs), a comparison (metrics x strategies), best rows,
+// trades. Stats are labelled from the kernel's registry, with the description and formula as a
+// tooltip (constants.js).
+import { statLabel, statTitle } from "../constants.js";
 import { el } from "../dom.js";
 import { formatMetric } from "./format.js";
+
+/** A header cell for stat `name`: its label, the key, description and formula as a tooltip. */
+function statCell(tag, name) {
+  const cell = el(tag, "cow-stat", statLabel(name));
+  const title = statTitle(name);
+  if (title) cell.title = title;
+  cell.dataset.stat = name;
+  return cell;
+}
 
 /** `table` in a box that scrolls sideways when the panel is narrower than the table. */
 export function tableBox(table) {
@@ -19,7 +31,7 @@ export function metricsTable(stats) {
     const tr = body.insertRow();
     for (const pair of [entries[i], entries[i + half]]) {
       if (!pair) continue;
-      tr.appendChild(el("th", "", pair[0]));
+      tr.appendChild(statCell("th", pair[0]));
       tr.appendChild(el("td", "", formatMetric(pair[0], pair[1])));
     }
   }
@@ -36,7 +48,7 @@ export function comparisonTable(table, strategies) {
   const body = t.createTBody();
   for (const [metric, row] of Object.entries(table || {})) {
     const tr = body.insertRow();
-    tr.appendChild(el("th", "", metric));
+    tr.appendChild(statCell("th", metric));
     for (const s of cols) tr.appendChild(el("td", "", formatMetric(metric, row?.[s])));
   }
   return t;
@@ -46,11 +58,33 @@ export function comparisonTable(table, strategies) {
 export function rowsTable(rows, cols, cls = "cow-top") {
   const t = el("table", `cow-table ${cls}`);
   const head = t.createTHead().insertRow();
-  for (const c of cols) head.appendChild(el("th", "", c));
+  for (const c of cols) head.appendChild(statCell("th", c));
   const body = t.createTBody();
   for (const row of rows) {
     const tr = body.insertRow();
     for (const c of cols) tr.appendChild(el("td", "", formatMetric(c, row[c])));
+  }
+  return t;
+}
+
+/** The last trades ({columns, rows, total} from the kernel) with how each ended (exit_reason). */
+export function tradesTable(trades) {
+  const t = el("table", "cow-table cow-trades");
+  const cols = trades?.columns || [];
+  const head = t.createTHead().insertRow();
+  for (const c of cols) head.appendChild(el("th", "", c.replace(/_/g, " ")));
+  const body = t.createTBody();
+  const money = new Set(["pnl", "entry_price", "exit_price"]);
+  for (const row of trades?.rows || []) {
+    const tr = body.insertRow();
+    row.forEach((v, i) => {
+      const c = cols[i];
+      let text = formatMetric(c, v);
+      if (c === "return" && typeof v === "number") text = `${(v * 100).toFixed(2)} %`;
+      else if (money.has(c) && typeof v === "number") text = formatMetric("final_equity", v);
+      const td = el("td", c === "exit_reason" ? `cow-exit cow-exit-${v}` : "", text);
+      tr.appendChild(td);
+    });
   }
   return t;
 }
