@@ -344,21 +344,29 @@ def strategy_command(spec: Any) -> str:
 
     >>> strategy_command({"template": "sma_cross", "symbol": "GOOG", "params": {"fast": 5}})
     '/create_strategy sma_cross symbol=GOOG fast=5'
+    >>> strategy_command({"name": "dip", "entry": "rsi(14) < 30", "exit": "rsi(14) > 70",
+    ...                   "stop_loss": "5%"})
+    "/create_strategy name=dip entry='rsi(14) < 30' exit='rsi(14) > 70' stop_loss=5%"
     """
     if not isinstance(spec, dict):
         raise ValueError(
             "a strategy spec must be a JSON object like "
-            '{"template": "sma_cross", "symbol": "GOOG", "params": {"fast": 10}}'
+            '{"template": "sma_cross", "symbol": "GOOG", "params": {"fast": 10}} or '
+            '{"name": "dip", "entry": "rsi(14) < 30", "exit": "rsi(14) > 70"}'
         )
     spec = dict(spec)
     template = spec.pop("template", None)
-    if not isinstance(template, str) or not template:
-        raise ValueError('the strategy spec needs "template" (e.g. "sma_cross"); see /templates')
+    rules = "entry" in spec or "exit" in spec  # a rule strategy: no template
+    if not rules and (not isinstance(template, str) or not template):
+        raise ValueError(
+            'the strategy spec needs "template" (e.g. "sma_cross"; see /templates), or '
+            '"entry" and "exit" rules'
+        )
     params = spec.pop("params", {}) or {}
     if not isinstance(params, dict):
         raise ValueError('"params" must be an object of name: value, e.g. {"fast": 10}')
-    parts = ["/create_strategy", shlex.quote(template)]
-    for key in ("symbol", "name", "start", "end"):
+    parts = ["/create_strategy"] + ([] if rules else [shlex.quote(str(template))])
+    for key in ("symbol", "name", "start", "end", "entry", "exit"):
         if spec.get(key) is not None:
             parts.append(f"{key}={shlex.quote(str(spec.pop(key)))}")
     for key, value in {**spec, **params}.items():
