@@ -13,7 +13,7 @@ import re
 import time
 import uuid
 from datetime import datetime, timezone
-from typing import Any, ClassVar
+from typing import Any, ClassVar, get_args
 
 from pydantic import (
     BaseModel,
@@ -330,6 +330,19 @@ def parse(model: type[_Model], data: Any) -> Any:
     return obj
 
 
+def _fields_at(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
+    """The fields of the (nested) model at ``path`` of ``model``, e.g. ``("orders",)``."""
+    for part in path:
+        info = model.model_fields.get(str(part))
+        ann = info.annotation if info is not None else None
+        sub = [a for a in (get_args(ann) or (ann,)) if isinstance(a, type)
+               and issubclass(a, BaseModel)]  # fmt: skip
+        if not sub:
+            break
+        model = sub[0]
+    return list(model.model_fields)
+
+
 def _explain(exc: ValidationError, model: type[_Model]) -> str:
     parts = []
     for err in exc.errors():
@@ -337,7 +350,8 @@ def _explain(exc: ValidationError, model: type[_Model]) -> str:
         if err["type"] == "missing":
             parts.append(f"'{field}' is required")
         elif err["type"] == "extra_forbidden":
-            parts.append(f"unknown field '{field}' (allowed: {', '.join(model.model_fields)})")
+            allowed = ", ".join(_fields_at(model, err["loc"][:-1]))
+            parts.append(f"unknown field '{field}' (allowed: {allowed})")
         else:
             parts.append(f"'{field}': {err['msg']} (got {err.get('input')!r:.60})")
     return "; ".join(parts)
