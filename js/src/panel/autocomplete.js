@@ -48,7 +48,7 @@ function matchSort(options, partial) {
   for (const o of options) {
     const l = o.label.toLowerCase();
     if (l.startsWith(p)) starts.push(o);
-    else if (p && l.includes(p)) contains.push(o);
+    else if (p.length > 1 && l.includes(p)) contains.push(o); // one letter: prefixes only
   }
   return starts.concat(contains).slice(0, 50);
 }
@@ -197,9 +197,10 @@ export function suggest(text, cursor, ctx) {
         desc: [s.name, kind(s), s.symbol].filter(Boolean).join(" · "),
       }))
       .concat(
-        // stored strategies are addressed by name too (a one-word name is typed without quotes)
+        // stored strategies are addressed by name too (a one-word name is typed without
+        // quotes): offered once the name is being typed, so the list is not doubled
         strategies
-          .filter((s) => s.name && !/[\s="']/.test(s.name))
+          .filter((s) => partial && s.name && !/[\s="']/.test(s.name))
           .map((s) => ({
             label: s.name,
             insert: `${s.name} `,

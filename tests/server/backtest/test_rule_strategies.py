@@ -86,6 +86,8 @@ def test_the_issues_examples_create_run_compare_and_sweep(server, raw_client_cls
         assert stored["name"] == "dip" and stored["template"] == "rule"
         assert stored["rule"]["entry"] == "rsi(14) < 30 and close > sma(200)"
         assert stored["orders"] == {"stop_loss": 0.05, "take_profit": 0.12}
+        again = await _ok(c, sid, DIP)  # a notebook cell run twice: the same strategy
+        assert again["strategyId"] == dip_id and again["existed"] and not made["existed"]
         x = (await _ok(c, sid, X))["strategy"]
         assert x["symbols"] == [] and x["params"] == {"fast": 12, "slow": 26}
 

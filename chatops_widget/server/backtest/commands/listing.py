@@ -13,6 +13,7 @@ Example (chat):
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pandas as pd
@@ -168,11 +169,14 @@ class ListingCommands:
         spec = svc.resolve.backtest_spec(
             tpl.name, opts, symbol=symbol, start=start, end=end, orders=orders
         )
+        t0 = time.time()
         s = self._store(tpl.name, spec.symbol, spec.params, name, start, end, ctx.sid,
                         None, spec.orders)  # fmt: skip
+        existed = s.created < t0
+        stored = "Already stored (the same definition):" if existed else "Stored"
         return CommandReply(
-            {"kind": "strategy", "strategyId": s.id, "strategy": s.info()},
-            text=f"Stored **{s.id}**: {s.name}{_format.orders_suffix(s.orders)}. "
+            {"kind": "strategy", "strategyId": s.id, "strategy": s.info(), "existed": existed},
+            text=f"{stored} **{s.id}**: {s.name}{_format.orders_suffix(s.orders)}. "
             f"Run it with `/run_backtest {s.id}`.",
         )
 
@@ -215,16 +219,19 @@ class ListingCommands:
             engine.Orders.from_kwargs(**orders).check_bars(n_bars or 1 << 62)
         except engine.EngineError as exc:
             raise Invalid(str(exc)) from None
+        t0 = time.time()
         s = self._store(RULE, sym, params, name, start, end, ctx.sid, rule.to_dict(), orders)
+        existed = s.created < t0
         where = f" on {s.symbol}" if s.symbol else ""
         sweep = ""
         if s.params:
             first = next(iter(s.params))
             sweep = (f"; sweep its params: `/sweep {s.name} symbol={s.symbol or 'ALPHA'} "
                      f"{first}=...`")  # fmt: skip
+        stored = "Already stored (the same definition):" if existed else "Stored"
         return CommandReply(
-            {"kind": "strategy", "strategyId": s.id, "strategy": s.info()},
-            text=f"Stored **{s.id}** `{s.name}`{where}: {_format.rule_text(s.rule or {})}"
+            {"kind": "strategy", "strategyId": s.id, "strategy": s.info(), "existed": existed},
+            text=f"{stored} **{s.id}** `{s.name}`{where}: {_format.rule_text(s.rule or {})}"
             f"{_format.orders_suffix(s.orders)}. Run it with `/run_backtest {s.name}`{sweep}.",
         )
 

@@ -22,6 +22,10 @@ Example:
     ('strategy_1', 'sma_cross AAA 10/30', {'fast': 10, 'slow': 30})
     >>> store.create("sma_cross", "AAA", params={"fast": 10, "slow": 30}).name  # unique
     'sma_cross AAA 10/30 (2)'
+    >>> store.create("sma_cross", "AAA", params={"fast": 5}, name="quick").id
+    'strategy_3'
+    >>> store.create("sma_cross", "AAA", params={"fast": 5}, name="Quick").id  # the same again
+    'strategy_3'
     >>> [x.id for x in store.named("SMA_CROSS aaa 10/30")]
     ['strategy_1']
 """
@@ -203,7 +207,9 @@ class StrategyStore:
         return it.
 
         The id comes from SQLite's AUTOINCREMENT, so two processes never get the same one. A
-        ``name`` another strategy has (any case) raises :class:`NameTaken`; without a name
+        ``name`` another strategy has (any case) raises :class:`NameTaken` -- unless that one is
+        exactly this definition, which is returned as it is (re-running a notebook cell creates
+        nothing new; compare ``created``); without a name
         one is made (``sma_cross ALPHA 10/30``, ``rule_<n>`` for rules), unique by a suffix
         `` (2)`` if needed. The check and the insert are one transaction.
         """
@@ -221,6 +227,11 @@ class StrategyStore:
                 taken = {str(r[1]).casefold(): r[0] for r in self._db.execute(
                     "SELECT n, name FROM strategies")}  # fmt: skip
                 if wanted is not None and wanted.casefold() in taken:
+                    same = self._same(taken[wanted.casefold()], wanted, template, params,
+                                      symbols, start, end, rule, orders)  # fmt: skip
+                    if same is not None:  # the same definition again (a notebook re-run)
+                        self._db.execute("COMMIT")
+                        return same
                     raise NameTaken(wanted, f"strategy_{taken[wanted.casefold()]}")
                 if name is not None:
                     name = _unique(name, taken)
@@ -241,6 +252,21 @@ class StrategyStore:
                 raise
         return Strategy(f"strategy_{n}", name, template, params, symbols, start, end,
                         created_by, created, rule, orders)  # fmt: skip
+
+    def _same(self, n: int, name: str, template: str, params: dict[str, Any],
+              symbols: list[str], start: str | None, end: str | None,
+              rule: dict[str, Any] | None, orders: dict[str, Any]) -> Strategy | None:  # fmt: skip
+        """Strategy ``n`` if it is exactly this definition (called with the lock held)."""
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM strategies WHERE n = ?", (n,)).fetchone()
+        s = _to_strategy(row)
+
+        def bare(r: dict[str, Any] | None) -> Any:  # a rule's own name follows the strategy's
+            return None if r is None else {k: v for k, v in r.items() if k != "name"}
+
+        mine = (name.casefold(), template, params, symbols, start, end, bare(rule), orders)
+        theirs = (s.name.casefold(), s.template, s.params, s.symbols, s.start, s.end,
+                  bare(s.rule), s.orders)  # fmt: skip
+        return s if mine == theirs else None
 
     def seed(self, specs: list[dict[str, Any]]) -> None:
         """Store ``specs`` (see :func:`seed_specs`) as ``strategy_1..`` if no strategy was ever
