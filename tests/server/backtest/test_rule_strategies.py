@@ -187,7 +187,7 @@ BAD = [
     ('/create_strategy name=bad2 entry="rsi(14) < 30" exit="rsi(14) > 70 and"', "bad_argument",
      "exit: 'and' needs a condition on both sides at 14"),
     ('/create_strategy name=bad3 entry="ema($fast) > 1" exit="close < 1"', "bad_argument",
-     "$fast at 5 has no default"),
+     "$fast at 5 has no default; give it as an option, e.g. fast=10"),
     ('/create_strategy name=bad4 entry="close > 1" exit="close < 1" fats=3', "bad_argument",
      "'fats' is not used by any rule"),
     ('/create_strategy name=bad5 entry="close > 1" symbl=ALPHA exit="close < 1"', "bad_argument",

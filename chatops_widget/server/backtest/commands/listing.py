@@ -13,6 +13,7 @@ Example (chat):
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -44,7 +45,7 @@ __all__ = ["ListingCommands"]
 _CREATE_USAGE = (
     "/create_strategy <template> symbol=.. [name=..] [start=..] [end=..] [param=value ...] | "
     '/create_strategy name=.. entry="<rule>" exit="<rule>" [short_entry=".."] [short_exit=".."] '
-    '[where=".."] [symbol=..] [$param=default ...]; both: [stop_loss=..] [take_profit=..] '
+    '[where=".."] [symbol=..] [param=default ...]; both: [stop_loss=..] [take_profit=..] '
     "[trailing_stop=..] [size=.. | risk=.. | units=..] [whole_units=true]"
 )
 
@@ -181,7 +182,7 @@ class ListingCommands:
         )
 
     def _create_rule(self, ctx: CommandContext, opts: dict[str, str]) -> CommandReply:
-        """``/create_strategy name=.. entry=".." exit=".." [$param=default ...]``."""
+        """``/create_strategy name=.. entry=".." exit=".." [param=default ...]``."""
         svc, cmd = self.svc, ctx.command
         if cmd.args:
             raise bad(
@@ -209,7 +210,10 @@ class ListingCommands:
                 known = ["name", "symbol", "start", "end", *RULE_OPTIONS, *ORDER_OPTIONS]
                 close = did_you_mean(str(getattr(exc, "param", "")), known)
                 hint = f"; or is it an option{close}" if close else ""
-            raise Invalid(f"{exc}{hint}") from None
+            # in chat a default is an option (fast=12), not Python's params={...}
+            text = re.sub(r"give params=\{'(\w+)': \.\.\.\}", r"give it as an option, e.g. \1=10",
+                          str(exc))  # fmt: skip
+            raise Invalid(f"{text}{hint}") from None
         n_bars, sym = None, None
         if symbol is not None:  # check the warm-ups and the ATR window against its data
             df = svc.resolve.data(symbol, start, end)
