@@ -123,6 +123,19 @@ def test_the_issues_examples_create_run_compare_and_sweep(server, raw_client_cls
         split = await _ok(c, sid, f"{SWEEP} split=2021-01-01 stop_loss=3%")
         assert "oos_sharpe" in split["rows"][0] and split["orders"] == {"stop_loss": 0.03}
 
+        # a stored strategy is a template too: a variant with other params, symbol and orders
+        variant = await _ok(c, sid, "/create_strategy x symbol=bravo fast=8 stop_loss=4% "
+                                    "name=x_bravo")  # fmt: skip
+        v = variant["strategy"]
+        assert (v["template"], v["symbols"]) == ("rule", ["BRAVO"])
+        assert v["params"] == {"fast": 8, "slow": 26}
+        assert v["rule"]["entry"] == x["rule"]["entry"] and v["orders"] == {"stop_loss": 0.04}
+        loose = (await _ok(c, sid, "/create_strategy x slow=30 name=x_30"))["strategy"]
+        assert loose["symbols"] == [] and loose["params"] == {"fast": 12, "slow": 30}
+        tight = await _ok(c, sid, "/create_strategy dip take_profit=none name=dip_open")
+        assert tight["strategy"]["orders"] == {"stop_loss": 0.05}
+        assert tight["strategy"]["symbols"] == ["ALPHA"]
+
         # comparisons by name, with orders for all
         cmp = await _ok(c, sid, "/compare_strategies dip x strategy_1 take_profit=20%")
         assert cmp["strategies"] == [dip_id, x["id"], "strategy_1"]

@@ -142,7 +142,8 @@ class ListingCommands:
         "macd macd_signal adx crosses_above crosses_below); the grammar is in "
         "docs/strategies.md. A name is 1-64 characters, not a template's or an id; the strategy "
         "is then run by name: `/run_backtest dip`. Order settings are stored with it and each "
-        "run may override them.",
+        "run may override them. A stored strategy works as a template too: `/create_strategy x "
+        "symbol=BRAVO fast=8 name=x_bravo` stores a variant of x.",
     )
     @translated
     async def create_strategy(self, ctx: CommandContext) -> CommandReply:
@@ -159,26 +160,36 @@ class ListingCommands:
                 f"give exactly one template (got {len(cmd.args)}), or your own rules with "
                 f'entry="..." exit="...". Usage: {usage}'
             )
-        if "symbol" not in opts:
+        base = svc.resolve.stored(cmd.args[0])  # a stored strategy as the template: a variant
+        if (
+            "symbol" not in opts
+            and (base is None or base.symbol is None)
+            and not (base is not None and base.rule is not None)
+        ):
             raise bad(f"symbol= is required, e.g. symbol=ALPHA (see /data). Usage: {usage}")
         start, end = parse_dates(opts)
         opts.pop("start", None), opts.pop("end", None)
-        name, symbol = opts.pop("name", None), opts.pop("symbol")
+        name, symbol = opts.pop("name", None), opts.pop("symbol", None)
         name = None if name is None else check_name(name)
         orders = {k: opts.pop(k) for k in ORDER_OPTIONS if k in opts}
-        tpl = svc.resolve.template(cmd.args[0])
+        target = base.id if base is not None else svc.resolve.template(cmd.args[0]).name
         spec = svc.resolve.backtest_spec(
-            tpl.name, opts, symbol=symbol, start=start, end=end, orders=orders
+            target, opts, symbol=symbol, start=start, end=end, orders=orders
         )
+        template = base.template if base is not None else target
+        rule = base.rule if base is not None else None
+        # a rule strategy keeps "no symbol" unless one is given (or its base had one)
+        keep = rule is None or symbol is not None or (base is not None and base.symbol)
         t0 = time.time()
-        s = self._store(tpl.name, spec.symbol, spec.params, name, start, end, ctx.sid,
-                        None, spec.orders)  # fmt: skip
+        s = self._store(template, spec.symbol if keep else None, spec.params, name, spec.start,
+                        spec.end, ctx.sid, rule, spec.orders)  # fmt: skip
         existed = s.created < t0
         stored = "Already stored (the same definition):" if existed else "Stored"
         return CommandReply(
             {"kind": "strategy", "strategyId": s.id, "strategy": s.info(), "existed": existed},
-            text=f"{stored} **{s.id}**: {s.name}{_format.orders_suffix(s.orders)}. "
-            f"Run it with `/run_backtest {s.id}`.",
+            text=f"{stored} **{s.id}**: {s.name}"
+            + (f" ({_format.rule_text(s.rule)})" if s.rule else "")
+            + f"{_format.orders_suffix(s.orders)}. Run it with `/run_backtest {s.id}`.",
         )
 
     def _create_rule(self, ctx: CommandContext, opts: dict[str, str]) -> CommandReply:
