@@ -43,7 +43,8 @@ __all__ = ["ListingCommands"]
 
 
 _CREATE_USAGE = (
-    "/create_strategy <template> symbol=.. [name=..] [start=..] [end=..] [param=value ...] | "
+    "/create_strategy <template | strategy> symbol=.. [name=..] [start=..] [end=..] "
+    "[param=value ...] | "
     '/create_strategy name=.. entry="<rule>" exit="<rule>" [short_entry=".."] [short_exit=".."] '
     '[where=".."] [symbol=..] [param=default ...]; both: [stop_loss=..] [take_profit=..] '
     "[trailing_stop=..] [size=.. | risk=.. | units=..] [whole_units=true]"
