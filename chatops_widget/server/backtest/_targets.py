@@ -118,8 +118,9 @@ def check_name(name: str) -> str:
     text = name.strip()
     if not 0 < len(text) <= MAX_NAME:
         raise Invalid(f"name= must be 1-{MAX_NAME} characters, got {len(text)}")
-    if any(not c.isprintable() for c in text) or "=" in text:
-        raise Invalid(f"name={text!r:.80} may not contain '=' or control characters")
+    if any(not c.isprintable() or c in "=\"'`" for c in text):
+        raise Invalid(f"name={text!r:.80} may not contain '=', quotes or control characters; "
+                      "e.g. name=dip or name=\"rsi dip\"")  # fmt: skip
     if STRATEGY_RE.fullmatch(text.lower()) or _ID_LIKE.fullmatch(text):
         raise Invalid(f"name={text!r} looks like an id (strategy_<n>, run_...); pick a name "
                       "such as dip or rsi_fast")  # fmt: skip
