@@ -6,7 +6,7 @@ import { el } from "../dom.js";
 import { formatMetric } from "./format.js";
 
 /** A header cell for stat `name`: its label, the key, description and formula as a tooltip. */
-function statCell(tag, name) {
+function statHead(tag, name) {
   const cell = el(tag, "cow-stat", statLabel(name));
   const title = statTitle(name);
   if (title) cell.title = title;
@@ -31,7 +31,7 @@ export function metricsTable(stats) {
     const tr = body.insertRow();
     for (const pair of [entries[i], entries[i + half]]) {
       if (!pair) continue;
-      tr.appendChild(statCell("th", pair[0]));
+      tr.appendChild(statHead("th", pair[0]));
       tr.appendChild(el("td", "", formatMetric(pair[0], pair[1])));
     }
   }
@@ -48,7 +48,7 @@ export function comparisonTable(table, strategies) {
   const body = t.createTBody();
   for (const [metric, row] of Object.entries(table || {})) {
     const tr = body.insertRow();
-    tr.appendChild(statCell("th", metric));
+    tr.appendChild(statHead("th", metric));
     for (const s of cols) tr.appendChild(el("td", "", formatMetric(metric, row?.[s])));
   }
   return t;
@@ -58,7 +58,7 @@ export function comparisonTable(table, strategies) {
 export function rowsTable(rows, cols, cls = "cow-top") {
   const t = el("table", `cow-table ${cls}`);
   const head = t.createTHead().insertRow();
-  for (const c of cols) head.appendChild(statCell("th", c));
+  for (const c of cols) head.appendChild(statHead("th", c));
   const body = t.createTBody();
   for (const row of rows) {
     const tr = body.insertRow();
