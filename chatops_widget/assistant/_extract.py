@@ -196,7 +196,20 @@ def _extract_strategy_ids(t: _Text, e: Entities) -> None:
             t.mask(m.start(), m.end())
 
 
+def _extract_names(t: _Text, e: Entities, extra: set[str]) -> None:
+    """Stored strategies' names the server knows (``dip``, ``quick ema``), as whole words;
+    longest first, never a word the parser reads as a keyword or filler."""
+    words = {w for ws in lx.EN_KEYWORDS.values() for w in ws} | lx.EN_FILLER
+    names = [n for n in extra if n not in lx.TEMPLATES and not n.startswith("strategy_")]
+    for name in sorted(names, key=len, reverse=True):
+        if not name.strip() or name in words:
+            continue
+        for m in t.take(re.compile(rf"(?<![\w]){re.escape(name)}(?![\w])")):
+            e.refs.append((m.start(), name))
+
+
 def _extract_templates(t: _Text, e: Entities, extra: set[str]) -> None:
+    _extract_names(t, e, extra)
     for phrase, name in lx.TEMPLATE_PHRASES.items():
         for m in t.take(re.compile(rf"(?<![\w])(?:{phrase})(?![\w])")):
             e.refs.append((m.start(), name))

@@ -51,6 +51,10 @@ _TEXT = {
         "strategy from sma_cross on {sym} with fast 5 slow 20` (templates: {templates}).",
         "compare_note": " (Each strategy runs on its own stored symbol and params, so I left "
         "out {dropped}.)",
+        "exit": "When should it sell? For example `... and sells when RSI 14 is above 70` (or "
+        'type the command: `/create_strategy name=.. entry="..." exit="..."`).',
+        "entry": "When should it buy? For example `buys when RSI 14 is under 30 and ...` (or "
+        'type the command: `/create_strategy name=.. entry="..." exit="..."`).',
         "greeting": "Hi! I run backtests from chat: try `backtest strategy_1 on {sym} since 2015`,"
         " or type /help to see every command.",
         "thanks": "You're welcome! Type /help whenever you need the command list.",
@@ -81,6 +85,10 @@ _TEXT = {
         "create_template": "새 전략에 어떤 템플릿을 쓸까요? 예: `sma_cross로 {sym} 전략 만들어줘 "
         "빠른 5 느린 20` (템플릿: {templates})",
         "compare_note": " (각 전략은 저장된 종목과 파라미터로 실행되므로 {dropped}은(는) 뺐어요.)",
+        "exit": "언제 팔까요? 예: `... 70 위면 파는 전략` (또는 명령으로: "
+        '`/create_strategy name=.. entry="..." exit="..."`)',
+        "entry": "언제 살까요? 예: `RSI 14가 30 아래면 사고 ...` (또는 명령으로: "
+        '`/create_strategy name=.. entry="..." exit="..."`)',
         "greeting": "안녕하세요! 채팅으로 백테스트를 돌려드려요. 예: `strategy_1 백테스트 돌려줘`."
         " 전체 명령은 /help 를 입력하세요.",
         "thanks": "천만에요! 명령 목록은 언제든 /help 로 볼 수 있어요.",

@@ -260,7 +260,7 @@ KO_FILLER = frozenset(
     해봐 다 전체 모든 사용 가능한 가능 할 수 다시 한번 가능해 돼 되는
     중인 중 거 것 들 목록좀 나열 나열해줘 리스트업 봐 볼래 보자 불러줘
     해주세요 하는 어떻게 하나요 하지 해요 하면 돼요 되나요 써요
-    쓰는 새로 새 어때 어때요 저장된 저장한 등록된""".split()
+    쓰는 새로 새 어때 어때요 저장된 저장한 등록된 어줘 어주세요 어줄래 어봐""".split()
 )
 
 #: Korean particles / endings stripped from the end of a Hangul word before filler lookup.

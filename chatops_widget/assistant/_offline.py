@@ -53,6 +53,8 @@ def _can_answer(missing: str, text: str, strategies, symbols) -> bool:
         return False
     if missing == "action":
         return bool(a.hits)
+    if missing in ("entry", "exit"):  # "sells when RSI 14 is above 70": the other clause
+        return a.rules is not None and bool(a.rules.clauses)
     e = a.entities
     return not a.hits and bool(e.refs or e.symbols or e.run_ids or e.params or e.dates)
 

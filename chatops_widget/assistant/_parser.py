@@ -1,9 +1,11 @@
 """The offline intent parser: sentence -> canonical slash command (or what is missing).
 
 Canonical form (see docs/assistant.md): ``/<command> <positional ...> [symbol=..] [start=..]
-[end=..] [param=value ...]`` -- positionals first, then options in the fixed order symbol,
-start, end, then strategy parameters in the order the sentence mentions them. Dates are ISO
-``YYYY-MM-DD`` (see :mod:`._dates`), ranges ``lo:hi[:step]``.
+[end=..] [order=value ...] [param=value ...]`` -- positionals first, then options in the fixed
+order symbol, start, end, the order settings (stop_loss, take_profit, trailing_stop, size,
+risk), then strategy parameters in the order the sentence mentions them. A strategy described
+in words (:mod:`._rules`) is ``/create_strategy [name=..] [symbol=..] entry="..." exit="..."
+[order=value ...]``. Dates are ISO ``YYYY-MM-DD`` (see :mod:`._dates`), ranges ``lo:hi[:step]``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from functools import lru_cache
 from . import _lexicon as lx
 from ._extract import Entities, extract, normalize_text
 from ._fuzzy import distance
+from ._rules import RuleSpec, extract_rules
 
 __all__ = ["Analysis", "analyze", "parse_intent"]
 
@@ -38,10 +41,11 @@ class Analysis:
     """Everything the parser understood about one sentence.
 
     ``command`` is the canonical slash command when the request is complete; otherwise
-    ``intent`` and ``missing`` (``"strategy"``, ``"strategies"``, ``"template"``, ``"run_id"``)
-    say what the user seems to want and what is missing. ``clean`` is True when every word
-    was understood (keywords, entities or filler) -- a sentence with other content words is
-    treated as conversation, never guessed into a command.
+    ``intent`` and ``missing`` (``"strategy"``, ``"strategies"``, ``"template"``, ``"run_id"``,
+    ``"entry"``/``"exit"`` for a described strategy) say what the user seems to want and what
+    is missing; ``rules`` is what :mod:`._rules` read (conditions, orders, a name). ``clean``
+    is True when every word was understood (keywords, entities or filler) -- a sentence with
+    other content words is treated as conversation, never guessed into a command.
     """
 
     text: str
@@ -52,6 +56,7 @@ class Analysis:
     entities: Entities
     hits: frozenset[str]
     clean: bool
+    rules: RuleSpec | None = None
 
 
 def _keyword_intents(word: str) -> set[str]:
@@ -148,13 +153,25 @@ def _param_name(name: str, target: str | None) -> str:
     return name
 
 
-def _options(e: Entities, target: str | None = None, *, dates_only: bool = False) -> list[str]:
+#: The order settings in their canonical order (as ``StartRun.command_text`` writes them).
+ORDER_KEYS = ("stop_loss", "take_profit", "trailing_stop", "size", "risk", "units")
+
+
+def _options(
+    e: Entities,
+    target: str | None = None,
+    *,
+    dates_only: bool = False,
+    orders: dict[str, str] | None = None,
+) -> list[str]:
     out = []
     if e.symbols and not dates_only:
         out.append(f"symbol={sorted(e.symbols)[0][1]}")
     for key in ("start", "end"):
         if key in e.dates:
             out.append(f"{key}={e.dates[key]}")
+    given = orders or {}
+    out += [f"{k}={given[k]}" for k in ORDER_KEYS if k in given]
     seen = set()
     for _, name, value in [] if dates_only else sorted(e.params):
         name = _param_name(name, target)
@@ -175,35 +192,46 @@ def analyze(text: str, *, known_symbols=None, known_refs=None) -> Analysis:
     """
     norm = normalize_text(text)
     lang = "ko" if _KOREAN_RE.search(norm) else "en"
-    e = extract(norm, known_symbols=known_symbols, known_refs=known_refs)
+    low = "".join(c.lower() if len(c.lower()) == 1 else c for c in norm)  # same length
+    spec = extract_rules(low, norm)  # strategy rules and orders, masked for what follows
+    masked = "".join(" " if m == " " else c for c, m in zip(norm, spec.text, strict=True))
+    e = extract(masked, known_symbols=known_symbols, known_refs=known_refs)
     hits, residue = _classify(e.rest)
     clean = not residue
     refs = e.ordered_refs()
     runs = [r for _, r in sorted(e.run_ids)]
 
+    orders = spec.orders
+
     def done(intent: str, command: str) -> Analysis:
-        return Analysis(norm, lang, intent, command, None, e, frozenset(hits), clean)
+        return Analysis(norm, lang, intent, command, None, e, frozenset(hits), clean, spec)
 
     def need(intent: str, missing: str) -> Analysis:
-        return Analysis(norm, lang, intent, None, missing, e, frozenset(hits), clean)
+        return Analysis(norm, lang, intent, None, missing, e, frozenset(hits), clean, spec)
 
     if "cancel" in hits and runs:
         return done("cancel", f"/cancel {runs[0]}")
+    if spec.has_rules and not runs:  # a strategy described in words
+        if spec.entry is None or spec.exit is None:
+            return need("create_rule", "entry" if spec.entry is None else "exit")
+        return done("create_rule", _rule_command(spec, e))
     if refs and (e.has_range or "sweep" in hits) and not runs:
-        return done("sweep", " ".join(["/sweep", refs[0], *_options(e, refs[0])]))
+        return done("sweep", " ".join(["/sweep", refs[0], *_options(e, refs[0], orders=orders)]))
     if len(refs) >= 2 and hits & {"compare", "run"}:
-        opts = _options(e, dates_only=True)
+        opts = _options(e, dates_only=True, orders=orders)
         return done("compare", " ".join(["/compare_strategies", *refs, *opts]))
     if runs:
         return done("result", f"/result {runs[0]}")
     templates = [r for r in refs if not r.startswith("strategy_")]
     if "create" in hits and templates and not hits & {"run", "compare"}:
         tpl = templates[0]
-        return done("create", " ".join(["/create_strategy", tpl, *_options(e, tpl)]))
+        opts = _options(e, tpl, orders=orders)
+        return done("create", " ".join(["/create_strategy", tpl, *opts]))
     if refs and hits & {"run", "result"}:
-        return done("run", " ".join(["/run_backtest", refs[0], *_options(e, refs[0])]))
+        opts = _options(e, refs[0], orders=orders)
+        return done("run", " ".join(["/run_backtest", refs[0], *opts]))
     if not clean:
-        return Analysis(norm, lang, None, None, None, e, frozenset(hits), clean)
+        return Analysis(norm, lang, None, None, None, e, frozenset(hits), clean, spec)
     if _HOWTO_RE.search(e.rest) and not refs:
         for intent in (
             "sweep",
@@ -233,7 +261,21 @@ def analyze(text: str, *, known_symbols=None, known_refs=None) -> Analysis:
         return need("result", "run_id")
     if "run" in hits or refs:
         return need("run", "strategy" if not refs else "action")
-    return Analysis(norm, lang, None, None, None, e, frozenset(hits), clean)
+    return Analysis(norm, lang, None, None, None, e, frozenset(hits), clean, spec)
+
+
+def _rule_command(spec: RuleSpec, e: Entities) -> str:
+    """``/create_strategy [name=..] [symbol=..] [start=..] [end=..] entry=".." exit=".." ...``."""
+    parts = ["/create_strategy"]
+    if spec.name:
+        parts.append(f"name={spec.name}")
+    opts = _options(e, dates_only=True)  # dates
+    if e.symbols:
+        parts.append(f"symbol={sorted(e.symbols)[0][1]}")
+    parts += opts
+    parts += [f'entry="{spec.entry}"', f'exit="{spec.exit}"']
+    parts += [f"{k}={spec.orders[k]}" for k in ORDER_KEYS if k in spec.orders]
+    return " ".join(parts)
 
 
 def parse_intent(text: str) -> str | None:

@@ -264,12 +264,12 @@ class ChatOpsClient:
         """Start a backtest (``startRun``) and return a :class:`~chatops_widget.client.Run` at
         once; the chat shows it as the ``/run_backtest`` command it equals.
 
-        ``strategy`` is a stored strategy id or a template name; ``overrides`` are ``symbol``,
-        ``start``, ``end``, ``cash``, ``commission``, ``spread`` or strategy params. Bad input
-        raises ``ProtocolError`` right away.
+        ``strategy``: a stored strategy's id or name, or a template; ``overrides``: ``symbol``,
+        ``start``, ``end``, ``cash``, ``commission``, ``spread``, order settings (``stop_loss``,
+        ``take_profit``, ``trailing_stop``, ``size``, ``risk``, ``units``, ``whole_units``;
+        ``0.05`` or ``"5%"``, over the stored ones) or params. Bad input raises at once.
 
-        >>> run = client.trigger_backtest("strategy_1", fast=12)   # doctest: +SKIP
-        >>> run.result(timeout=60).stats["sharpe"]                 # doctest: +SKIP
+        >>> client.trigger_backtest("dip", stop_loss=0.05).result().trades  # doctest: +SKIP
         """
         return self._start("backtest", [strategy], overrides)
 
@@ -287,7 +287,7 @@ class ChatOpsClient:
     def sweep(
         self,
         template: str,
-        symbol: str,
+        symbol: str | None = None,
         *,
         timeout: float | None = 300.0,
         block: bool = True,
@@ -295,10 +295,11 @@ class ChatOpsClient:
     ) -> pd.DataFrame | Run:
         """Run a grid (``fast=range(5, 50, 5)``, lists or single values); one row per combination.
 
-        Blocks up to ``timeout`` s; ``block=False`` returns the :class:`Run` at once.
-        ``split="2021-01-01"`` adds out-of-sample stats (``oos_sharpe``, ...) from that date on.
+        ``template``: a template or a stored strategy (id or name; its symbol is the default).
+        Blocks up to ``timeout`` s (``block=False``: the :class:`Run` at once). ``split=`` adds
+        ``oos_*`` stats from that date on; orders (``stop_loss=0.05``) apply to each row.
 
-        >>> client.sweep("sma_cross", "ALPHA", fast=range(5, 30, 5))  # doctest: +SKIP
+        >>> client.sweep("x", "ALPHA", fast=range(5, 51, 5), slow=[50, 100])  # doctest: +SKIP
         """
         run = self._start("sweep", [template], {"symbol": symbol, **ranges})
         return run.result(timeout) if block else run
@@ -319,17 +320,17 @@ class ChatOpsClient:
         return self._runs.strategies_frame()
 
     def create_strategy(
-        self,
-        template: str,
-        symbol: str,
-        name: str | None = None,
-        start: Any = None,
-        end: Any = None,
-        **params: Any,
+        self, template: str | None = None, symbol: str | None = None, **options: Any
     ) -> str:
-        """Store a strategy (``/create_strategy``) and return its id, e.g. ``"strategy_6"``."""
-        options = {"symbol": symbol, "name": name, "start": start, "end": end, **params}
-        text = command_text("create_strategy", [template], options)
+        """Store a strategy (``/create_strategy``); returns its id, e.g. ``"strategy_6"``. A
+        ``template`` with params, or rules: ``entry=``, ``exit=`` (``short_entry``, ``where``..)
+        with ``$param`` defaults; ``name``, ``start``, ``end`` and orders (``stop_loss=0.05``).
+
+        >>> client.create_strategy(name="dip", symbol="ALPHA", entry="rsi(14) < 30",
+        ...                        exit="rsi(14) > 70", stop_loss=0.05)  # doctest: +SKIP
+        """
+        text = command_text("create_strategy", [template] if template else [],
+                            {"symbol": symbol, **options})  # fmt: skip
         return str(self._runs.command(text)["strategyId"])
 
     def upload_data(

@@ -54,6 +54,8 @@ _STRATEGY_COLUMNS = [
     "end",
     "created_by",
     "created",
+    "rule",
+    "orders",
 ]
 
 
@@ -233,7 +235,8 @@ def runs_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def strategies_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """``getStrategies`` rows as ``client.strategies`` (index ``id``)."""
+    """``getStrategies`` rows as ``client.strategies`` (index ``id``); a rule strategy has its
+    rules in ``rule`` (``{"entry", "exit", ...}``), every strategy its stored ``orders``."""
     df = pd.DataFrame(rows, columns=_STRATEGY_COLUMNS)
     df["created"] = pd.to_datetime(df["created"], unit="s", utc=True)
     return df.set_index("id")

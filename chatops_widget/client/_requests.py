@@ -1,12 +1,14 @@
 """Kernel keyword arguments as protocol requests: ``trigger_backtest("strategy_1", fast=12)``
-becomes the fields of a typed ``startRun``; ``create_strategy`` stays a chat command, written
-with :func:`command_text`.
+becomes the fields of a typed ``startRun`` (order settings such as ``stop_loss=0.05`` go into
+its ``orders``); ``create_strategy`` stays a chat command, written with :func:`command_text`.
 
 Example:
     >>> import pandas as pd
     >>> run_fields("sweep", ["sma_cross"], {"symbol": "ALPHA", "fast": range(5, 20, 5),
     ...                                     "slow": 30, "start": pd.Timestamp("2020-01-01")})
     {'kind': 'sweep', 'targets': ['sma_cross'], 'symbol': 'ALPHA', 'start': '2020-01-01', 'params': {'slow': 30}, 'grid': {'fast': [5, 10, 15]}}
+    >>> run_fields("backtest", ["dip"], {"stop_loss": 0.05, "take_profit": "12%"})
+    {'kind': 'backtest', 'targets': ['dip'], 'orders': {'stop_loss': 0.05, 'take_profit': '12%'}}
     >>> command_text("create_strategy", ["sma_cross"], {"symbol": "ALPHA", "name": "my one"})
     "/create_strategy sma_cross symbol=ALPHA name='my one'"
 """  # noqa: E501
@@ -24,11 +26,13 @@ import pandas as pd
 
 from ..protocol import new_session_id
 
-__all__ = ["command_text", "run_fields", "unique_session_id"]
+__all__ = ["ORDERS", "command_text", "run_fields", "unique_session_id"]
 
 #: Options every run takes (the rest are strategy parameters).
 _OPTIONS = ("symbol", "start", "end", "cash", "commission", "spread", "split", "sort")
 _COSTS = ("cash", "commission", "spread")
+#: Order settings (stops, targets, sizing): ``startRun.orders``.
+ORDERS = ("stop_loss", "take_profit", "trailing_stop", "size", "risk", "units", "whole_units")
 
 
 def _plain(value: Any, name: str) -> Any:
@@ -61,13 +65,18 @@ def _values(value: Any, name: str) -> list[Any] | None:
 
 def run_fields(kind: str, targets: list[str], options: Mapping[str, Any]) -> dict[str, Any]:
     """The ``startRun`` fields for ``kind`` on ``targets`` with keyword ``options``: the known
-    options (symbol, dates, costs, split, sort) as themselves, parameters as ``params`` (single
-    values) or, for a sweep, ``grid`` (ranges, lists)."""
+    options (symbol, dates, costs, split, sort) as themselves, order settings as ``orders``,
+    parameters as ``params`` (single values) or, for a sweep, ``grid`` (ranges, lists)."""
     fields: dict[str, Any] = {"kind": kind, "targets": [str(t) for t in targets]}
     params: dict[str, Any] = {}
     grid: dict[str, list[Any]] = {}
+    orders: dict[str, Any] = {}
     for key, value in options.items():
         if value is None:
+            continue
+        if key in ORDERS:
+            v = _orders_value(value, key)
+            orders[key] = v
             continue
         if key in _OPTIONS:
             v = _plain(value, key)
@@ -82,11 +91,22 @@ def run_fields(kind: str, targets: list[str], options: Mapping[str, Any]) -> dic
             grid[key] = values
         else:
             raise ValueError(f"{key}: a {kind} takes one value per parameter; ranges are for sweep")
+    if orders:
+        fields["orders"] = orders
     if params:
         fields["params"] = params
     if grid:
         fields["grid"] = grid
     return fields
+
+
+def _orders_value(value: Any, name: str) -> Any:
+    """An order setting for the wire: a number, a bool (``whole_units``) or text (``"5%"``,
+    ``"atr(14)*3"``); a ``(window, multiple)`` pair for ``trailing_stop`` becomes
+    ``"atr(window)*multiple"``."""
+    if name == "trailing_stop" and isinstance(value, (tuple, list)) and len(value) == 2:
+        return f"atr({_plain(value[0], name)})*{_plain(value[1], name)}"
+    return _plain(value, name)
 
 
 def command_text(name: str, args: list[str], options: Mapping[str, Any]) -> str:
@@ -95,7 +115,7 @@ def command_text(name: str, args: list[str], options: Mapping[str, Any]) -> str:
     for key, value in options.items():
         if value is None:
             continue
-        v = _plain(value, key)
+        v = _orders_value(value, key) if key in ORDERS else _plain(value, key)
         text = ("true" if v else "false") if isinstance(v, bool) else str(v)
         parts.append(f"{key}={shlex.quote(text)}")
     return " ".join(parts)

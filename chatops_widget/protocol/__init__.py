@@ -59,6 +59,7 @@ from ._constants import (
     RunStatus,
     ServerEvent,
 )
+from ._ids import new_message_id, new_run_id, new_session_id, utc_now
 from ._models import (
     Ack,
     BacktestProgress,
@@ -77,13 +78,9 @@ from ._models import (
     SendMessage,
     UploadData,
     check_symbol,
-    new_message_id,
-    new_run_id,
-    new_session_id,
     parse,
-    utc_now,
 )
-from ._runs import StartRun
+from ._runs import ORDER_OPTIONS, RunOrders, StartRun
 
 ProtocolError.__module__ = __name__  # shown as chatops_widget.protocol.ProtocolError
 
@@ -101,6 +98,7 @@ __all__ = [
     "MAX_SEQ",
     "MAX_UPLOAD_BYTES",
     "NAMESPACE",
+    "ORDER_OPTIONS",
     "RATE_LIMITS",
     "RESULT_KINDS",
     "RUN_ID_PATTERN",
@@ -128,6 +126,7 @@ __all__ = [
     "ProtocolError",
     "ResultKind",
     "Role",
+    "RunOrders",
     "RunStatus",
     "SendMessage",
     "ServerEvent",
@@ -147,7 +146,7 @@ def frontend_constants() -> dict[str, Any]:
     """What the front end needs to know, from here (the widget syncs it as a traitlet).
 
     >>> sorted(frontend_constants())
-    ['errorCodes', 'limits', 'resultKinds', 'runStatuses', 'terminalStatuses']
+    ['errorCodes', 'limits', 'orderOptions', 'resultKinds', 'runStatuses', 'terminalStatuses']
     """
     return {
         "limits": {
@@ -159,4 +158,5 @@ def frontend_constants() -> dict[str, Any]:
         "terminalStatuses": sorted(TERMINAL_STATUSES),
         "resultKinds": list(RESULT_KINDS),
         "errorCodes": [c.value for c in ErrorCode],
+        "orderOptions": [{"name": k, "doc": v} for k, v in ORDER_OPTIONS.items()],
     }

@@ -10,10 +10,8 @@ Example:
 from __future__ import annotations
 
 import re
-import time
-import uuid
 from datetime import datetime, timezone
-from typing import Any, ClassVar
+from typing import Any, ClassVar, get_args
 
 from pydantic import (
     BaseModel,
@@ -53,11 +51,7 @@ __all__ = [
     "SendMessage",
     "UploadData",
     "check_symbol",
-    "new_message_id",
-    "new_run_id",
-    "new_session_id",
     "parse",
-    "utc_now",
 ]
 
 _SESSION_RE = re.compile(SESSION_ID_PATTERN)
@@ -366,6 +360,19 @@ def parse(model: type[_Model], data: Any) -> Any:
     return obj
 
 
+def _fields_at(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
+    """The fields of the (nested) model at ``path`` of ``model``, e.g. ``("orders",)``."""
+    for part in path:
+        info = model.model_fields.get(str(part))
+        ann = info.annotation if info is not None else None
+        sub = [a for a in (get_args(ann) or (ann,)) if isinstance(a, type)
+               and issubclass(a, BaseModel)]  # fmt: skip
+        if not sub:
+            break
+        model = sub[0]
+    return list(model.model_fields)
+
+
 def _explain(exc: ValidationError, model: type[_Model]) -> str:
     parts = []
     for err in exc.errors():
@@ -373,32 +380,8 @@ def _explain(exc: ValidationError, model: type[_Model]) -> str:
         if err["type"] == "missing":
             parts.append(f"'{field}' is required")
         elif err["type"] == "extra_forbidden":
-            parts.append(f"unknown field '{field}' (allowed: {', '.join(model.model_fields)})")
+            allowed = ", ".join(_fields_at(model, err["loc"][:-1]))
+            parts.append(f"unknown field '{field}' (allowed: {allowed})")
         else:
             parts.append(f"'{field}': {err['msg']} (got {err.get('input')!r:.60})")
     return "; ".join(parts)
-
-
-def new_session_id() -> str:
-    """A new session id in the seed's format, ``session_<epoch ms>``."""
-    return f"session_{int(time.time() * 1000)}"
-
-
-def new_message_id() -> str:
-    """A new message id, ``msg_<32 hex>``."""
-    return f"msg_{uuid.uuid4().hex}"
-
-
-def new_run_id() -> str:
-    """A new run id, ``run_<12 hex>``.
-
-    >>> run_id = new_run_id()
-    >>> run_id.startswith("run_"), len(run_id)
-    (True, 16)
-    """
-    return f"run_{uuid.uuid4().hex[:12]}"
-
-
-def utc_now() -> datetime:
-    """Now, in UTC (message timestamps)."""
-    return datetime.now(timezone.utc)

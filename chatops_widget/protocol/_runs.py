@@ -1,10 +1,17 @@
 """``startRun``: a backtest, comparison or sweep as a typed request.
 
+Order settings (stops, targets, sizing) travel as :class:`RunOrders`; their values are the
+engine's (``0.05`` or ``"5%"``, ``"atr(14)*3"``) and the engine validates them
+(:data:`ORDER_OPTIONS` names and describes each, for ``/help`` and the panel).
+
 Example:
     >>> req = parse(StartRun, {"sessionId": "session_1", "kind": "sweep", "targets": ["sma_cross"],
     ...                        "symbol": "ALPHA", "grid": {"fast": [5, 10, 15]}})
     >>> req.command_text()
     '/sweep sma_cross symbol=ALPHA fast=5:15:5'
+    >>> parse(StartRun, {"sessionId": "session_1", "kind": "backtest", "targets": ["dip"],
+    ...                  "orders": {"stop_loss": "5%", "whole_units": True}}).command_text()
+    '/run_backtest dip stop_loss=5% whole_units=true'
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import itertools
 import math
 import re
 import shlex
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr, field_validator
 
@@ -27,21 +34,56 @@ from ._constants import (
 )
 from ._models import SessionId, _Model, parse
 
-__all__ = ["Scalar", "StartRun", "parse"]
+__all__ = ["ORDER_OPTIONS", "RunOrders", "Scalar", "StartRun", "parse"]
 
 _RUN_RE = re.compile(RUN_ID_PATTERN)
 
 #: A parameter value: a number, a boolean or a short string (e.g. a date)
 Scalar = StrictInt | StrictFloat | StrictBool | StrictStr
 
+#: An order setting: a number, or text such as ``"5%"``, ``"atr(14)*3"`` or ``"none"``
+_OrderValue = StrictInt | StrictFloat | Annotated[StrictStr, Field(max_length=40)] | None
+
+#: Every order setting with what it means (the engine checks the values), in display order.
+ORDER_OPTIONS: dict[str, str] = {
+    "stop_loss": "exit when the price falls this fraction below a long's entry (above a "
+    "short's), e.g. 5% or 0.05",
+    "take_profit": "exit this fraction above a long's entry (below a short's), e.g. 12%",
+    "trailing_stop": "a stop this fraction below the highest close since entry (e.g. 10%), or "
+    "atr(14)*3: 3 Wilder ATR(14)s below it",
+    "size": "fraction of equity each entry uses, default 100% (all-in), e.g. 50%",
+    "risk": "size each entry so that hitting stop_loss loses this fraction of equity, e.g. 1% "
+    "(needs stop_loss)",
+    "units": "a fixed number of units per entry (instead of size or risk), e.g. 100",
+    "whole_units": "true: round units down to whole numbers (backtesting.py's behaviour)",
+}
+
+
+class RunOrders(_Model):
+    """Stops, targets and sizing of a run (see :data:`ORDER_OPTIONS`); unset ones are
+    ``None``. A value ``"none"`` removes a setting stored with the strategy for this run."""
+
+    stop_loss: _OrderValue = None
+    take_profit: _OrderValue = None
+    trailing_stop: _OrderValue = None
+    size: _OrderValue = None
+    risk: _OrderValue = None
+    units: _OrderValue = None
+    whole_units: StrictBool | Annotated[StrictStr, Field(max_length=10)] | None = None
+
+    def given(self) -> dict[str, Any]:
+        """The settings that were given, in :data:`ORDER_OPTIONS` order."""
+        return {k: v for k in ORDER_OPTIONS if (v := getattr(self, k)) is not None}
+
 
 class StartRun(_Model):
     """``startRun``: a backtest, comparison or sweep from typed fields -- the kernel client's
     way to start a run (``/run_backtest`` text is the chat's way; both run the same code).
 
-    ``targets`` are stored strategy ids or template names (one for ``backtest`` and
+    ``targets`` are stored strategy ids or names, or template names (one for ``backtest`` and
     ``sweep``, two or more for ``comparison``); ``params`` override a backtest's parameters;
-    ``grid`` gives a sweep's values per parameter; dates are ``YYYY-MM-DD``. The ack is
+    ``grid`` gives a sweep's values per parameter; ``orders`` the stops, targets and sizing
+    (:class:`RunOrders`: over those stored with the strategy); dates are ``YYYY-MM-DD``. The ack is
     ``{runId, message}`` (``message``: the run's command line, echoed into the chat);
     ``backtestProgress`` and ``commandResult`` follow as for the command.
     """
@@ -58,6 +100,7 @@ class StartRun(_Model):
     commission: StrictFloat | StrictInt | None = None
     spread: StrictFloat | StrictInt | None = None
     params: dict[str, Scalar] = Field(default_factory=dict, max_length=64)
+    orders: RunOrders | None = None
     grid: dict[str, list[Scalar]] = Field(default_factory=dict, max_length=16)
     split: StrictStr | None = Field(default=None, max_length=32)
     sort: StrictStr | None = Field(default=None, max_length=64)
@@ -116,6 +159,8 @@ class StartRun(_Model):
             value = getattr(self, key)
             if value is not None:
                 parts.append(f"{key}={shlex.quote(_text(value))}")
+        for key, value in (self.orders.given() if self.orders else {}).items():
+            parts.append(f"{key}={shlex.quote(_text(value))}")
         for key, value in self.params.items():
             parts.append(f"{key}={shlex.quote(_text(value))}")
         for key, values in self.grid.items():

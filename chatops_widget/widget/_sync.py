@@ -124,6 +124,35 @@ def trade_markers(trades: pd.DataFrame, max_markers: int = MAX_MARKERS) -> dict[
     }
 
 
+#: The most trades the panel's trades table lists (the last ones; the kernel keeps them all).
+MAX_TRADE_ROWS = 50
+_TRADE_COLUMNS = ("entry_time", "exit_time", "direction", "entry_price", "exit_price",
+                  "return", "pnl", "bars_held", "exit_reason")  # fmt: skip
+
+
+def trade_rows(trades: pd.DataFrame, limit: int = MAX_TRADE_ROWS) -> dict[str, Any]:
+    """The last ``limit`` trades for the panel's trades table: ``{"columns", "rows", "total"}``
+    (times as ISO text, numbers as JSON; ``exit_reason`` says how each trade ended).
+
+    >>> t = pd.DataFrame({"entry_time": pd.to_datetime(["2020-01-02"]),
+    ...                   "exit_time": pd.to_datetime(["2020-01-10"]), "direction": ["long"],
+    ...                   "pnl": [120.5], "exit_reason": ["stop_loss"]})
+    >>> trade_rows(t)["rows"]
+    [['2020-01-02', '2020-01-10', 'long', 120.5, 'stop_loss']]
+    """
+    cols = [c for c in _TRADE_COLUMNS if c in trades.columns]
+    last = trades.tail(limit)
+    rows = []
+    for rec in last[cols].itertuples(index=False):
+        row = []
+        for v in rec:
+            if isinstance(v, pd.Timestamp):
+                v = str(v.date()) if v == v.normalize() else v.isoformat()
+            row.append(jsonable(v))
+        rows.append(row)
+    return {"columns": cols, "rows": rows, "total": len(trades)}
+
+
 def jsonable(value: Any) -> Any:
     """Stats and table values as JSON (NaN/inf -> None, numpy scalars -> Python)."""
     if isinstance(value, dict):
@@ -142,22 +171,27 @@ def jsonable(value: Any) -> Any:
 def frontend_constants() -> dict[str, Any]:
     """The widget's ``constants`` traitlet: the protocol's constants for the front end (run
     statuses, result kinds, error codes, limits; :func:`chatops_widget.protocol.frontend_constants`)
-    and the engine's stat metadata (``engine.STATS``: which stats are fractions shown as percent)
-    and default cash, so the JS keeps no copies of any of them.
+    and the engine's stat metadata (``engine.STATS``: label, unit, description and formula of
+    each stat; which are fractions shown as percent), the rule language (functions and fields,
+    for autocomplete) and default cash, so the JS keeps no copies of any of them.
 
     >>> c = frontend_constants()
     >>> c["terminalStatuses"], c["defaultCash"]
     (['cancelled', 'completed', 'failed'], 1000000.0)
     >>> "total_return" in c["percentStats"], "sharpe" in c["percentStats"]
     (True, False)
+    >>> sorted(c["ruleLanguage"]), c["stats"][0]["formula"]
+    (['fields', 'functions', 'limits', 'operators'], 'final_equity / cash - 1')
     """
     from .. import engine, protocol
+    from ..engine import rules
 
-    stats = [{"name": s.name, "label": s.label, "unit": s.unit, "group": s.group,
-              "description": s.description, "higherIsBetter": s.higher_is_better}
+    stats = [{"name": s.name, "label": s.label, "unit": s.unit, "description": s.description,
+              "formula": s.formula, "group": s.group, "higherIsBetter": s.higher_is_better}
              for s in engine.STATS]  # fmt: skip
     return {
         **protocol.frontend_constants(),
+        "ruleLanguage": rules.language(),
         "stats": stats,
         "percentStats": [s["name"] for s in stats if s["unit"] == "fraction"],
         "defaultCash": float(engine.DEFAULT_CASH),
@@ -211,7 +245,8 @@ def result_payload(value: Any, summary: dict[str, Any] | None = None) -> dict[st
         msg.update(kind="sweep", template=summary.get("template"), symbol=summary.get("symbol"),
                    params=params, rows=jsonable(rows or summary.get("rows") or []),
                    count=summary.get("count", len(value)), metric=metric,
-                   split=summary.get("split"), minTrades=SWEEP_MIN_TRADES)  # fmt: skip
+                   split=summary.get("split"), minTrades=SWEEP_MIN_TRADES,
+                   orders=jsonable(summary.get("orders") or {}))  # fmt: skip
     elif hasattr(value, "trades"):  # engine.BacktestResult
         equity = value.equity
         msg.update(
@@ -221,7 +256,11 @@ def result_payload(value: Any, summary: dict[str, Any] | None = None) -> dict[st
             symbol=summary.get("symbol") or value.symbol,
             params=jsonable(summary.get("params") or dict(value.params)),
             stats=jsonable(summary.get("stats") or stats_to_json(value.stats)),
+            tradeRows=trade_rows(value.trades),
         )
+        for key in ("rule", "orders", "exits"):  # a rule strategy's rules, stops, exit reasons
+            if summary.get(key):
+                msg[key] = jsonable(summary[key])
         if "equity" in equity.columns:
             extra = [c for c in ("drawdown", "position", *BENCHMARK_COLUMNS) if c in equity.columns]
             msg["series"] = series_payload(equity, ["equity", *extra])
@@ -325,21 +364,29 @@ def strategy_command(spec: Any) -> str:
 
     >>> strategy_command({"template": "sma_cross", "symbol": "GOOG", "params": {"fast": 5}})
     '/create_strategy sma_cross symbol=GOOG fast=5'
+    >>> strategy_command({"name": "dip", "entry": "rsi(14) < 30", "exit": "rsi(14) > 70",
+    ...                   "stop_loss": "5%"})
+    "/create_strategy name=dip entry='rsi(14) < 30' exit='rsi(14) > 70' stop_loss=5%"
     """
     if not isinstance(spec, dict):
         raise ValueError(
             "a strategy spec must be a JSON object like "
-            '{"template": "sma_cross", "symbol": "GOOG", "params": {"fast": 10}}'
+            '{"template": "sma_cross", "symbol": "GOOG", "params": {"fast": 10}} or '
+            '{"name": "dip", "entry": "rsi(14) < 30", "exit": "rsi(14) > 70"}'
         )
     spec = dict(spec)
     template = spec.pop("template", None)
-    if not isinstance(template, str) or not template:
-        raise ValueError('the strategy spec needs "template" (e.g. "sma_cross"); see /templates')
+    rules = "entry" in spec or "exit" in spec  # a rule strategy: no template
+    if not rules and (not isinstance(template, str) or not template):
+        raise ValueError(
+            'the strategy spec needs "template" (e.g. "sma_cross"; see /templates), or '
+            '"entry" and "exit" rules'
+        )
     params = spec.pop("params", {}) or {}
     if not isinstance(params, dict):
         raise ValueError('"params" must be an object of name: value, e.g. {"fast": 10}')
-    parts = ["/create_strategy", shlex.quote(template)]
-    for key in ("symbol", "name", "start", "end"):
+    parts = ["/create_strategy"] + ([] if rules else [shlex.quote(str(template))])
+    for key in ("symbol", "name", "start", "end", "entry", "exit"):
         if spec.get(key) is not None:
             parts.append(f"{key}={shlex.quote(str(spec.pop(key)))}")
     for key, value in {**spec, **params}.items():

@@ -284,8 +284,9 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
         elif kind in RESULT_KINDS and payload.get("runId") and summary.get("status") != "cancelled":
             self._background(self._show_result, payload["runId"], summary, payload.get("command"))
         elif kind == "strategy" and isinstance(summary.get("strategy"), dict):
+            new = sync.jsonable(summary["strategy"])  # once, also when created again
             with self._lock:
-                self.strategies = [*self.strategies, sync.jsonable(summary["strategy"])]
+                self.strategies = [*(s for s in self.strategies if s.get("id") != new["id"]), new]
         elif kind == "strategies" and isinstance(summary.get("strategies"), list):
             with self._lock:
                 self.strategies = sync.jsonable(summary["strategies"])

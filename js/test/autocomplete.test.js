@@ -92,13 +92,15 @@ describe("commands", () => {
 });
 
 describe("arguments", () => {
-  test("/run_backtest offers strategy ids then templates", () => {
+  test("/run_backtest offers strategy ids then templates; one-word names as they are typed", () => {
     const s = at("/run_backtest ");
     assert.deepEqual(
       s.options.map((o) => o.label),
       ["strategy_1", "strategy_2", "sma_cross", "rsi_reversion"],
     );
     assert.equal(s.options[0].desc, "SMA 10/30 · sma_cross · GOOG");
+    const named = at("/run_backtest RS").options;
+    assert.deepEqual([named[0].label, named[0].desc], ["RSI", "strategy_2 · rsi_reversion · AAPL"]);
     assert.match(s.hint, /^\/run_backtest <strategy_id \| template>/);
     assert.deepEqual([s.from, s.to], [14, 14]);
   });
@@ -130,8 +132,8 @@ describe("arguments", () => {
     assert.match(at("/run_backtest strategy_1 nope=1").hint, /nope: not a parameter of sma_cross/);
   });
 
-  test("/sweep offers templates, then ranges for the template's parameters", () => {
-    assert.deepEqual(labels("/sweep "), ["sma_cross", "rsi_reversion"]);
+  test("/sweep offers templates and stored strategies, then ranges for their parameters", () => {
+    assert.deepEqual(labels("/sweep "), ["sma_cross", "rsi_reversion", "strategy_1", "strategy_2"]);
     const slow = at("/sweep sma_cross symbol=GOOG sl").options[0];
     assert.equal(slow.label, "slow=");
     assert.match(slow.desc, /^lo:hi:step — int, default 30/);
@@ -163,5 +165,75 @@ describe("arguments", () => {
     );
     assert.deepEqual([s.from, s.to], [14, 17]);
     assert.deepEqual(labels("/ru| strategy_1"), ["/run_backtest"]);
+  });
+});
+
+describe("rule strategies", () => {
+  const RULE = {
+    id: "strategy_7",
+    name: "x",
+    template: "rule",
+    symbol: null,
+    params: { fast: 12, slow: 26 },
+    rule: {
+      entry: "crosses_above(ema($fast), ema($slow))",
+      exit: "crosses_below(ema($fast), ema($slow))",
+      params: { fast: { default: 12, min: 1, max: 100000, doc: "$fast" }, slow: { default: 26, min: 1, max: 100000 } },
+    },
+  };
+  const withRule = {
+    ...ctx,
+    commands: [...COMMANDS, { name: "create_strategy", usage: "/create_strategy ...", summary: "Store" }],
+    strategies: [...STRATEGIES, RULE],
+  };
+
+  test("inside entry=: the language's functions (with signatures) and fields", () => {
+    const s = at('/create_strategy name=dip entry="rs', withRule);
+    assert.deepEqual(
+      s.options.map((o) => o.label),
+      ["rsi"],
+    );
+    assert.equal(s.options[0].insert, "rsi(");
+    assert.match(s.options[0].desc, /^rsi\(\[series=close\], \[window=14\]\) — /);
+    assert.equal(s.from, '/create_strategy name=dip entry="'.length);
+    const fields = labels('/create_strategy entry="close > sma(200) and cl', withRule);
+    assert.ok(fields.includes("close"));
+    const names = kernel.ruleLanguage.functions.map((f) => f.name);
+    assert.deepEqual(labels('/create_strategy entry="', withRule).slice(0, names.length), names);
+  });
+
+  test("the open call's signature is the hint", () => {
+    assert.match(at('/create_strategy entry="sma(close, ', withRule).hint, /\nsma\(\[series=close\], window\) — /);
+    assert.match(at('/create_strategy entry="rsi(14) < 30" exit="', withRule).hint, /\nexit: condition to close/);
+  });
+
+  test("after $: the $params the strategy being typed uses", () => {
+    const s = at(
+      '/create_strategy name=x entry="crosses_above(ema($fast), ema($slow))" exit="crosses_below(ema($',
+      withRule,
+    );
+    assert.deepEqual(
+      s.options.map((o) => o.label),
+      ["$fast", "$slow"],
+    );
+    assert.match(s.options[0].desc, /give its default: fast=/);
+  });
+
+  test("after the rules: their $params' defaults first, then the rule and order keys", () => {
+    const keys = labels('/create_strategy name=x entry="ema($fast) > ema($slow)" fast=12 ', withRule);
+    assert.equal(keys[0], "slow=");
+    assert.ok(!keys.includes("fast=") && !keys.includes("entry=") && !keys.includes("name="));
+    for (const k of ["exit=", "stop_loss=", "take_profit=", "trailing_stop=", "size=", "symbol="])
+      assert.ok(keys.includes(k), k);
+    assert.match(at('/create_strategy entry="x" stop_loss=5', withRule).hint, /stop_loss: exit when the price falls/);
+    assert.equal(at("/create_strategy ", withRule).options.find((o) => o.label === "entry=").insert, 'entry="');
+  });
+
+  test("a stored rule strategy by name: its $params and the order options", () => {
+    const s = at("/sweep x symbol=ALPHA ", withRule);
+    const slow = s.options.find((o) => o.label === "slow=");
+    assert.match(slow.desc, /^lo:hi:step — int, default 26/);
+    assert.ok(s.options.some((o) => o.label === "split=") && s.options.some((o) => o.label === "stop_loss="));
+    assert.deepEqual(at("/run_backtest x", withRule).options[0].desc, "strategy_7 · rule");
   });
 });

@@ -50,6 +50,17 @@ describe("formatMetric", () => {
     assert.equal(formatMetric("commission", 0.00001), "0.001 %");
   });
 
+  test("every stat by its unit in the kernel's registry, as engine.format_stat writes it", () => {
+    useKernelConstants();
+    assert.equal(formatMetric("avg_trade_duration", 12.26), "12.3 days");
+    assert.equal(formatMetric("oos_max_drawdown_duration", 3), "3.0 days");
+    assert.equal(formatMetric("expectancy", -12.5), "-12.50");
+    assert.equal(formatMetric("bars_per_year", 260.8071), "260.8");
+    assert.equal(formatMetric("bars", 2608), (2608).toLocaleString());
+    assert.equal(formatMetric("sqn", 1.23456), "1.235");
+    assert.equal(formatMetric("kelly", 0.25), "25.00 %");
+  });
+
   test("compact axis labels", () => {
     assert.deepEqual([1.5e9, 2.345e6, 12345, 250, 1.2345].map(compact), ["1.50B", "2.35M", "12.3k", "250", "1.23"]);
   });

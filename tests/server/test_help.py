@@ -49,7 +49,7 @@ def test_help_lists_commands_in_order_of_use_with_an_example_each(server, raw_cl
             "message", lambda m: m["role"] == "assistant" and m["content"].startswith("**/sweep")
         )
         assert (
-            reply["content"].startswith("**/sweep <template>")
+            reply["content"].startswith("**/sweep <strategy | template>")
             and "Example: `/sweep" in reply["content"]
         )
 

@@ -108,7 +108,7 @@ def _scenario(page, panel, host: str, shots: Path, cell_count=None) -> None:
     panel.locator(".cow-run .cow-run-pct", has_text="100 %").first.wait_for(timeout=180_000)
     result = panel.locator(".cow-result", has=page.locator(".cow-metrics")).last
     result.wait_for(timeout=120_000)
-    assert "total_return" in result.locator(".cow-metrics").inner_text()
+    assert "Total return" in result.locator(".cow-metrics").inner_text()
     assert result.locator(".uplot canvas").count() >= 2
     shot(panel, shots, f"{host}-backtest")
 

@@ -1,10 +1,12 @@
 """Level 2: the panel in a real JupyterLab (started by the test), driven by Debian's Chromium.
 
 Opens a copy of notebooks/quickstart.ipynb, runs the panel cell, types `/run_backtest strategy_1`
-into the panel, waits for the progress bar to reach 100 % and the result table and chart, reads the
-result DataFrame in a new cell, and checks that typing a, b, d, d (and Shift+Enter) in the panel
-adds, deletes or runs no cell. Saves docs/screenshot.png when it is missing or when
-CHATOPS_SCREENSHOT=1 is set:
+into the panel, waits for the progress bar to reach 100 % and the result table and chart, stores
+a rule strategy with `/create_strategy` (autocomplete offering the rule functions and the
+strategy's `$params`) and backtests it by name (a card with the new stats, their tooltips and
+the trades' exit reasons), reads the result DataFrame in a new cell, and checks that typing a,
+b, d, d (and Shift+Enter) in the panel adds, deletes or runs no cell. Saves docs/screenshot.png
+when it is missing or when CHATOPS_SCREENSHOT=1 is set:
 ``CHATOPS_SCREENSHOT=1 python -m pytest tests/widget/test_jupyterlab.py``.
 """
 
@@ -34,6 +36,46 @@ def _cells(page) -> int:
 
 def _run_command(page, command: str) -> None:
     page.evaluate("(c) => { window.jupyterapp.commands.execute(c); }", command)
+
+
+def _options(page) -> list[str]:
+    return page.locator(".cow-option-label").all_inner_texts()
+
+
+def _rule_strategy_flow(page, panel, box) -> None:
+    """``/create_strategy`` with rules, helped by autocomplete, then ``/run_backtest dip``."""
+    box.fill("")
+    box.type('/create_strategy name=x entry="crosses_above(ema($fast), ema($slow))" exit="cro')
+    assert "crosses_above" in _options(page) or "crosses_below" in _options(page)
+    box.type("sses_below(ema($")
+    assert _options(page) == ["$fast", "$slow"]  # the $params of the strategy being typed
+    assert "ema([series=close], window)" in page.locator(".cow-hint").inner_text()
+    box.fill("")
+    box.type('/create_strategy name=dip symbol=ALPHA entry="rs')
+    assert "rsi" in _options(page)
+    box.press("Tab")  # accepts `rsi(`
+    assert box.input_value().endswith('entry="rsi(')
+    assert "rsi([series=close], [window=14])" in page.locator(".cow-hint").inner_text()
+    box.type('14) < 30 and close > sma(200)" exit="rsi(14) > 70" stop_loss=5% take_profit=12%')
+    page.keyboard.press("Escape")
+    box.press("Enter")
+    page.wait_for_selector(".cow-bubble:has-text('Stored strategy_')", timeout=60_000)
+    box.type("/run_backtest dip")
+    page.keyboard.press("Escape")
+    box.press("Enter")
+    card = page.locator(".cow-result", has_text="dip").last
+    card.locator(".cow-metrics").wait_for(timeout=180_000)
+    metrics = card.locator(".cow-metrics").inner_text()
+    for label in ("SQN", "Kelly criterion", "Avg. trade duration", "Bars per year", "Calmar"):
+        assert label in metrics, label
+    sqn = card.locator(".cow-metrics th[data-stat='sqn']")
+    assert "sqrt(num_trades)" in sqn.get_attribute("title")
+    assert "entry: rsi(14) < 30 and close > sma(200)" in card.locator(".cow-rule").inner_text()
+    assert "stop_loss 5.00 %" in card.locator(".cow-rule").inner_text()
+    card.locator(".cow-trades-box summary").click()
+    trades = card.locator(".cow-trades").inner_text()
+    assert "exit reason" in trades and "take_profit" in trades
+    box.fill("")
 
 
 def test_panel_in_jupyterlab(lab, tmp_path, browser):
@@ -79,7 +121,7 @@ def test_panel_in_jupyterlab(lab, tmp_path, browser):
         result.wait_for(timeout=120_000)
         result.locator(".cow-metrics").wait_for()
         assert result.locator(".uplot canvas").count() >= 2
-        assert "total_return" in result.locator(".cow-metrics").inner_text()
+        assert "Total return" in result.locator(".cow-metrics").inner_text()
         assert "costs: none (commission 0 %, spread 0 %)" in result.inner_text()
         # copy as code: the call on the widget's own variable, in the clipboard
         result.locator(".cow-copy-code").click()
@@ -104,6 +146,8 @@ def test_panel_in_jupyterlab(lab, tmp_path, browser):
             # the README's picture; refreshed on demand so test runs leave the tree clean
             SCREENSHOT.parent.mkdir(exist_ok=True)
             SCREENSHOT.write_bytes(shot)
+
+        _rule_strategy_flow(page, panel, box)
 
         # read the result DataFrame in a new cell
         _run_command(page, "notebook:insert-cell-below")

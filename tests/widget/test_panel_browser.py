@@ -239,7 +239,7 @@ def test_backtest_comparison_and_sweep_results(page):
     card = page.locator('.cow-result[data-run="run_1"]')
     assert "Backtest run_1" in card.inner_text()
     metrics = card.locator(".cow-metrics").inner_text()
-    assert "total_return" in metrics and "12.34 %" in metrics and "1.234" in metrics
+    assert "Total return" in metrics and "12.34 %" in metrics and "1.234" in metrics
     assert card.locator(".uplot canvas").count() == 2  # equity + drawdown, drawn by uPlot
     assert "300 of 5000 points" in card.inner_text()
 
@@ -301,7 +301,8 @@ def test_backtest_comparison_and_sweep_results(page):
     assert "out of sample from 2021-01-01" in split.locator(".cow-card-title").inner_text()
     heads = split.locator(".cow-top th").all_inner_texts()
     assert split.locator(".cow-heat-edge").is_visible()  # the best cell is fast=15, the edge
-    assert heads == ["fast", "slow", "sharpe", "oos_sharpe", "total_return", "oos_total_return"]
+    assert heads == ["fast", "slow", "Sharpe ratio", "Sharpe ratio (OOS)", "Total return",
+                     "Total return (OOS)"]  # fmt: skip
     assert "-5.00 %" in split.locator(".cow-top").inner_text()
 
 

@@ -34,6 +34,7 @@ def test_quickstart_is_shipped_without_outputs():
 def test_quickstart_executes(tmp_path, monkeypatch):
     shipped = NOTEBOOK.read_bytes()
     monkeypatch.delenv("CHATOPS_URL", raising=False)
+    monkeypatch.setenv("CHATOPS_DATA_DIR", str(tmp_path / "chatops-data"))  # not the user's
     shutil.copy(NOTEBOOK, tmp_path / "quickstart.ipynb")
     nb = nbformat.read(tmp_path / "quickstart.ipynb", as_version=4)
     client = NotebookClient(
@@ -55,4 +56,11 @@ def test_quickstart_executes(tmp_path, monkeypatch):
     comparison = texts['cmp = w.compare_strategies("strategy_1", "strategy_2")']
     assert "strategy_1" in comparison and "strategy_2" in comparison
     assert "run_" in texts["list(w.results)"]
+    rule = texts['dip = w.create_strategy(name="dip", symbol="ALPHA", entry="rsi(14) < 30 and '
+                 'close > sma(200)",']  # fmt: skip
+    assert "exit_reason" in rule and "take_profit" in rule
+    assert "bars_per_year" in texts['rule_run.stats[["total_return", "sharpe", "sqn", "kelly", '
+                                    '"avg_trade_duration", "bars_per_year"]]']  # fmt: skip
+    grid = texts['w.create_strategy(name="x", entry="crosses_above(ema($fast), ema($slow))",']
+    assert "fast" in grid and "sharpe" in grid
     assert NOTEBOOK.read_bytes() == shipped  # the copy ran; the repository's file is untouched

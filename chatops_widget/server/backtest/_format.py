@@ -91,6 +91,7 @@ def backtest_text(s: dict[str, Any]) -> str:
     when = period(st)
     head += f", {when}" if when else ""
     line = " | ".join(f"{m} {fmt(m, st.get(m))}" for m in KEY_METRICS[:6] if m in st)
+    line += strategy_lines(s)
     return f"{head}\n\n{line}\n\n{costs_line(st)}\n\n{python_hint(s['runId'])}"
 
 
@@ -154,11 +155,64 @@ def strategies_text(items: list[dict[str, Any]]) -> str:
     rows = ["| id | name | template | params | symbol | dates |", "|---|---|---|---|---|---|"]
     for s in items:
         dates = f"{s.get('start') or '…'} to {s.get('end') or '…'}"
+        what = f"rule: {rule_text(s['rule'])}" if s.get("rule") else s["template"]
+        params = _params(s["params"]) + orders_suffix(s.get("orders") or {}, "; ")
         rows.append(
-            f"| {s['id']} | {s['name']} | {s['template']} | {_params(s['params'])} | "
-            f"{', '.join(s['symbols'])} | {dates} |"
+            f"| {s['id']} | {s['name']} | {what.replace('|', '/')} | {params} | "
+            f"{', '.join(s['symbols']) or 'any (symbol= per run)'} | {dates} |"
         )
     return "\n".join(rows)
+
+
+def rule_text(rule: dict[str, Any]) -> str:
+    """A rule strategy's rules in one line.
+
+    >>> rule_text({"entry": "rsi(14) < 30", "exit": "rsi(14) > 70"})
+    'enter when `rsi(14) < 30`, exit when `rsi(14) > 70`'
+    """
+    parts = [f"enter when `{rule['entry']}`", f"exit when `{rule['exit']}`"]
+    if rule.get("short_entry"):
+        parts += [f"short when `{rule['short_entry']}`", f"cover when `{rule['short_exit']}`"]
+    if rule.get("where"):
+        parts.append(f"where `{rule['where']}`")
+    return ", ".join(parts)
+
+
+def orders_suffix(orders: dict[str, Any], sep: str = "; ") -> str:
+    """Order settings as text after a strategy (``""`` without any).
+
+    >>> orders_suffix({"stop_loss": 0.05, "trailing_atr": [14, 3.0], "whole_units": True})
+    '; stop_loss 5.00 %, trailing stop 3 x atr(14), whole units'
+    """
+    parts = []
+    for key, value in orders.items():
+        if key == "trailing_atr":
+            parts.append(f"trailing stop {value[1]:g} x atr({value[0]})")
+        elif key == "whole_units":
+            parts.append("whole units" if value else "")
+        elif key == "units":
+            parts.append(f"units {value:g}")
+        else:
+            parts.append(f"{key} {fmt('total_return', value)}")  # a fraction, as percent
+    parts = [p for p in parts if p]
+    return sep + ", ".join(parts) if parts else ""
+
+
+def strategy_lines(s: dict[str, Any]) -> str:
+    r"""A run summary's rules, orders and exit reasons, as lines after its stats ("" if none).
+
+    >>> strategy_lines({"rule": {"entry": "close > sma(50)", "exit": "close < sma(50)"},
+    ...                 "orders": {"stop_loss": 0.05}, "exits": {"signal": 3, "stop_loss": 1}})
+    '\n\nrule: enter when `close > sma(50)`, exit when `close < sma(50)`\n\norders: stop_loss 5.00 %\n\nexits: signal 3, stop_loss 1'
+    """  # noqa: E501
+    out = ""
+    if s.get("rule"):
+        out += f"\n\nrule: {rule_text(s['rule'])}"
+    if s.get("orders"):
+        out += f"\n\norders: {orders_suffix(s['orders'], '')}"
+    if s.get("exits"):
+        out += "\n\nexits: " + ", ".join(f"{k} {v}" for k, v in s["exits"].items())
+    return out
 
 
 def data_text(items: list[dict[str, Any]]) -> str:
@@ -171,9 +225,17 @@ def data_text(items: list[dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
-def templates_text(specs: list[dict[str, Any]]) -> str:
+def templates_text(specs: list[dict[str, Any]], functions: list[str] | None = None) -> str:
     lines = []
     for t in specs:
         ps = ", ".join(f"{p['name']}={p['default']}" for p in t["params"]) or "no params"
-        lines.append(f"- `{t['name']}` ({ps}): {t['description']}")
+        rule = f" As rules: {rule_text(t['rule'])}." if t.get("rule") else ""
+        lines.append(f"- `{t['name']}` ({ps}): {t['description'].rstrip('.')}.{rule}")
+    if functions:
+        lines.append(
+            '\nOr write your own rules: `/create_strategy name=dip entry="rsi(14) < 30" '
+            'exit="rsi(14) > 70" stop_loss=5%`. Functions: '
+            + ", ".join(f"`{f}`" for f in functions)
+            + "; fields `open high low close volume`, lookback `close[1]`, `$params` (sweepable)."
+        )
     return "\n".join(lines)

@@ -1,7 +1,8 @@
 """A resolved backtest (:class:`RunSpec`) and the pool task it becomes.
 
 The service resolves what a command names -- a stored strategy or a template, a symbol, dates,
-params, costs -- into a :class:`RunSpec`; :meth:`RunSpec.task` is the plain dict a worker runs
+params, costs, order settings -- into a :class:`RunSpec`; a rule strategy travels as its plain
+dict (``rule``), which the worker parses again; :meth:`RunSpec.task` is the plain dict a worker runs
 (:func:`._work.backtest_task`), with the symbol's frame wrapped in :class:`._pool.Shared` so each
 worker receives it once.
 
@@ -25,7 +26,8 @@ __all__ = ["RunSpec"]
 
 @dataclass
 class RunSpec:
-    """A resolved backtest: template + validated params on one symbol's data."""
+    """A resolved backtest: template (or rule strategy: ``rule``, named ``template``) +
+    validated params and order settings on one symbol's data."""
 
     template: str
     symbol: str
@@ -38,6 +40,12 @@ class RunSpec:
     commission: float = 0.0
     spread: float = 0.0
     data: Any = field(default=None, repr=False)
+    #: a rule strategy's ``RuleStrategy.to_dict()`` (None for a template)
+    rule: dict[str, Any] | None = None
+    #: order settings as the engine validated them (``{"stop_loss": 0.05}``)
+    orders: dict[str, Any] = field(default_factory=dict)
+    #: the engine strategy (kept for validation here; workers rebuild it from ``rule``)
+    strategy: Any = field(default=None, repr=False)
 
     def task(self) -> dict[str, Any]:
         df = self.data
@@ -54,4 +62,6 @@ class RunSpec:
             "cash": self.cash,
             "commission": self.commission,
             "spread": self.spread,
+            "rule": self.rule,
+            "orders": self.orders,
         }

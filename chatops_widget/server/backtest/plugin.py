@@ -75,8 +75,11 @@ class BacktestPlugin:
         return spec.symbol, str(index[0].date()), str(index[-1].date())
 
     def known_names(self) -> tuple[list[str], list[str]]:
-        """(stored strategy ids + template names, symbols): what the assistant may name."""
+        """(stored strategy ids and names + template names, symbols): what the assistant may
+        name."""
         if self.service is None:
             return [], []
-        strategies = [*self.service.strategies.ids(), *sorted(engine.templates())]
+        store = self.service.strategies
+        names = [n for n in store.names() if n]
+        strategies = [*store.ids(), *names, *sorted(engine.templates())]
         return strategies, list(self.service.catalog.symbols())

@@ -1,5 +1,6 @@
-"""From what a request names to what a worker runs: strategy ids, templates, symbols, dates,
-parameters, costs and grids, resolved and validated before any work starts.
+"""From what a request names to what a worker runs: stored strategies (by id or name, templates
+or rules), templates, symbols, dates, parameters, costs, order settings and grids, resolved and
+validated before any work starts.
 
 :class:`Resolver` answers the lookups (raising :class:`~.errors.NotFound` with suggestions);
 :meth:`Resolver.prepare` turns a typed :class:`~chatops_widget.protocol.StartRun` -- from the
@@ -34,6 +35,7 @@ from chatops_widget import engine
 from chatops_widget.protocol import StartRun
 
 from ._runspec import RunSpec
+from ._targets import check_orders, engine_strategy, merge_orders, rule_dict
 from .errors import Invalid, NotFound, brief_ids, did_you_mean
 from .storage.strategies import STRATEGY_RE, Strategy, StrategyStore
 
@@ -109,21 +111,43 @@ class Resolver:
             )
         return reg[key]
 
+    def stored(self, target: str) -> Strategy | None:
+        """The stored strategy ``target`` names: an id (``strategy_7``) or a name (``dip``,
+        any case); ``None`` if it names none. Two with that name (stored before names were
+        unique) are :class:`Invalid`."""
+        if STRATEGY_RE.fullmatch(target):
+            return self.strategies.get(target)
+        found = self.strategies.named(target)
+        if len(found) > 1:
+            ids = ", ".join(s.id for s in found)
+            raise Invalid(f"{len(found)} strategies are called {target!r} ({ids}); use an id")
+        return found[0] if found else None
+
     def strategy(self, sid: str) -> Strategy:
-        """The stored strategy ``sid``."""
-        s = self.strategies.get(sid)
+        """The stored strategy ``sid`` (an id or a name)."""
+        s = self.stored(sid)
         if s is None:
             ids = self.strategies.ids()
             raise NotFound(
-                f"unknown strategy '{sid}'{did_you_mean(sid, ids)}; "
+                f"unknown strategy '{sid}'{did_you_mean(sid, ids + self._names())}; "
                 f"stored strategies: {brief_ids(ids)} (see /strategies)"
             )
         return s
 
-    def template_of(self, target: str) -> engine.Template | None:
-        """The template a strategy id or template name stands for (``None`` if neither)."""
-        s = self.strategies.get(target)
-        return engine.templates().get(s.template if s else target.strip().lower())
+    def _names(self) -> list[str]:
+        """Stored strategy names that could be typed as one word (for "did you mean")."""
+        return [n for n in self.strategies.names() if n and " " not in n]
+
+    def template_of(self, target: str) -> engine.StrategyBase | None:
+        """The engine strategy a stored strategy (id or name) or template name stands for
+        (``None`` if neither)."""
+        try:
+            s = self.stored(target)
+        except Invalid:
+            return None
+        if s is not None:
+            return engine_strategy(s)
+        return engine.templates().get(target.strip().lower())
 
     def data(self, symbol: str, start: str | None, end: str | None) -> pd.DataFrame:
         """The bars of ``symbol`` between ``start`` and ``end`` (its revision in ``attrs``)."""
@@ -154,40 +178,48 @@ class Resolver:
         cash: float = engine.DEFAULT_CASH,
         commission: float = 0.0,
         spread: float = 0.0,
+        orders: dict[str, Any] | None = None,
     ) -> RunSpec:
-        """Resolve ``target`` (a strategy id or a template name) plus overrides; validate all."""
-        if STRATEGY_RE.fullmatch(target):
-            s = self.strategy(target)
-            tpl = self.template(s.template)
-            spec = RunSpec(tpl.name, symbol or s.symbol, {**s.params, **params},
-                           start or s.start, end or s.end, s.id, s.name, cash, commission,
-                           spread)  # fmt: skip
+        """Resolve ``target`` (a stored strategy's id or name, or a template name) plus
+        overrides (params, symbol, dates, ``orders`` over the stored ones); validate all."""
+        s = self.strategy(target) if STRATEGY_RE.fullmatch(target) else self.stored(target)
+        if s is not None:
+            tpl = engine_strategy(s)
+            rule = rule_dict(s)
+            spec = RunSpec(tpl.name, symbol or s.symbol or
+                           self.catalog.symbols()[0], {**s.params, **params}, start or s.start,
+                           end or s.end, s.id, s.name, cash, commission, spread, rule=rule,
+                           strategy=tpl)  # fmt: skip
+            wanted = merge_orders(s.orders, orders or {})
         else:
             if target.strip().lower() not in engine.templates():
                 ids, names = self.strategies.ids(), sorted(engine.templates())
                 raise NotFound(
                     f"'{target}' is neither a stored strategy nor a template"
-                    f"{did_you_mean(target.lower(), ids + names)}; strategies: "
+                    f"{did_you_mean(target.lower(), ids + self._names() + names)}; strategies: "
                     f"{brief_ids(ids)}; templates: {', '.join(names)}"
                 )
             tpl = self.template(target)
             sym = symbol or self.catalog.symbols()[0]
             spec = RunSpec(tpl.name, sym, dict(params), start, end, None, None, cash,
-                           commission, spread)  # fmt: skip
+                           commission, spread, strategy=tpl)  # fmt: skip
+            wanted = merge_orders({}, orders or {})
+        spec.orders = check_orders(wanted)
         spec.data = self.data(spec.symbol, spec.start, spec.end)
         spec.symbol = spec.data.attrs["symbol"]
         try:
+            engine.Orders.from_kwargs(**spec.orders).check_bars(len(spec.data))
             spec.params = tpl.validate(spec.params, len(spec.data))
         except engine.EngineError as exc:
             raise Invalid(str(exc)) from None
         return spec
 
     def sweep_grid(
-        self, template: str, grid: dict[str, list[Any]], n_bars: int
+        self, strategy: engine.StrategyBase, grid: dict[str, list[Any]], n_bars: int
     ) -> tuple[list[dict[str, Any]], int]:
-        """The valid combinations of ``grid`` for ``template`` on ``n_bars`` bars, and how many
+        """The valid combinations of ``grid`` for ``strategy`` on ``n_bars`` bars, and how many
         were skipped (e.g. ``fast >= slow``)."""
-        tpl = self.template(template)
+        tpl = strategy
         size = math.prod(len(v) for v in grid.values()) if grid else 1
         if size > MAX_COMBOS:
             raise Invalid(f"the grid has {size:,} combinations; the limit is {MAX_COMBOS:,}")
@@ -216,20 +248,26 @@ class Resolver:
             engine.validate_costs(**money)
         except engine.EngineError as exc:
             raise Invalid(str(exc)) from None
+        orders = req.orders.given() if req.orders else {}
         if req.kind == "comparison":
-            return self._comparison(req, start, end, money)
+            return self._comparison(req, start, end, money, orders)
         if len(req.targets) != 1:
             raise Invalid(f"a {req.kind} takes one strategy or template, got {len(req.targets)}")
         if req.kind == "backtest":
             if req.grid:
                 raise Invalid("a backtest takes single values; ranges are for a sweep")
             spec = self.backtest_spec(req.targets[0], dict(req.params), symbol=req.symbol,
-                                      start=start, end=end, **money)  # fmt: skip
+                                      start=start, end=end, orders=orders, **money)  # fmt: skip
             return Prepared("backtest", [spec])
-        return self._sweep(req, start, end, money)
+        return self._sweep(req, start, end, money, orders)
 
     def _comparison(
-        self, req: StartRun, start: str | None, end: str | None, money: dict[str, Any]
+        self,
+        req: StartRun,
+        start: str | None,
+        end: str | None,
+        money: dict[str, Any],
+        orders: dict[str, Any],
     ) -> Prepared:
         if len(req.targets) < 2:
             raise Invalid("compare two or more strategies, e.g. strategy_1 strategy_2")
@@ -237,26 +275,50 @@ class Resolver:
         if dupes:
             raise Invalid(f"{', '.join(dupes)} given more than once; list each strategy once")
         for sid in req.targets:
-            if not sid.startswith("strategy_"):
-                raise Invalid(
-                    f"'{sid}' is not a strategy id; compare stored strategies (see /strategies)"
+            if self.stored(sid) is None:
+                what = "a template" if sid.strip().lower() in engine.templates() else "unknown"
+                raise NotFound(
+                    f"'{sid}' is {what}, not a stored strategy{did_you_mean(sid, self._names())}"
+                    "; compare stored strategies by id or name (see /strategies, /create_strategy)"
                 )
         if req.params or req.grid or req.symbol:
-            raise Invalid("a comparison runs each strategy as stored; give only dates and costs")
-        specs = [self.backtest_spec(s, {}, start=start, end=end, **money) for s in req.targets]
+            raise Invalid(
+                "a comparison runs each strategy as stored; give only dates, costs and "
+                "order settings (stop_loss=, size=, ...: applied to every strategy)"
+            )
+        specs = [self.backtest_spec(s, {}, start=start, end=end, orders=orders, **money)
+                 for s in req.targets]  # fmt: skip
+        ids = [str(x.strategy_id) for x in specs]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise Invalid(f"{', '.join(dupes)} given more than once (by id and by name); list "
+                          "each strategy once")  # fmt: skip
         return Prepared("comparison", specs)
 
     def _sweep(
-        self, req: StartRun, start: str | None, end: str | None, money: dict[str, Any]
+        self,
+        req: StartRun,
+        start: str | None,
+        end: str | None,
+        money: dict[str, Any],
+        orders: dict[str, Any],
     ) -> Prepared:
-        tpl = self.template(req.targets[0])
-        if not req.symbol:
+        target = req.targets[0]
+        s = self.stored(target)
+        if s is None:
+            tpl: engine.StrategyBase = self.template(target)
+            stored: dict[str, Any] = {}
+        else:
+            tpl, stored = engine_strategy(s), dict(s.params)
+        if not req.symbol and (s is None or s.symbol is None):
             raise Invalid("a sweep needs symbol=, e.g. symbol=ALPHA (see /data)")
         grid = {**{k: [v] for k, v in req.params.items()}, **req.grid}
         if not grid:
             names = ", ".join(p.name for p in tpl.params)
             raise Invalid(f"give at least one parameter range ({tpl.name} params: {names})")
-        base = self.backtest_spec(tpl.name, {}, symbol=req.symbol, start=start, end=end, **money)
+        grid = {**{k: [v] for k, v in stored.items() if k not in grid}, **grid}
+        base = self.backtest_spec(s.id if s else tpl.name, {}, symbol=req.symbol, start=start,
+                                  end=end, orders=orders, **money)  # fmt: skip
         split = check_date("split", req.split)
         bars = len(base.data)
         if split is not None:  # each combination must fit the shorter of the two periods
@@ -266,11 +328,11 @@ class Resolver:
                 raise Invalid(str(exc)) from None
             bars = min(cut, bars - cut)
         sort = _sort_key(req.sort, tpl, split is not None)
-        combos, skipped = self.sweep_grid(tpl.name, grid, bars)
+        combos, skipped = self.sweep_grid(tpl, grid, bars)
         return Prepared("sweep", [base], combos, skipped, sort, split)
 
 
-def _sort_key(sort: str | None, tpl: engine.Template, split: bool) -> str:
+def _sort_key(sort: str | None, tpl: engine.StrategyBase, split: bool) -> str:
     """``sort=``: a column of the sweep table (a metric, ``oos_<metric>`` with a split, or a
     parameter); :class:`Invalid` naming the choices otherwise."""
     if sort is None:

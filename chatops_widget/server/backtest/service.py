@@ -150,6 +150,8 @@ class BacktestService:
             "params": out["params"],
             "stats": out["stats"],
             "status": "completed",
+            **_strategy_facts(spec),
+            "exits": out.get("exits") or {},
         }
         meta = {"summary": summary, "engineSeconds": out["engine_seconds"]}
         await self._finish(
@@ -236,6 +238,7 @@ class BacktestService:
             "count": combined["count"],
             "skipped": skipped,
             "status": "completed",
+            **_strategy_facts(spec),
         }
         if split is not None:
             first = parts[0].attrs
@@ -370,3 +373,15 @@ class BacktestService:
             )
             with contextlib.suppress(StorageError):
                 await self.host.publish(session_id, "system", text, {"interrupted": len(rows)})
+
+
+def _strategy_facts(spec: RunSpec) -> dict[str, Any]:
+    """What a summary says about the strategy besides its params: a rule strategy's rules
+    (``rule: {entry, exit, ...}``) and the order settings in force (``orders``), if any."""
+    out: dict[str, Any] = {}
+    if spec.rule is not None:
+        keys = ("entry", "exit", "short_entry", "short_exit", "where")
+        out["rule"] = {k: spec.rule[k] for k in keys if spec.rule.get(k) is not None}
+    if spec.orders:
+        out["orders"] = dict(spec.orders)
+    return out

@@ -5,7 +5,7 @@ import { readoutText, tradeMarkers } from "./chartdata.js";
 import { chartBox, makeChart, PALETTE } from "./charts.js";
 import { compact, formatMetric, pct } from "./format.js";
 import { renderSweep } from "./sweep.js";
-import { comparisonTable, metricsTable, tableBox } from "./tables.js";
+import { comparisonTable, metricsTable, tableBox, tradesTable } from "./tables.js";
 
 /** A backtest: title, metrics, a hover readout, equity (trade markers, buy & hold when the
  *  result has it) and drawdown charts. */
@@ -14,6 +14,8 @@ function renderBacktest(card, r, charts) {
   card.appendChild(el("div", "cow-card-title", `Backtest ${r.runId}${name ? ` — ${name}` : ""}`));
   const costs = costsText(r.stats);
   if (costs) card.appendChild(el("div", "cow-meta cow-costs", costs));
+  const about = strategyLine(r);
+  if (about) card.appendChild(el("div", "cow-meta cow-rule", about));
   const grid = el("div", "cow-card-grid");
   grid.appendChild(tableBox(metricsTable(r.stats)));
   const s = r.series;
@@ -36,6 +38,7 @@ function renderBacktest(card, r, charts) {
   col.append(readout, eq, dd);
   grid.appendChild(col);
   card.appendChild(grid);
+  if (r.tradeRows?.rows?.length) card.appendChild(tradesBox(r));
   if (s?.t?.length) {
     const onCursor = (idx) => {
       if (idx !== null && idx !== undefined) readout.textContent = readoutText(s, idx);
@@ -67,6 +70,43 @@ function renderBacktest(card, r, charts) {
       ];
     });
   }
+}
+
+/** "entry: …  exit: …  ·  stop_loss 5.00 %, take_profit 12.00 %" for a rule strategy and
+ *  the order settings of a run ("" if neither). */
+export function strategyLine(r) {
+  const parts = [];
+  const rule = r.rule || {};
+  for (const [key, label] of [
+    ["entry", "entry"],
+    ["exit", "exit"],
+    ["short_entry", "short entry"],
+    ["short_exit", "short exit"],
+    ["where", "where"],
+  ]) {
+    if (rule[key]) parts.push(`${label}: ${rule[key]}`);
+  }
+  const orders = Object.entries(r.orders || {}).map(([k, v]) => {
+    if (k === "trailing_atr" && Array.isArray(v)) return `trailing stop ${v[1]} × atr(${v[0]})`;
+    if (k === "whole_units") return v ? "whole units" : "";
+    if (k === "units") return `units ${v}`;
+    return `${k} ${formatMetric("total_return", v)}`;
+  });
+  const o = orders.filter(Boolean).join(", ");
+  return [parts.join("  ·  "), o].filter(Boolean).join("  ·  ");
+}
+
+/** The last trades with their exit reasons, under a summary of how the trades ended. */
+function tradesBox(r) {
+  const box = el("details", "cow-trades-box");
+  const t = r.tradeRows;
+  const exits = Object.entries(r.exits || {})
+    .map(([k, n]) => `${n} ${k}`)
+    .join(", ");
+  const shown = t.rows.length < t.total ? `last ${t.rows.length} of ${t.total} trades` : `${t.total} trades`;
+  box.appendChild(el("summary", "cow-meta", `${shown}${exits ? ` — exits: ${exits}` : ""}`));
+  box.appendChild(tableBox(tradesTable(t)));
+  return box;
 }
 
 /** The cost rates as given and what they cost (the chat reply's "costs:" line), or "". */

@@ -5,6 +5,15 @@ import { heatGrid, tradesOf } from "./heatgrid.js";
 import { heatmap } from "./heatmap.js";
 import { rowsTable, tableBox } from "./tables.js";
 
+/** A sweep's order settings (as the engine keeps them) as run options: the backtest of a
+ *  clicked cell uses the same stops and sizing. */
+export function orderOptions(orders) {
+  return Object.entries(orders || {}).map(([k, v]) => {
+    if (k === "trailing_atr" && Array.isArray(v)) return `trailing_stop=atr(${v[0]})*${v[1]}`;
+    return `${k}=${v === true ? "true" : v}`;
+  });
+}
+
 /** The warning for a best cell on the grid's edge, or "" when it is inside. */
 export function edgeWarning(grid) {
   if (!grid.best || !grid.edge.length) return "";
@@ -42,6 +51,7 @@ export function renderSweep(card, r, onRun, charts) {
             [
               `/run_backtest ${r.template}`,
               r.symbol ? `symbol=${r.symbol}` : "",
+              ...orderOptions(r.orders),
               ...params.map((p) => `${p}=${row[p]}`),
             ]
               .filter(Boolean)

@@ -7,11 +7,17 @@ it here), which the service's resolver validates before any job exists
 A ``startRun`` is echoed into the chat as the command it equals, so every member sees what ran.
 ``run_id=run_<hex>`` may be given to choose the run id.
 
+A strategy is named by its id (``strategy_7``), its name (``dip``) or a template name; order
+settings (``stop_loss=5%``, ``take_profit=``, ``trailing_stop=``, ``size=``, ``risk=``,
+``units=``, ``whole_units=``) go into the request's ``orders``, over those stored with it.
+
 Example (chat):
     /run_backtest strategy_1 fast=12
     /run_backtest sma_cross symbol=ALPHA fast=5 slow=20 start=2020-01-01
+    /run_backtest dip stop_loss=5% take_profit=12%
     /compare_strategies strategy_1 strategy_2
     /sweep sma_cross symbol=ALPHA fast=5:50:5 slow=20:200:10
+    /sweep x symbol=ALPHA fast=5:50:5 slow=20:200:10 split=2021-01-01
 """
 
 from __future__ import annotations
@@ -19,7 +25,14 @@ from __future__ import annotations
 from typing import Any
 
 from chatops_widget import engine
-from chatops_widget.protocol import ErrorCode, ProtocolError, StartRun, new_run_id, parse
+from chatops_widget.protocol import (
+    ORDER_OPTIONS,
+    ErrorCode,
+    ProtocolError,
+    StartRun,
+    new_run_id,
+    parse,
+)
 from chatops_widget.server.grammar import ParsedCommand
 from chatops_widget.server.host import CommandContext, CommandReply, Host
 from chatops_widget.server.router import command
@@ -43,15 +56,25 @@ from ._args import (
 
 __all__ = ["USAGE", "RunCommands"]
 
+#: The order options every run takes (how they read in a usage line).
+ORDERS_USAGE = "[stop_loss=..] [take_profit=..] [trailing_stop=..] [size=.. | risk=.. | units=..]"
 #: The usage line of each command (shown by /help and in its errors).
 USAGE = {
-    "run_backtest": "/run_backtest <strategy_id | template> [symbol=..] [start=YYYY-MM-DD] "
-    "[end=YYYY-MM-DD] [cash=..] [commission=..] [spread=..] [param=value ...]",
-    "compare_strategies": "/compare_strategies <strategy_id> <strategy_id> [...] "
-    "[start=..] [end=..]",
-    "sweep": "/sweep <template> symbol=.. param=lo:hi:step [param=a,b,c ...] [start=..] [end=..] "
-    "[split=YYYY-MM-DD]",
+    "run_backtest": "/run_backtest <strategy | template> [symbol=..] [start=YYYY-MM-DD] "
+    f"[end=YYYY-MM-DD] [cash=..] [commission=..] [spread=..] {ORDERS_USAGE} [param=value ...]",
+    "compare_strategies": "/compare_strategies <strategy> <strategy> [...] "
+    f"[start=..] [end=..] {ORDERS_USAGE}",
+    "sweep": "/sweep <strategy | template> [symbol=..] param=lo:hi:step [param=a,b,c ...] "
+    f"[start=..] [end=..] [split=YYYY-MM-DD] {ORDERS_USAGE}",
 }
+#: What /help says about the order options (each command's details end with it).
+ORDERS_HELP = (
+    " Orders: `stop_loss=5%` (or 0.05) and `take_profit=12%` are fractions of the entry price, "
+    "checked intrabar; `trailing_stop=10%` or `trailing_stop=atr(14)*3`; sizing `size=50%` of "
+    "equity (default all-in), `risk=1%` of equity lost at the stop (needs stop_loss), "
+    "`units=100`, `whole_units=true`. They override those stored with the strategy "
+    "(`stop_loss=none` removes one)."
+)
 _KINDS = {"run_backtest": "backtest", "compare_strategies": "comparison", "sweep": "sweep"}
 _TEXT = {
     "backtest": _format.backtest_text,
@@ -78,12 +101,13 @@ class RunCommands:
         "run_backtest",
         usage=USAGE["run_backtest"],
         summary="Backtest a stored strategy (or a template) and share the result with the session.",
-        details="Options override the stored strategy's symbol, dates and params, e.g. "
+        details="Name a stored strategy by id or name (`strategy_7`, `dip`). Options override "
+        "its symbol, dates, params and orders, e.g. "
         "`/run_backtest strategy_1 fast=12 start=2020-01-01`. With a template name, `symbol` "
         f"defaults to the first symbol of /data. Templates: {_TEMPLATES} (see /templates). "
         "Progress streams as backtestProgress; the result (equity, trades, stats) is stored and "
         "any member can fetch it in Python: `results['run_…']` (`w.results` on a panel, "
-        "`client.results` on a ChatOpsClient).",
+        "`client.results` on a ChatOpsClient)." + ORDERS_HELP,
         example="/run_backtest strategy_1 fast=12 start=2020-01-01",
     )
     @translated
@@ -97,7 +121,7 @@ class RunCommands:
         summary="Backtest two or more stored strategies and compare their stats side by side.",
         details="Each strategy runs on its own symbol and dates (start/end override all of them). "
         "The summary is a metrics x strategies table; in Python `client.compare_strategies(...)` "
-        "returns `.stats` (DataFrame) and `.equity` (aligned equity curves).",
+        "returns `.stats` (DataFrame) and `.equity` (aligned equity curves)." + ORDERS_HELP,
         example="/compare_strategies strategy_1 strategy_2",
     )
     @translated
@@ -115,8 +139,10 @@ class RunCommands:
         "`split=2021-01-01` also backtests every combination on the bars from that date on, "
         "separately (out of sample: `oos_sharpe`, `oos_total_return`, ...), so you can see how the "
         "best in-sample rows hold up. "
+        "A stored strategy (by id or name, a rule strategy's `$params` too) sweeps from its own "
+        "symbol and params: `/sweep x fast=5:50:5 slow=20:200:10`. "
         "Cancel a long one with /cancel <run_id>. In Python: `client.sweep(template, symbol, "
-        "fast=range(5, 50, 5), ...)` returns the full table.",
+        "fast=range(5, 50, 5), ...)` returns the full table." + ORDERS_HELP,
         example="/sweep sma_cross symbol=ALPHA fast=5:50:5 slow=20:200:20",
     )
     @translated
@@ -143,13 +169,16 @@ class RunCommands:
         if kind == "comparison" and len(cmd.args) < 2:
             raise bad(f"give two or more strategy ids, e.g. strategy_1 strategy_2. Usage: {usage}")
         if kind != "comparison" and len(cmd.args) != 1:
-            what = "one strategy id or template" if kind == "backtest" else "one template"
+            what = "one strategy (id or name) or template"
             raise bad(f"give exactly {what} (got {len(cmd.args)}). Usage: {usage}")
         opts = dict(cmd.options)
         if kind == "comparison":
-            check_options(opts, _COMMON, usage)
+            check_options(opts, _COMMON | set(ORDER_OPTIONS), usage)
         if kind == "sweep" and "symbol" not in opts:
-            raise bad(f"symbol= is required, e.g. symbol=ALPHA (see /data). Usage: {usage}")
+            stored = self.svc.resolve.stored(cmd.args[0])
+            if stored is None or stored.symbol is None:
+                raise bad(f"symbol= is required, e.g. symbol=ALPHA (see /data). Usage: {usage}")
+        orders = {k: opts.pop(k) for k in ORDER_OPTIONS if k in opts}
         run_id = opts.pop("run_id", None)
         start, end = parse_dates(opts)
         fields: dict[str, Any] = {
@@ -162,6 +191,7 @@ class RunCommands:
             "cash": parse_float("cash", opts.pop("cash", None), engine.DEFAULT_CASH, 1.0, 1e15),
             "commission": parse_float("commission", opts.pop("commission", None), 0.0, 0.0, 0.5),
             "spread": parse_float("spread", opts.pop("spread", None), 0.0, 0.0, 0.5),
+            "orders": orders or None,
         }
         opts.pop("start", None), opts.pop("end", None)
         if kind == "sweep":

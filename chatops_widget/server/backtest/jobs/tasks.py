@@ -23,22 +23,33 @@ def warmup() -> bool:
     return True
 
 
-def backtest_task(task: dict[str, Any]) -> dict[str, Any]:
-    """One backtest: ``task`` has ``data, template, params, cash, commission, spread``
-    (+ ``key``; ``encode=False`` keeps the frames as DataFrames, for a comparison to combine).
+def _strategy(task: dict[str, Any]) -> Any:
+    """The task's strategy: a template name, or a rule strategy parsed from its plain dict."""
+    from chatops_widget import engine
 
-    Returns ``{"key", "stats", "params", "frames": {"equity", "trades"}, "engine_seconds"}``.
+    rule = task.get("rule")
+    return engine.RuleStrategy.from_dict(rule) if rule else task["template"]
+
+
+def backtest_task(task: dict[str, Any]) -> dict[str, Any]:
+    """One backtest: ``task`` has ``data, template, params, cash, commission, spread`` and
+    optionally ``rule`` (a rule strategy's dict) and ``orders`` (stops, sizing) (+ ``key``;
+    ``encode=False`` keeps the frames as DataFrames, for a comparison to combine).
+
+    Returns ``{"key", "stats", "params", "exits", "frames": {"equity", "trades"},
+    "engine_seconds"}`` (``exits``: trades per exit reason).
     """
     from chatops_widget import engine
 
     t0 = time.perf_counter()
     res = engine.backtest(
         task["data"],
-        task["template"],
+        _strategy(task),
         task.get("params") or {},
         cash=task.get("cash", engine.DEFAULT_CASH),
         commission=task.get("commission", 0.0),
         spread=task.get("spread", 0.0),
+        **(task.get("orders") or {}),
     )
     elapsed = time.perf_counter() - t0
     return {
@@ -46,6 +57,10 @@ def backtest_task(task: dict[str, Any]) -> dict[str, Any]:
         # stats are floats; the summary also carries the run's first and last bar (from info)
         "stats": {**stats_to_json(res.stats), **stats_to_json(res.info[["start", "end"]])},
         "params": jsonable(dict(res.params)),
+        # how the trades ended: signal, stop_loss, take_profit, trailing_stop, end
+        "exits": {str(k): int(v) for k, v in res.trades["exit_reason"].value_counts().items()}
+        if "exit_reason" in res.trades
+        else {},
         "frames": (
             {"equity": to_arrow_bytes(res.equity), "trades": to_arrow_bytes(res.trades)}
             if task.get("encode", True)
@@ -94,18 +109,20 @@ def combine_comparison(
 
 
 def sweep_task(task: dict[str, Any]) -> pd.DataFrame:
-    """One chunk of a sweep: ``engine.sweep(data, template, combos)`` on a list of param dicts."""
+    """One chunk of a sweep: ``engine.sweep(data, strategy, combos)`` on a list of param dicts
+    (with the task's order settings)."""
     from chatops_widget import engine
 
     t0 = time.perf_counter()
     out = engine.sweep(
         task["data"],
-        task["template"],
+        _strategy(task),
         task["combos"],
         cash=task.get("cash", engine.DEFAULT_CASH),
         commission=task.get("commission", 0.0),
         spread=task.get("spread", 0.0),
         split=task.get("split"),
+        **(task.get("orders") or {}),
     )
     out.attrs["engine_seconds"] = time.perf_counter() - t0
     return out

@@ -1,4 +1,12 @@
-"""Stored strategies: ``strategy_<n>`` = a template with params on a symbol and optional dates.
+"""Stored strategies: ``strategy_<n>`` = a template (or rules) with params on a symbol, optional
+dates and order settings.
+
+A strategy is a template name with its params, or a **rule strategy**: ``template`` is
+``"rule"`` and ``rule`` holds the plain dict :meth:`chatops_widget.engine.RuleStrategy.to_dict`
+makes (the rule texts and ``$param`` specs -- never code; the engine parses it again on every
+use). ``orders`` are stops, targets and sizing stored with it (``{"stop_loss": "5%"}``), which
+each run may override. A strategy is addressed by its id or by its name: :meth:`create` keeps
+names unique (case-insensitive) and :meth:`named` finds one.
 
 Strategies live in the ``strategies`` table of ``<data_dir>/chatops.sqlite3`` (the server's
 SQLite file, WAL mode), so every server process and notebook sharing a data dir allocates ids
@@ -12,6 +20,14 @@ Example:
     >>> s = store.create("sma_cross", "AAA", params={"fast": 10, "slow": 30})
     >>> s.id, s.name, store.get("strategy_1").params
     ('strategy_1', 'sma_cross AAA 10/30', {'fast': 10, 'slow': 30})
+    >>> store.create("sma_cross", "AAA", params={"fast": 10, "slow": 30}).name  # unique
+    'sma_cross AAA 10/30 (2)'
+    >>> store.create("sma_cross", "AAA", params={"fast": 5}, name="quick").id
+    'strategy_3'
+    >>> store.create("sma_cross", "AAA", params={"fast": 5}, name="Quick").id  # the same again
+    'strategy_3'
+    >>> [x.id for x in store.named("SMA_CROSS aaa 10/30")]
+    ['strategy_1']
 """
 
 from __future__ import annotations
@@ -20,6 +36,7 @@ import json
 import logging
 import os
 import re
+import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,10 +45,12 @@ from typing import Any
 from chatops_widget.server.database import Database
 from chatops_widget.server.faults import StorageError
 
-__all__ = ["STRATEGY_ID_PATTERN", "Strategy", "StrategyStore", "seed_specs"]
+__all__ = ["RULE", "STRATEGY_ID_PATTERN", "NameTaken", "Strategy", "StrategyStore", "seed_specs"]
 
 STRATEGY_ID_PATTERN = r"^strategy_\d+$"
 STRATEGY_RE = re.compile(STRATEGY_ID_PATTERN)
+#: The ``template`` of a rule strategy.
+RULE = "rule"
 log = logging.getLogger(__name__)
 
 _SCHEMA = """
@@ -44,15 +63,28 @@ CREATE TABLE IF NOT EXISTS strategies (
     start TEXT,
     "end" TEXT,
     created_by TEXT,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    rule TEXT,
+    orders TEXT
 );
 """
-_COLUMNS = 'n, name, template, params, symbols, start, "end", created_by, created'
+_BASE = 'n, name, template, params, symbols, start, "end", created_by, created'
+_COLUMNS = f"{_BASE}, rule, orders"
+_ADDED = ("rule", "orders")  # columns newer than the first schema (added on open)
+
+
+class NameTaken(ValueError):
+    """A strategy with this name exists already; ``.strategy_id`` is its id."""
+
+    def __init__(self, name: str, strategy_id: str) -> None:
+        super().__init__(f"the name {name!r} is taken by {strategy_id}")
+        self.name, self.strategy_id = name, strategy_id
 
 
 @dataclass
 class Strategy:
-    """A stored strategy. ``symbols[0]`` is the symbol a backtest runs on by default."""
+    """A stored strategy. ``symbols[0]`` is the symbol a backtest runs on by default (a rule
+    strategy may have none: each run names one, as for a template)."""
 
     id: str
     name: str
@@ -63,11 +95,13 @@ class Strategy:
     end: str | None = None
     created_by: str | None = None
     created: float = field(default_factory=time.time)
+    rule: dict[str, Any] | None = None
+    orders: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def symbol(self) -> str:
-        """The (first) symbol the strategy trades."""
-        return self.symbols[0]
+    def symbol(self) -> str | None:
+        """The (first) symbol the strategy trades (``None``: chosen per run)."""
+        return self.symbols[0] if self.symbols else None
 
     def info(self) -> dict[str, Any]:
         """A JSON-able dict (the wire and ``client.strategies`` row)."""
@@ -92,6 +126,8 @@ class StrategyStore:
         self.path = Path(data_dir) / "chatops.sqlite3"
         self._db = Database(self.path, _SCHEMA, "the strategies")
         try:
+            with self._db.use() as db:
+                _add_columns(db)
             self._migrate(Path(data_dir) / "strategies.json")
             #: whether strategies were stored before this store was opened
             self.existed = bool(self.ids())
@@ -126,37 +162,76 @@ class StrategyStore:
             row = db.execute(f"SELECT {_COLUMNS} FROM strategies WHERE n = ?", (n,)).fetchone()
         return _to_strategy(row) if row else None
 
+    def named(self, name: str) -> list[Strategy]:
+        """The strategies called ``name`` (case-insensitive; more than one only in data stored
+        before names were unique)."""
+        key = name.strip().casefold()
+        if not key:
+            return []
+        with self._db.use() as db:
+            rows = db.execute(f"SELECT {_COLUMNS} FROM strategies ORDER BY n").fetchall()
+        return [_to_strategy(r) for r in rows if str(r[1]).casefold() == key]
+
+    def names(self) -> list[str]:
+        """Every strategy's name, in id order."""
+        with self._db.use() as db:
+            return [r[0] for r in db.execute("SELECT name FROM strategies ORDER BY n")]
+
     def create(
         self,
         template: str,
-        symbol: str | list[str],
+        symbol: str | list[str] | None,
         *,
         params: dict[str, Any] | None = None,
         name: str | None = None,
         start: str | None = None,
         end: str | None = None,
         created_by: str | None = None,
+        rule: dict[str, Any] | None = None,
+        orders: dict[str, Any] | None = None,
     ) -> Strategy:
-        """Store a new strategy (params must already be validated) and return it.
+        """Store a new strategy (params, rule and orders must already be validated) and
+        return it.
 
-        The id comes from SQLite's AUTOINCREMENT, so two processes never get the same one.
+        The id comes from SQLite's AUTOINCREMENT, so two processes never get the same one. A
+        ``name`` another strategy has (any case) raises :class:`NameTaken` -- unless that one is
+        exactly this definition, which is returned as it is (re-running a notebook cell creates
+        nothing new; compare ``created``); without a name
+        one is made (``sma_cross ALPHA 10/30``, ``rule_<n>`` for rules), unique by a suffix
+        `` (2)`` if needed. The check and the insert are one transaction.
         """
-        symbols = [symbol] if isinstance(symbol, str) else list(symbol)
-        if not symbols:
+        symbols = [] if symbol is None else [symbol] if isinstance(symbol, str) else list(symbol)
+        if not symbols and rule is None:
             raise ValueError("a strategy needs at least one symbol")
-        params = dict(params or {})
-        name = name or _default_name(template, symbols[0], params)
+        params, orders = dict(params or {}), dict(orders or {})
+        wanted = name
+        if name is None and rule is None:
+            name = _default_name(template, symbols[0], params)
         created = time.time()
-        with self._db.use("the strategy") as db:
+        with self._db.transaction("the strategy") as db:
+            taken = {str(r[1]).casefold(): r[0] for r in db.execute(
+                "SELECT n, name FROM strategies")}  # fmt: skip
+            if wanted is not None and wanted.casefold() in taken:
+                same = _same(db, taken[wanted.casefold()], wanted, template, params, symbols,
+                             start, end, rule, orders)  # fmt: skip
+                if same is not None:  # the same definition again (a notebook re-run)
+                    return same
+                raise NameTaken(wanted, f"strategy_{taken[wanted.casefold()]}")
+            if name is not None:
+                name = _unique(name, taken)
             n = db.execute(
                 "INSERT INTO strategies (name, template, params, symbols, start, \"end\", "
-                "created_by, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING n",
-                (name, template, json.dumps(params), json.dumps(symbols), start, end,
-                 created_by, created),
+                "created_by, created, rule, orders) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "RETURNING n",
+                (name or "", template, json.dumps(params), json.dumps(symbols), start, end,
+                 created_by, created, None if rule is None else json.dumps(rule),
+                 json.dumps(orders) if orders else None),
             ).fetchone()[0]  # fmt: skip
-        return Strategy(
-            f"strategy_{n}", name, template, params, symbols, start, end, created_by, created
-        )
+            if name is None:  # a rule strategy without a name: rule_<n>
+                name = _unique(f"rule_{n}", taken)
+                db.execute("UPDATE strategies SET name = ? WHERE n = ?", (name, n))
+        return Strategy(f"strategy_{n}", name, template, params, symbols, start, end,
+                        created_by, created, rule, orders)  # fmt: skip
 
     def seed(self, specs: list[dict[str, Any]]) -> None:
         """Store ``specs`` (see :func:`seed_specs`) as ``strategy_1..`` if no strategy was ever
@@ -179,7 +254,7 @@ class StrategyStore:
             if only_if_new and used is not None:
                 rows = []
             db.executemany(
-                f"INSERT OR IGNORE INTO strategies ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR IGNORE INTO strategies ({_BASE}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
 
@@ -209,8 +284,46 @@ class StrategyStore:
             pass
 
 
+def _add_columns(db: sqlite3.Connection) -> None:
+    """Add the columns a database made by an older version lacks (another process may be
+    adding them at the same moment)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(strategies)")}
+    for column in _ADDED:
+        if column not in have:
+            try:
+                db.execute(f"ALTER TABLE strategies ADD COLUMN {column} TEXT")
+            except sqlite3.OperationalError as exc:
+                if "duplicate column" not in str(exc):
+                    raise
+
+
+def _same(db: sqlite3.Connection, n: int, name: str, template: str, params: dict[str, Any],
+          symbols: list[str], start: str | None, end: str | None,
+          rule: dict[str, Any] | None, orders: dict[str, Any]) -> Strategy | None:  # fmt: skip
+    """Strategy ``n`` if it is exactly this definition (inside the creating transaction)."""
+    row = db.execute(f"SELECT {_COLUMNS} FROM strategies WHERE n = ?", (n,)).fetchone()
+    s = _to_strategy(row)
+
+    def bare(r: dict[str, Any] | None) -> Any:  # a rule's own name follows the strategy's
+        return None if r is None else {k: v for k, v in r.items() if k != "name"}
+
+    mine = (name.casefold(), template, params, symbols, start, end, bare(rule), orders)
+    theirs = (s.name.casefold(), s.template, s.params, s.symbols, s.start, s.end,
+              bare(s.rule), s.orders)  # fmt: skip
+    return s if mine == theirs else None
+
+
+def _unique(name: str, taken: dict[str, Any]) -> str:
+    """``name``, or ``name (2)``, ``name (3)``, ... -- the first no strategy has."""
+    out, i = name, 1
+    while out.casefold() in taken:
+        i += 1
+        out = f"{name} ({i})"
+    return out
+
+
 def _to_strategy(row: tuple[Any, ...]) -> Strategy:
-    n, name, template, params, symbols, start, end, created_by, created = row
+    n, name, template, params, symbols, start, end, created_by, created, rule, orders = row
     return Strategy(
         f"strategy_{n}",
         name,
@@ -221,6 +334,8 @@ def _to_strategy(row: tuple[Any, ...]) -> Strategy:
         end,
         created_by,
         created,
+        json.loads(rule) if rule else None,
+        json.loads(orders) if orders else {},
     )
 
 
