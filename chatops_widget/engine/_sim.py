@@ -23,7 +23,7 @@ Model (the same for :func:`backtest` and :func:`sweep`):
 Everything is numpy over ``(n_combos, n_bars)`` matrices (each combination's bars contiguous);
 sparse work happens only at fills. All-in long/flat-only chunks take a faster path (per-bar
 returns ``held * close-to-close`` corrected at fills, then one cumulative product). Stops and
-whole-unit sizing are path dependent and run in :mod:`._orders` instead; both produce the same
+whole-unit sizing are path dependent and run in :mod:`._events` instead; both produce the same
 :class:`Sim` (an equity matrix plus a flat :class:`Trades` table of all combinations).
 """
 

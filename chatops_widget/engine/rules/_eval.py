@@ -53,6 +53,7 @@ CACHE_BYTES = 256 * 2**20
 """Budget for indicator results kept across the chunks of one sweep (per data set)."""
 
 Cond = tuple[AnyArray, AnyArray]  # (definitely true, definitely false)
+# (each mask is computed only when asked for: a rule that fires needs only the true ones)
 _TRUE, _FALSE = np.array(True), np.array(False)
 
 
@@ -171,107 +172,129 @@ class Evaluator:
             rows.append(self._store(key, lambda j=j: compute(j, self.combos[j])))
         if len(rows) == 1:
             return rows[0]
-        return np.stack(rows)[group]
+        return np.array([rows[g] for g in group])  # one (k, n) copy
 
     def _lookback(self, node: Shift, fill: Any, get: Any) -> Any:
         value = get(node.expr)
         if not node.k.deps:
             k = int(node.k.scalar({}))
             return self._shift_value(value, k, fill)
-        if not isinstance(value, tuple) and (np.ndim(value) == 0 or np.shape(value)[-1] == 1):
+        if not isinstance(fill, bool) and (np.ndim(value) == 0 or np.shape(value)[-1] == 1):
             return value  # the same on every bar: its lookback is itself
         ks = [int(node.k.scalar(c)) for c in self.combos]
         parts = []
         for j, k in enumerate(ks):
             parts.append(self._shift_value(self._pick(value, j), k, fill))
-        if isinstance(value, tuple):
-            return (np.stack([p[0] for p in parts]), np.stack([p[1] for p in parts]))
         return np.stack(parts)
 
     def _pick(self, value: Any, j: int) -> Any:
-        if isinstance(value, tuple):
-            return tuple(self._pick(v, j) for v in value)
         return np.broadcast_to(np.asarray(value), (self.k, self.n))[j]
 
     def _shift_value(self, value: Any, k: int, fill: Any) -> Any:
-        if isinstance(value, tuple):  # a condition: undefined before its start
-            t, f = (np.broadcast_to(v, np.broadcast_shapes(np.shape(v), (self.n,)))
-                    for v in value)  # fmt: skip
-            return _shift(np.asarray(t), k, False), _shift(np.asarray(f), k, False)
+        if isinstance(fill, bool):  # a condition mask: neither true nor false before its start
+            mask = np.broadcast_to(value, np.broadcast_shapes(np.shape(value), (self.n,)))
+            return _shift(np.asarray(mask), k, False)
         x = np.asarray(value, dtype=float)
         if x.ndim == 0 or x.shape[-1] == 1:
             return value  # the same on every bar
         return _shift(x, k, fill)
 
     # ------------------------------------------------------------------ conditions
-    def cond(self, node: Node) -> Cond:
-        """``(true, false)`` masks of a condition (broadcastable to ``(k, n)``)."""
-        key = ("cond", node.canon)
-        if key in self.local:
-            return self.local[key]  # type: ignore[no-any-return]
-        out = self._cond(node)
-        self.local[key] = out
-        return out
+    def true(self, node: Node) -> AnyArray:
+        """Where a condition is definitely true (broadcastable to ``(k, n)``)."""
+        return self._mask(node, True)
 
-    def _cond(self, node: Node) -> Cond:
+    def false(self, node: Node) -> AnyArray:
+        """Where a condition is definitely false (undefined bars are neither)."""
+        return self._mask(node, False)
+
+    def cond(self, node: Node) -> Cond:
+        """``(true, false)`` masks of a condition."""
+        return self.true(node), self.false(node)
+
+    def _mask(self, node: Node, want: bool) -> AnyArray:
+        key = ("true" if want else "false", node.canon)
+        hit = self.local.get(key)
+        if hit is None:
+            hit = self.local[key] = self._compute_mask(node, want)
+        return hit
+
+    def _compute_mask(self, node: Node, want: bool) -> AnyArray:
         if isinstance(node, BoolConst):
-            return (_TRUE, _FALSE) if node.value else (_FALSE, _TRUE)
+            return _TRUE if node.value == want else _FALSE
         if isinstance(node, Not):
-            t, f = self.cond(node.expr)
-            return f, t
+            return self._mask(node.expr, not want)
         if isinstance(node, Logic):
-            parts = [self.cond(i) for i in node.items]
-            t, f = parts[0]
-            for pt, pf in parts[1:]:
-                if node.op == "and":
-                    t, f = t & pt, f | pf
-                else:
-                    t, f = t | pt, f & pf
-            return t, f
+            parts = [self._mask(i, want) for i in node.items]
+            out = parts[0]
+            both = (node.op == "and") == want  # true of 'and' / false of 'or': all of them
+            for part in parts[1:]:
+                out = out & part if both else out | part
+            return out
         if isinstance(node, Compare):
-            a, b = self.num(node.left), self.num(node.right)
+            return self._compare(node, want)
+        if isinstance(node, Call):  # crosses_above / crosses_below
+            return self._cross(node, want)
+        if isinstance(node, Shift):
+            shifted = self._lookback(node, False, lambda n: self._mask(n, want))
+            return shifted  # type: ignore[no-any-return]
+        raise TypeError(f"not a condition: {node.canon}")
+
+    def _compare(self, node: Compare, want: bool) -> AnyArray:
+        a, b = self.num(node.left), self.num(node.right)
+        key = ("cmp", node.canon)
+        hit = self.local.get(key)
+        if hit is None:
             with np.errstate(invalid="ignore"):
-                known = ~(np.isnan(a) | np.isnan(b))
-                if node.op == "<":
+                op = node.op
+                if op == "<":
                     hit = a < b
-                elif node.op == "<=":
+                elif op == "<=":
                     hit = a <= b
-                elif node.op == ">":
+                elif op == ">":
                     hit = a > b
-                elif node.op == ">=":
+                elif op == ">=":
                     hit = a >= b
-                elif node.op == "==":
+                elif op == "==":
                     hit = a == b
                 else:
                     hit = a != b
-            hit = np.asarray(hit, dtype=bool)  # (a Python bool for two numbers: ~True == -2)
-            return hit & known, ~hit & known
-        if isinstance(node, Call):  # crosses_above / crosses_below
-            return self._cross(node)
-        if isinstance(node, Shift):
-            return self._lookback(node, False, self.cond)  # type: ignore[no-any-return]
-        raise TypeError(f"not a condition: {node.canon}")
+            hit = self.local[key] = np.asarray(hit, dtype=bool)  # (a bool for two numbers)
+        if want and node.op != "!=":  # an ordered comparison with NaN is already false
+            return hit
+        known = ~(np.isnan(a) | np.isnan(b))
+        return (hit if want else ~hit) & known  # type: ignore[no-any-return]
 
-    def _cross(self, node: Call) -> Cond:
-        a, b = node.args
+    def _side(self, a: Node, b: Node) -> tuple[AnyArray, AnyArray, AnyArray]:
+        """Sign of ``a - b`` with ties and undefined bars keeping the side before, the same one
+        bar earlier, and where ``a - b`` is defined (shared by both crossing functions)."""
         key = ("side", a.canon, b.canon)
         if key not in self.local:
             with np.errstate(invalid="ignore"):
                 d = np.asarray(self.num(a) - self.num(b), dtype=float)
             d = np.broadcast_to(d, np.broadcast_shapes(d.shape, (self.n,)))
-            known = ~np.isnan(d)
-            side = (d > 0).astype(np.int8) - (d < 0).astype(np.int8)
-            side = _ffill_nonzero(np.atleast_2d(side)).reshape(side.shape)  # a touch keeps
-            before = _shift(side, 1, 0)
-            self.local[key] = (side, before, known)
-        side, before, known = self.local[key]
-        hit = (side > 0) & (before < 0) if node.fn == "crosses_above" else (side < 0) & (before > 0)
-        return hit, ~hit & known
+            above, below = d > 0, d < 0
+            side = above.view(np.int8) - below.view(np.int8)
+            rows = np.atleast_2d(side)
+            nonzero = rows != 0
+            first = np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), rows.shape[1])
+            if np.count_nonzero(nonzero) != int((rows.shape[1] - first).sum()):
+                # a tie or an undefined bar after the start: it keeps the side before it
+                side = _ffill_nonzero(rows).reshape(side.shape)
+            self.local[key] = (side, _shift(side, 1, 0), d)
+        return self.local[key]  # type: ignore[no-any-return]
+
+    def _cross(self, node: Call, want: bool) -> AnyArray:
+        side, before, d = self._side(*node.args)
+        if node.fn == "crosses_above":
+            hit = (side > 0) & (before < 0)
+        else:
+            hit = (side < 0) & (before > 0)
+        return hit if want else ~hit & ~np.isnan(d)
 
     def fires(self, node: Node) -> BoolArray:
         """Where the condition is true, as a ``(k, n)`` bool matrix."""
-        t, _ = self.cond(node)
-        return np.broadcast_to(t, (self.k, self.n))
+        return np.broadcast_to(self.true(node), (self.k, self.n))
 
 
 def _scalar(node: Node, params: dict[str, Any]) -> Any:

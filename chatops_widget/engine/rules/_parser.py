@@ -23,7 +23,6 @@ import ast
 import difflib
 import math
 import warnings
-from typing import Any
 
 from .._errors import RuleError
 from ._functions import FIELDS, FUNCTIONS, Function
@@ -380,26 +379,3 @@ def parse_rule(text: str, field: str = "rule") -> Node:
         raise RuleError(f"{field} has more than {MAX_NODES} parts (numbers, names, "
                         "operators, calls); simplify it", field)  # fmt: skip
     return _Parser(text, body, lead, dollars, field).condition(tree.body)
-
-
-def params_of(tree: Node) -> dict[str, dict[str, Any]]:
-    """How each ``$param`` is used: ``{"window": bool, "min": lowest allowed, "pos": first
-    position}`` (a window or lookback must be a whole number)."""
-    out: dict[str, dict[str, Any]] = {}
-    for node in tree.walk():
-        if isinstance(node, ParamRef):
-            out.setdefault(node.name, {"window": False, "min": -math.inf, "pos": node.pos})
-        if isinstance(node, Call):
-            spec = FUNCTIONS[node.fn]
-            for a, arg in zip(spec.args, node.args, strict=True):
-                if isinstance(arg, ParamRef) and a.kind != "series":
-                    use = out.setdefault(arg.name, {"window": False, "min": -math.inf,
-                                                    "pos": arg.pos})  # fmt: skip
-                    use["window"] |= a.kind == "window"
-                    use["min"] = max(use["min"], a.min)
-        if isinstance(node, Shift) and isinstance(node.k, ParamRef):
-            use = out.setdefault(node.k.name, {"window": False, "min": -math.inf,
-                                               "pos": node.k.pos})  # fmt: skip
-            use["window"] = True
-            use["min"] = max(use["min"], 0)
-    return out

@@ -29,9 +29,9 @@ from .._errors import ParamError, RuleError
 from .._templates import Combo, Param, StrategyBase
 from .._types import BoolArray, Int8Array
 from ._eval import Evaluator, scalar_condition
-from ._parser import params_of, parse_rule
+from ._parser import parse_rule
 from ._syntax import MAX_WINDOW
-from ._tree import Arith, BoolConst, Compare, Logic, Neg, Node, Not, Num, ParamRef
+from ._tree import Arith, BoolConst, Compare, Logic, Neg, Node, Not, Num, ParamRef, params_of
 
 __all__ = ["RULE_FIELDS", "RuleStrategy"]
 

@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -25,7 +26,7 @@ from ._functions import FUNCTIONS
 
 __all__ = [
     "Arith", "BoolConst", "Call", "Compare", "Field", "Logic", "Neg", "Node", "Not", "Num",
-    "ParamRef", "Shift",
+    "ParamRef", "Shift", "params_of",
 ]  # fmt: skip
 
 Kind = Literal["number", "condition"]
@@ -266,3 +267,26 @@ class Not(Node):
 
     def render(self, text: Callable[[Node], str]) -> str:
         return f"not {text(self.expr)}"
+
+
+def params_of(tree: Node) -> dict[str, dict[str, Any]]:
+    """How each ``$param`` is used: ``{"window": bool, "min": lowest allowed, "pos": first
+    position}`` (a window or lookback must be a whole number)."""
+    out: dict[str, dict[str, Any]] = {}
+    for node in tree.walk():
+        if isinstance(node, ParamRef):
+            out.setdefault(node.name, {"window": False, "min": -math.inf, "pos": node.pos})
+        if isinstance(node, Call):
+            spec = FUNCTIONS[node.fn]
+            for a, arg in zip(spec.args, node.args, strict=True):
+                if isinstance(arg, ParamRef) and a.kind != "series":
+                    use = out.setdefault(arg.name, {"window": False, "min": -math.inf,
+                                                    "pos": arg.pos})  # fmt: skip
+                    use["window"] |= a.kind == "window"
+                    use["min"] = max(use["min"], a.min)
+        if isinstance(node, Shift) and isinstance(node.k, ParamRef):
+            use = out.setdefault(node.k.name, {"window": False, "min": -math.inf,
+                                               "pos": node.k.pos})  # fmt: skip
+            use["window"] = True
+            use["min"] = max(use["min"], 0)
+    return out
