@@ -32,14 +32,15 @@ from ._connection import Connection, call_callback, check_ack, log, split_url
 from ._decode import Comparison, history_frame
 from ._handles import ResultsView, Run
 from ._loop import LoopThread
-from ._requests import command_text, run_fields
+from ._requests import command_text
+from ._research import ResearchMixin, start_fields
 from ._tracker import RunTracker
 from ._upload import upload_request
 
 __all__ = ["ChatOpsClient"]
 
 
-class ChatOpsClient:
+class ChatOpsClient(ResearchMixin):
     """Connect to a ChatOps server (or start an embedded one) and chat from Python.
 
     ``url``/``token`` default to the ``CHATOPS_URL``/``CHATOPS_TOKEN`` environment variables; a
@@ -258,7 +259,7 @@ class ChatOpsClient:
 
     def _start(self, kind: str, targets: list[str], options: dict[str, Any]) -> Run:
         self._ensure_session()
-        return Run(self._runs, self._runs.start(run_fields(kind, targets, options)))
+        return Run(self._runs, self._runs.start(start_fields(kind, targets, options)))
 
     def trigger_backtest(self, strategy: str, **overrides: Any) -> Run:
         """Start a backtest (``startRun``) and return a :class:`~chatops_widget.client.Run` at

@@ -14,6 +14,8 @@ from typing import Any
 import pandas as pd
 
 from .._serialization import from_arrow_bytes
+from ..protocol import RESEARCH_KINDS
+from ._research_decode import decode_research
 
 __all__ = [
     "Comparison",
@@ -59,9 +61,11 @@ _STRATEGY_COLUMNS = [
 class RunFailed(RuntimeError):
     """A run ended ``failed`` or ``cancelled``; ``.status`` and ``.run_id`` say which."""
 
-    def __init__(self, run_id: str, status: str, message: str) -> None:
+    def __init__(self, run_id: str, status: str, message: str, partial: Any = None) -> None:
         super().__init__(message)
         self.run_id, self.status = run_id, status
+        #: what a cancelled run kept (a walk-forward's finished windows), else None
+        self.partial = partial
 
 
 class Comparison:
@@ -85,6 +89,8 @@ class Comparison:
 def decode_result(ack: dict[str, Any]) -> Any:
     """A ``getResult`` ack as a ``BacktestResult``, :class:`Comparison` or sweep DataFrame."""
     kind = ack.get("kind")
+    if kind in RESEARCH_KINDS:  # walk-forward, universe, portfolio
+        return decode_research(ack)
     frames = {name: from_arrow_bytes(ack[name]) for name in ack.get("frames", [])}
     if kind == "comparison":
         return Comparison(ack["runId"], frames["table"], frames["equity"])
@@ -113,7 +119,8 @@ def decode_result(ack: dict[str, Any]) -> Any:
 def result_nbytes(value: Any) -> int:
     """Memory held by a decoded result's DataFrames (without Python object internals)."""
     frames = [value] if isinstance(value, pd.DataFrame) else [
-        getattr(value, name, None) for name in ("equity", "trades", "stats")
+        getattr(value, name, None)
+        for name in ("equity", "trades", "stats", "windows", "table", "sleeves", "contributions")
     ]  # fmt: skip
     return sum(
         int(f.memory_usage(index=True, deep=False).sum())

@@ -120,6 +120,8 @@ class RunTracker:
                 if st.status == "completed":
                     st.summary, st.progress = summary, 100.0
                     self._maybe_prefetch(st)
+                elif summary.get("partial"):  # cancelled, with what it finished kept
+                    st.summary = summary
             self._cond.notify_all()
 
     def on_connect(self, *_: Any) -> None:
@@ -284,7 +286,7 @@ class RunTracker:
             pending = self._prefetch.get(run_id)  # kept until cached: no second prefetch
         if st is not None and st.status in {"failed", "cancelled"}:
             reason = st.error or f"{run_id} was {st.status} at {st.progress:.0f}%"
-            raise RunFailed(run_id, st.status, reason)
+            raise RunFailed(run_id, st.status, reason, self._partial(st))
         ack = None
         if pending is not None:
             try:
@@ -307,6 +309,16 @@ class RunTracker:
             self.meta[run_id] = ack.get("meta", {})
             self._prefetch.pop(run_id, None)
         return value
+
+    def _partial(self, st: RunState) -> Any:
+        """What a cancelled run kept (``summary.partial``: e.g. finished windows), decoded."""
+        if not (st.summary or {}).get("partial"):
+            return None
+        payload = {"sessionId": st.session_id or self._conn.session_id, "runId": st.run_id}
+        try:
+            return decode_result(self._call(ClientEvent.GET_RESULT, payload))
+        except (ProtocolError, TimeoutError, ConnectionError):
+            return None
 
     # ------------------------------------------------------------------ requests
     def _call(self, event: ClientEvent | str, payload: Any, *, keep: bool = False) -> Any:

@@ -202,7 +202,8 @@ def universe_rows(
     return [rows[s.label] for s in specs]
 
 
-def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+def universe_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The long table of :class:`UniverseResult` from rows of :func:`universe_rows`."""
     cols = ["strategy", "symbol", "params", "start", "end", "bars", "note", *STAT_NAMES]
     df = pd.DataFrame(rows).reindex(columns=cols)
     df[list(STAT_NAMES)] = df[list(STAT_NAMES)].astype("float64")
@@ -255,8 +256,8 @@ def compare_universe(
         if i + 1 < len(frames) and _is_cancelled(cancel):
             raise SweepCancelled(
                 f"comparison cancelled after {i + 1} of {len(frames)} symbols",
-                partial=_frame(rows), done=len(rows), total=total,
+                partial=universe_frame(rows), done=len(rows), total=total,
             )  # fmt: skip
     info = {"strategies": [s.label for s in specs], "symbols": list(frames), "cash": cash,
             "commission": commission, "spread": spread, **order.as_dict()}  # fmt: skip
-    return UniverseResult(_frame(rows), pd.Series(info, dtype=object, name="info"))
+    return UniverseResult(universe_frame(rows), pd.Series(info, dtype=object, name="info"))

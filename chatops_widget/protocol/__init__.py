@@ -35,6 +35,7 @@ from ._constants import (
     MAX_COMMAND_CHARS,
     MAX_CONTENT_CHARS,
     MAX_GRID_VALUES,
+    MAX_RUN_SYMBOLS,
     MAX_RUN_TARGETS,
     MAX_UPLOAD_BYTES,
     NAMESPACE,
@@ -75,6 +76,7 @@ from ._models import (
     parse,
     utc_now,
 )
+from ._research import RESEARCH_KINDS, ResearchFields
 from ._runs import StartRun
 
 ProtocolError.__module__ = __name__  # shown as chatops_widget.protocol.ProtocolError
@@ -85,9 +87,11 @@ __all__ = [
     "MAX_COMMAND_CHARS",
     "MAX_CONTENT_CHARS",
     "MAX_GRID_VALUES",
+    "MAX_RUN_SYMBOLS",
     "MAX_RUN_TARGETS",
     "MAX_UPLOAD_BYTES",
     "NAMESPACE",
+    "RESEARCH_KINDS",
     "RESULT_KINDS",
     "RUN_ID_PATTERN",
     "RUN_STATUSES",
@@ -110,6 +114,7 @@ __all__ = [
     "JoinSession",
     "LeaveSession",
     "ProtocolError",
+    "ResearchFields",
     "ResultKind",
     "Role",
     "RunStatus",

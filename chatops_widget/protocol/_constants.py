@@ -20,6 +20,7 @@ __all__ = [
     "MAX_COMMAND_CHARS",
     "MAX_CONTENT_CHARS",
     "MAX_GRID_VALUES",
+    "MAX_RUN_SYMBOLS",
     "MAX_RUN_TARGETS",
     "MAX_UPLOAD_BYTES",
     "NAMESPACE",
@@ -60,6 +61,8 @@ MAX_UPLOAD_BYTES = 15 * 1024 * 1024
 #: Most strategies in one ``startRun`` (a comparison), and values of one swept parameter.
 MAX_RUN_TARGETS = 20
 MAX_GRID_VALUES = 10_000
+#: Most symbols in one universe comparison or portfolio (the engine's limit too).
+MAX_RUN_SYMBOLS = 500
 
 Role = Literal["user", "assistant", "system"]
 RunStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
@@ -67,9 +70,11 @@ RunStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 RUN_STATUSES: tuple[str, ...] = ("queued", "running", "completed", "failed", "cancelled")
 #: A run in one of these has ended; its progress events stop.
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
-ResultKind = Literal["backtest", "comparison", "sweep"]
+ResultKind = Literal["backtest", "comparison", "sweep", "walkforward", "universe", "portfolio"]
 #: The kinds of run that leave a stored result (``getResult``).
-RESULT_KINDS: tuple[str, ...] = ("backtest", "comparison", "sweep")
+RESULT_KINDS: tuple[str, ...] = (
+    "backtest", "comparison", "sweep", "walkforward", "universe", "portfolio"
+)  # fmt: skip
 
 
 class ClientEvent(str, Enum):

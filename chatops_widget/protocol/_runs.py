@@ -23,7 +23,8 @@ from ._constants import (
     ClientEvent,
     ResultKind,
 )
-from ._models import SessionId, _Model, parse
+from ._models import SessionId, parse
+from ._research import COMMAND_OF_KIND, ResearchFields, research_parts
 
 __all__ = ["Scalar", "StartRun", "parse"]
 
@@ -33,13 +34,14 @@ _RUN_RE = re.compile(RUN_ID_PATTERN)
 Scalar = StrictInt | StrictFloat | StrictBool | StrictStr
 
 
-class StartRun(_Model):
+class StartRun(ResearchFields):
     """``startRun``: a backtest, comparison or sweep from typed fields -- the kernel client's
     way to start a run (``/run_backtest`` text is the chat's way; both run the same code).
 
     ``targets`` are stored strategy ids or template names (one for ``backtest`` and
     ``sweep``, two or more for ``comparison``); ``params`` override a backtest's parameters;
-    ``grid`` gives a sweep's values per parameter; dates are ``YYYY-MM-DD``. The ack is
+    ``grid`` gives a sweep's (or walk-forward's) values per parameter; dates are ``YYYY-MM-DD``;
+    the research fields (walk-forward, universe, portfolio) are :class:`ResearchFields`. The ack is
     ``{runId, message}`` (``message``: the run's command line, echoed into the chat);
     ``backtestProgress`` and ``commandResult`` follow as for the command.
     """
@@ -92,14 +94,13 @@ class StartRun(_Model):
         ...          params={"fast": 12}, commission=0.001).command_text()
         '/run_backtest strategy_1 commission=0.001 fast=12'
         """
-        name = {"backtest": "run_backtest", "comparison": "compare_strategies"}.get(
-            self.kind, self.kind
-        )
+        name = COMMAND_OF_KIND.get(self.kind, self.kind)
         parts = [f"/{name}", *map(shlex.quote, self.targets)]
         for key in ("symbol", "start", "end", "cash", "commission", "spread", "split", "sort"):
             value = getattr(self, key)
             if value is not None:
                 parts.append(f"{key}={shlex.quote(_text(value))}")
+        parts += research_parts(self)
         for key, value in self.params.items():
             parts.append(f"{key}={shlex.quote(_text(value))}")
         for key, values in self.grid.items():

@@ -21,14 +21,16 @@ import os
 from typing import Any
 
 from chatops_widget import engine
-from chatops_widget.protocol import BacktestProgress, ServerEvent
+from chatops_widget.protocol import RESEARCH_KINDS, BacktestProgress, ServerEvent, StartRun
 from chatops_widget.server.host import Host
 
 from ._runspec import RunSpec
 from .errors import Invalid, NotFound, did_you_mean
 from .jobs import tasks as _work
 from .jobs.manager import Job, JobCancelled, JobManager
-from .resolve import Prepared, Resolver
+from .research import plans as research_plans
+from .research.runner import ResearchRuns
+from .resolve import Resolver
 from .storage.results import ResultStore, StoredResult, write_result
 from .storage.strategies import StrategyStore, seed_specs
 
@@ -66,6 +68,8 @@ class BacktestService:
         self.jobs = JobManager(workers=n, mode=mode, on_update=self._progress)  # type: ignore[arg-type]
         self._saves: set[asyncio.Task[Any]] = set()
         self._unsaved: dict[str, StoredResult] = {}
+        #: walk-forward, universe and portfolio runs (research/)
+        self.research = ResearchRuns(self)
 
     async def start(self) -> None:
         """Start the job manager's workers (a server start-up hook)."""
@@ -88,9 +92,15 @@ class BacktestService:
         return wanted
 
     # ------------------------------------------------------------------ running
+    def prepare(self, req: StartRun) -> Any:
+        """A request resolved and validated before any job (research kinds by their plans)."""
+        if req.kind in RESEARCH_KINDS:
+            return research_plans.prepare(self.resolve, req)
+        return self.resolve.prepare(req)
+
     async def run(
         self,
-        prepared: Prepared,
+        prepared: Any,
         session_id: str,
         *,
         run_id: str | None = None,
@@ -100,6 +110,8 @@ class BacktestService:
         """Run a prepared request to the end; returns its summary (``JobCancelled`` if
         cancelled)."""
         fields = {"run_id": run_id, "command": command, "started_by": started_by}
+        if prepared.kind in RESEARCH_KINDS:
+            return await self.research.run(prepared, session_id, **fields)
         if prepared.kind == "backtest":
             return await self.run_backtest(session_id, prepared.specs[0], **fields)
         if prepared.kind == "comparison":
