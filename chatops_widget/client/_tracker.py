@@ -120,7 +120,7 @@ class RunTracker:
                 if st.status == "completed":
                     st.summary, st.progress = summary, 100.0
                     self._maybe_prefetch(st)
-                elif summary.get("partial"):  # cancelled, with what it finished kept
+                else:  # cancelled (its summary says what it kept, e.g. finished windows)
                     st.summary = summary
             self._cond.notify_all()
 
@@ -312,6 +312,10 @@ class RunTracker:
 
     def _partial(self, st: RunState) -> Any:
         """What a cancelled run kept (``summary.partial``: e.g. finished windows), decoded."""
+        if st.status != "cancelled" or st.kind != "walkforward":
+            return None
+        with self._cond:  # "cancelled" arrives just before the commandResult that says it
+            self._cond.wait_for(lambda: st.summary is not None, self.timeout)
         if not (st.summary or {}).get("partial"):
             return None
         payload = {"sessionId": st.session_id or self._conn.session_id, "runId": st.run_id}

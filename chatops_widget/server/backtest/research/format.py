@@ -21,6 +21,11 @@ _KEYS = ("total_return", "cagr", "sharpe", "max_drawdown", "num_trades")
 _ROWS = 10  # windows shown in the reply (the result has all)
 
 
+def _stat(column: str) -> str:
+    """The stat a window column is formatted as (``oos_return`` is a total return)."""
+    return "total_return" if column.endswith("_return") else column.removeprefix("is_")
+
+
 def _line(stats: dict[str, Any]) -> str:
     return " | ".join(f"{k} {fmt(k, stats.get(k))}" for k in _KEYS)
 
@@ -55,7 +60,7 @@ def walkforward_text(s: dict[str, Any]) -> str:
     for w in s.get("windows", [])[:_ROWS]:
         cells = [str(w.get("window")), str(w.get("test_start", ""))[:10]]
         cells += [fmt(p, w.get(p)) if w.get(p) is not None else "cash" for p in params]
-        cells += [fmt(c, w.get(c)) for c in cols[2 + len(params) :]]
+        cells += [fmt(_stat(c), w.get(c)) for c in cols[2 + len(params) :]]
         rows.append("| " + " | ".join(cells) + " |")
     more = f"\n\n({n - _ROWS} more windows in the result)" if n > _ROWS else ""
     tail = f"\n\nFetch it in Python: `client.results['{s['runId']}']` (.windows, .equity, .stats)"
