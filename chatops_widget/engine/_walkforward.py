@@ -130,7 +130,12 @@ def _plain(value: Any) -> Any:
 
 
 def window_plan(
-    tpl: StrategyBase, grid: Grid, index: pd.DatetimeIndex, train: Any, test: Any, anchored: bool
+    tpl: StrategyBase,
+    grid: Grid,
+    index: pd.DatetimeIndex,
+    train: Any,
+    test: Any,
+    anchored: bool = False,
 ) -> tuple[list[Window], list[list[Combo]]]:
     """The windows and each window's valid combinations, checked before any work: the windows
     must fit the data and every training period must fit at least one combination."""

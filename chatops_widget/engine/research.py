@@ -5,7 +5,7 @@
 then assembles the result with these).
 
 - walk-forward: :func:`window_plan` (windows + valid combinations, checked before any work),
-  :func:`check_metric`, :func:`choose` (a sweep table -> :class:`Choice`), :func:`assemble`
+  :func:`check_metric`, :func:`default_grid` (a grid when none is given), :func:`choose` (a sweep table -> :class:`Choice`), :func:`assemble`
   (choices -> :class:`~chatops_widget.engine.WalkForwardResult`), :data:`DEFAULT_MIN_TRADES`;
 - universe: :func:`strategy_specs`, :func:`universe_rows` (one symbol's rows), :func:`universe_frame`;
 - portfolio: :func:`portfolio_weights`, :func:`rebalance_points`, :data:`REBALANCE`.
@@ -22,12 +22,13 @@ Example:
     >>> wf = assemble(df, tpl, windows[:1], [choice], param_names=["fast"], cash=1e6,
     ...               commission=0.0, spread=0.0, orders=Orders(),
     ...               info={"strategy": "sma_cross", "metric": "sharpe"})
-    >>> len(wf.windows), wf.windows["fast"].iloc[0] == choice.params["fast"]
+    >>> len(wf.windows), bool(wf.windows["fast"].iloc[0] == choice.params["fast"])
     (1, True)
 """  # noqa: E501
 
 from __future__ import annotations
 
+from ._grid import default_grid
 from ._orders import Orders
 from ._portfolio_result import REBALANCE, portfolio_weights, rebalance_points
 from ._universe import StrategySpec, strategy_specs, universe_frame, universe_rows
@@ -42,6 +43,7 @@ __all__ = [
     "assemble",
     "check_metric",
     "choose",
+    "default_grid",
     "portfolio_weights",
     "rebalance_points",
     "strategy_specs",

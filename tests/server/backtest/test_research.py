@@ -167,7 +167,7 @@ MANY = ",".join(f"S{i}" for i in range(1000))
 BAD = [
     ("/walkforward sma_cross symbol=ALPHA fast=5:20:5 train=9y test=2y", "do not fit the data"),
     ("/walkforward sma_cross symbol=ALPHA fast=5:20:5 train=2y", "test= is required"),
-    ("/walkforward sma_cross symbol=ALPHA train=2y test=6m", "at least one parameter range"),
+    ("/walkforward buy_and_hold symbol=ALPHA train=2y test=6m", "no parameters to optimize"),
     ("/walkforward sma_cross fast=5:20:5 train=2y test=6m", "needs symbol="),
     (
         "/walkforward sma_cross symbol=ALPHA fast=5:20:5 train=2y test=6m metric=sharp",

@@ -30,14 +30,13 @@ from ._args import (
     parse_float,
     parse_range,
     parse_run_id,
-    require_grid,
     translated,
 )
 
 __all__ = ["RESEARCH_USAGE", "ResearchCommands", "research_request"]
 
 RESEARCH_USAGE = {
-    "walkforward": "/walkforward <strategy_id | template> symbol=.. param=lo:hi:step ... "
+    "walkforward": "/walkforward <strategy_id | template> symbol=.. [param=lo:hi:step ...] "
     "train=2y test=6m [anchored=true] [metric=sharpe] [min_trades=5] [start=..] [end=..]",
     "universe": "/compare_strategies <strategy> [<strategy> ...] symbols=A,B,C (or symbols=*) "
     "[start=..] [end=..]",
@@ -148,8 +147,6 @@ def research_request(
         fields["symbol"] = opts.pop("symbol", None)
         if "symbols" in opts:
             raise bad(f"a walk-forward runs on one symbol: symbol=ALPHA. Usage: {usage}")
-        if template is not None:
-            require_grid(opts, template)
         fields["grid"] = {k: parse_range(k, v) for k, v in opts.items()}
     return parse(StartRun, fields), run_id
 
@@ -170,7 +167,8 @@ class ResearchCommands:
         "4w, 90d). Each window's grid is swept on its training bars alone and the best "
         "`metric` (default sharpe; max_drawdown, cagr, sortino, ...) among combinations with "
         "at least `min_trades` trades (default 5) is traded on the test bars (a window with "
-        "none stays in cash). The result has the window table, the stitched equity with buy & "
+        "none stays in cash). Without ranges each number parameter goes from half to twice the "
+        "strategy's value. The result has the window table, the stitched equity with buy & "
         "hold, and stats incl. walk-forward efficiency (OOS CAGR / mean in-sample CAGR) and how "
         "often the chosen params changed. Cancel keeps the finished windows. In Python: "
         "`client.walk_forward('sma_cross', 'ALPHA', train='2y', test='6m', fast=range(5, 50, "

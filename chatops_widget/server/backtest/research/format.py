@@ -41,6 +41,9 @@ def walkforward_text(s: dict[str, Any]) -> str:
         f"(train {s['train']}, test {s['test']}, {mode}), each choosing the best {s['metric']} "
         f"with >= {s['minTrades']} trades on its training bars only."
     )
+    if s.get("grid"):
+        how = " (no ranges given: half to twice each value)" if s.get("defaultGrid") else ""
+        head += f" Grid: `{s['grid']}`{how}."
     if s.get("partial"):
         head += f" Cancelled: {s.get('windowsDone')} of {s.get('windowsTotal')} windows finished."
     wfe = st.get("wfe")

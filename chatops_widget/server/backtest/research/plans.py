@@ -25,6 +25,7 @@ Example:
 from __future__ import annotations
 
 import difflib
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,7 +40,14 @@ from .._runspec import RunSpec
 from ..errors import Invalid, NotFound
 from ..resolve import MAX_COMBOS, check_date
 
-__all__ = ["MAX_WALKFORWARD_WORK", "PortfolioPlan", "UniversePlan", "WalkForwardPlan", "prepare"]
+__all__ = [
+    "MAX_WALKFORWARD_WORK",
+    "PortfolioPlan",
+    "UniversePlan",
+    "WalkForwardPlan",
+    "grid_text",
+    "prepare",
+]
 
 #: The most (window, combination) pairs one walk-forward sweeps.
 MAX_WALKFORWARD_WORK = 200_000
@@ -59,6 +67,8 @@ class WalkForwardPlan:
     train: str
     test: str
     anchored: bool
+    grid: str = ""
+    default_grid: bool = False
     kind: str = "walkforward"
 
 
@@ -148,14 +158,17 @@ def _walkforward(resolver: Any, req: StartRun, money: dict[str, float]) -> WalkF
     spec = resolver.backtest_spec(target, dict(req.params), symbol=req.symbol, start=req.start,
                                   end=req.end, **money)  # fmt: skip
     tpl = getattr(spec, "strategy", None) or resolver.template(spec.template)
-    fixed = {k: [v] for k, v in spec.params.items() if k not in req.grid}
-    if not req.grid:
-        names = ", ".join(p.name for p in tpl.params) or "none"
+    swept = dict(req.grid) or {
+        k: v for k, v in blocks.default_grid(tpl, spec.params).items() if len(v) > 1
+    }  # no ranges given: half to twice each of the strategy's values
+    if not swept:
         raise Invalid(
-            f"give at least one parameter range, e.g. fast=5:50:5 ({tpl.name} params: {names})"
+            f"{tpl.name} has no parameters to optimize; a walk-forward needs a grid "
+            "(param=lo:hi:step)"
         )
-    grid = {**fixed, **req.grid}
-    size = math.prod(len(v) for v in req.grid.values())
+    fixed = {k: [v] for k, v in spec.params.items() if k not in swept}
+    grid = {**fixed, **swept}
+    size = math.prod(len(v) for v in swept.values())
     if size > MAX_COMBOS:  # the sweep's own limit
         raise Invalid(f"the grid has {size:,} combinations; the limit is {MAX_COMBOS:,}")
     metric = req.metric or "sharpe"
@@ -171,8 +184,26 @@ def _walkforward(resolver: Any, req: StartRun, money: dict[str, float]) -> WalkF
             f"{len(windows)} windows x the grid are {work:,} backtests; the limit is "
             f"{MAX_WALKFORWARD_WORK:,}: use fewer windows (a longer test=) or a smaller grid"
         )
-    return WalkForwardPlan(spec, windows, combos, list(req.grid), metric, min_trades,
-                           str(req.train), str(req.test), bool(req.anchored))  # fmt: skip
+    return WalkForwardPlan(spec, windows, combos, list(swept), metric, min_trades,
+                           str(req.train), str(req.test), bool(req.anchored),
+                           grid_text(swept), not req.grid)  # fmt: skip
+
+
+def grid_text(grid: dict[str, list[Any]]) -> str:
+    """``fast=5:19:2 slow=15:60:5`` (even steps) or ``k=1.5,2,3``.
+
+    >>> grid_text({"fast": [5, 7, 9], "k": [1.5, 2.0, 3.0]})
+    'fast=5:9:2 k=1.5,2.0,3.0'
+    """
+    parts = []
+    for name, values in grid.items():
+        steps = {round(b - a, 10) for a, b in itertools.pairwise(values)}
+        ints = all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+        if ints and len(values) > 2 and len(steps) == 1:
+            parts.append(f"{name}={values[0]}:{values[-1]}:{steps.pop()}")
+        else:
+            parts.append(f"{name}={','.join(str(v) for v in values)}")
+    return " ".join(parts)
 
 
 def _frames(resolver: Any, symbols: list[str], start: str | None, end: str | None) -> dict:

@@ -84,6 +84,8 @@ class ResearchRuns:
             "anchored": plan.anchored,
             "metric": plan.metric,
             "minTrades": plan.min_trades,
+            "grid": plan.grid,
+            "defaultGrid": plan.default_grid,
             "windows": out["windows"][:SUMMARY_WINDOWS],
             "windowCount": len(out["windows"]),
             "stats": out["stats"],
