@@ -15,6 +15,7 @@ from typing import Literal
 from . import _lexicon as lx
 from ._fuzzy import close_matches
 from ._parser import analyze
+from ._research import research_note
 
 __all__ = ["Intent", "interpret"]
 
@@ -147,18 +148,21 @@ def interpret(
         problem = _check_known(a, strategies, symbols, t)
         if problem:
             return problem
-        if a.intent in ("sweep", "create") and not a.entities.symbols:
+        template_wf = a.intent == "walkforward" and not a.command.split()[1].startswith("strat")
+        if (a.intent in ("sweep", "create") or template_wf) and not a.entities.symbols:
             options = (symbols or [])[:5]
             reply = t["symbol"].format(cmd=a.command, sym=sym)
             reply += t["options"].format(options=_fmt(options)) if options else ""
             return Intent(None, reply, "clarify", a.lang, "symbol", options)
-        reply = t["run"].format(cmd=a.command)
+        reply = t["run"].format(cmd=a.command) + research_note(a.note, a.lang)
         if a.intent == "compare":
             dropped = [s for _, s in a.entities.symbols]
             dropped += [f"{n}={v}" for _, n, v in a.entities.params]
             if dropped:
                 reply += t["compare_note"].format(dropped=_fmt(dropped))
         return Intent(a.command, reply, "command", a.lang)
+    if a.missing == "symbols" and a.clean:  # a portfolio without its symbols
+        return Intent(None, research_note("symbols", a.lang), "clarify", a.lang, "symbols")
     if a.missing and a.clean:
         return _clarify(a, strategies, t, sym)
     low = a.text.lower()

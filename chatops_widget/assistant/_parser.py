@@ -15,6 +15,7 @@ from functools import lru_cache
 from . import _lexicon as lx
 from ._extract import Entities, extract, normalize_text
 from ._fuzzy import distance
+from ._research import research_command, take_research, universe_wanted
 
 __all__ = ["Analysis", "analyze", "parse_intent"]
 
@@ -52,6 +53,7 @@ class Analysis:
     entities: Entities
     hits: frozenset[str]
     clean: bool
+    note: str | None = None  # a default filled in (see _research.research_note)
 
 
 def _keyword_intents(word: str) -> set[str]:
@@ -175,7 +177,8 @@ def analyze(text: str, *, known_symbols=None, known_refs=None) -> Analysis:
     """
     norm = normalize_text(text)
     lang = "ko" if _KOREAN_RE.search(norm) else "en"
-    e = extract(norm, known_symbols=known_symbols, known_refs=known_refs)
+    research, masked = take_research(norm)  # walk-forward, portfolio, all symbols: first
+    e = extract(masked, known_symbols=known_symbols, known_refs=known_refs)
     hits, residue = _classify(e.rest)
     clean = not residue
     refs = e.ordered_refs()
@@ -189,6 +192,11 @@ def analyze(text: str, *, known_symbols=None, known_refs=None) -> Analysis:
 
     if "cancel" in hits and runs:
         return done("cancel", f"/cancel {runs[0]}")
+    if (research or universe_wanted(research, e, frozenset(hits), refs)) and not runs:
+        intent, command, missing, note = research_command(
+            research, e, refs, frozenset(hits), lambda t, d: _options(e, t, dates_only=d)
+        )
+        return Analysis(norm, lang, intent, command, missing, e, frozenset(hits), clean, note)
     if refs and (e.has_range or "sweep" in hits) and not runs:
         return done("sweep", " ".join(["/sweep", refs[0], *_options(e, refs[0])]))
     if len(refs) >= 2 and hits & {"compare", "run"}:
