@@ -16,6 +16,7 @@ from . import _lexicon as lx
 from ._dates import Spans, anchor_to_data, relative_dates, relative_window
 from ._fuzzy import close_matches
 from ._parser import analyze
+from ._research import research_note
 
 __all__ = ["Intent", "interpret"]
 
@@ -168,7 +169,8 @@ def interpret(
         if problem:
             problem.direct = a.clean
             return problem
-        if a.intent in ("sweep", "create") and not a.entities.symbols:
+        template_wf = a.intent == "walkforward" and not a.command.split()[1].startswith("strat")
+        if (a.intent in ("sweep", "create") or template_wf) and not a.entities.symbols:
             options = (symbols or [])[:5]
             reply = t["symbol"].format(cmd=a.command, sym=sym)
             reply += t["options"].format(options=_fmt(options)) if options else ""
@@ -178,12 +180,17 @@ def interpret(
         for key, value in dates.items():  # anchored to the end of the data
             command = re.sub(rf"(?<=\s{key}=)\S+", value, command)
         reply = t["run"].format(cmd=command) + "".join(f" {n[:1].upper()}{n[1:]}." for n in notes)
+        reply += research_note(a.note, a.lang)
         if a.intent == "compare":
             dropped = [s for _, s in a.entities.symbols]
             dropped += [f"{n}={v}" for _, n, v in a.entities.params]
             if dropped:
                 reply += t["compare_note"].format(dropped=_fmt(dropped))
         return Intent(command, reply, "command", a.lang, direct=a.clean)
+    if a.missing == "symbols" and a.clean:  # a portfolio without its symbols
+        return Intent(
+            None, research_note("symbols", a.lang), "clarify", a.lang, "symbols", direct=a.clean
+        )
     if a.missing and a.clean:
         return _clarify(a, strategies, t, sym)
     low = a.text.lower()

@@ -17,6 +17,7 @@ from functools import lru_cache
 from . import _lexicon as lx
 from ._extract import Entities, extract, normalize_text
 from ._fuzzy import distance
+from ._research import research_command, take_research, universe_wanted
 from ._rules import RuleSpec, extract_rules
 
 __all__ = ["Analysis", "analyze", "parse_intent"]
@@ -57,6 +58,7 @@ class Analysis:
     hits: frozenset[str]
     clean: bool
     rules: RuleSpec | None = None
+    note: str | None = None  # a default filled in (see _research.research_note)
 
 
 def _keyword_intents(word: str) -> set[str]:
@@ -192,9 +194,10 @@ def analyze(text: str, *, known_symbols=None, known_refs=None) -> Analysis:
     """
     norm = normalize_text(text)
     lang = "ko" if _KOREAN_RE.search(norm) else "en"
-    low = "".join(c.lower() if len(c.lower()) == 1 else c for c in norm)  # same length
-    spec = extract_rules(low, norm)  # strategy rules and orders, masked for what follows
-    masked = "".join(" " if m == " " else c for c, m in zip(norm, spec.text, strict=True))
+    research, norm_r = take_research(norm)  # walk-forward, portfolio, all symbols: first
+    low = "".join(c.lower() if len(c.lower()) == 1 else c for c in norm_r)  # same length
+    spec = extract_rules(low, norm_r)  # strategy rules and orders, masked for what follows
+    masked = "".join(" " if m == " " else c for c, m in zip(norm_r, spec.text, strict=True))
     e = extract(masked, known_symbols=known_symbols, known_refs=known_refs)
     hits, residue = _classify(e.rest)
     clean = not residue
@@ -211,6 +214,11 @@ def analyze(text: str, *, known_symbols=None, known_refs=None) -> Analysis:
 
     if "cancel" in hits and runs:
         return done("cancel", f"/cancel {runs[0]}")
+    if (research or universe_wanted(research, e, frozenset(hits), refs)) and not runs:
+        intent, command, missing, note = research_command(
+            research, e, refs, frozenset(hits), lambda t, d: _options(e, t, dates_only=d)
+        )
+        return Analysis(norm, lang, intent, command, missing, e, frozenset(hits), clean, spec, note)
     if spec.has_rules and not runs:  # a strategy described in words
         if spec.entry is None or spec.exit is None:
             return need("create_rule", "entry" if spec.entry is None else "exit")

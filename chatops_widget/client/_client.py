@@ -26,12 +26,13 @@ from typing import Any
 
 import pandas as pd
 
-from ..protocol import JoinSession, ProtocolError, parse
 from ._connection import Connection, call_callback, log
-from ._decode import Comparison, history_frame
+from ._decode import Comparison
 from ._handles import ResultsView, Run
 from ._loop import LoopThread
-from ._requests import command_text, run_fields, unique_session_id
+from ._requests import command_text
+from ._research import ResearchMixin, start_fields
+from ._sessions import SessionsMixin
 from ._tracker import RunTracker
 from ._upload import upload_request
 from ._wire import check_ack, split_url
@@ -39,7 +40,7 @@ from ._wire import check_ack, split_url
 __all__ = ["ChatOpsClient"]
 
 
-class ChatOpsClient:
+class ChatOpsClient(SessionsMixin, ResearchMixin):
     """Connect to a ChatOps server (or start an embedded one) and chat from Python.
 
     ``url``/``token`` default to the ``CHATOPS_URL``/``CHATOPS_TOKEN`` environment variables; a
@@ -123,73 +124,6 @@ class ChatOpsClient:
         """0 while connected; n during the n-th reconnection attempt."""
         return self._conn.reconnect_attempt
 
-    @property
-    def current_session_id(self) -> str | None:
-        """The joined session's id (``session_<ms>``), or None outside any session."""
-        return self._conn.session_id
-
-    @property
-    def commands(self) -> list[dict[str, Any]]:
-        """Command specs (name, usage, summary, details) from the last join ack."""
-        return list(self._conn.join_ack.get("commands", []))
-
-    @property
-    def join_info(self) -> dict[str, Any]:
-        """The last ``joinSession`` ack (includes plugin extras such as ``strategies``)."""
-        return dict(self._conn.join_ack)
-
-    @property
-    def messages(self) -> list[dict[str, Any]]:
-        """The current session's ChatMessages (dicts), in ``seq`` order, each once."""
-        with self._conn.lock:
-            return [self._conn.messages[k] for k in sorted(self._conn.messages)]
-
-    @property
-    def history(self) -> pd.DataFrame:
-        """The current session's messages as a DataFrame: seq, id, role, content, timestamp, ..."""
-        return history_frame(self.messages)
-
-    # ------------------------------------------------------------------ sessions
-
-    def create_session(self, name: str | None = None) -> str:
-        """Create a session (``session_<epoch ms>``), join it and return its id.
-
-        Ids are unique within the process (two panels connecting at once get two sessions).
-        """
-        session_id = unique_session_id(self._conn.session_id)
-        self._join(session_id, name)
-        return session_id
-
-    def join_session(self, session_id: str) -> dict[str, Any]:
-        """Join ``session_id`` (leaving the current one) and fetch its history; returns the ack."""
-        return self._join(session_id, None)
-
-    def _join(self, session_id: str, name: str | None) -> dict[str, Any]:
-        parse(JoinSession, {"sessionId": session_id})  # a bad id fails before anything changes
-        previous = self._conn.session_id
-        if previous and previous != session_id:
-            self.leave_session()
-        try:
-            return check_ack(self._run(self._conn.join(session_id, name)))
-        except ProtocolError:
-            self._conn.session_id = None  # refused: in no session, and no re-join on reconnect
-            raise
-
-    def leave_session(self) -> None:
-        """Leave the current session; no more messages arrive from it (history stays readable)."""
-        session_id = self._conn.session_id
-        if session_id is None:
-            return
-        self._conn.session_id = None
-        if self.is_connected:
-            try:
-                self._run(self._conn.direct("leaveSession", {"sessionId": session_id}))
-            except (ConnectionError, TimeoutError) as exc:
-                log.info("leaveSession %s: %s (left anyway)", session_id, exc)
-
-    def _ensure_session(self) -> str:
-        return self._conn.session_id or self.create_session()
-
     # ------------------------------------------------------------------ chat and commands
 
     def send_message(
@@ -258,7 +192,7 @@ class ChatOpsClient:
 
     def _start(self, kind: str, targets: list[str], options: dict[str, Any]) -> Run:
         self._ensure_session()
-        return Run(self._runs, self._runs.start(run_fields(kind, targets, options)))
+        return Run(self._runs, self._runs.start(start_fields(kind, targets, options)))
 
     def trigger_backtest(self, strategy: str, **overrides: Any) -> Run:
         """Start a backtest (``startRun``) and return a :class:`~chatops_widget.client.Run` at

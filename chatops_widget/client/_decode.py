@@ -15,6 +15,8 @@ from typing import Any
 import pandas as pd
 
 from .._serialization import from_arrow_bytes
+from ..protocol import RESEARCH_KINDS
+from ._research_decode import decode_research
 
 __all__ = [
     "Comparison",
@@ -65,9 +67,18 @@ class RunFailed(RuntimeError):
     ``internal`` are the server's faults -- try again -- others the request's; ``None`` if the
     server gave none)."""
 
-    def __init__(self, run_id: str, status: str, message: str, code: str | None = None) -> None:
+    def __init__(
+        self,
+        run_id: str,
+        status: str,
+        message: str,
+        code: str | None = None,
+        partial: Any = None,
+    ) -> None:
         super().__init__(message)
         self.run_id, self.status, self.code = run_id, status, code
+        #: what a cancelled run kept (a walk-forward's finished windows), else None
+        self.partial = partial
 
 
 class Comparison:
@@ -133,6 +144,8 @@ class Comparison:
 def decode_result(ack: dict[str, Any]) -> Any:
     """A ``getResult`` ack as a ``BacktestResult``, :class:`Comparison` or sweep DataFrame."""
     kind = ack.get("kind")
+    if kind in RESEARCH_KINDS:  # walk-forward, universe, portfolio
+        return decode_research(ack)
     frames = {name: from_arrow_bytes(ack[name]) for name in ack.get("frames", [])}
     if kind == "comparison":
         summary = ack.get("meta", {}).get("summary") or {}
@@ -164,7 +177,8 @@ def decode_result(ack: dict[str, Any]) -> Any:
 def result_nbytes(value: Any) -> int:
     """Memory held by a decoded result's DataFrames (without Python object internals)."""
     frames = [value] if isinstance(value, pd.DataFrame) else [
-        getattr(value, name, None) for name in ("equity", "trades", "stats")
+        getattr(value, name, None)
+        for name in ("equity", "trades", "stats", "windows", "table", "sleeves", "contributions")
     ]  # fmt: skip
     return sum(
         int(f.memory_usage(index=True, deep=False).sum())

@@ -121,6 +121,8 @@ class RunTracker:
                 if st.status == "completed":
                     st.summary, st.progress = summary, 100.0
                     self._maybe_prefetch(st)
+                else:  # cancelled (its summary says what it kept, e.g. finished windows)
+                    st.summary = summary
             self._cond.notify_all()
 
     def on_connect(self, *_: Any) -> None:
@@ -285,7 +287,7 @@ class RunTracker:
             pending = self._prefetch.get(run_id)  # kept until cached: no second prefetch
         if st is not None and st.status in {"failed", "cancelled"}:
             reason = st.error or f"{run_id} was {st.status} at {st.progress:.0f}%"
-            raise RunFailed(run_id, st.status, reason, st.error_code)
+            raise RunFailed(run_id, st.status, reason, st.error_code, self._partial(st))
         ack = None
         if pending is not None:
             try:
@@ -308,6 +310,20 @@ class RunTracker:
             self.meta[run_id] = ack.get("meta", {})
             self._prefetch.pop(run_id, None)
         return value
+
+    def _partial(self, st: RunState) -> Any:
+        """What a cancelled run kept (``summary.partial``: e.g. finished windows), decoded."""
+        if st.status != "cancelled" or st.kind != "walkforward":
+            return None
+        with self._cond:  # "cancelled" arrives just before the commandResult that says it
+            self._cond.wait_for(lambda: st.summary is not None, self.timeout)
+        if not (st.summary or {}).get("partial"):
+            return None
+        payload = {"sessionId": st.session_id or self._conn.session_id, "runId": st.run_id}
+        try:
+            return decode_result(self._call(ClientEvent.GET_RESULT, payload))
+        except (ProtocolError, TimeoutError, ConnectionError):
+            return None
 
     # ------------------------------------------------------------------ requests
     def _call(self, event: ClientEvent | str, payload: Any, *, keep: bool = False) -> Any:

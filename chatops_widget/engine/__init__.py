@@ -7,6 +7,12 @@ Public API:
   ``.info``, ``.params``, ``.strategy``, ``.symbol``);
 - :func:`sweep` -- many parameter combinations, vectorized across them -> DataFrame (with
   ``split=`` for out-of-sample columns); :func:`expand_grid`;
+- research beyond one backtest (docs/research.md): :func:`walk_forward` (optimize on rolling
+  or anchored training windows, trade each choice on the next test window only, stitched
+  out-of-sample curve -> :class:`WalkForwardResult`; windows from :func:`make_windows`),
+  :func:`compare_universe` (every strategy on every symbol -> :class:`UniverseResult`, a long
+  table with ``.pivot("sharpe")``) and :func:`backtest_portfolio` (one strategy on several
+  symbols from one pool of cash, weights and rebalancing -> :class:`PortfolioResult`);
 - strategies: :func:`templates` (``sma_cross``, ``ema_cross``, ``rsi_reversion``,
   ``bollinger``, ``momentum``, ``donchian_breakout``, ``buy_and_hold``) and
   :class:`RuleStrategy` (entry/exit conditions in the rule language, :mod:`.rules`), both
@@ -44,15 +50,22 @@ from ._errors import (
     SweepCancelled,
     UnknownStrategyError,
     UnknownSymbolError,
+    WalkForwardCancelled,
 )
 from ._grid import expand_grid
 from ._metrics import STAT_NAMES, STATS, Stat, format_stat, stat_info
 from ._orders import Orders
+from ._portfolio import backtest_portfolio
+from ._portfolio_result import PortfolioResult
 from ._registry import get_template, register_template, templates
 from ._result import BacktestResult
 from ._split import split_index
 from ._sweep import sweep
+from ._symbols import MAX_SYMBOLS
 from ._templates import Param, StrategyBase, Template
+from ._universe import UniverseResult, compare_universe
+from ._walkforward import WalkForwardResult, walk_forward
+from ._windows import make_windows, parse_period
 from .rules import RuleStrategy
 
 catalog: DataCatalog = _DefaultCatalog()
@@ -60,6 +73,7 @@ catalog: DataCatalog = _DefaultCatalog()
 
 __all__ = [
     "DEFAULT_CASH",
+    "MAX_SYMBOLS",
     "STATS",
     "STAT_NAMES",
     "BacktestResult",
@@ -69,19 +83,27 @@ __all__ = [
     "Orders",
     "Param",
     "ParamError",
+    "PortfolioResult",
     "RuleError",
     "RuleStrategy",
     "Stat",
     "StrategyBase",
     "SweepCancelled",
     "Template",
+    "UniverseResult",
     "UnknownStrategyError",
     "UnknownSymbolError",
+    "WalkForwardCancelled",
+    "WalkForwardResult",
     "backtest",
+    "backtest_portfolio",
     "catalog",
+    "compare_universe",
     "expand_grid",
     "format_stat",
     "get_template",
+    "make_windows",
+    "parse_period",
     "read_ohlcv_file",
     "register_template",
     "sample_catalog",
@@ -91,4 +113,5 @@ __all__ = [
     "templates",
     "validate_costs",
     "validate_ohlcv",
+    "walk_forward",
 ]

@@ -29,7 +29,7 @@ from ._orders import Orders
 from ._registry import get_template
 from ._result import BacktestResult
 from ._sim import Bars, Sim, simulate, trade_table
-from ._stats import column_stats
+from ._stats import column_stats, spread_paid
 from ._templates import Combo, StrategyBase
 from ._types import FloatArray
 
@@ -153,7 +153,7 @@ def backtest(
     st = column_stats(bars, sim, cash)
     values: dict[str, float] = {name: float(st[name][0]) for name in STAT_NAMES}
     values.update(bars=bars.n, cash=cash, commission=commission, spread=spread,
-                  spread_paid=_spread_paid(sim, spread))  # fmt: skip
+                  spread_paid=spread_paid(sim, spread))  # fmt: skip
     stats = pd.Series({s.name: values[s.name] for s in STATS}, dtype="float64", name="stats")
     equity = _equity_frame(bars, sim.equity[0], sim.held[0], cash)
     symbol = symbol or sym
@@ -170,13 +170,6 @@ def backtest(
     )
     trades = trade_table(bars, sim, 0)
     return BacktestResult(tpl.name, p, equity, trades, stats, symbol, info)
-
-
-def _spread_paid(sim: Sim, spread: float) -> float:
-    """What the spread cost on entry: ``|units| * open * spread`` per trade, where the fill
-    price was ``open * (1 + direction * spread)``."""
-    t = sim.trades
-    return float(np.sum(t.notional * spread / (1.0 + t.direction * spread)))
 
 
 def _equity_frame(bars: Bars, eq: FloatArray, held: Any, cash: float) -> pd.DataFrame:

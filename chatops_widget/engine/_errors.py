@@ -69,3 +69,15 @@ class RuleError(ParamError):
     def __init__(self, message: str, param: str | None = None, position: int | None = None):
         super().__init__(message, param)
         self.position = position
+
+
+class WalkForwardCancelled(EngineError):
+    """A :func:`walk_forward` was cancelled; ``.partial`` is the result of the windows finished
+    before the cancel (a ``WalkForwardResult``, or ``None`` if none finished); ``.done`` and
+    ``.total`` count windows."""
+
+    def __init__(self, message: str, partial: Any = None, done: int = 0, total: int = 0) -> None:
+        super().__init__(message)
+        self.partial = partial
+        self.done = done
+        self.total = total

@@ -10,13 +10,14 @@ Example:
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._errors import ParamError
 from ._templates import Combo, StrategyBase
 
-__all__ = ["expand_grid"]
+__all__ = ["default_grid", "expand_grid"]
 
 Grid = Mapping[str, Any] | Iterable[Mapping[str, Any]]
 
@@ -67,3 +68,43 @@ def _screen(
             continue
         combos.append(p)
     return combos, skipped
+
+
+def _nice(step: float) -> float:
+    """The 1-2-2.5-5 x 10^k number nearest to ``step``."""
+    if step <= 0:
+        return 1.0
+    base = 10 ** math.floor(math.log10(step))
+    return float(min((m * base for m in (1, 2, 2.5, 5, 10)), key=lambda x: abs(x - step)))
+
+
+def default_grid(
+    tpl: StrategyBase, center: Mapping[str, Any] | None = None
+) -> dict[str, list[Any]]:
+    """A grid around ``center`` (default: the defaults) for a walk-forward without ranges:
+    every number parameter from half to twice its value in about 8 round steps (within its
+    bounds); booleans, and numbers at 0, stay as they are.
+
+    >>> from chatops_widget.engine import get_template
+    >>> g = default_grid(get_template("sma_cross"))
+    >>> g["fast"], g["slow"][:3], g["slow"][-1], g["short"]
+    ([5, 7, 9, 11, 13, 15, 17, 19], [15, 20, 25], 60, [False])
+    """
+    values = {**tpl.defaults(), **dict(center or {})}
+    out: dict[str, list[Any]] = {}
+    for p in tpl.params:
+        v = values[p.name]
+        if p.type is bool or isinstance(v, bool) or not v:
+            out[p.name] = [v]
+            continue
+        lo, hi = sorted((v / 2, v * 2))
+        lo = max(lo, p.min) if p.min is not None else lo
+        hi = min(hi, p.max) if p.max is not None else hi
+        step = _nice((hi - lo) / 7)
+        if p.type is int:
+            step, lo = max(1, round(step)), math.ceil(lo)
+            out[p.name] = list(range(int(lo), int(hi) + 1, int(step)))
+        else:
+            n = int((hi - lo) / step + 1e-9) + 1
+            out[p.name] = [round(lo + i * step, 10) for i in range(n)]
+    return out

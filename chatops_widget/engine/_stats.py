@@ -182,3 +182,10 @@ def _trade_stats(bars: Bars, t: Trades, k: int) -> dict[str, FloatArray]:
         "commissions_paid": np.bincount(col, weights=t.commission, minlength=k),
         "_traded": np.bincount(col, weights=traded, minlength=k),
     }
+
+
+def spread_paid(sim: Sim, spread: float) -> float:
+    """What the spread cost on entry: ``|units| * open * spread`` per trade, where the fill
+    price was ``open * (1 + direction * spread)``."""
+    t = sim.trades
+    return float(np.sum(t.notional * spread / (1.0 + t.direction * spread)))

@@ -39,6 +39,7 @@ from ._constants import (
     MAX_GRID_VALUES,
     MAX_MESSAGE_BYTES,
     MAX_PARAM_MAGNITUDE,
+    MAX_RUN_SYMBOLS,
     MAX_RUN_TARGETS,
     MAX_SEQ,
     MAX_UPLOAD_BYTES,
@@ -80,6 +81,7 @@ from ._models import (
     check_symbol,
     parse,
 )
+from ._research import RESEARCH_KINDS, ResearchFields
 from ._runs import ORDER_OPTIONS, RunOrders, StartRun
 
 ProtocolError.__module__ = __name__  # shown as chatops_widget.protocol.ProtocolError
@@ -94,12 +96,14 @@ __all__ = [
     "MAX_GRID_VALUES",
     "MAX_MESSAGE_BYTES",
     "MAX_PARAM_MAGNITUDE",
+    "MAX_RUN_SYMBOLS",
     "MAX_RUN_TARGETS",
     "MAX_SEQ",
     "MAX_UPLOAD_BYTES",
     "NAMESPACE",
     "ORDER_OPTIONS",
     "RATE_LIMITS",
+    "RESEARCH_KINDS",
     "RESULT_KINDS",
     "RUN_ID_PATTERN",
     "RUN_STATUSES",
@@ -124,6 +128,7 @@ __all__ = [
     "JoinSession",
     "LeaveSession",
     "ProtocolError",
+    "ResearchFields",
     "ResultKind",
     "Role",
     "RunOrders",

@@ -24,6 +24,7 @@ __all__ = [
     "MAX_GRID_VALUES",
     "MAX_MESSAGE_BYTES",
     "MAX_PARAM_MAGNITUDE",
+    "MAX_RUN_SYMBOLS",
     "MAX_RUN_TARGETS",
     "MAX_SEQ",
     "MAX_UPLOAD_BYTES",
@@ -90,6 +91,8 @@ RATE_LIMITS: dict[str, tuple[float, int]] = {
     "uploads": (0.5, 5),
     "events": (100.0, 300),
 }
+#: Most symbols in one universe comparison or portfolio (the engine's limit too).
+MAX_RUN_SYMBOLS = 500
 
 Role = Literal["user", "assistant", "system"]
 RunStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
@@ -97,9 +100,11 @@ RunStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 RUN_STATUSES: tuple[str, ...] = ("queued", "running", "completed", "failed", "cancelled")
 #: A run in one of these has ended; its progress events stop.
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
-ResultKind = Literal["backtest", "comparison", "sweep"]
+ResultKind = Literal["backtest", "comparison", "sweep", "walkforward", "universe", "portfolio"]
 #: The kinds of run that leave a stored result (``getResult``).
-RESULT_KINDS: tuple[str, ...] = ("backtest", "comparison", "sweep")
+RESULT_KINDS: tuple[str, ...] = (
+    "backtest", "comparison", "sweep", "walkforward", "universe", "portfolio"
+)  # fmt: skip
 
 
 class ClientEvent(str, Enum):

@@ -33,6 +33,7 @@ from ._constants import (
     ResultKind,
 )
 from ._models import SessionId, _Model, parse
+from ._research import COMMAND_OF_KIND, ResearchFields, research_parts
 
 __all__ = ["ORDER_OPTIONS", "RunOrders", "Scalar", "StartRun", "parse"]
 
@@ -76,14 +77,16 @@ class RunOrders(_Model):
         return {k: v for k in ORDER_OPTIONS if (v := getattr(self, k)) is not None}
 
 
-class StartRun(_Model):
+class StartRun(ResearchFields):
     """``startRun``: a backtest, comparison or sweep from typed fields -- the kernel client's
     way to start a run (``/run_backtest`` text is the chat's way; both run the same code).
 
     ``targets`` are stored strategy ids or names, or template names (one for ``backtest`` and
     ``sweep``, two or more for ``comparison``); ``params`` override a backtest's parameters;
-    ``grid`` gives a sweep's values per parameter; ``orders`` the stops, targets and sizing
-    (:class:`RunOrders`: over those stored with the strategy); dates are ``YYYY-MM-DD``. The ack is
+    ``grid`` gives a sweep's (or walk-forward's) values per parameter; ``orders`` the stops,
+    targets and sizing (:class:`RunOrders`: over those stored with the strategy); dates are
+    ``YYYY-MM-DD``; the research fields (walk-forward, universe, portfolio) are
+    :class:`ResearchFields`. The ack is
     ``{runId, message}`` (``message``: the run's command line, echoed into the chat);
     ``backtestProgress`` and ``commandResult`` follow as for the command.
     """
@@ -151,9 +154,7 @@ class StartRun(_Model):
         ...          params={"fast": 12}, commission=0.001).command_text()
         '/run_backtest strategy_1 commission=0.001 fast=12'
         """
-        name = {"backtest": "run_backtest", "comparison": "compare_strategies"}.get(
-            self.kind, self.kind
-        )
+        name = COMMAND_OF_KIND.get(self.kind, self.kind)
         parts = [f"/{name}", *map(shlex.quote, self.targets)]
         for key in ("symbol", "start", "end", "cash", "commission", "spread", "split", "sort"):
             value = getattr(self, key)
@@ -161,6 +162,7 @@ class StartRun(_Model):
                 parts.append(f"{key}={shlex.quote(_text(value))}")
         for key, value in (self.orders.given() if self.orders else {}).items():
             parts.append(f"{key}={shlex.quote(_text(value))}")
+        parts += research_parts(self)
         for key, value in self.params.items():
             parts.append(f"{key}={shlex.quote(_text(value))}")
         for key, values in self.grid.items():

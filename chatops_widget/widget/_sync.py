@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .._serialization import stats_to_json
+from ._research import research_payload
 
 MAX_POINTS = 1000
 HISTORY_CHUNK = 2000
@@ -236,6 +237,9 @@ def result_payload(value: Any, summary: dict[str, Any] | None = None) -> dict[st
     strategies, ``.equity``) or a sweep table; ``summary`` is the run's ``commandResult``
     summary (what the server said, at full precision)."""
     summary = dict(summary or {})
+    research = research_payload(value, summary, series_payload)  # walk-forward, universe, ...
+    if research is not None:
+        return research
     msg: dict[str, Any] = {"type": "result", "runId": summary.get("runId")}
     equity: pd.DataFrame | None = None
     if isinstance(value, pd.DataFrame):  # a sweep table

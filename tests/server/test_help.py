@@ -7,7 +7,7 @@ import pytest
 from chatops_widget.server import EmbeddedServer, standard_plugins
 from chatops_widget.server.grammar import parse_command
 
-ORDER = ["run_backtest", "compare_strategies", "sweep", "status", "cancel", "result",
+ORDER = ["run_backtest", "compare_strategies", "sweep", "walkforward", "status", "cancel", "result",
          "strategies", "create_strategy", "data", "templates", "help"]  # fmt: skip
 
 

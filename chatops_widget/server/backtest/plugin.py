@@ -22,6 +22,7 @@ from chatops_widget.server.host import Host
 
 from .commands.events import BacktestEvents
 from .commands.listing import ListingCommands
+from .commands.research import ResearchCommands
 from .commands.running import RunCommands
 from .data.uploads import Uploads
 from .errors import BacktestError
@@ -46,7 +47,9 @@ class BacktestPlugin:
         if self.service is not None:
             raise RuntimeError("a BacktestPlugin registers on one server only; make another")
         svc = self.service = BacktestService(host, workers=self.workers, mode=self.mode)
-        RunCommands(svc, host).register(host)
+        runs = RunCommands(svc, host)
+        runs.register(host)
+        host.router.include(ResearchCommands(runs))
         host.router.include(ListingCommands(svc))
         BacktestEvents(svc, host).register(host)
         host.on_startup(svc.start)

@@ -23,7 +23,13 @@ import time
 from typing import Any
 
 from chatops_widget import engine
-from chatops_widget.protocol import BacktestProgress, ServerEvent, new_run_id
+from chatops_widget.protocol import (
+    RESEARCH_KINDS,
+    BacktestProgress,
+    ServerEvent,
+    StartRun,
+    new_run_id,
+)
 from chatops_widget.server.faults import StorageError
 from chatops_widget.server.host import Host
 
@@ -32,7 +38,9 @@ from .errors import Invalid, NotFound, StorageFailed, WorkerLost, did_you_mean
 from .jobs import tasks as _work
 from .jobs.manager import Job, JobCancelled, JobManager
 from .jobs.pool import WorkerDied
-from .resolve import Prepared, Resolver
+from .research import plans as research_plans
+from .research.runner import ResearchRuns
+from .resolve import Resolver
 from .storage.results import ResultStore, StoredResult
 from .storage.runs import RunLog
 from .storage.strategies import StrategyStore, seed_specs
@@ -78,6 +86,8 @@ class BacktestService:
             on_notice=self._worker_notice,
         )
         self._notes: set[asyncio.Future[Any]] = set()  # chat notes about the workers
+        #: walk-forward, universe and portfolio runs (research/)
+        self.research = ResearchRuns(self)
 
     async def start(self) -> None:
         """Settle the runs a dead server left, then start the workers (a start-up hook)."""
@@ -97,9 +107,15 @@ class BacktestService:
         return wanted
 
     # ------------------------------------------------------------------ running
+    def prepare(self, req: StartRun) -> Any:
+        """A request resolved and validated before any job (research kinds by their plans)."""
+        if req.kind in RESEARCH_KINDS:
+            return research_plans.prepare(self.resolve, req)
+        return self.resolve.prepare(req)
+
     async def run(
         self,
-        prepared: Prepared,
+        prepared: Any,
         session_id: str,
         *,
         run_id: str | None = None,
@@ -109,6 +125,8 @@ class BacktestService:
         """Run a prepared request to the end; returns its summary (``JobCancelled`` if
         cancelled)."""
         fields = {"run_id": run_id, "command": command, "started_by": started_by}
+        if prepared.kind in RESEARCH_KINDS:
+            return await self.research.run(prepared, session_id, **fields)
         if prepared.kind == "backtest":
             return await self.run_backtest(session_id, prepared.specs[0], **fields)
         if prepared.kind == "comparison":

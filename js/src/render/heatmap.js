@@ -7,7 +7,7 @@ import { formatMetric } from "./format.js";
 import { aggregate, divergingColor, scaleLimit, tickIndices } from "./heatgrid.js";
 
 const HEIGHT = 240;
-const MARGIN = { left: 48, right: 8, top: 6, bottom: 34 };
+const BASE_MARGIN = { left: 48, right: 8, top: 6, bottom: 34 };
 const MIN_CELL_PX = 3; // narrower cells are aggregated
 const FILTERED = "rgba(127, 127, 127, 0.28)";
 
@@ -35,10 +35,12 @@ export function describeCell(grid, metric, hit, clickable) {
 }
 
 /**
- * The heatmap of `grid` (see heatgrid.js) for `metric`; `onPick(row)` (optional) runs a cell.
+ * The heatmap of `grid` (see heatgrid.js) for `metric`; `onPick(row)` (optional) runs a cell;
+ * `left` (optional) widens the left margin for long y labels (e.g. symbols).
  * Returns {el, mount, update(grid), destroy}; the canvas is drawn on mount (it needs a width).
  */
-export function heatmap(grid, metric, onPick = null) {
+export function heatmap(grid, metric, onPick = null, left = null) {
+  const MARGIN = { ...BASE_MARGIN, left: left ?? BASE_MARGIN.left };
   const wrap = el("div", "cow-heatmap");
   const plot = el("div", "cow-heat-plot");
   const canvas = el("canvas", "cow-heat-canvas");

@@ -4,6 +4,7 @@ import { button, copyText, el } from "../dom.js";
 import { readoutText, tradeMarkers } from "./chartdata.js";
 import { chartBox, makeChart, PALETTE } from "./charts.js";
 import { compact, formatMetric, pct } from "./format.js";
+import { RESEARCH } from "./research.js";
 import { renderSweep } from "./sweep.js";
 import { comparisonTable, metricsTable, tableBox, tradesTable } from "./tables.js";
 
@@ -227,6 +228,7 @@ export function renderResult(result, onRun = null) {
   if (kind === "backtest") renderBacktest(card, result, charts);
   else if (kind === "comparison") renderComparison(card, result, charts);
   else if (kind === "sweep") renderSweep(card, result, onRun, charts);
+  else if (RESEARCH[kind]) RESEARCH[kind](card, result, onRun, charts);
   else {
     card.appendChild(el("div", "cow-card-title", `${kind || "result"} ${result.runId || ""}`));
     if (result.stats) card.appendChild(tableBox(metricsTable(result.stats)));

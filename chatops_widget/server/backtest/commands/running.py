@@ -40,7 +40,7 @@ from chatops_widget.server.router import command
 from .. import _format
 from ..errors import BacktestError, to_protocol
 from ..jobs.manager import JobCancelled
-from ..resolve import Prepared
+from ..research import format as research_format
 from ..service import BacktestService
 from ._args import (
     bad,
@@ -53,6 +53,7 @@ from ._args import (
     require_grid,
     translated,
 )
+from .research import research_request
 
 __all__ = ["USAGE", "RunCommands"]
 
@@ -60,10 +61,11 @@ __all__ = ["USAGE", "RunCommands"]
 ORDERS_USAGE = "[stop_loss=..] [take_profit=..] [trailing_stop=..] [size=.. | risk=.. | units=..]"
 #: The usage line of each command (shown by /help and in its errors).
 USAGE = {
-    "run_backtest": "/run_backtest <strategy | template> [symbol=..] [start=YYYY-MM-DD] "
-    f"[end=YYYY-MM-DD] [cash=..] [commission=..] [spread=..] {ORDERS_USAGE} [param=value ...]",
+    "run_backtest": "/run_backtest <strategy | template> [symbol=.. | symbols=A,B [weights=..] "
+    "[rebalance=..]] [start=YYYY-MM-DD] [end=YYYY-MM-DD] [cash=..] [commission=..] [spread=..] "
+    f"{ORDERS_USAGE} [param=value ...]",
     "compare_strategies": "/compare_strategies <strategy> <strategy> [...] "
-    f"[start=..] [end=..] {ORDERS_USAGE}",
+    f"[symbols=A,B,C | symbols=*] [start=..] [end=..] {ORDERS_USAGE}",
     "sweep": "/sweep <strategy | template> [symbol=..] param=lo:hi:step [param=a,b,c ...] "
     f"[start=..] [end=..] [split=YYYY-MM-DD] {ORDERS_USAGE}",
 }
@@ -80,6 +82,9 @@ _TEXT = {
     "backtest": _format.backtest_text,
     "comparison": _format.comparison_text,
     "sweep": _format.sweep_text,
+    "walkforward": research_format.walkforward_text,
+    "universe": research_format.universe_text,
+    "portfolio": research_format.portfolio_text,
 }
 _COMMON = {"start", "end", "cash", "commission", "spread", "run_id"}
 _TEMPLATES = ", ".join(sorted(engine.templates()))
@@ -152,7 +157,7 @@ class RunCommands:
 
     async def _from_text(self, ctx: CommandContext) -> CommandReply:
         req, run_id = self.request(ctx.command, ctx.session_id)
-        prepared = self.svc.resolve.prepare(req)
+        prepared = self.svc.prepare(req)
         return await self._execute(prepared, ctx.session_id, run_id, ctx.command.text, ctx.sid)
 
     def request(self, cmd: ParsedCommand, session_id: str) -> tuple[StartRun, str | None]:
@@ -164,6 +169,8 @@ class RunCommands:
         kind = _KINDS[cmd.name]
         usage = USAGE[cmd.name]
         template = self.svc.resolve.template_of(cmd.args[0]) if cmd.args else None
+        if "symbols" in cmd.options:  # a portfolio, or strategies across a universe
+            return research_request(cmd, session_id, template)
         if kind != "comparison" and len(cmd.args) > 1:
             check_bare_params(cmd.args[1:], template, sweep=kind == "sweep")
         if kind == "comparison" and len(cmd.args) < 2:
@@ -218,7 +225,7 @@ class RunCommands:
         if req.runId is not None and self._already_started(req, text):
             return {"runId": req.runId, "duplicate": True}
         try:
-            prepared = self.svc.resolve.prepare(req)
+            prepared = self.svc.prepare(req)
             run_id = self.svc.new_run_id(req.runId) or new_run_id()
         except BacktestError as exc:
             raise to_protocol(exc) from None
@@ -259,7 +266,7 @@ class RunCommands:
 
     # ------------------------------------------------------------------ both
     async def _execute(
-        self, prepared: Prepared, session_id: str, run_id: str | None, text: str, sid: str | None
+        self, prepared: Any, session_id: str, run_id: str | None, text: str, sid: str | None
     ) -> CommandReply:
         try:
             summary = await self.svc.run(
@@ -274,4 +281,12 @@ class RunCommands:
         job = self.svc.jobs.get(run_id)
         pct = job.progress if job else 0.0
         summary = {"kind": kind, "runId": run_id, "status": "cancelled", "progress": pct}
-        return CommandReply(summary, run_id=run_id, text=f"**{run_id}** cancelled at {pct:.0f}%.")
+        kept = getattr(exc, "summary", None) or {}  # e.g. a walk-forward's finished windows
+        summary.update(kept)
+        text = f"**{run_id}** cancelled at {pct:.0f}%."
+        if kept.get("partial"):
+            text += (
+                f" {kept['windowsDone']} of {kept['windowsTotal']} windows had finished: they are "
+                "stitched and kept (`RunFailed.partial` in Python)."
+            )
+        return CommandReply(summary, run_id=run_id, text=text)

@@ -358,7 +358,8 @@ class JobManager:
             if job.cancel_requested:
                 raise JobCancelled(job.run_id)
             await self._gather_or_cancel(job, tasks)
-        except JobCancelled:
+        except JobCancelled as exc:
+            exc.results = results  # type: ignore[attr-defined]  # finished chunks (None: not)
             await self.report(job, status="cancelled")
             raise
         except BaseException as exc:
