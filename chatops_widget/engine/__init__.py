@@ -50,6 +50,7 @@ from ._errors import (
     UnknownSymbolError,
 )
 from ._files import FileInfo, read_ohlcv_file
+from ._files import probe as probe_file
 from ._grid import expand_grid
 from ._metrics import STAT_NAMES, STATS, Stat, format_stat, stat_info
 from ._orders import Orders
@@ -91,6 +92,7 @@ __all__ = [
     "expand_grid",
     "format_stat",
     "get_template",
+    "probe_file",
     "read_ohlcv_file",
     "ref_cache",
     "register_template",

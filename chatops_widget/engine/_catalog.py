@@ -92,11 +92,15 @@ class DataCatalog:
 
         Raises :class:`DataError` naming the file if it cannot be read or lacks a column.
         """
-        self._ensure()
         path = Path(path)
-        sym = _clean_symbol(symbol or symbol_of(path) or path.stem)
-        info = probe(path)
-        self._put(sym, _Entry(source or str(path.parent), next(_revisions), file=info))
+        return self.add_probed(symbol or symbol_of(path) or path.stem, probe(path), source=source)
+
+    def add_probed(self, symbol: str, info: FileInfo, *, source: str | None = None) -> str:
+        """Add a file already probed (:func:`~chatops_widget.engine.probe_file`, e.g. in a
+        thread) as ``symbol``; returns the symbol."""
+        self._ensure()
+        sym = _clean_symbol(symbol)
+        self._put(sym, _Entry(source or str(info.path.parent), next(_revisions), file=info))
         return sym
 
     def add_folder(self, path: str | Path) -> list[str]:

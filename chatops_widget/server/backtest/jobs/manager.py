@@ -5,8 +5,11 @@ engine's numpy/pandas work holds the GIL often enough that threads would stall c
 ``mode="dask"``: a :class:`._dask_pool.DaskPool` on a Dask cluster, beyond one machine) and an
 ``asyncio.Semaphore`` with one slot per worker. A job is ``queued`` until its first task gets a
 slot, ``running`` while tasks execute, then ``completed``, ``failed`` or ``cancelled``. Long jobs
-(sweeps) are split into chunks: each chunk is one pool task, progress is the share of chunks done,
-and a cancel stops the job between chunks (a queued job is cancelled before it ever starts).
+(sweeps) are split into chunks (:mod:`.splitting`): each chunk is one pool task; a task reports
+how far it is from inside (:mod:`.context`), so progress is the share of the work done across
+the running tasks and rises smoothly, and a cancel stops the running tasks at their next check
+(an engine chunk: well within a second) and the job at once (a queued job is cancelled before
+it ever starts).
 Every status or progress change is reported through the ``on_update`` coroutine, on the loop;
 the first report (``queued``) goes out once the job's first task is in a worker (or waits for a
 slot), so announcing a run never delays its start.
@@ -37,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from chatops_widget.protocol import TERMINAL_STATUSES, new_run_id
 
+from .context import StateContext, TaskState, bind
 from .pool import WorkerDied, WorkerPool, map_shared
 
 if TYPE_CHECKING:
@@ -47,6 +51,10 @@ __all__ = ["Job", "JobCancelled", "JobManager"]
 log = logging.getLogger(__name__)
 
 TERMINAL = TERMINAL_STATUSES
+#: Seconds between two looks at the running tasks' progress (and at a cancel request).
+POLL = 0.05
+#: A job's progress is reported when it rose by this many percentage points (or a task ended).
+STEP = 0.5
 
 
 class JobCancelled(Exception):
@@ -132,12 +140,15 @@ class JobManager:
             pool = DaskPool(self.workers)  # address: $CHATOPS_DASK_SCHEDULER or a LocalCluster
             await pool.start()
             self._pool = pool
+            # as many tasks at once as the cluster has threads (its scheduler says how many)
+            self.workers = pool.size
+            self._slots = asyncio.Semaphore(self.workers)
         else:
             # spawn: the server may live in a thread of a Jupyter kernel, and fork()ing a
             # multi-threaded process can deadlock the child. Workers exit if the server dies.
             self._pool = WorkerPool(self.workers)
             await self._pool.start()
-        if warmup is not None:
+        if warmup is not None and self.mode != "dask":  # Dask workers warm up as they start
             futs = [self.background(warmup) for _ in range(self.workers)]
             task = asyncio.ensure_future(asyncio.gather(*futs, return_exceptions=True))
             self._tasks.add(task)
@@ -160,15 +171,20 @@ class JobManager:
         """True between :meth:`start` and :meth:`shutdown`."""
         return self._pool is not None or self._threads is not None
 
-    def background(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
-        """Run ``fn(*args)`` in the pool without taking a job slot (e.g. writing a result)."""
+    def background(
+        self, fn: Callable[..., Any], *args: Any, state: TaskState | None = None
+    ) -> asyncio.Future[Any]:
+        """Run ``fn(*args)`` in the pool without taking a job slot (e.g. writing a result);
+        ``state`` follows the task's progress and passes a cancel on (see :mod:`.context`)."""
         if isinstance(self._pool, WorkerPool):
-            return self._pool.submit(fn, *args)  # in a worker's pipe before this returns
+            return self._pool.submit(fn, *args, state=state)  # in a worker's pipe at once
         if self._pool is not None:
-            return asyncio.ensure_future(self._pool.run(fn, *args))
+            return asyncio.ensure_future(self._pool.run(fn, *args, state=state))
         if self._threads is not None:
             args = map_shared(args, lambda x: x.value)
-            return asyncio.get_running_loop().run_in_executor(self._threads, fn, *args)
+            ctx = StateContext(state or TaskState())
+            loop = asyncio.get_running_loop()
+            return loop.run_in_executor(self._threads, _bound, ctx, fn, *args)
         raise RuntimeError("JobManager.start() was not called")
 
     # ------------------------------------------------------------------ jobs
@@ -270,9 +286,11 @@ class JobManager:
     ) -> list[Any]:
         """Run ``fn(chunk, *args)`` for every chunk in the pool, at most ``parallel`` at once.
 
-        Returns the results in chunk order. Progress rises from 0 to 100 with each finished chunk.
-        Raises :class:`JobCancelled` (job status ``cancelled``) if a cancel arrives, or re-raises
-        the first task's exception (job status ``failed``).
+        Returns the results in chunk order. Progress rises from 0 to 100 with the work done:
+        finished chunks plus what the running ones report (:mod:`.context`). Raises
+        :class:`JobCancelled` (job status ``cancelled``) if a cancel arrives -- the running
+        tasks are told to stop -- or re-raises the first task's exception (job status
+        ``failed``).
         """
         if not self.running or self._slots is None:
             raise RuntimeError("JobManager.start() was not called")
@@ -281,6 +299,13 @@ class JobManager:
         limit = max(1, min(parallel or self.workers, self.workers))
         gate = asyncio.Semaphore(limit)
         done = 0
+        states = [TaskState() for _ in range(total)]
+
+        def share() -> float:
+            """The share of the job's work done, in percent."""
+            if isinstance(self._pool, WorkerPool):
+                self._pool.poll()
+            return 100.0 * sum(s.fraction for s in states) / max(total, 1)
 
         async def one(i: int) -> None:
             nonlocal done
@@ -288,7 +313,7 @@ class JobManager:
                 if job.cancel_requested:
                     raise JobCancelled(job.run_id)
                 t0 = time.perf_counter()
-                task = self.background(fn, chunks[i], *args)
+                task = self.background(fn, chunks[i], *args, state=states[i])
                 try:
                     if job.status != "running":
                         try:  # the task goes to a worker first, the event overlaps it
@@ -298,11 +323,15 @@ class JobManager:
                             task.cancel()
                             raise
                     results[i] = await self._submit(task)
+                except asyncio.CancelledError:
+                    states[i].cancel()  # the running task stops at its next check
+                    raise
                 finally:
                     job.engine_seconds += time.perf_counter() - t0
+            states[i].advance(1.0)
             done += 1
             if done < total:
-                await self.report(job, progress=100.0 * done / total)
+                await self.report(job, progress=share())
 
         tasks = [asyncio.ensure_future(one(i)) for i in range(total)]
         try:
@@ -310,7 +339,7 @@ class JobManager:
             await self.announce(job)
             if job.cancel_requested:
                 raise JobCancelled(job.run_id)
-            await self._gather_or_cancel(job, tasks)
+            await self._gather_or_cancel(job, tasks, share)
         except JobCancelled:
             await self.report(job, status="cancelled")
             raise
@@ -320,18 +349,23 @@ class JobManager:
             raise
         return results
 
-    async def _gather_or_cancel(self, job: Job, tasks: list[asyncio.Task[Any]]) -> None:
+    async def _gather_or_cancel(
+        self, job: Job, tasks: list[asyncio.Task[Any]], share: Callable[[], float]
+    ) -> None:
         pending: set[asyncio.Task[Any]] = set(tasks)
         try:
             while pending:
                 finished, pending = await asyncio.wait(
-                    pending, timeout=0.05, return_when=asyncio.FIRST_EXCEPTION
+                    pending, timeout=POLL, return_when=asyncio.FIRST_EXCEPTION
                 )
                 for t in finished:
                     if (exc := t.exception()) is not None:
                         raise exc
                 if job.cancel_requested and pending:
                     raise JobCancelled(job.run_id)
+                now = share()
+                if pending and job.status == "running" and now >= job.progress + STEP:
+                    await self.report(job, progress=min(now, 99.9))
         finally:
             for t in pending:
                 t.cancel()
@@ -344,6 +378,12 @@ class JobManager:
         except WorkerDied:
             log.error("a worker process died during a job; a new one was started")
             raise RuntimeError("a worker process died while running this job") from None
+
+
+def _bound(ctx: StateContext, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` on a job thread, with ``ctx`` as its task context."""
+    with bind(ctx):
+        return fn(*args)
 
 
 def _describe(exc: BaseException) -> str:

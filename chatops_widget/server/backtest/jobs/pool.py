@@ -6,7 +6,11 @@ machine, vs 2.6 ms for a pipe the loop watches with ``add_reader``), and it cann
 workers to exit when the server is SIGKILLed (ours watch their parent). Messages are pickled
 ``(fn, args)`` calls and ``(ok, value)`` answers, each preceded by an 8-byte size; big ones are
 written/read in a helper thread so the loop never blocks on a pipe. Arguments wrapped in
-:class:`Shared` (e.g. a symbol's OHLCV frame) cross the pipe once per worker.
+:class:`Shared` (e.g. a symbol's OHLCV frame) cross the pipe once per worker. Each worker also
+shares three numbers with the pool (``[task number, fraction done, task number to cancel]``,
+:class:`.context.ShmContext`): a task reports its progress there, :meth:`WorkerPool.poll` reads
+it into the task's :class:`.context.TaskState`, and cancelling that state tells the task to
+stop at its next check -- no message has to wait behind the running task in the pipe.
 
 Example:
     >>> import asyncio, operator
@@ -38,6 +42,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
+
+from .context import ShmContext, TaskContext, TaskState, bind
 
 __all__ = ["Shared", "WorkerDied", "WorkerPool", "map_shared"]
 
@@ -100,8 +106,9 @@ def _watch_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _worker_main(conn: Connection, parent_pid: int) -> None:
-    """Worker loop: receive ``(fn, args)``, answer ``(True, result)`` or ``(False, exception)``."""
+def _worker_main(conn: Connection, parent_pid: int, shm: Any = None) -> None:
+    """Worker loop: receive ``(fn, args)``, answer ``(True, result)`` or ``(False, exception)``;
+    ``shm`` is the task's progress/cancel channel (see :class:`.context.ShmContext`)."""
     _watch_parent(parent_pid)
     cache: OrderedDict[Hashable, Any] = OrderedDict()
 
@@ -121,7 +128,10 @@ def _worker_main(conn: Connection, parent_pid: int) -> None:
             return
         try:
             args = map_shared(args, resolve)
-            answer = pickle.dumps((True, fn(*args)), protocol=pickle.HIGHEST_PROTOCOL)
+            ctx = ShmContext(shm, shm[0]) if shm is not None else TaskContext()
+            with bind(ctx):
+                result = fn(*args)
+            answer = pickle.dumps((True, result), protocol=pickle.HIGHEST_PROTOCOL)
         except BaseException as exc:
             try:
                 answer = pickle.dumps((False, exc), protocol=pickle.HIGHEST_PROTOCOL)
@@ -164,8 +174,14 @@ def without_parent_main() -> Iterator[None]:
 class _Worker:
     def __init__(self, ctx: Any) -> None:
         self.conn, child = ctx.Pipe()
+        self.shm = ctx.RawArray("d", 3)  # [task number, fraction, task number to cancel]
+        self.number = 0.0
+        self.state: TaskState | None = None
         self.proc = ctx.Process(
-            target=_worker_main, args=(child, os.getpid()), daemon=True, name="chatops-worker"
+            target=_worker_main,
+            args=(child, os.getpid(), self.shm),
+            daemon=True,
+            name="chatops-worker",
         )
         with without_parent_main():
             self.proc.start()
@@ -201,8 +217,11 @@ class WorkerPool:
         self._loop.add_reader(w.conn.fileno(), self._readable, w)
         self._idle.put_nowait(w)
 
-    async def run(self, fn: Any, *args: Any) -> Any:
-        """Run ``fn(*args)`` in a worker; its exception is re-raised (or :class:`WorkerDied`)."""
+    async def run(self, fn: Any, *args: Any, state: TaskState | None = None) -> Any:
+        """Run ``fn(*args)`` in a worker; its exception is re-raised (or :class:`WorkerDied`).
+
+        ``state`` (optional) receives the task's progress (:meth:`poll`) and passes its cancel
+        on to the running task."""
         if self._idle is None or self._loop is None:
             raise RuntimeError("WorkerPool.start() was not called")
         if self.broken:
@@ -212,13 +231,34 @@ class WorkerPool:
             self._idle.put_nowait(_BROKEN)  # for the next waiter
             raise WorkerDied(self.broken or "the pool is broken")
         if w not in self._workers:  # replaced meanwhile
-            return await self.run(fn, *args)
+            return await self.run(fn, *args, state=state)
         data = self._pack(w, fn, args)
+        self._assign(w, state)
         if len(data) > _BIG:
             return await asyncio.shield(await self._send_big(w, data))
         return await asyncio.shield(self._send(w, data))
 
-    def submit(self, fn: Any, *args: Any) -> asyncio.Future[Any]:
+    def _assign(self, w: _Worker, state: TaskState | None) -> None:
+        """Number the task ``w`` gets next and connect ``state`` to it."""
+        w.number += 1
+        w.shm[0], w.shm[1] = w.number, 0.0
+        w.state = state
+        if state is not None:
+            number = w.number
+
+            def cancel() -> None:
+                if w.number == number and w.state is state:
+                    w.shm[2] = number
+
+            state.on_cancel(cancel)
+
+    def poll(self) -> None:
+        """Copy each running task's progress into its :class:`TaskState`."""
+        for w in self._workers:
+            if w.state is not None and w.shm[0] == w.number:
+                w.state.advance(w.shm[1])
+
+    def submit(self, fn: Any, *args: Any, state: TaskState | None = None) -> asyncio.Future[Any]:
         """Like :meth:`run`, but if a worker is idle the task is in its pipe when this returns
         (no loop iteration in between); the returned future holds the answer."""
         if self._idle is None or self._loop is None:
@@ -232,10 +272,11 @@ class WorkerPool:
             if w not in self._workers:  # replaced meanwhile
                 continue
             data = self._pack(w, fn, args)
+            self._assign(w, state)
             if len(data) > _BIG:
                 return asyncio.ensure_future(self._answer_big(w, data))
             return self._send(w, data)
-        return asyncio.ensure_future(self.run(fn, *args))
+        return asyncio.ensure_future(self.run(fn, *args, state=state))
 
     def _pack(self, w: _Worker, fn: Any, args: tuple[Any, ...]) -> bytes:
         def swap(x: Shared | _Ref) -> Shared | _Ref:
@@ -291,7 +332,9 @@ class WorkerPool:
 
     def _deliver(self, w: _Worker, data: bytes) -> None:
         ok, value = pickle.loads(data)
-        fut, w.future = w.future, None
+        if w.state is not None and ok:
+            w.state.advance(1.0)
+        fut, w.future, w.state = w.future, None, None
         assert self._idle is not None
         self._idle.put_nowait(w)
         if fut is not None and not fut.done():
