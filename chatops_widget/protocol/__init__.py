@@ -4,7 +4,8 @@ share -- events, payload models, error codes, run statuses and kinds, id pattern
 Event names are the seed's (``joinSession``, ``sendMessage``, ``executeCommand``,
 ``backtestProgress``, ``commandResult`` ...), so the seed's React front end can talk to our
 server unchanged; ``startRun``, ``getResult``, ``getRuns``, ``getStrategies`` and
-``uploadData`` are ours. Every client -> server event is acknowledged (socket.io ack) with an
+``uploadData`` (and the chunked ``uploadStart``/``uploadChunk``/``uploadFinish``/``uploadAbort``)
+are ours. Every client -> server event is acknowledged (socket.io ack) with an
 :class:`Ack`: ``{"ok": true, ...}`` or ``{"ok": false, "error": {"code", "message"}}``.
 
 Payloads are validated with pydantic; :func:`parse` turns any validation failure into a
@@ -12,7 +13,8 @@ Payloads are validated with pydantic; :func:`parse` turns any validation failure
 
 - ``_constants.py`` -- names, codes, statuses, patterns and limits (plain data);
 - ``_models.py`` -- the pydantic models of the events, :func:`parse`, :class:`ProtocolError`;
-- ``_runs.py`` -- :class:`StartRun`, a run as a typed request.
+- ``_runs.py`` -- :class:`StartRun`, a run as a typed request;
+- ``_uploads.py`` -- chunked uploads of a frame of any size (:class:`UploadStart` ...).
 
 Example:
     >>> parse(ExecuteCommand, {"sessionId": "session_1", "command": "/help"}).command
@@ -36,7 +38,9 @@ from ._constants import (
     MAX_CONTENT_CHARS,
     MAX_GRID_VALUES,
     MAX_RUN_TARGETS,
+    MAX_STREAM_BYTES,
     MAX_UPLOAD_BYTES,
+    MAX_UPLOAD_CHUNK_BYTES,
     NAMESPACE,
     RESULT_KINDS,
     RUN_ID_PATTERN,
@@ -45,6 +49,8 @@ from ._constants import (
     SOCKETIO_PATH,
     SYMBOL_PATTERN,
     TERMINAL_STATUSES,
+    UPLOAD_CHUNK_BYTES,
+    UPLOAD_ID_PATTERN,
     ClientEvent,
     ErrorCode,
     ResultKind,
@@ -76,6 +82,7 @@ from ._models import (
     utc_now,
 )
 from ._runs import StartRun
+from ._uploads import UploadAbort, UploadChunk, UploadFinish, UploadStart, check_upload_id
 
 ProtocolError.__module__ = __name__  # shown as chatops_widget.protocol.ProtocolError
 
@@ -86,7 +93,9 @@ __all__ = [
     "MAX_CONTENT_CHARS",
     "MAX_GRID_VALUES",
     "MAX_RUN_TARGETS",
+    "MAX_STREAM_BYTES",
     "MAX_UPLOAD_BYTES",
+    "MAX_UPLOAD_CHUNK_BYTES",
     "NAMESPACE",
     "RESULT_KINDS",
     "RUN_ID_PATTERN",
@@ -95,6 +104,8 @@ __all__ = [
     "SOCKETIO_PATH",
     "SYMBOL_PATTERN",
     "TERMINAL_STATUSES",
+    "UPLOAD_CHUNK_BYTES",
+    "UPLOAD_ID_PATTERN",
     "Ack",
     "BacktestProgress",
     "ChatMessage",
@@ -116,8 +127,13 @@ __all__ = [
     "SendMessage",
     "ServerEvent",
     "StartRun",
+    "UploadAbort",
+    "UploadChunk",
     "UploadData",
+    "UploadFinish",
+    "UploadStart",
     "check_symbol",
+    "check_upload_id",
     "frontend_constants",
     "new_message_id",
     "new_run_id",
@@ -138,6 +154,8 @@ def frontend_constants() -> dict[str, Any]:
             "maxContentChars": MAX_CONTENT_CHARS,
             "maxCommandChars": MAX_COMMAND_CHARS,
             "maxUploadBytes": MAX_UPLOAD_BYTES,
+            "maxStreamBytes": MAX_STREAM_BYTES,
+            "uploadChunkBytes": UPLOAD_CHUNK_BYTES,
         },
         "runStatuses": list(RUN_STATUSES),
         "terminalStatuses": sorted(TERMINAL_STATUSES),

@@ -21,7 +21,11 @@ __all__ = [
     "MAX_CONTENT_CHARS",
     "MAX_GRID_VALUES",
     "MAX_RUN_TARGETS",
+    "MAX_STREAM_BYTES",
     "MAX_UPLOAD_BYTES",
+    "MAX_UPLOAD_CHUNK_BYTES",
+    "UPLOAD_CHUNK_BYTES",
+    "UPLOAD_ID_PATTERN",
     "NAMESPACE",
     "RESULT_KINDS",
     "RUN_ID_PATTERN",
@@ -57,6 +61,16 @@ MAX_COMMAND_CHARS = 2_000
 #: uvicorn's 16 MiB WebSocket message limit. Bigger data goes in the server's
 #: ``<data-dir>/data`` folder as ``<SYMBOL>.parquet`` or ``.csv``.
 MAX_UPLOAD_BYTES = 15 * 1024 * 1024
+#: A bigger frame goes in chunks (``uploadStart``, ``uploadChunk`` ..., ``uploadFinish``): the
+#: Arrow IPC stream of the frame, one record batch (~``UPLOAD_CHUNK_BYTES``) per chunk, each
+#: at most ``MAX_UPLOAD_CHUNK_BYTES`` -- well under the socket.io/WebSocket message limit
+#: (32 MiB). The whole stream may be up to ``MAX_STREAM_BYTES`` (about 300M bars).
+UPLOAD_CHUNK_BYTES = 4 * 1024 * 1024
+MAX_UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024
+MAX_STREAM_BYTES = 16 * 1024**3
+#: Upload ids (chosen by the client, so it can resume after a reconnect): ``up_`` + 8-64 of
+#: ``[A-Za-z0-9]``.
+UPLOAD_ID_PATTERN = r"^up_[A-Za-z0-9]{8,64}$"
 #: Most strategies in one ``startRun`` (a comparison), and values of one swept parameter.
 MAX_RUN_TARGETS = 20
 MAX_GRID_VALUES = 10_000
@@ -84,6 +98,10 @@ class ClientEvent(str, Enum):
     GET_RUNS = "getRuns"
     GET_STRATEGIES = "getStrategies"
     UPLOAD_DATA = "uploadData"
+    UPLOAD_START = "uploadStart"
+    UPLOAD_CHUNK = "uploadChunk"
+    UPLOAD_FINISH = "uploadFinish"
+    UPLOAD_ABORT = "uploadAbort"
 
 
 class ServerEvent(str, Enum):
