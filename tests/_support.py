@@ -23,7 +23,7 @@ def reachable(url: str) -> bool:
         return False
 
 
-def exit_at_once(conn, parent_pid) -> None:
+def exit_at_once(conn, parent_pid, *rest) -> None:
     """A worker-process target that exits at once (a broken worker environment)."""
     import os
 

@@ -22,7 +22,9 @@ Public API:
 - stats: :data:`STATS` (name, label, unit, description, formula of every stat; plain data for
   the server and the front end), :func:`stat_info`, :func:`format_stat`, :data:`STAT_NAMES`;
 - data: :data:`catalog` (the process-wide :class:`DataCatalog`, pre-filled with the bundled
-  synthetic sample), :func:`sample_catalog`, :func:`validate_ohlcv`;
+  synthetic sample; files are listed from their metadata and read when used, within a byte
+  budget), :func:`sample_catalog`, :func:`validate_ohlcv`, :class:`DataRef` (a file's bars by
+  reference, for other processes);
 - errors: :class:`EngineError` (a ``ValueError``) and its subclasses (:class:`RuleError`
   points at the character of a bad rule).
 
@@ -41,7 +43,9 @@ Example:
 from __future__ import annotations
 
 from ._backtest import DEFAULT_CASH, backtest, validate_costs
-from ._data import DataCatalog, _DefaultCatalog, read_ohlcv_file, sample_catalog, validate_ohlcv
+from ._cache import DEFAULT_CACHE_BYTES, DataRef, FrameCache, ref_cache
+from ._catalog import DataCatalog, _DefaultCatalog, sample_catalog
+from ._data import validate_ohlcv
 from ._errors import (
     DataError,
     EngineError,
@@ -52,6 +56,8 @@ from ._errors import (
     UnknownSymbolError,
     WalkForwardCancelled,
 )
+from ._files import FileInfo, read_ohlcv_file
+from ._files import probe as probe_file
 from ._grid import expand_grid
 from ._metrics import STAT_NAMES, STATS, Stat, format_stat, stat_info
 from ._orders import Orders
@@ -72,6 +78,7 @@ catalog: DataCatalog = _DefaultCatalog()
 """The process-wide catalog; holds the bundled sample (loaded on first use)."""
 
 __all__ = [
+    "DEFAULT_CACHE_BYTES",
     "DEFAULT_CASH",
     "MAX_SYMBOLS",
     "STATS",
@@ -79,7 +86,10 @@ __all__ = [
     "BacktestResult",
     "DataCatalog",
     "DataError",
+    "DataRef",
     "EngineError",
+    "FileInfo",
+    "FrameCache",
     "Orders",
     "Param",
     "ParamError",
@@ -104,7 +114,9 @@ __all__ = [
     "get_template",
     "make_windows",
     "parse_period",
+    "probe_file",
     "read_ohlcv_file",
+    "ref_cache",
     "register_template",
     "sample_catalog",
     "split_index",

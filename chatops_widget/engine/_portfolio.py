@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ._backtest import DEFAULT_CASH, run_sim, validate_costs
-from ._data import DataCatalog
+from ._catalog import DataCatalog
 from ._errors import EngineError, ParamError
 from ._metrics import STAT_NAMES, STATS
 from ._orders import Orders

@@ -78,7 +78,8 @@ def column_stats(bars: Bars, sim: Sim, cash: float) -> dict[str, FloatArray]:
         out["turnover"] = np.where(
             (mean_eq > 0) & (years > 0), out.pop("_traded") / mean_eq / max(years, 1e-12), np.nan
         )
-    return {name: out[name] for name in STAT_NAMES}
+    # copies: a view (e.g. the last equity column) would keep the whole (k, n) matrix alive
+    return {name: np.array(out[name]) for name in STAT_NAMES}
 
 
 def _drawdown_periods(bars: Bars, ratio: FloatArray, k: int, n: int) -> dict[str, FloatArray]:

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -33,7 +34,16 @@ from ._stats import column_stats
 from ._templates import Combo, StrategyBase
 from ._types import FloatArray
 
-__all__ = ["sweep"]
+__all__ = ["CHUNK_CELLS", "PARALLEL_CELLS", "sweep", "sweep_plan"]
+
+#: Cells (combinations x bars) simulated at once: bounds a chunk's memory (~80 bytes per cell
+#: at its peak, so ~20 MB, or one combination of a long series) whatever the grid's size, and
+#: keeps the matrices about cache-sized (faster than bigger chunks on 10k bars).
+CHUNK_CELLS = 1 << 18
+MAX_CHUNK = 256  # combinations per chunk, at most
+#: Below this many cells in all (about 0.1 s of work), a sweep stays on the calling thread:
+#: threads would cost more than they bring.
+PARALLEL_CELLS = 1 << 22
 
 Progress = Callable[[int, int], Any]
 Cancel = Callable[[], bool] | threading.Event
@@ -57,8 +67,8 @@ def sweep(
     spread: float = 0.0,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
-    chunk_size: int = 64,
-    workers: int = 1,
+    chunk_size: int | None = None,
+    workers: int | None = None,
     split: Any = None,
     **orders: Any,
 ) -> pd.DataFrame:
@@ -67,11 +77,15 @@ def sweep(
     ``grid`` is a dict of lists (cartesian product) or a list of param dicts. Combinations the
     strategy forbids (``fast >= slow``) or that need more bars than the data has are skipped;
     a bad name, type or range raises :class:`ParamError`. Work is vectorized across
-    combinations in chunks of ``chunk_size`` columns; after each chunk ``progress(done, total)``
-    is called and ``cancel`` (a callable returning True, or a ``threading.Event``) is checked:
-    if set, :class:`SweepCancelled` is raised with ``.partial`` holding the finished rows.
-    ``workers > 1`` simulates that many chunks concurrently on threads (numpy releases the
-    GIL); progress and cancellation still happen in chunk order on the calling thread.
+    combinations in chunks of ``chunk_size`` combinations (default: about :data:`CHUNK_CELLS`
+    combinations x bars, so memory does not grow with the grid); after each chunk
+    ``progress(done, total)`` is called and ``cancel`` (a callable returning True, or a
+    ``threading.Event``) is checked: if set, :class:`SweepCancelled` is raised with
+    ``.partial`` holding the finished rows. ``workers`` chunks are simulated concurrently on
+    threads (numpy releases the GIL); the default uses every core the process may run on once
+    the grid has :data:`PARALLEL_CELLS` cells or more, and one thread below that. Progress and
+    cancellation happen in chunk order on the calling thread either way, and the rows are the
+    same.
 
     Order settings (``stop_loss``, ``take_profit``, ``trailing_stop``, ``trailing_atr``,
     ``size``, ``risk``, ``units``, ``whole_units``) are those of :func:`backtest` and apply to
@@ -105,8 +119,10 @@ def sweep(
             f"{', '.join(Orders.__dataclass_fields__)}"
         )
     order = Orders.from_kwargs(**orders)
-    if not isinstance(chunk_size, int) or chunk_size < 1:
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
         raise EngineError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    if workers is not None:
+        _workers(workers)
     tpl, bars, _ = prepare(data, strategy)
     if split is not None:
         cut = split_index(bars.index, split)
@@ -133,7 +149,7 @@ def sweep(
             f"forbidden, e.g. fast >= slow or a window longer than the {bars.n} bars)"
         )
     total = len(combos)
-    workers = _workers(workers)
+    chunk_size, workers = sweep_plan(total, bars.n, chunk_size, workers)
     parts: list[dict[str, FloatArray]] = []
     done = 0
 
@@ -181,6 +197,33 @@ class _Now:
 
     def result(self) -> dict[str, FloatArray]:
         return self._value
+
+
+def sweep_plan(
+    combos: int, bars: int, chunk_size: int | None = None, workers: int | None = None
+) -> tuple[int, int]:
+    """``(chunk_size, workers)`` that :func:`sweep` uses for ``combos`` combinations on ``bars``
+    bars (``None`` picks the default; see :data:`CHUNK_CELLS` and :data:`PARALLEL_CELLS`).
+
+    >>> sweep_plan(1_225, 10_000, workers=None)[0], sweep_plan(25, 10_000)[1]
+    (26, 1)
+    >>> sweep_plan(10_000, 1_000_000, workers=1)
+    (1, 1)
+    """
+    if chunk_size is None:
+        chunk_size = max(1, min(MAX_CHUNK, CHUNK_CELLS // max(bars, 1)))
+    chunks = -(-combos // chunk_size)
+    if workers is None:
+        workers = available_cores() if combos * bars >= PARALLEL_CELLS else 1
+    return chunk_size, max(1, min(_workers(workers), chunks))
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _workers(workers: int) -> int:

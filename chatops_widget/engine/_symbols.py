@@ -24,7 +24,8 @@ from typing import Any
 
 import pandas as pd
 
-from ._data import DataCatalog, validate_ohlcv
+from ._catalog import DataCatalog
+from ._data import validate_ohlcv
 from ._errors import DataError, UnknownSymbolError
 
 __all__ = ["MAX_SYMBOLS", "symbol_frames"]

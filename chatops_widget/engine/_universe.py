@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from ._backtest import DEFAULT_CASH, run_sim, validate_costs
-from ._data import DataCatalog
+from ._catalog import DataCatalog
 from ._errors import EngineError, SweepCancelled
 from ._metrics import STAT_NAMES, stat_info
 from ._orders import Orders

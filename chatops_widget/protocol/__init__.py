@@ -4,7 +4,8 @@ share -- events, payload models, error codes, run statuses and kinds, id pattern
 Event names are the seed's (``joinSession``, ``sendMessage``, ``executeCommand``,
 ``backtestProgress``, ``commandResult`` ...), so the seed's React front end can talk to our
 server unchanged; ``startRun``, ``getResult``, ``getRuns``, ``getStrategies``, ``getSessions`` and
-``uploadData`` are ours. Every client -> server event is acknowledged (socket.io ack) with an
+``uploadData`` (and the chunked ``uploadStart``/``uploadChunk``/``uploadFinish``/``uploadAbort``)
+are ours. Every client -> server event is acknowledged (socket.io ack) with an
 :class:`Ack`: ``{"ok": true, ...}`` or ``{"ok": false, "error": {"code", "message"}}``.
 
 Payloads are validated with pydantic; :func:`parse` turns any validation failure into a
@@ -12,7 +13,8 @@ Payloads are validated with pydantic; :func:`parse` turns any validation failure
 
 - ``_constants.py`` -- names, codes, statuses, patterns and limits (plain data);
 - ``_models.py`` -- the pydantic models of the events, :func:`parse`, :class:`ProtocolError`;
-- ``_runs.py`` -- :class:`StartRun`, a run as a typed request.
+- ``_runs.py`` -- :class:`StartRun`, a run as a typed request;
+- ``_uploads.py`` -- chunked uploads of a frame of any size (:class:`UploadStart` ...).
 
 Example:
     >>> parse(ExecuteCommand, {"sessionId": "session_1", "command": "/help"}).command
@@ -42,7 +44,9 @@ from ._constants import (
     MAX_RUN_SYMBOLS,
     MAX_RUN_TARGETS,
     MAX_SEQ,
+    MAX_STREAM_BYTES,
     MAX_UPLOAD_BYTES,
+    MAX_UPLOAD_CHUNK_BYTES,
     NAMESPACE,
     RATE_LIMITS,
     RESULT_KINDS,
@@ -53,6 +57,8 @@ from ._constants import (
     SOCKETIO_PATH,
     SYMBOL_PATTERN,
     TERMINAL_STATUSES,
+    UPLOAD_CHUNK_BYTES,
+    UPLOAD_ID_PATTERN,
     ClientEvent,
     ErrorCode,
     ResultKind,
@@ -83,6 +89,7 @@ from ._models import (
 )
 from ._research import RESEARCH_KINDS, ResearchFields
 from ._runs import ORDER_OPTIONS, RunOrders, StartRun
+from ._uploads import UploadAbort, UploadChunk, UploadFinish, UploadStart, check_upload_id
 
 ProtocolError.__module__ = __name__  # shown as chatops_widget.protocol.ProtocolError
 
@@ -99,7 +106,9 @@ __all__ = [
     "MAX_RUN_SYMBOLS",
     "MAX_RUN_TARGETS",
     "MAX_SEQ",
+    "MAX_STREAM_BYTES",
     "MAX_UPLOAD_BYTES",
+    "MAX_UPLOAD_CHUNK_BYTES",
     "NAMESPACE",
     "ORDER_OPTIONS",
     "RATE_LIMITS",
@@ -112,6 +121,8 @@ __all__ = [
     "SOCKETIO_PATH",
     "SYMBOL_PATTERN",
     "TERMINAL_STATUSES",
+    "UPLOAD_CHUNK_BYTES",
+    "UPLOAD_ID_PATTERN",
     "Ack",
     "BacktestProgress",
     "ChatMessage",
@@ -136,8 +147,13 @@ __all__ = [
     "SendMessage",
     "ServerEvent",
     "StartRun",
+    "UploadAbort",
+    "UploadChunk",
     "UploadData",
+    "UploadFinish",
+    "UploadStart",
     "check_symbol",
+    "check_upload_id",
     "frontend_constants",
     "new_message_id",
     "new_run_id",
@@ -158,6 +174,8 @@ def frontend_constants() -> dict[str, Any]:
             "maxContentChars": MAX_CONTENT_CHARS,
             "maxCommandChars": MAX_COMMAND_CHARS,
             "maxUploadBytes": MAX_UPLOAD_BYTES,
+            "maxStreamBytes": MAX_STREAM_BYTES,
+            "uploadChunkBytes": UPLOAD_CHUNK_BYTES,
         },
         "runStatuses": list(RUN_STATUSES),
         "terminalStatuses": sorted(TERMINAL_STATUSES),

@@ -27,7 +27,9 @@ __all__ = [
     "MAX_RUN_SYMBOLS",
     "MAX_RUN_TARGETS",
     "MAX_SEQ",
+    "MAX_STREAM_BYTES",
     "MAX_UPLOAD_BYTES",
+    "MAX_UPLOAD_CHUNK_BYTES",
     "NAMESPACE",
     "RATE_LIMITS",
     "RESULT_KINDS",
@@ -38,6 +40,8 @@ __all__ = [
     "SOCKETIO_PATH",
     "SYMBOL_PATTERN",
     "TERMINAL_STATUSES",
+    "UPLOAD_CHUNK_BYTES",
+    "UPLOAD_ID_PATTERN",
     "ClientEvent",
     "ErrorCode",
     "ResultKind",
@@ -67,6 +71,16 @@ MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 #: Largest ``uploadData`` payload (the Arrow bytes): about 300,000 OHLCV bars. Bigger data goes
 #: in the server's ``<data-dir>/data`` folder as ``<SYMBOL>.parquet`` or ``.csv``.
 MAX_UPLOAD_BYTES = 15 * 1024 * 1024
+#: A bigger frame goes in chunks (``uploadStart``, ``uploadChunk`` ..., ``uploadFinish``): the
+#: Arrow IPC stream of the frame, one record batch (~``UPLOAD_CHUNK_BYTES``) per chunk, each
+#: at most ``MAX_UPLOAD_CHUNK_BYTES`` -- well under the socket.io/WebSocket message limit
+#: (32 MiB). The whole stream may be up to ``MAX_STREAM_BYTES`` (about 300M bars).
+UPLOAD_CHUNK_BYTES = 4 * 1024 * 1024
+MAX_UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024
+MAX_STREAM_BYTES = 16 * 1024**3
+#: Upload ids (chosen by the client, so it can resume after a reconnect): ``up_`` + 8-64 of
+#: ``[A-Za-z0-9]``.
+UPLOAD_ID_PATTERN = r"^up_[A-Za-z0-9]{8,64}$"
 #: Most strategies in one ``startRun`` (a comparison), and values of one swept parameter.
 MAX_RUN_TARGETS = 20
 MAX_GRID_VALUES = 10_000
@@ -120,6 +134,10 @@ class ClientEvent(str, Enum):
     GET_STRATEGIES = "getStrategies"
     GET_SESSIONS = "getSessions"
     UPLOAD_DATA = "uploadData"
+    UPLOAD_START = "uploadStart"
+    UPLOAD_CHUNK = "uploadChunk"
+    UPLOAD_FINISH = "uploadFinish"
+    UPLOAD_ABORT = "uploadAbort"
 
 
 class ServerEvent(str, Enum):

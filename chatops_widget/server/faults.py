@@ -71,6 +71,8 @@ def storage_error(exc: BaseException, what: str, where: str | Path) -> StorageEr
     ``None`` if it is no storage problem (then it is a bug and should propagate)."""
     if isinstance(exc, StorageError):
         return exc
+    if isinstance(exc, OSError) and exc.errno is None and "No space left" in str(exc):
+        return _full(what, where)  # e.g. pyarrow's IOError, which carries no errno
     if isinstance(exc, OSError) and exc.errno is not None:
         if exc.errno in _FULL:
             return _full(what, where)

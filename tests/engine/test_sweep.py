@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from chatops_widget.engine import EngineError, ParamError, SweepCancelled, sweep
+from chatops_widget.engine._sweep import CHUNK_CELLS, available_cores, sweep_plan
 
 
 def test_dict_grid_is_cartesian_and_skips_forbidden(alpha):
@@ -140,3 +142,67 @@ def test_split_cancel_keeps_the_finished_rows(alpha, after, period):
         assert exc.done == 12 and len(part) == 12 and part["oos_sharpe"].isna().all()
     else:
         assert exc.done == 28 and len(part) == 8 and part["oos_sharpe"].notna().all()
+
+
+def _long_walk(n: int, seed: int = 5) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.002, n)))
+    idx = pd.date_range("2001-01-01", periods=n, freq="min")
+    return pd.DataFrame(
+        {"Open": close, "High": close * 1.001, "Low": close * 0.999, "Close": close}, index=idx
+    )
+
+
+def test_a_big_grid_runs_on_every_core_with_the_rows_of_one_thread():
+    df = _long_walk(20_000)
+    grid = {"fast": list(range(3, 60, 3)), "slow": list(range(20, 200, 10))}
+    chunk, threads = sweep_plan(19 * 18, len(df))
+    assert chunk == CHUNK_CELLS // len(df) and threads == min(available_cores(), 100)
+    calls = []
+    parallel = sweep(df, "sma_cross", grid, commission=0.001, progress=lambda d, t: calls.append(d))
+    serial = sweep(df, "sma_cross", grid, commission=0.001, workers=1)
+    pd.testing.assert_frame_equal(parallel, serial)
+    assert calls == sorted(calls) and calls[-1] == len(serial) and len(calls) >= 20
+    # a small grid stays on the calling thread (threads would cost more than they bring)
+    assert sweep_plan(25, 10_000) == (26, 1)
+    assert sweep_plan(10_000, 1_000_000, workers=2) == (1, 2)
+
+
+def test_cancel_stops_a_threaded_sweep_within_a_second():
+    df = _long_walk(200_000)
+    grid = {"fast": list(range(2, 40)), "slow": list(range(50, 90))}  # 1,520 combinations
+    stop = threading.Event()
+    seen: list[tuple[int, float]] = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append((done, time.perf_counter()))
+        if done >= 3:
+            stop.set()
+
+    t0 = time.perf_counter()
+    with pytest.raises(SweepCancelled) as err:
+        sweep(df, "sma_cross", grid, progress=progress, cancel=stop, workers=2)
+    cancelled_at = seen[-1][1]
+    assert time.perf_counter() - cancelled_at < 1.0
+    # it stopped at the first chunk boundary after the cancel: no more than the chunks in flight
+    assert err.value.done == seen[-1][0] and err.value.done <= 3 + 2
+    assert len(err.value.partial) == err.value.done < err.value.total == 1_520
+    assert time.perf_counter() - t0 < 60
+
+
+def test_memory_of_a_sweep_does_not_grow_with_the_number_of_combinations():
+    import tracemalloc
+
+    df = _long_walk(100_000)
+
+    def peak(grid: dict) -> int:
+        tracemalloc.start()
+        try:
+            sweep(df, "rsi_reversion", grid, workers=1)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small = peak({"window": [14], "lower": [20, 25, 30], "upper": [70, 75]})
+    big = peak({"window": [14], "lower": list(range(10, 40)), "upper": list(range(60, 90))})
+    assert big < 1.5 * small + 2_000_000  # 900 combinations vs 6: only the result rows grow

@@ -2,9 +2,11 @@
 
 The service resolves what a command names -- a stored strategy or a template, a symbol, dates,
 params, costs, order settings -- into a :class:`RunSpec`; a rule strategy travels as its plain
-dict (``rule``), which the worker parses again; :meth:`RunSpec.task` is the plain dict a worker runs
-(:func:`._work.backtest_task`), with the symbol's frame wrapped in :class:`._pool.Shared` so each
-worker receives it once.
+dict (``rule``), which the worker parses again; :meth:`RunSpec.task` is the plain dict a worker
+runs (:func:`.jobs.tasks.backtest_task`). The bars travel by reference: a file's as an
+``engine.DataRef`` the worker reads itself (from the shared data folder and its own cache), a
+frame held only in the server's memory (the bundled sample) wrapped in :class:`.jobs.pool.Shared`,
+so each worker receives it once.
 
 Example:
     >>> spec = svc.backtest_spec("strategy_1", {"fast": "12"})   # doctest: +SKIP
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+import pandas as pd
 
 from chatops_widget import engine
 
@@ -39,6 +43,7 @@ class RunSpec:
     cash: float = engine.DEFAULT_CASH
     commission: float = 0.0
     spread: float = 0.0
+    #: the bars: an ``engine.DataRef`` (read by the worker) or the frame itself
     data: Any = field(default=None, repr=False)
     #: a rule strategy's ``RuleStrategy.to_dict()`` (None for a template)
     rule: dict[str, Any] | None = None
@@ -46,17 +51,29 @@ class RunSpec:
     orders: dict[str, Any] = field(default_factory=dict)
     #: the engine strategy (kept for validation here; workers rebuild it from ``rule``)
     strategy: Any = field(default=None, repr=False)
+    #: the bar times of the run (known here without reading the bars of a file)
+    index: pd.DatetimeIndex | None = field(default=None, repr=False)
+    revision: int = 0  # the catalog's revision of the symbol (changes when it is replaced)
+
+    @property
+    def bars(self) -> int:
+        """How many bars the run covers."""
+        return len(self.index) if self.index is not None else len(self.data)
+
+    def shipped(self) -> Any:
+        """The bars as a task carries them: the ``DataRef``, or the frame as :class:`Shared`."""
+        data = self.data
+        if isinstance(data, engine.DataRef):
+            return data
+        stamps = data.index.asi8
+        # the key: workers keep the frame, later runs on it send only this
+        key = (self.symbol, self.revision, len(data), int(stamps[0]), int(stamps[-1]))
+        return Shared(key, data)
 
     def task(self) -> dict[str, Any]:
-        df = self.data
-        # a cheap fingerprint: workers keep the frame, later runs on it send only this key
-        sums = df.to_numpy(dtype="float64").sum(axis=0).tolist()
-        stamps = df.index.asi8
-        revision = df.attrs.get("revision", 0)  # bumped when a symbol is (re-)uploaded
-        fingerprint = (self.symbol, revision, len(df), int(stamps[0]), int(stamps[-1]), *sums)
         return {
             "key": self.strategy_id or self.template,
-            "data": Shared(fingerprint, df),
+            "data": self.shipped(),
             "template": self.template,
             "params": self.params,
             "cash": self.cash,

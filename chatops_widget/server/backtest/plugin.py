@@ -72,7 +72,7 @@ class BacktestPlugin:
             )
         except (BacktestError, engine.EngineError, ValueError):
             return None
-        index = spec.data.index
+        index = spec.index if spec.index is not None else spec.data.index
         if not len(index):
             return None
         return spec.symbol, str(index[0].date()), str(index[-1].date())

@@ -87,17 +87,15 @@ class Prepared:
 class Resolver:
     """Lookups over one data catalog and strategy store (see the module docstring)."""
 
-    def __init__(
-        self, catalog: engine.DataCatalog, strategies: StrategyStore, revisions: dict[str, int]
-    ) -> None:
-        self.catalog, self.strategies, self.revisions = catalog, strategies, revisions
+    def __init__(self, catalog: engine.DataCatalog, strategies: StrategyStore) -> None:
+        self.catalog, self.strategies = catalog, strategies
 
     @classmethod
     def for_tests(cls) -> Resolver:
         """A resolver over the bundled sample and a throw-away strategy store."""
         import tempfile
 
-        return cls(engine.sample_catalog(), StrategyStore(tempfile.mkdtemp()), {})
+        return cls(engine.sample_catalog(), StrategyStore(tempfile.mkdtemp()))
 
     # ------------------------------------------------------------------ names
     def template(self, name: str) -> engine.Template:
@@ -149,8 +147,10 @@ class Resolver:
             return engine_strategy(s)
         return engine.templates().get(target.strip().lower())
 
-    def data(self, symbol: str, start: str | None, end: str | None) -> pd.DataFrame:
-        """The bars of ``symbol`` between ``start`` and ``end`` (its revision in ``attrs``)."""
+    def data(self, symbol: str, start: str | None, end: str | None) -> RunSpec:
+        """The bars of ``symbol`` between ``start`` and ``end``: a spec holding only the symbol,
+        its bars (by reference for a file: ``engine.DataRef``), their times and revision --
+        a file's bars are not read here."""
         sym = symbol.strip().upper()
         if sym not in self.catalog:
             syms = self.catalog.symbols()
@@ -159,12 +159,13 @@ class Resolver:
                 f"available: {', '.join(syms)} (see /data)"
             )
         try:
-            df = self.catalog.get(sym, start, end)
+            index = self.catalog.index(sym, start, end)
+            data: Any = self.catalog.ref(sym, start, end)
+            if data is None:  # a frame held in memory (the bundled sample)
+                data = self.catalog.get(sym, start, end)
         except engine.EngineError as exc:
             raise Invalid(str(exc)) from None
-        df.attrs["symbol"] = sym
-        df.attrs["revision"] = self.revisions.get(sym, 0)
-        return df
+        return RunSpec("", sym, {}, data=data, index=index, revision=self.catalog.revision(sym))
 
     # ------------------------------------------------------------------ runs
     def backtest_spec(
@@ -205,11 +206,12 @@ class Resolver:
                            commission, spread, strategy=tpl)  # fmt: skip
             wanted = merge_orders({}, orders or {})
         spec.orders = check_orders(wanted)
-        spec.data = self.data(spec.symbol, spec.start, spec.end)
-        spec.symbol = spec.data.attrs["symbol"]
+        bars = self.data(spec.symbol, spec.start, spec.end)
+        spec.symbol, spec.data, spec.index = bars.symbol, bars.data, bars.index
+        spec.revision = bars.revision
         try:
-            engine.Orders.from_kwargs(**spec.orders).check_bars(len(spec.data))
-            spec.params = tpl.validate(spec.params, len(spec.data))
+            engine.Orders.from_kwargs(**spec.orders).check_bars(spec.bars)
+            spec.params = tpl.validate(spec.params, spec.bars)
         except engine.EngineError as exc:
             raise Invalid(str(exc)) from None
         return spec
@@ -320,10 +322,10 @@ class Resolver:
         base = self.backtest_spec(s.id if s else tpl.name, {}, symbol=req.symbol, start=start,
                                   end=end, orders=orders, **money)  # fmt: skip
         split = check_date("split", req.split)
-        bars = len(base.data)
+        bars = base.bars
         if split is not None:  # each combination must fit the shorter of the two periods
             try:
-                cut = engine.split_index(base.data.index, split)
+                cut = engine.split_index(base.index, split)  # type: ignore[arg-type]
             except engine.EngineError as exc:
                 raise Invalid(str(exc)) from None
             bars = min(cut, bars - cut)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import os
 import time
 from typing import Any
@@ -30,14 +29,16 @@ from chatops_widget.protocol import (
     StartRun,
     new_run_id,
 )
-from chatops_widget.server.faults import StorageError
+from chatops_widget.server.faults import StorageError, storage_error
 from chatops_widget.server.host import Host
 
 from ._runspec import RunSpec
+from .data.watch import load_folder
 from .errors import Invalid, NotFound, StorageFailed, WorkerLost, did_you_mean
 from .jobs import tasks as _work
 from .jobs.manager import Job, JobCancelled, JobManager
 from .jobs.pool import WorkerDied
+from .jobs.splitting import sweep_tasks
 from .research import plans as research_plans
 from .research.runner import ResearchRuns
 from .resolve import Resolver
@@ -49,8 +50,6 @@ __all__ = ["BacktestService", "RunSpec"]
 
 log = logging.getLogger(__name__)
 
-SWEEP_CHUNKS = 20  # progress granularity of a sweep (chunks, each one pool task)
-
 
 class BacktestService:
     """Everything the backtest commands share; see the module docstring."""
@@ -58,14 +57,11 @@ class BacktestService:
     def __init__(self, host: Host, *, workers: int | None = None, mode: str | None = None):
         self.host = host
         self.catalog = engine.sample_catalog()
-        folder = host.data_dir / "data"
-        if folder.is_dir():
-            try:
-                self.catalog.add_folder(folder)
-            except engine.EngineError as exc:
-                log.error("skipping data folder %s: %s", folder, exc)
-        #: symbol -> revision, bumped by each upload (see .uploads); part of the worker cache key
-        self.revisions: dict[str, int] = {}
+        budget = _work.cache_bytes()  # $CHATOPS_DATA_CACHE_MB (else the engine's default)
+        if budget is not None:
+            self.catalog.cache.budget = budget
+        # listed from the files' metadata; bars are read when a run needs them (by the workers)
+        load_folder(self.catalog, host.data_dir / "data")
         self.strategies = StrategyStore(host.data_dir)  # shared by every server on the dir
         try:
             self.strategies.seed(seed_specs(self.catalog.symbols()))  # once per data dir
@@ -74,7 +70,7 @@ class BacktestService:
         self.results = ResultStore(host.data_dir)
         self.runlog = RunLog(host.data_dir)  # every run from its creation: none vanishes
         #: resolves what requests name (strategies, templates, symbols) and validates them
-        self.resolve = Resolver(self.catalog, self.strategies, self.revisions)
+        self.resolve = Resolver(self.catalog, self.strategies)
         n = workers or int(os.environ.get("CHATOPS_WORKERS", 0)) or min(2, os.cpu_count() or 1)
         mode = mode or os.environ.get("CHATOPS_JOBS") or "process"
         if mode not in ("process", "thread", "dask"):
@@ -228,8 +224,9 @@ class BacktestService:
         split: str | None = None,
         **job_fields: Any,
     ) -> dict:
-        """A grid sweep in chunks (progress per chunk, cancellable between chunks); with
-        ``split`` each chunk also runs out of sample (``oos_*`` columns)."""
+        """A grid sweep, cut into pool tasks by :func:`.jobs.splitting.sweep_tasks` (progress
+        from inside the tasks, cancel at their next engine chunk; each writes its rows to the
+        run's folder); with ``split`` each also runs out of sample (``oos_*`` columns)."""
         job = await self._job(
             session_id,
             "sweep",
@@ -238,10 +235,10 @@ class BacktestService:
             label=f"sweep {spec.template} {spec.symbol}",
             **job_fields,
         )
-        size = max(1, math.ceil(len(combos) / SWEEP_CHUNKS))
         base = spec.task()
         base["split"] = split
-        tasks = [{**base, "combos": combos[i : i + size]} for i in range(0, len(combos), size)]
+        folder = str(self.results.root / job.run_id / "parts")  # the rows stream to storage
+        tasks = sweep_tasks(base, combos, bars=spec.bars, workers=self.jobs.workers, parts=folder)
         parts = await self._guard(job, self.jobs.run_chunks(job, _work.sweep_task, tasks))
         (combined,) = await self._guard(
             job, self.jobs.run_chunks(job, _work.combine_sweep, [{"parts": parts, "sort": sort}])
@@ -289,6 +286,11 @@ class BacktestService:
             raise Invalid(f"{job.run_id} failed: {exc}", run_id=job.run_id) from None
         except WorkerDied as exc:
             raise WorkerLost(f"{job.run_id} failed: {exc}", run_id=job.run_id) from None
+        except OSError as exc:  # a task writing the run's files (a sweep's parts)
+            err = storage_error(exc, "the run's results", self.results.root)
+            if err is None:
+                raise
+            raise StorageFailed(f"{job.run_id} failed: {err.message}", run_id=job.run_id) from None
 
     def _worker_notice(self, kind: str, text: str) -> None:
         """Tell the sessions with recent runs that the worker processes broke or work again."""

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 
 import distributed  # the test extra installs it (chatops-widget[dask])
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -81,17 +83,61 @@ def test_sweep_on_dask_gives_one_row_per_combination(served, cluster):
     assert "sweep_task" in cluster.scheduler.task_prefixes
 
 
-def test_cancel_of_a_long_sweep_on_dask_ends_cancelled(served, wait_until):
+def test_progress_comes_through_dask_worker_events_in_order(served):
+    srv, client = served
+    pool = srv.server.plugin("backtest").service.jobs._pool
+    assert pool.size == 1  # read from the scheduler: the cluster has one worker thread
+    seen: list[dict] = []
+    client.on("backtestProgress", seen.append)
+    before = len(pool.events)
+    grid = {"fast": range(2, 60), "slow": range(30, 130)}  # 5,335 combinations: 4 tasks
+    run = client.sweep("sma_cross", "ALPHA", block=False, **grid)
+    run.result(timeout=120)
+    client.off("backtestProgress", seen.append)
+    events = pool.events[before:]
+    by_key: dict[str, list[tuple[int, float]]] = {}
+    for key, seq, fraction in events:
+        by_key.setdefault(key, []).append((seq, fraction))
+    assert len(by_key) >= 4 and all(k.startswith("sweep_task-") for k in by_key)
+    for got in by_key.values():  # each task's events arrive in the order they were logged
+        assert [s for s, _ in got] == list(range(1, len(got) + 1))
+        assert [f for _, f in got] == sorted(f for _, f in got)
+    steps = [e["progress"] for e in seen if e["runId"] == run.run_id]
+    assert steps == sorted(steps) and steps[-1] == 100 and len(set(steps)) >= 10
+
+
+def test_cancel_of_a_long_sweep_on_dask_stops_its_tasks(served, cluster, wait_until):
     _, client = served
+    worker = next(iter(cluster.workers.values()))
     run = client.sweep("sma_cross", "ALPHA", block=False, **LONG_GRID)
     wait_until(lambda: run.progress > 0)
+    wait_until(lambda: worker.state.executing_count > 0)
+    t0 = time.monotonic()
     run.cancel()
     assert run.wait(timeout=30) == "cancelled"
+    # the task running on the Dask worker sees its cancel Event at its next engine chunk
+    wait_until(lambda: worker.state.executing_count == 0, timeout=10)
+    assert time.monotonic() - t0 < 2.0
     assert run.progress < 100
     with pytest.raises(RunFailed) as info:
         run.result()
     assert info.value.status == "cancelled"
     assert run.run_id not in client.results
+
+
+def test_uploaded_bars_reach_dask_workers_by_reference(served, cluster):
+    srv, client = served
+    df = engine.sample_catalog().get("DELTA").iloc[:1500]
+    client.upload_data("DREF", df)
+    svc = srv.server.plugin("backtest").service
+    assert isinstance(svc.resolve.data("DREF", None, None).data, engine.DataRef)
+    grid = {"fast": [5, 10], "slow": [20, 50]}
+    table = client.sweep("sma_cross", "DREF", **grid)
+    want = engine.sweep(df, "sma_cross", grid).set_index(["fast", "slow"])
+    got = table.set_index(["fast", "slow"]).loc[want.index]
+    np.testing.assert_allclose(got["sharpe"], want["sharpe"], rtol=1e-12)
+    # nothing of DREF was scattered: only the bundled sample (held in memory) ever is
+    assert all(key[0] != "DREF" for key in svc.jobs._pool._scattered)
 
 
 def test_default_is_a_local_cluster_created_at_server_start(tmp_path, monkeypatch):

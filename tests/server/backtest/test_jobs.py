@@ -114,7 +114,7 @@ def test_workers_that_cannot_start_fail_tasks_with_a_reason_instead_of_restartin
 
     from chatops_widget.server.backtest.jobs import pool as _pool
 
-    monkeypatch.setattr(_pool, "_worker_main", _support.exit_at_once)
+    monkeypatch.setattr(_pool, "worker_main", _support.exit_at_once)
 
     async def scenario():
         pool = WorkerPool(1)

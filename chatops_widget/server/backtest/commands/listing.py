@@ -243,8 +243,8 @@ class ListingCommands:
             raise Invalid(f"{text}{hint}") from None
         n_bars, sym = None, None
         if symbol is not None:  # check the warm-ups and the ATR window against its data
-            df = svc.resolve.data(symbol, start, end)
-            n_bars, sym = len(df), df.attrs["symbol"]
+            bars = svc.resolve.data(symbol, start, end)
+            n_bars, sym = bars.bars, bars.symbol
         try:
             params = rule.validate(None, n_bars)
             engine.Orders.from_kwargs(**orders).check_bars(n_bars or 1 << 62)

@@ -44,7 +44,7 @@ from chatops_widget.server.host import Host
 
 from .._facts import bar_frequency
 from ..service import BacktestService
-from .watch import DataFolderWatch, next_revision
+from .watch import DataFolderWatch
 
 __all__ = ["MAX_DECODED_BYTES", "Uploads", "bar_frequency", "decode_upload"]
 
@@ -119,12 +119,16 @@ def decode_upload(data: bytes, symbol: str) -> pd.DataFrame:
         raise _bad(str(exc)) from None
 
 
+#: Rows per Parquet row group of a stored symbol: a date range reads only its row groups.
+ROW_GROUP_ROWS = 65_536
+
+
 def _write(folder: Path, symbol: str, df: pd.DataFrame) -> Path:
     """Write ``<SYMBOL>.parquet`` atomically (a temp file, then ``os.replace``)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{symbol}.parquet"
     tmp = folder / f".{symbol}.parquet.{os.getpid()}.tmp"
-    df.to_parquet(tmp)
+    df.to_parquet(tmp, row_group_size=ROW_GROUP_ROWS)
     tmp.replace(path)
     return path
 
@@ -207,15 +211,16 @@ class Uploads:
                     ErrorCode.ALREADY_EXISTS,
                 )
             try:
-                await asyncio.to_thread(_write, self.folder, sym, df)
+                path = await asyncio.to_thread(_write, self.folder, sym, df)
             except OSError as exc:
                 log.exception("writing %s failed", sym)
                 raise _bad(
                     f"could not store {sym} on the server: {exc}", ErrorCode.INTERNAL
                 ) from None
-            # register and bump the revision together (no await between): runs see both or neither
-            svc.catalog.register(sym, df, source="upload")
-            svc.revisions[sym] = next_revision()
+            # a new catalog revision: no worker reuses bars it cached for the old file
+            svc.catalog.add_probed(
+                sym, await asyncio.to_thread(engine.probe_file, path), source="upload"
+            )
             if self.watch is not None:  # our own write: nothing to reload
                 self.watch.remember(f"{sym}.parquet")
         idx = pd.DatetimeIndex(df.index)
@@ -242,12 +247,7 @@ class Uploads:
             return
         for tmp in self.folder.glob(".*.tmp"):  # an upload cut short by a crash
             tmp.unlink(missing_ok=True)
-        for path in sorted(self.folder.glob("*.parquet")):
+        for path in sorted(self.folder.glob("*.parquet")):  # listed by the service already
             sym = path.name[: -len(".parquet")].upper()
-            if not re.fullmatch(SYMBOL_PATTERN, sym):
-                continue
-            try:
-                df = await asyncio.to_thread(engine.read_ohlcv_file, path)
-                self.svc.catalog.register(sym, df, source="upload")
-            except engine.EngineError as exc:
-                log.error("skipping uploaded data %s: %s", path, exc)
+            if re.fullmatch(SYMBOL_PATTERN, sym) and sym in self.svc.catalog:
+                self.svc.catalog.label(sym, "upload")

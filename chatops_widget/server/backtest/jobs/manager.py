@@ -5,8 +5,11 @@ engine's numpy/pandas work holds the GIL often enough that threads would stall c
 ``mode="dask"``: a :class:`._dask_pool.DaskPool` on a Dask cluster, beyond one machine) and an
 ``asyncio.Semaphore`` with one slot per worker. A job is ``queued`` until its first task gets a
 slot, ``running`` while tasks execute, then ``completed``, ``failed`` or ``cancelled``. Long jobs
-(sweeps) are split into chunks: each chunk is one pool task, progress is the share of chunks done,
-and a cancel stops the job between chunks (a queued job is cancelled before it ever starts).
+(sweeps) are split into chunks (:mod:`.splitting`): each chunk is one pool task; a task reports
+how far it is from inside (:mod:`.context`), so progress is the share of the work done across
+the running tasks and rises smoothly, and a cancel stops the running tasks at their next check
+(an engine chunk: well within a second) and the job at once (a queued job is cancelled before
+it ever starts).
 Every status or progress change is reported through the ``on_update`` coroutine, on the loop;
 the first report (``queued``) goes out once the job's first task is in a worker (or waits for a
 slot), so announcing a run never delays its start.
@@ -32,12 +35,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from chatops_widget.protocol import TERMINAL_STATUSES, new_run_id
 
+from .context import StateContext, TaskState, bind
 from .fair import FairSlots
+from .job import Job, JobCancelled
 from .pool import WorkerDied, WorkerPool, map_shared
 
 if TYPE_CHECKING:
@@ -53,53 +57,10 @@ TERMINAL = TERMINAL_STATUSES
 #: the engine each, ~1 s of CPU) would otherwise compete with the server's own start-up and its
 #: first requests on a small machine; tasks run in threads until a worker is warm.
 WORKER_START_DELAY = 1.0
-
-
-class JobCancelled(Exception):
-    """Raised inside a job's coroutine when the job was cancelled."""
-
-
-@dataclass
-class Job:
-    """One run: who/what/where, its status and progress (0-100, monotonic)."""
-
-    run_id: str
-    session_id: str
-    kind: str
-    strategy_id: str | None = None
-    command: str | None = None
-    started_by: str | None = None
-    label: str | None = None
-    status: str = "queued"
-    progress: float = 0.0
-    error: str | None = None
-    created: float = field(default_factory=time.time)
-    finished: float | None = None
-    engine_seconds: float = 0.0
-    cancel_requested: bool = False
-    announced: bool = False  # the first ("queued") report went out
-    waiters: list[asyncio.Future[bool]] = field(default_factory=list, repr=False, compare=False)
-
-    @property
-    def done(self) -> bool:
-        """Whether the job has ended (completed, failed or cancelled)."""
-        return self.status in TERMINAL
-
-    def info(self) -> dict[str, Any]:
-        """A JSON-able row for ``/status`` and ``client.runs``."""
-        return {
-            "runId": self.run_id,
-            "kind": self.kind,
-            "status": self.status,
-            "progress": round(self.progress, 1),
-            "strategyId": self.strategy_id,
-            "label": self.label,
-            "startedBy": self.started_by,
-            "command": self.command,
-            "created": self.created,
-            "finished": self.finished,
-            "error": self.error,
-        }
+#: Seconds between two looks at the running tasks' progress (and at a cancel request).
+POLL = 0.05
+#: A job's progress is reported when it rose by this many percentage points (or a task ended).
+STEP = 0.5
 
 
 UpdateHook = Callable[[Job], Awaitable[None]]
@@ -147,6 +108,9 @@ class JobManager:
             pool = DaskPool(self.workers)  # address: $CHATOPS_DASK_SCHEDULER or a LocalCluster
             await pool.start()
             self._pool = pool
+            # as many tasks at once as the cluster has threads (its scheduler says how many)
+            self.workers = pool.size
+            self._slots = FairSlots(self.workers)
         else:
             # spawn: the server may live in a thread of a Jupyter kernel, and fork()ing a
             # multi-threaded process can deadlock the child. Workers exit if the server dies.
@@ -154,7 +118,7 @@ class JobManager:
             self._pool = WorkerPool(self.workers, on_notice=self.on_notice)
             self._keep(asyncio.ensure_future(self._warm(self._pool, warmup or _ready)))
             return
-        if warmup is not None:
+        if warmup is not None and self.mode != "dask":  # Dask workers warm up as they start
             futs = [self.background(warmup) for _ in range(self.workers)]
             self._keep(asyncio.ensure_future(asyncio.gather(*futs, return_exceptions=True)))
 
@@ -201,15 +165,20 @@ class JobManager:
         """True between :meth:`start` and :meth:`shutdown`."""
         return self._pool is not None or self._threads is not None
 
-    def background(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
-        """Run ``fn(*args)`` in the pool without taking a job slot (e.g. writing a result)."""
-        if self._warm_pool is not None:
-            return self._warm_pool.submit(fn, *args)  # in a worker's pipe before this returns
+    def background(
+        self, fn: Callable[..., Any], *args: Any, state: TaskState | None = None
+    ) -> asyncio.Future[Any]:
+        """Run ``fn(*args)`` in the pool without taking a job slot (e.g. writing a result);
+        ``state`` follows the task's progress and passes a cancel on (see :mod:`.context`)."""
+        if self._warm_pool is not None:  # in a worker's pipe before this returns
+            return self._warm_pool.submit(fn, *args, state=state)
         if self._pool is not None and not isinstance(self._pool, WorkerPool):
-            return asyncio.ensure_future(self._pool.run(fn, *args))
+            return asyncio.ensure_future(self._pool.run(fn, *args, state=state))
         if self._threads is not None:  # mode="thread", or the workers are not warm yet
             args = map_shared(args, lambda x: x.value)
-            return asyncio.get_running_loop().run_in_executor(self._threads, fn, *args)
+            ctx = StateContext(state or TaskState())
+            loop = asyncio.get_running_loop()
+            return loop.run_in_executor(self._threads, _bound, ctx, fn, *args)
         raise RuntimeError("JobManager.start() was not called")
 
     # ------------------------------------------------------------------ jobs
@@ -313,9 +282,11 @@ class JobManager:
     ) -> list[Any]:
         """Run ``fn(chunk, *args)`` for every chunk in the pool, at most ``parallel`` at once.
 
-        Returns the results in chunk order. Progress rises from 0 to 100 with each finished chunk.
-        Raises :class:`JobCancelled` (job status ``cancelled``) if a cancel arrives, or re-raises
-        the first task's exception (job status ``failed``).
+        Returns the results in chunk order. Progress rises from 0 to 100 with the work done:
+        finished chunks plus what the running ones report (:mod:`.context`). Raises
+        :class:`JobCancelled` (job status ``cancelled``) if a cancel arrives -- the running
+        tasks are told to stop -- or re-raises the first task's exception (job status
+        ``failed``).
         """
         if not self.running or self._slots is None:
             raise RuntimeError("JobManager.start() was not called")
@@ -324,6 +295,13 @@ class JobManager:
         limit = max(1, min(parallel or self.workers, self.workers))
         gate = asyncio.Semaphore(limit)
         done = 0
+        states = [TaskState() for _ in range(total)]
+
+        def share() -> float:
+            """The share of the job's work done, in percent."""
+            if self._warm_pool is not None:
+                self._warm_pool.poll()
+            return 100.0 * sum(s.fraction for s in states) / max(total, 1)
 
         async def one(i: int) -> None:
             nonlocal done
@@ -331,7 +309,7 @@ class JobManager:
                 if job.cancel_requested:
                     raise JobCancelled(job.run_id)
                 t0 = time.perf_counter()
-                task = self.background(fn, chunks[i], *args)
+                task = self.background(fn, chunks[i], *args, state=states[i])
                 try:
                     if job.status != "running":
                         try:  # the task goes to a worker first, the event overlaps it
@@ -344,12 +322,17 @@ class JobManager:
                         results[i] = await self._submit(task)
                     except WorkerDied:  # once: the worker, not the task, may be at fault
                         log.warning("%s: a worker died under task %d; retrying it", job.run_id, i)
-                        results[i] = await self._submit(self.background(fn, chunks[i], *args))
+                        retry = self.background(fn, chunks[i], *args, state=states[i])
+                        results[i] = await self._submit(retry)
+                except asyncio.CancelledError:
+                    states[i].cancel()  # the running task stops at its next check
+                    raise
                 finally:
                     job.engine_seconds += time.perf_counter() - t0
+            states[i].advance(1.0)
             done += 1
             if done < total:
-                await self.report(job, progress=100.0 * done / total)
+                await self.report(job, progress=share())
 
         tasks = [asyncio.ensure_future(one(i)) for i in range(total)]
         try:
@@ -357,7 +340,7 @@ class JobManager:
             await self.announce(job)
             if job.cancel_requested:
                 raise JobCancelled(job.run_id)
-            await self._gather_or_cancel(job, tasks)
+            await self._gather_or_cancel(job, tasks, share)
         except JobCancelled as exc:
             exc.results = results  # type: ignore[attr-defined]  # finished chunks (None: not)
             await self.report(job, status="cancelled")
@@ -368,18 +351,23 @@ class JobManager:
             raise
         return results
 
-    async def _gather_or_cancel(self, job: Job, tasks: list[asyncio.Task[Any]]) -> None:
+    async def _gather_or_cancel(
+        self, job: Job, tasks: list[asyncio.Task[Any]], share: Callable[[], float]
+    ) -> None:
         pending: set[asyncio.Task[Any]] = set(tasks)
         try:
             while pending:
                 finished, pending = await asyncio.wait(
-                    pending, timeout=0.05, return_when=asyncio.FIRST_EXCEPTION
+                    pending, timeout=POLL, return_when=asyncio.FIRST_EXCEPTION
                 )
                 for t in finished:
                     if (exc := t.exception()) is not None:
                         raise exc
                 if job.cancel_requested and pending:
                     raise JobCancelled(job.run_id)
+                now = share()
+                if pending and job.status == "running" and now >= job.progress + STEP:
+                    await self.report(job, progress=min(now, 99.9))
         finally:
             for t in pending:
                 t.cancel()
@@ -397,6 +385,12 @@ class JobManager:
 def _ready() -> bool:
     """The default warm-up: a worker that answers is ready."""
     return True
+
+
+def _bound(ctx: StateContext, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` on a job thread, with ``ctx`` as its task context."""
+    with bind(ctx):
+        return fn(*args)
 
 
 def _describe(exc: BaseException) -> str:

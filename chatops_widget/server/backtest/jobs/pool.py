@@ -6,7 +6,11 @@ machine, vs 2.6 ms for a pipe the loop watches with ``add_reader``), and it cann
 workers to exit when the server is SIGKILLed (ours watch their parent). Messages are pickled
 ``(fn, args)`` calls and ``(ok, value)`` answers, each preceded by an 8-byte size; big ones are
 written/read in a helper thread so the loop never blocks on a pipe. Arguments wrapped in
-:class:`Shared` (e.g. a symbol's OHLCV frame) cross the pipe once per worker.
+:class:`Shared` (e.g. a symbol's OHLCV frame) cross the pipe once per worker. Each worker also
+shares three numbers with the pool (``[task number, fraction done, task number to cancel]``,
+:class:`.context.ShmContext`): a task reports its progress there, :meth:`WorkerPool.poll` reads
+it into the task's :class:`.context.TaskState`, and cancelling that state tells the task to
+stop at its next check -- no message has to wait behind the running task in the pipe.
 
 Example:
     >>> import asyncio, operator
@@ -30,16 +34,24 @@ import multiprocessing.spawn
 import os
 import pickle
 import struct
-import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
+from collections.abc import Callable, Hashable
 from typing import Any
 
-__all__ = ["Shared", "WorkerDied", "WorkerPool", "map_shared"]
+from .context import TaskState
+from .worker import (
+    CACHE_SLOTS,
+    Ref,
+    Shared,
+    map_shared,
+    remember,
+    send_frame,
+    without_parent_main,
+    worker_main,
+)
+
+__all__ = ["CACHE_SLOTS", "Shared", "WorkerDied", "WorkerPool", "map_shared", "without_parent_main"]
 
 log = logging.getLogger(__name__)
 
@@ -47,128 +59,29 @@ _BIG = 256 * 1024  # bytes: above this, pipe I/O happens in a thread, not on the
 _SIZE = struct.Struct("!Q")
 
 
-CACHE_SLOTS = 4  # Shared values each worker keeps (least recently used dropped first)
 EARLY_EXIT = 5.0  # s: a worker that dies this soon after its start counts as a failed start
 MAX_FAILED_STARTS = 3  # in a row: then the pool waits before starting workers again, and says why
 BACKOFF = (1.0, 30.0)  # s: the first wait, doubled each further failed start, up to the second
-
-
-@dataclass(frozen=True)
-class Shared:
-    """An argument (or a top-level dict value of one) a worker keeps after the first time:
-    later tasks with the same ``key`` send only the key. For data reused by many tasks."""
-
-    key: Hashable
-    value: Any = field(repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class _Ref:
-    key: Hashable
-
-
-def map_shared(args: tuple[Any, ...], fn: Callable[[Any], Any]) -> tuple[Any, ...]:
-    """Apply ``fn`` to every :class:`Shared`/``_Ref`` among ``args`` and their dict values."""
-
-    def one(x: Any) -> Any:
-        if isinstance(x, (Shared, _Ref)):
-            return fn(x)
-        if isinstance(x, dict) and any(isinstance(v, (Shared, _Ref)) for v in x.values()):
-            return {k: fn(v) if isinstance(v, (Shared, _Ref)) else v for k, v in x.items()}
-        return x
-
-    return tuple(one(a) for a in args)
-
-
-def _remember(cache: OrderedDict[Hashable, Any], key: Hashable, value: Any) -> None:
-    cache[key] = value
-    cache.move_to_end(key)
-    while len(cache) > CACHE_SLOTS:
-        cache.popitem(last=False)
 
 
 class WorkerDied(RuntimeError):
     """The worker process running a task exited (killed, out of memory, ...)."""
 
 
-def _watch_parent(parent_pid: int) -> None:
-    def watch() -> None:
-        while True:
-            time.sleep(0.5)
-            if os.getppid() != parent_pid:
-                os._exit(0)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
-
-
-def _worker_main(conn: Connection, parent_pid: int) -> None:
-    """Worker loop: receive ``(fn, args)``, answer ``(True, result)`` or ``(False, exception)``."""
-    _watch_parent(parent_pid)
-    cache: OrderedDict[Hashable, Any] = OrderedDict()
-
-    def resolve(x: Shared | _Ref) -> Any:
-        if isinstance(x, Shared):
-            _remember(cache, x.key, x.value)
-            return x.value
-        value = cache[x.key]
-        cache.move_to_end(x.key)
-        return value
-
-    while True:
-        try:
-            conn.recv_bytes()  # the size header (unused here)
-            fn, args = pickle.loads(conn.recv_bytes())
-        except (EOFError, OSError):
-            return
-        try:
-            args = map_shared(args, resolve)
-            answer = pickle.dumps((True, fn(*args)), protocol=pickle.HIGHEST_PROTOCOL)
-        except BaseException as exc:
-            try:
-                answer = pickle.dumps((False, exc), protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception:
-                answer = pickle.dumps((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
-        try:
-            _send(conn, answer)
-        except OSError:  # the server is gone (e.g. SIGKILL): exit quietly, as with no parent
-            return
-
-
-_START_LOCK = threading.Lock()
 _BROKEN: Any = object()  # put in the idle queue once no worker can start
-
-
-@contextmanager
-def without_parent_main() -> Iterator[None]:
-    """Spawn without re-running the parent's ``__main__`` in the child.
-
-    ``spawn`` normally imports the parent's main script in every child (so functions defined
-    there unpickle), which re-runs a script that has no ``if __name__ == "__main__"`` guard --
-    starting another server per worker -- and crashes for a script read from standard input.
-    Our workers run only ``chatops_widget`` functions, so they need none of it: the start-up
-    data for the child is taken without the main-module entries.
-    """
-    original = multiprocessing.spawn.get_preparation_data
-
-    def preparation(name: str) -> dict[str, Any]:
-        data = original(name)
-        data.pop("init_main_from_path", None)
-        data.pop("init_main_from_name", None)
-        return data
-
-    with _START_LOCK:
-        multiprocessing.spawn.get_preparation_data = preparation
-        try:
-            yield
-        finally:
-            multiprocessing.spawn.get_preparation_data = original
 
 
 class _Worker:
     def __init__(self, ctx: Any) -> None:
         self.conn, child = ctx.Pipe()
+        self.shm = ctx.RawArray("d", 3)  # [task number, fraction, task number to cancel]
+        self.number = 0.0
+        self.state: TaskState | None = None
         self.proc = ctx.Process(
-            target=_worker_main, args=(child, os.getpid()), daemon=True, name="chatops-worker"
+            target=worker_main,
+            args=(child, os.getpid(), self.shm),
+            daemon=True,
+            name="chatops-worker",
         )
         with without_parent_main():
             self.proc.start()
@@ -210,8 +123,11 @@ class WorkerPool:
         self._loop.add_reader(w.conn.fileno(), self._readable, w)
         self._idle.put_nowait(w)
 
-    async def run(self, fn: Any, *args: Any) -> Any:
-        """Run ``fn(*args)`` in a worker; its exception is re-raised (or :class:`WorkerDied`)."""
+    async def run(self, fn: Any, *args: Any, state: TaskState | None = None) -> Any:
+        """Run ``fn(*args)`` in a worker; its exception is re-raised (or :class:`WorkerDied`).
+
+        ``state`` (optional) receives the task's progress (:meth:`poll`) and passes its cancel
+        on to the running task."""
         if self._idle is None or self._loop is None:
             raise RuntimeError("WorkerPool.start() was not called")
         if self.broken:
@@ -221,13 +137,34 @@ class WorkerPool:
             self._idle.put_nowait(_BROKEN)  # for the next waiter
             raise WorkerDied(self.broken or "the pool is broken")
         if w not in self._workers:  # replaced meanwhile
-            return await self.run(fn, *args)
+            return await self.run(fn, *args, state=state)
         data = self._pack(w, fn, args)
+        self._assign(w, state)
         if len(data) > _BIG:
             return await asyncio.shield(await self._send_big(w, data))
         return await asyncio.shield(self._send(w, data))
 
-    def submit(self, fn: Any, *args: Any) -> asyncio.Future[Any]:
+    def _assign(self, w: _Worker, state: TaskState | None) -> None:
+        """Number the task ``w`` gets next and connect ``state`` to it."""
+        w.number += 1
+        w.shm[0], w.shm[1] = w.number, 0.0
+        w.state = state
+        if state is not None:
+            number = w.number
+
+            def cancel() -> None:
+                if w.number == number and w.state is state:
+                    w.shm[2] = number
+
+            state.on_cancel(cancel)
+
+    def poll(self) -> None:
+        """Copy each running task's progress into its :class:`TaskState`."""
+        for w in self._workers:
+            if w.state is not None and w.shm[0] == w.number:
+                w.state.advance(w.shm[1])
+
+    def submit(self, fn: Any, *args: Any, state: TaskState | None = None) -> asyncio.Future[Any]:
         """Like :meth:`run`, but if a worker is idle the task is in its pipe when this returns
         (no loop iteration in between); the returned future holds the answer."""
         if self._idle is None or self._loop is None:
@@ -241,17 +178,18 @@ class WorkerPool:
             if w not in self._workers:  # replaced meanwhile
                 continue
             data = self._pack(w, fn, args)
+            self._assign(w, state)
             if len(data) > _BIG:
                 return asyncio.ensure_future(self._answer_big(w, data))
             return self._send(w, data)
-        return asyncio.ensure_future(self.run(fn, *args))
+        return asyncio.ensure_future(self.run(fn, *args, state=state))
 
     def _pack(self, w: _Worker, fn: Any, args: tuple[Any, ...]) -> bytes:
-        def swap(x: Shared | _Ref) -> Shared | _Ref:
+        def swap(x: Shared | Ref) -> Shared | Ref:
             if isinstance(x, Shared) and x.key in w.keys:
                 w.keys.move_to_end(x.key)
-                return _Ref(x.key)
-            _remember(w.keys, x.key, None)
+                return Ref(x.key)
+            remember(w.keys, x.key, None)
             return x
 
         return pickle.dumps((fn, map_shared(args, swap)), protocol=pickle.HIGHEST_PROTOCOL)
@@ -260,7 +198,7 @@ class WorkerPool:
         assert self._loop is not None
         w.future = self._loop.create_future()
         try:
-            _send(w.conn, data)
+            send_frame(w.conn, data)
         except OSError:
             self._replace(w)  # fails w.future with WorkerDied
         return w.future
@@ -269,7 +207,7 @@ class WorkerPool:
         assert self._loop is not None
         w.future = self._loop.create_future()
         try:  # a big task is written from a thread so the loop never blocks on the pipe
-            await self._loop.run_in_executor(None, _send, w.conn, data)
+            await self._loop.run_in_executor(None, send_frame, w.conn, data)
         except OSError:
             self._replace(w)
         return w.future
@@ -304,7 +242,9 @@ class WorkerPool:
         if self._troubled:
             self._troubled = False
             self._notice("recovered", "the backtest worker processes work again")
-        fut, w.future = w.future, None
+        if w.state is not None and ok:
+            w.state.advance(1.0)
+        fut, w.future, w.state = w.future, None, None
         assert self._idle is not None
         self._idle.put_nowait(w)
         if fut is not None and not fut.done():
@@ -400,8 +340,3 @@ def _signal_name(code: int | None) -> str:
         return f" ({signal.Signals(-code).name})" if code is not None and code < 0 else ""
     except ValueError:
         return ""
-
-
-def _send(conn: Connection, data: bytes) -> None:
-    conn.send_bytes(_SIZE.pack(len(data)))
-    conn.send_bytes(data)

@@ -19,6 +19,8 @@ import pandas as pd
 
 from chatops_widget._serialization import jsonable, stats_to_json, to_arrow_bytes
 
+from .tasks import bars
+
 #: Stats shown per strategy in a universe's ranking (the full table has them all).
 UNIVERSE_METRICS = ("sharpe", "total_return", "cagr", "max_drawdown", "sortino", "calmar",
                     "win_rate", "num_trades", "exposure", "profit_factor")  # fmt: skip
@@ -49,7 +51,7 @@ def wf_window_task(task: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     tpl = _strategy(task)
     a, b = task["train"]
-    table = engine.sweep(task["data"].iloc[a:b], tpl, task["combos"], **_money(task))
+    table = engine.sweep(bars(task["data"]).iloc[a:b], tpl, task["combos"], **_money(task))
     choice = research.choose(table, tpl.param_names, task["metric"], task["min_trades"])
     return {"window": task["window"], "choice": choice, "seconds": time.perf_counter() - t0}
 
@@ -64,7 +66,7 @@ def wf_assemble_task(task: dict[str, Any]) -> dict[str, Any]:
     money = _money(task)
     cash, commission, spread = money.pop("cash"), money.pop("commission"), money.pop("spread")
     wf = research.assemble(
-        task["data"], tpl, task["windows"], task["choices"], param_names=tpl.param_names,
+        bars(task["data"]), tpl, task["windows"], task["choices"], param_names=tpl.param_names,
         cash=cash, commission=commission, spread=spread,
         orders=engine.Orders.from_kwargs(**money), info=task["info"],
     )  # fmt: skip
@@ -94,7 +96,7 @@ def universe_task(task: dict[str, Any]) -> dict[str, Any]:
     orders = engine.Orders.from_kwargs(**(task.get("orders") or {}))
     rows: list[dict[str, Any]] = []
     for sym, frame in task["frames"].items():  # the catalog's frames, validated already
-        rows += research.universe_rows(frame, sym, specs, task["cash"],
+        rows += research.universe_rows(bars(frame), sym, specs, task["cash"],
                                        task.get("commission", 0.0), task.get("spread", 0.0),
                                        orders)  # fmt: skip
     return {"rows": rows, "seconds": time.perf_counter() - t0}
@@ -131,8 +133,9 @@ def portfolio_task(task: dict[str, Any]) -> dict[str, Any]:
     from chatops_widget import engine
 
     t0 = time.perf_counter()
+    frames = {sym: bars(f) for sym, f in task["frames"].items()}
     p = engine.backtest_portfolio(
-        task["frames"], _strategy(task), task.get("params") or {}, weights=task["weights"],
+        frames, _strategy(task), task.get("params") or {}, weights=task["weights"],
         rebalance=task["rebalance"], **_money(task),
     )  # fmt: skip
     frames = {

@@ -1,26 +1,62 @@
 """Functions that run inside the worker pool (one call = one pool task; picklable, no networking).
 
-Each takes plain data (an OHLCV DataFrame, a template name, params) and returns plain data: stats
-as JSON-able dicts and frames already encoded as Arrow IPC bytes, so the event loop only forwards
-bytes. ``engine_seconds`` is the time spent in the engine itself (the benchmark subtracts it).
+Each takes plain data (the bars -- an ``engine.DataRef`` the worker reads itself, or a frame --,
+a template name, params) and returns plain data: stats as JSON-able dicts and frames already
+encoded as Arrow IPC bytes, so the event loop only forwards bytes. ``engine_seconds`` is the
+time spent in the engine itself (the benchmark subtracts it). Long tasks report progress and
+stop when cancelled through their :func:`.context.current` context.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from chatops_widget._serialization import jsonable, stats_to_json, to_arrow_bytes
 
+from .context import current
+
+#: Environment variable: MB of bars each process keeps in memory (default: the engine's 512).
+CACHE_ENV = "CHATOPS_DATA_CACHE_MB"
+
+
+def cache_bytes() -> int | None:
+    """The frame-cache budget ``$CHATOPS_DATA_CACHE_MB`` asks for (``None``: the default)."""
+    text = os.environ.get(CACHE_ENV, "").strip()
+    try:
+        return int(float(text) * 2**20) if text else None
+    except ValueError:
+        return None
+
 
 def warmup() -> bool:
-    """Import the engine (and pandas/pyarrow) once per worker so the first job is fast."""
-    from chatops_widget import engine  # noqa: F401
+    """Import the engine (and pandas/pyarrow) once per worker so the first job is fast, and
+    size the worker's frame cache."""
+    from chatops_widget import engine
 
+    budget = cache_bytes()
+    if budget is not None:
+        engine.ref_cache().budget = budget
     return True
+
+
+def dask_setup(worker: Any) -> None:
+    """Dask preload hook (``--preload chatops_widget.server.backtest.jobs.tasks``): warm up a
+    Dask worker as it starts."""
+    warmup()
+
+
+def bars(data: Any) -> pd.DataFrame:
+    """The bars a task names: an ``engine.DataRef`` is read here (cached per process)."""
+    from chatops_widget import engine
+
+    return data.load() if isinstance(data, engine.DataRef) else data
 
 
 def _strategy(task: dict[str, Any]) -> Any:
@@ -43,7 +79,7 @@ def backtest_task(task: dict[str, Any]) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     res = engine.backtest(
-        task["data"],
+        bars(task["data"]),
         _strategy(task),
         task.get("params") or {},
         cash=task.get("cash", engine.DEFAULT_CASH),
@@ -110,12 +146,16 @@ def combine_comparison(
 
 def sweep_task(task: dict[str, Any]) -> pd.DataFrame:
     """One chunk of a sweep: ``engine.sweep(data, strategy, combos)`` on a list of param dicts
-    (with the task's order settings)."""
+    (with the task's order settings), on one thread (the pool runs one task per core),
+    reporting progress and stopping when its job is cancelled. With ``part`` (a file path) the
+    rows are written there as Parquet and only their count comes back (the table streams to
+    storage, not through the server)."""
     from chatops_widget import engine
 
+    ctx = current()
     t0 = time.perf_counter()
     out = engine.sweep(
-        task["data"],
+        bars(task["data"]),
         _strategy(task),
         task["combos"],
         cash=task.get("cash", engine.DEFAULT_CASH),
@@ -123,15 +163,47 @@ def sweep_task(task: dict[str, Any]) -> pd.DataFrame:
         spread=task.get("spread", 0.0),
         split=task.get("split"),
         **(task.get("orders") or {}),
+        progress=ctx.progress,
+        cancel=ctx.cancelled,
+        workers=1,
     )
     out.attrs["engine_seconds"] = time.perf_counter() - t0
-    return out
+    part = task.get("part")
+    if part is None:
+        return out
+    path = Path(part)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    out.to_parquet(tmp, index=False)
+    tmp.replace(path)
+    head = out.iloc[:0].copy()  # the columns, no rows: the server reads only the attrs
+    head.attrs.update({**out.attrs, "rows": len(out), "part": str(path)})
+    return head
+
+
+def _part_frames(parts: list[Any]) -> list[pd.DataFrame]:
+    """The sweep chunks' rows: frames as they are, written parts read back from Parquet."""
+    frames = []
+    for f in parts:
+        if f is None:
+            continue
+        if "part" in f.attrs:
+            f = pd.read_parquet(f.attrs["part"])
+        if len(f):
+            frames.append(f)
+    return frames
 
 
 def combine_sweep(task: dict[str, Any]) -> dict[str, Any]:
-    """Concatenate sweep chunks; rank by ``sort`` (descending); top ``top`` rows as JSON."""
-    frames = [f for f in task["parts"] if f is not None and len(f)]
+    """Concatenate sweep chunks; rank by ``sort`` (descending); top ``top`` rows as JSON. The
+    written parts (and their folder) are removed afterwards."""
+    frames = _part_frames(task["parts"])
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    folders = {
+        Path(f.attrs["part"]).parent for f in task["parts"] if f is not None and "part" in f.attrs
+    }
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
     sort = task.get("sort", "sharpe")
     if sort in table.columns:
         table = table.sort_values(sort, ascending=False, na_position="last", kind="stable")

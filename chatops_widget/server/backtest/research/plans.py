@@ -77,7 +77,7 @@ class UniversePlan:
     """Every strategy (``specs``: label -> RunSpec) on every symbol (``frames``)."""
 
     specs: dict[str, RunSpec]
-    frames: dict[str, pd.DataFrame] = field(repr=False)
+    frames: dict[str, RunSpec] = field(repr=False)  # each symbol's bars (.data, .index)
     start: str | None = None
     end: str | None = None
     kind: str = "universe"
@@ -88,7 +88,7 @@ class PortfolioPlan:
     """One strategy (``spec``) on ``frames`` with ``weights`` and a ``rebalance`` schedule."""
 
     spec: RunSpec
-    frames: dict[str, pd.DataFrame] = field(repr=False)
+    frames: dict[str, RunSpec] = field(repr=False)  # each symbol's bars (.data, .index)
     weights: list[float] = field(default_factory=list)
     rebalance: str = "none"
     kind: str = "portfolio"
@@ -175,7 +175,7 @@ def _walkforward(resolver: Any, req: StartRun, money: dict[str, float]) -> WalkF
     _engine(blocks.check_metric, metric)
     min_trades = blocks.DEFAULT_MIN_TRADES if req.minTrades is None else req.minTrades
     windows, combos = _engine(
-        blocks.window_plan, tpl, grid, pd.DatetimeIndex(spec.data.index),
+        blocks.window_plan, tpl, grid, _index(spec),
         req.train, req.test, bool(req.anchored),
     )  # fmt: skip
     work = sum(len(c) for c in combos)
@@ -207,6 +207,7 @@ def grid_text(grid: dict[str, list[Any]]) -> str:
 
 
 def _frames(resolver: Any, symbols: list[str], start: str | None, end: str | None) -> dict:
+    """Each symbol's bars as a spec: the data (a file's ``DataRef``, not read here), the times."""
     return {s: resolver.data(s, start, end) for s in symbols}
 
 
@@ -221,7 +222,7 @@ def _universe(resolver: Any, req: StartRun, money: dict[str, float]) -> Universe
         )
     symbols = symbols_of(resolver, req.symbols)
     frames = _frames(resolver, symbols, req.start, req.end)
-    longest = max(frames, key=lambda s: len(frames[s]))
+    longest = max(frames, key=lambda s: frames[s].bars)
     specs: dict[str, RunSpec] = {}
     for target in req.targets:
         spec = resolver.backtest_spec(target, {}, symbol=longest, start=req.start, end=req.end,
@@ -242,13 +243,13 @@ def _portfolio(resolver: Any, req: StartRun, money: dict[str, float]) -> Portfol
     weights = _engine(blocks.portfolio_weights, w, symbols)
     rebalance = (req.rebalance or "none").strip().lower()
     _engine(blocks.rebalance_points, pd.DatetimeIndex([]), rebalance)
-    longest = max(frames, key=lambda s: len(frames[s]))
+    longest = max(frames, key=lambda s: frames[s].bars)
     spec = resolver.backtest_spec(target, dict(req.params), symbol=longest, start=req.start,
                                   end=req.end, **money)  # fmt: skip
     tpl = getattr(spec, "strategy", None) or resolver.template(spec.template)
     for sym, frame in frames.items():  # every symbol must fit the params
         try:
-            tpl.validate(spec.params, len(frame))
+            tpl.validate(spec.params, frame.bars)
         except engine.EngineError as exc:
             raise Invalid(f"{sym}: {exc}") from None
     return PortfolioPlan(spec, frames, [float(x) for x in weights], rebalance)
@@ -274,3 +275,9 @@ def _dates(resolver: Any, req: StartRun) -> tuple[str | None, str | None]:
     if start and end and pd.Timestamp(start) > pd.Timestamp(end):
         raise Invalid(f"start={start} is after end={end}; give start <= end")
     return start, end
+
+
+def _index(spec: Any) -> pd.DatetimeIndex:
+    """The bar times of a spec (its bars may be a file's ``DataRef``, not read here)."""
+    index = getattr(spec, "index", None)
+    return pd.DatetimeIndex(spec.data.index if index is None else index)
