@@ -9,12 +9,15 @@ Public API:
   ``split=`` for out-of-sample columns); :func:`expand_grid`;
 - strategies: :func:`templates` (``sma_cross``, ``ema_cross``, ``rsi_reversion``,
   ``bollinger``, ``momentum``, ``donchian_breakout``, ``buy_and_hold``) and
-  :class:`RuleStrategy` (entry/exit conditions in the rule language, :mod:`.rules`), both
+  :class:`RuleStrategy` (entry/exit conditions in the rule language, :mod:`.rules`) and
+  :class:`FunctionStrategy` (a Python function returning positions in [-1, 1]), all
   :class:`StrategyBase`;
 - orders: ``stop_loss``, ``take_profit``, ``trailing_stop``/``trailing_atr``, ``size``,
   ``risk``, ``units``, ``whole_units`` (validated by :class:`Orders`);
 - stats: :data:`STATS` (name, label, unit, description, formula of every stat; plain data for
   the server and the front end), :func:`stat_info`, :func:`format_stat`, :data:`STAT_NAMES`;
+- results made elsewhere (backtesting.py, vectorbt, any equity curve and trades):
+  :func:`as_result`, :func:`result_from_frames` -- the engine's stats on them;
 - data: :data:`catalog` (the process-wide :class:`DataCatalog`, pre-filled with the bundled
   synthetic sample), :func:`sample_catalog`, :func:`validate_ohlcv`;
 - errors: :class:`EngineError` (a ``ValueError``) and its subclasses (:class:`RuleError`
@@ -45,6 +48,8 @@ from ._errors import (
     UnknownStrategyError,
     UnknownSymbolError,
 )
+from ._external import as_result, result_from_frames
+from ._function import FunctionStrategy, StrategyOutputError
 from ._grid import expand_grid
 from ._metrics import STAT_NAMES, STATS, Stat, format_stat, stat_info
 from ._orders import Orders
@@ -66,6 +71,7 @@ __all__ = [
     "DataCatalog",
     "DataError",
     "EngineError",
+    "FunctionStrategy",
     "Orders",
     "Param",
     "ParamError",
@@ -73,10 +79,12 @@ __all__ = [
     "RuleStrategy",
     "Stat",
     "StrategyBase",
+    "StrategyOutputError",
     "SweepCancelled",
     "Template",
     "UnknownStrategyError",
     "UnknownSymbolError",
+    "as_result",
     "backtest",
     "catalog",
     "expand_grid",
@@ -84,6 +92,7 @@ __all__ = [
     "get_template",
     "read_ohlcv_file",
     "register_template",
+    "result_from_frames",
     "sample_catalog",
     "split_index",
     "stat_info",

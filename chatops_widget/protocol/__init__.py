@@ -3,16 +3,18 @@ share -- events, payload models, error codes, run statuses and kinds, id pattern
 
 Event names are the seed's (``joinSession``, ``sendMessage``, ``executeCommand``,
 ``backtestProgress``, ``commandResult`` ...), so the seed's React front end can talk to our
-server unchanged; ``startRun``, ``getResult``, ``getRuns``, ``getStrategies`` and
-``uploadData`` are ours. Every client -> server event is acknowledged (socket.io ack) with an
-:class:`Ack`: ``{"ok": true, ...}`` or ``{"ok": false, "error": {"code", "message"}}``.
+server unchanged; ``startRun``, ``getResult``, ``getRuns``, ``getStrategies``,
+``uploadData`` and the hosted-strategy events are ours. Every client -> server event is
+acknowledged (socket.io ack) with an :class:`Ack`: ``{"ok": true, ...}`` or ``{"ok": false,
+"error": {"code", "message"}}``.
 
 Payloads are validated with pydantic; :func:`parse` turns any validation failure into a
 :class:`ProtocolError` whose message says what was wrong and what would be right.
 
 - ``_constants.py`` -- names, codes, statuses, patterns and limits (plain data);
 - ``_models.py`` -- the pydantic models of the events, :func:`parse`, :class:`ProtocolError`;
-- ``_runs.py`` -- :class:`StartRun`, a run as a typed request.
+- ``_runs.py`` -- :class:`StartRun`, a run as a typed request;
+- ``_hosted.py`` -- identity (display names) and strategies hosted in a member's kernel.
 
 Example:
     >>> parse(ExecuteCommand, {"sessionId": "session_1", "command": "/help"}).command
@@ -30,11 +32,18 @@ from __future__ import annotations
 from typing import Any
 
 from ._constants import (
+    CLIENT_ID_PATTERN,
     DEFAULT_HOST,
     DEFAULT_PORT,
+    GUEST_NAME,
+    HOSTED_NAME_PATTERN,
     MAX_COMMAND_CHARS,
     MAX_CONTENT_CHARS,
+    MAX_DISPLAY_NAME,
     MAX_GRID_VALUES,
+    MAX_HOSTED_PARAMS,
+    MAX_HOSTED_TIMEOUT,
+    MAX_RESULT_BYTES,
     MAX_RUN_TARGETS,
     MAX_UPLOAD_BYTES,
     NAMESPACE,
@@ -51,6 +60,18 @@ from ._constants import (
     Role,
     RunStatus,
     ServerEvent,
+)
+from ._hosted import (
+    HostedParam,
+    HostedProgress,
+    HostedResult,
+    HostedRun,
+    PublishResult,
+    RegisterStrategy,
+    UnregisterStrategy,
+    check_client_id,
+    check_display_name,
+    check_hosted_name,
 )
 from ._models import (
     Ack,
@@ -80,11 +101,18 @@ from ._runs import StartRun
 ProtocolError.__module__ = __name__  # shown as chatops_widget.protocol.ProtocolError
 
 __all__ = [
+    "CLIENT_ID_PATTERN",
     "DEFAULT_HOST",
     "DEFAULT_PORT",
+    "GUEST_NAME",
+    "HOSTED_NAME_PATTERN",
     "MAX_COMMAND_CHARS",
     "MAX_CONTENT_CHARS",
+    "MAX_DISPLAY_NAME",
     "MAX_GRID_VALUES",
+    "MAX_HOSTED_PARAMS",
+    "MAX_HOSTED_TIMEOUT",
+    "MAX_RESULT_BYTES",
     "MAX_RUN_TARGETS",
     "MAX_UPLOAD_BYTES",
     "NAMESPACE",
@@ -107,16 +135,26 @@ __all__ = [
     "GetResult",
     "GetRuns",
     "GetStrategies",
+    "HostedParam",
+    "HostedProgress",
+    "HostedResult",
+    "HostedRun",
     "JoinSession",
     "LeaveSession",
     "ProtocolError",
+    "PublishResult",
+    "RegisterStrategy",
     "ResultKind",
     "Role",
     "RunStatus",
     "SendMessage",
     "ServerEvent",
     "StartRun",
+    "UnregisterStrategy",
     "UploadData",
+    "check_client_id",
+    "check_display_name",
+    "check_hosted_name",
     "check_symbol",
     "frontend_constants",
     "new_message_id",
@@ -138,6 +176,7 @@ def frontend_constants() -> dict[str, Any]:
             "maxContentChars": MAX_CONTENT_CHARS,
             "maxCommandChars": MAX_COMMAND_CHARS,
             "maxUploadBytes": MAX_UPLOAD_BYTES,
+            "maxDisplayName": MAX_DISPLAY_NAME,
         },
         "runStatuses": list(RUN_STATUSES),
         "terminalStatuses": sorted(TERMINAL_STATUSES),

@@ -115,6 +115,9 @@ class ChatOpsServer:
         )
         #: what every client event passes through: auth at connect, validation, acks, errors
         self.gate = Gate(self.sio, self.token, lambda: [*BUILTIN_EVENTS, *self._events])
+        # who is who (the Host's name_of, client_of, connections, on_disconnect: see _gate.py)
+        self.name_of, self.client_of = self.gate.name_of, self.gate.client_of
+        self.connections, self.on_disconnect = self.gate.connections, self.gate.on_gone
         for event, fn in {
             ClientEvent.JOIN_SESSION: self._join,
             ClientEvent.LEAVE_SESSION: self._leave,
@@ -173,6 +176,14 @@ class ChatOpsServer:
     def on_chat(self, fn: ChatListener) -> None:
         """Tell ``async fn(message)`` of every new user chat message (not commands)."""
         self._chat_listeners.append(fn)
+
+    async def emit_to(self, sid: str, event: str, payload: Any) -> None:
+        """Emit ``event`` to the one connection ``sid``."""
+        await self.sio.emit(event, payload, to=sid)
+
+    async def emit_all(self, event: str, payload: Any) -> None:
+        """Emit ``event`` to every connection (of every session)."""
+        await self.sio.emit(event, payload)
 
     def joined(self, sid: str, session_id: str) -> bool:
         """Whether connection ``sid`` is in the session's room."""
@@ -269,6 +280,8 @@ class ChatOpsServer:
         msg = None
         if echo:
             meta = {"command": True, **(metadata or {})}
+            if sid is not None:
+                meta.setdefault("sender", self.name_of(sid))
             msg, created = self.store.append(session_id, "user", text, meta, client_message_id)
             if not created:  # a retried request: it already ran
                 return msg
@@ -334,7 +347,7 @@ class ChatOpsServer:
         req = parse(SendMessage, data)
         self.require_joined(sid, req.sessionId, "sendMessage")
         msg, created = self.store.append(
-            req.sessionId, "user", req.content, None, req.clientMessageId
+            req.sessionId, "user", req.content, {"sender": self.name_of(sid)}, req.clientMessageId
         )
         if created:
             await self.sio.emit(ServerEvent.MESSAGE.value, msg.wire(), room=req.sessionId)

@@ -88,6 +88,8 @@ class CommandRouter:
 
     def __init__(self, *, builtin_help: bool = True) -> None:
         self._commands: dict[str, CommandSpec] = {}
+        #: ``fn() -> list[str]``: lines a plugin adds to ``/help`` (e.g. hosted strategies)
+        self.help_notes: list[Callable[[], list[str]]] = []
         if builtin_help:
             self.add("help", self._help, **_HELP)
 
@@ -184,6 +186,13 @@ class CommandRouter:
             return CommandReply({"kind": "help", "command": spec.as_dict()}, text=text)
         lines = ["**Commands**", ""]
         lines += [f"- `{s['usage']}` -- {s['summary']}" for s in self.specs()]
+        for note in self.help_notes:
+            try:
+                extra = note()
+            except Exception:  # a plugin's note must not break /help
+                log.exception("help note %r failed", note)
+                continue
+            lines += ["", *extra] if extra else []
         lines += ["", "Type `/help <command>` for details."]
         return CommandReply({"kind": "help", "commands": self.specs()}, text="\n".join(lines))
 

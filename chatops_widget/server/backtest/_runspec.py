@@ -38,6 +38,10 @@ class RunSpec:
     commission: float = 0.0
     spread: float = 0.0
     data: Any = field(default=None, repr=False)
+    #: a strategy hosted in a member's kernel (``hosted/``): its runs go there, not to the pool
+    hosted: Any = field(default=None, repr=False)
+    #: a finished run taken as it is (a comparison of ``run_...`` or a published result)
+    result_of: str | None = None
 
     def task(self) -> dict[str, Any]:
         df = self.data

@@ -3,8 +3,9 @@
 ``register(host)`` builds the :class:`~.service.BacktestService` (data catalog, stored
 strategies, results, the job manager) and adds to the host, in this order: the run commands,
 the listing commands, the ``getResult``/``getRuns``/``getStrategies`` events and join-ack
-fields, the ``uploadData`` event, and the start/stop hooks (the service first, then the
-uploads and the data-folder watch, which need its catalog).
+fields, the ``uploadData`` event, the hosted strategies' events (strategies kept in members'
+kernels, :mod:`.hosted`), and the start/stop hooks (the service first, then the uploads and the
+data-folder watch, which need its catalog).
 
 Example:
     >>> from chatops_widget.server import ChatOpsServer
@@ -24,6 +25,7 @@ from .commands.events import BacktestEvents
 from .commands.listing import ListingCommands
 from .commands.running import RunCommands
 from .data.uploads import Uploads
+from .hosted import HostedStrategies
 from .service import BacktestService
 
 __all__ = ["BacktestPlugin"]
@@ -51,10 +53,14 @@ class BacktestPlugin:
         host.on_startup(svc.start)
         host.on_shutdown(svc.shutdown)
         Uploads(svc, host).register(host)
+        hosted = svc.hosted = HostedStrategies(svc, host)
+        svc.resolve.names = hosted  # hosted names resolve beside stored ones (one hook)
+        hosted.register(host)
 
     def known_names(self) -> tuple[list[str], list[str]]:
         """(stored strategy ids + template names, symbols): what the assistant may name."""
         if self.service is None:
             return [], []
-        strategies = [*self.service.strategies.ids(), *sorted(engine.templates())]
+        hosted = self.service.hosted.names() if self.service.hosted else []
+        strategies = [*self.service.strategies.ids(), *sorted(engine.templates()), *hosted]
         return strategies, list(self.service.catalog.symbols())

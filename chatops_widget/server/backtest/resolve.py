@@ -83,6 +83,10 @@ class Resolver:
         self, catalog: engine.DataCatalog, strategies: StrategyStore, revisions: dict[str, int]
     ) -> None:
         self.catalog, self.strategies, self.revisions = catalog, strategies, revisions
+        #: names beyond the store and the templates, set by the plugin: strategies hosted in
+        #: members' kernels and, in comparisons, finished runs (``hosted.HostedStrategies``:
+        #: ``strategy(target)``, ``knows(target, session)``, ``spec(self, target, ...)``)
+        self.names: Any = None
 
     @classmethod
     def for_tests(cls) -> Resolver:
@@ -114,8 +118,11 @@ class Resolver:
             )
         return s
 
-    def template_of(self, target: str) -> engine.Template | None:
+    def template_of(self, target: str) -> engine.StrategyBase | None:
         """The template a strategy id or template name stands for (``None`` if neither)."""
+        named = self.names.strategy(target) if self.names is not None else None
+        if named is not None:
+            return named
         s = self.strategies.get(target)
         return engine.templates().get(s.template if s else target.strip().lower())
 
@@ -150,6 +157,10 @@ class Resolver:
         spread: float = 0.0,
     ) -> RunSpec:
         """Resolve ``target`` (a strategy id or a template name) plus overrides; validate all."""
+        money = {"cash": cash, "commission": commission, "spread": spread}
+        named = self._named(target, None, params, symbol, start, end, money)
+        if named is not None:
+            return named
         if STRATEGY_RE.match(target):
             s = self.strategy(target)
             tpl = self.template(s.template)
@@ -176,12 +187,23 @@ class Resolver:
             raise Invalid(str(exc)) from None
         return spec
 
+    def _named(self, target: str, session_id: str | None, params: dict[str, Any],
+               symbol: str | None, start: str | None, end: str | None, money: dict[str, Any],
+               comparison: bool = False) -> RunSpec | None:  # fmt: skip
+        """The spec of a hosted strategy (or, comparing, a finished run), or ``None``."""
+        if self.names is None:
+            return None
+        spec: RunSpec | None = self.names.spec(self, target, session_id, params=params,
+                                               symbol=symbol, start=start, end=end, money=money,
+                                               comparison=comparison)  # fmt: skip
+        return spec
+
     def sweep_grid(
-        self, template: str, grid: dict[str, list[Any]], n_bars: int
+        self, template: str | engine.StrategyBase, grid: dict[str, list[Any]], n_bars: int
     ) -> tuple[list[dict[str, Any]], int]:
         """The valid combinations of ``grid`` for ``template`` on ``n_bars`` bars, and how many
         were skipped (e.g. ``fast >= slow``)."""
-        tpl = self.template(template)
+        tpl = template if isinstance(template, engine.StrategyBase) else self.template(template)
         size = math.prod(len(v) for v in grid.values()) if grid else 1
         if size > MAX_COMBOS:
             raise Invalid(f"the grid has {size:,} combinations; the limit is {MAX_COMBOS:,}")
@@ -230,27 +252,36 @@ class Resolver:
         dupes = sorted({a for a in req.targets if req.targets.count(a) > 1})
         if dupes:
             raise Invalid(f"{', '.join(dupes)} given more than once; list each strategy once")
+        named = self.names is not None
         for sid in req.targets:
-            if not sid.startswith("strategy_"):
+            if not sid.startswith("strategy_") and not (
+                named and self.names.knows(sid, req.sessionId)
+            ):
                 raise Invalid(
                     f"'{sid}' is not a strategy id; compare stored strategies (see /strategies)"
+                    + (", Python strategies or finished runs (run_...)" if named else "")
                 )
         if req.params or req.grid or req.symbol:
             raise Invalid("a comparison runs each strategy as stored; give only dates and costs")
-        specs = [self.backtest_spec(s, {}, start=start, end=end, **money) for s in req.targets]
+        specs = [self._named(s, req.sessionId, {}, None, start, end, money, comparison=True)
+                 or self.backtest_spec(s, {}, start=start, end=end, **money)
+                 for s in req.targets]  # fmt: skip
         return Prepared("comparison", specs)
 
     def _sweep(
         self, req: StartRun, start: str | None, end: str | None, money: dict[str, Any]
     ) -> Prepared:
-        tpl = self.template(req.targets[0])
+        tpl = self.template_of(req.targets[0]) if self.names is not None else None
+        hosted = tpl is not None and self.names.strategy(req.targets[0]) is not None
+        tpl = tpl if hosted and tpl is not None else self.template(req.targets[0])
         if not req.symbol:
             raise Invalid("a sweep needs symbol=, e.g. symbol=ALPHA (see /data)")
         grid = {**{k: [v] for k, v in req.params.items()}, **req.grid}
         if not grid:
             names = ", ".join(p.name for p in tpl.params)
             raise Invalid(f"give at least one parameter range ({tpl.name} params: {names})")
-        base = self.backtest_spec(tpl.name, {}, symbol=req.symbol, start=start, end=end, **money)
+        name = req.targets[0] if hosted else tpl.name
+        base = self.backtest_spec(name, {}, symbol=req.symbol, start=start, end=end, **money)
         split = check_date("split", req.split)
         bars = len(base.data)
         if split is not None:  # each combination must fit the shorter of the two periods
@@ -259,5 +290,5 @@ class Resolver:
             except engine.EngineError as exc:
                 raise Invalid(str(exc)) from None
             bars = min(cut, bars - cut)
-        combos, skipped = self.sweep_grid(tpl.name, grid, bars)
+        combos, skipped = self.sweep_grid(tpl, grid, bars)
         return Prepared("sweep", [base], combos, skipped, req.sort or "sharpe", split)

@@ -18,10 +18,10 @@ import asyncio
 import logging
 import math
 import os
-from typing import Any
+from typing import Any, Protocol
 
 from chatops_widget import engine
-from chatops_widget.protocol import BacktestProgress, ServerEvent
+from chatops_widget.protocol import BacktestProgress, ServerEvent, StartRun
 from chatops_widget.server.host import Host
 
 from ._runspec import RunSpec
@@ -38,6 +38,25 @@ log = logging.getLogger(__name__)
 
 SWEEP_CHUNKS = 20  # progress granularity of a sweep (chunks, each one pool task)
 SAVE_DELAY = 0.25  # s after "completed" before the result is written to Parquet
+
+
+class HostedHook(Protocol):
+    """What the service asks of the strategies hosted in members' kernels (:mod:`.hosted`)."""
+
+    def check(self, prepared: Prepared, sid: str | None) -> None:
+        """Refuse a run that cannot go now (owner not connected, someone else's private one)."""
+
+    def involved(self, prepared: Prepared) -> bool:
+        """Whether ``prepared`` names a hosted strategy or a finished run."""
+
+    async def run(self, prepared: Prepared, session_id: str, **fields: Any) -> dict[str, Any]:
+        """Run ``prepared`` (in the owner's kernel); its summary."""
+
+    def listing(self) -> list[dict[str, Any]]:
+        """Every hosted strategy, as members see it."""
+
+    def names(self) -> list[str]:
+        """The hosted strategies' names."""
 
 
 class BacktestService:
@@ -66,6 +85,8 @@ class BacktestService:
         self.jobs = JobManager(workers=n, mode=mode, on_update=self._progress)  # type: ignore[arg-type]
         self._saves: set[asyncio.Task[Any]] = set()
         self._unsaved: dict[str, StoredResult] = {}
+        #: strategies hosted in members' kernels (set by the plugin; see .hosted)
+        self.hosted: HostedHook | None = None
 
     async def start(self) -> None:
         """Start the job manager's workers (a server start-up hook)."""
@@ -88,6 +109,14 @@ class BacktestService:
         return wanted
 
     # ------------------------------------------------------------------ running
+    def prepare(self, req: StartRun, sid: str | None = None) -> Prepared:
+        """Validate ``req`` (:meth:`Resolver.prepare`) and, for a hosted strategy, whether it
+        can run now for connection ``sid`` (its owner connected; private ones the owner's)."""
+        prepared = self.resolve.prepare(req)
+        if self.hosted is not None:
+            self.hosted.check(prepared, sid)
+        return prepared
+
     async def run(
         self,
         prepared: Prepared,
@@ -100,6 +129,8 @@ class BacktestService:
         """Run a prepared request to the end; returns its summary (``JobCancelled`` if
         cancelled)."""
         fields = {"run_id": run_id, "command": command, "started_by": started_by}
+        if self.hosted is not None and self.hosted.involved(prepared):
+            return await self.hosted.run(prepared, session_id, **fields)
         if prepared.kind == "backtest":
             return await self.run_backtest(session_id, prepared.specs[0], **fields)
         if prepared.kind == "comparison":
@@ -248,8 +279,16 @@ class BacktestService:
             log.exception("%s failed", job.run_id)
             raise Invalid(f"{job.run_id} failed: {type(exc).__name__}: {exc}") from None
 
+    async def finish(self, job: Job, result: StoredResult) -> None:
+        """Store ``job``'s result and complete it (for runs made outside the pool)."""
+        await self._finish(job, result)
+
     async def _finish(self, job: Job, result: StoredResult) -> None:
         """Keep the result (served at once), persist it in the background, then say completed."""
+        for key, value in (("startedBy", job.started_by), ("command", job.command),
+                           ("label", job.label), ("strategyId", job.strategy_id),
+                           ("created", job.created)):  # fmt: skip
+            result.meta.setdefault(key, value)  # who and what, kept after a restart
         self.results.remember(result)
         await self.jobs.report(job, status="completed")
         await asyncio.sleep(0)  # a waiting getResult answers now, next to "completed"

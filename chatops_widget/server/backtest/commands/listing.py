@@ -108,9 +108,11 @@ class ListingCommands:
         """``/strategies``: the stored strategies."""
         no_arguments(ctx.command, "/strategies")
         items = [s.info() for s in self.svc.strategies.all()]
-        return CommandReply(
-            {"kind": "strategies", "strategies": items}, text=_format.strategies_text(items)
-        )
+        hosted = self.svc.hosted.listing() if self.svc.hosted else []
+        text = "\n\n".join(t for t in (_format.strategies_text(items),
+                                        _format.hosted_text(hosted)) if t)  # fmt: skip
+        return CommandReply({"kind": "strategies", "strategies": items, "hosted": hosted},
+                            text=text)  # fmt: skip
 
     @command(
         "create_strategy",
@@ -145,7 +147,7 @@ class ListingCommands:
             name=name,
             start=start,
             end=end,
-            created_by=ctx.sid,
+            created_by=ctx.sender,
         )
         info = s.info()
         return CommandReply(
