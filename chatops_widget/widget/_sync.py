@@ -327,3 +327,28 @@ def strategy_command(spec: Any) -> str:
         text = str(value).lower() if isinstance(value, bool) else str(value)
         parts.append(f"{key}={shlex.quote(text)}")
     return " ".join(parts)
+
+
+def strategy_items(stored: Any, hosted: Any) -> list[dict[str, Any]]:
+    """The ``strategies`` traitlet: stored strategies, then the hosted ones (Python functions
+    in members' kernels) as items with ``kind: "python"`` and their parameter specs.
+
+    >>> strategy_items([{"id": "strategy_1"}], [{"name": "my_mom", "params": [],
+    ...                 "hostedBy": "alice's notebook", "online": True}])[1]["template"]
+    'python'
+    """
+    items = [dict(s) for s in (stored or [])]
+    for h in hosted or []:
+        items.append({**h, "id": h["name"], "kind": "python", "template": "python",
+                      "symbol": None})  # fmt: skip
+    return jsonable(items)
+
+
+def local_templates() -> list[dict[str, Any]]:
+    """The engine's template specs (for completion before the server has sent its own)."""
+    try:
+        from .. import engine
+
+        return [t.spec() for t in engine.templates().values()]
+    except Exception:  # pragma: no cover - engine unavailable: no param completion
+        return []

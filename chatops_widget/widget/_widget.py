@@ -37,7 +37,7 @@ __all__ = ["ChatOpsWidget"]
 log = logging.getLogger("chatops_widget.widget")
 _STATIC = pathlib.Path(__file__).parent / "static"
 _EVENTS = ("message", "backtestProgress", "commandResult", "error", "connect", "disconnect",
-           "reconnect_attempt")  # fmt: skip
+           "reconnect_attempt", "hostedStrategies")  # fmt: skip
 
 
 #: Messages the front end sends (see docs/widget.md, "How it syncs").
@@ -51,9 +51,9 @@ class ChatOpsWidget(anywidget.AnyWidget):
 
     ``ChatOpsWidget()`` starts an embedded server and a client;
     ``ChatOpsWidget(url=..., token=...)`` connects to a running server;
-    ``ChatOpsWidget(client=c)`` shows an existing client (several widgets may share one client).
-    The client's methods are available on the widget (``w.execute_command("/help")``,
-    ``w.trigger_backtest(...)``, ...).
+    ``ChatOpsWidget(client=c)`` shows an existing client (several widgets may share one client);
+    ``name=`` is who you are in the session. The client's methods are available on the widget
+    (``w.execute_command("/help")``, ``w.trigger_backtest(...)``, ``@w.strategy(...)``, ...).
     """
 
     _esm = _STATIC / "widget.js"
@@ -79,6 +79,7 @@ class ChatOpsWidget(anywidget.AnyWidget):
         client: ChatOpsClient | None = None,
         url: str | None = None,
         token: str | None = None,
+        name: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -91,7 +92,7 @@ class ChatOpsWidget(anywidget.AnyWidget):
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chatops-widget")
         self.uploads: dict[str, Any] = {}
         self._owns_client = client is None
-        self._client = client if client is not None else ChatOpsClient(url=url, token=token)
+        self._client = client if client is not None else ChatOpsClient(url, token, name=name)
         self._handlers = {name: getattr(self, "_on_" + name) for name in _EVENTS}
         for name, fn in self._handlers.items():
             self._client.on(name, fn)
@@ -212,18 +213,9 @@ class ChatOpsWidget(anywidget.AnyWidget):
             self.reconnect_attempt = int(getattr(c, "reconnect_attempt", 0) or 0)
             if getattr(c, "commands", None):
                 self.commands = list(c.commands)
-            if info.get("strategies") is not None:
-                self.strategies = sync.jsonable(list(info["strategies"]))
-            self.templates = sync.jsonable(list(info.get("templates") or self._local_templates()))
-
-    @staticmethod
-    def _local_templates() -> list[dict[str, Any]]:
-        try:
-            from .. import engine
-
-            return [t.spec() for t in engine.templates().values()]
-        except Exception:  # pragma: no cover - engine unavailable: no param completion
-            return []
+            if info.get("strategies") is not None:  # stored, then hosted (Python functions)
+                self.strategies = sync.strategy_items(info["strategies"], info.get("hosted"))
+            self.templates = sync.jsonable(list(info.get("templates") or sync.local_templates()))
 
     def _resync(self, send: bool = True) -> None:
         """Take the client's messages as the truth and (re)send the whole history to all views."""
@@ -286,7 +278,13 @@ class ChatOpsWidget(anywidget.AnyWidget):
                 self.strategies = [*self.strategies, sync.jsonable(summary["strategy"])]
         elif kind == "strategies" and isinstance(summary.get("strategies"), list):
             with self._lock:
-                self.strategies = sync.jsonable(summary["strategies"])
+                self.strategies = sync.strategy_items(summary["strategies"], summary.get("hosted"))
+
+    def _on_hostedStrategies(self, payload: Any) -> None:  # noqa: N802
+        if isinstance(payload, dict) and isinstance(payload.get("hosted"), list):
+            with self._lock:  # a member's kernel registered, withdrew, left or came back
+                stored = [s for s in self.strategies if s.get("kind") != "python"]
+                self.strategies = sync.strategy_items(stored, payload["hosted"])
 
     def _on_error(self, payload: Any) -> None:
         if isinstance(payload, dict):

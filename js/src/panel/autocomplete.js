@@ -1,7 +1,8 @@
 // Slash-command autocomplete: given the input text and cursor, what could come next.
 // Pure logic (no DOM): commands, strategy ids, template names and template parameters, each
 // with a usage hint, from the `commands`, `strategies` and `templates` traitlets (in the
-// server's order; the panel keeps no list of its own).
+// server's order; the panel keeps no list of its own). Python strategies hosted in members'
+// notebooks are `strategies` items with `kind: "python"` and their own `params`.
 import { constants } from "../constants.js";
 
 /** The hint shown before the server has sent its commands. */
@@ -78,17 +79,23 @@ export function suggest(text, cursor, ctx) {
   const args = tokens.slice(1);
   const positional = args.filter((a) => !a.includes("="));
   const usedKeys = new Set(args.filter((a) => a.includes("=")).map((a) => a.split("=")[0]));
+  const hostedDesc = (s) =>
+    [`hosted by ${s.hostedBy}`, s.version, s.online ? "" : "not connected", s.private ? "private" : ""]
+      .filter(Boolean)
+      .join(" · ");
   const strategyOptions = () =>
     strategies.map((s) => ({
       label: String(s.id),
       insert: `${s.id} `,
-      desc: [s.name, s.template, s.symbol].filter(Boolean).join(" · "),
+      desc: s.kind === "python" ? hostedDesc(s) : [s.name, s.template, s.symbol].filter(Boolean).join(" · "),
     }));
+  const hostedOptions = () => strategyOptions().filter((_, i) => strategies[i].kind === "python");
   const templateOptions = () =>
     templates.map((t) => ({ label: t.name, insert: `${t.name} `, desc: t.description || "template" }));
   const templateOf = (tok) => {
     if (!tok) return null;
-    const s = strategies.find((x) => x.id === tok);
+    const s = strategies.find((x) => x.id === tok || (x.kind === "python" && tok.startsWith(`${x.id}@`)));
+    if (s?.kind === "python") return s; // its own parameter specs
     const tname = s ? s.template : tok;
     return templates.find((t) => t.name === tname) || null;
   };
@@ -122,7 +129,10 @@ export function suggest(text, cursor, ctx) {
       options = strategyOptions().filter((o) => !positional.includes(o.label));
       break;
     case "sweep":
-      options = positional.length === 0 ? templateOptions() : keyOptions(templateOf(positional[0]), true);
+      options =
+        positional.length === 0
+          ? templateOptions().concat(hostedOptions())
+          : keyOptions(templateOf(positional[0]), true);
       break;
     case "cancel":
     case "result":

@@ -171,14 +171,20 @@ class HostedStrategies:
         if _RESERVED.match(name):
             raise ProtocolError(
                 ErrorCode.BAD_ARGUMENT,
-                f"registerStrategy: {name!r} looks like "
-                "a strategy, run or session id; pick another name",
+                f"registerStrategy: {name!r} looks like a strategy, run or session id; pick "
+                "another name",
             )
-        if self.svc.resolve.template_of(name) is not None:
+        if self._taken(name):
             raise ProtocolError(
                 ErrorCode.ALREADY_EXISTS,
                 f"registerStrategy: {name!r} is a template or a stored strategy; pick another name",
             )
+
+    def _taken(self, name: str) -> bool:
+        """Whether ``name`` is a template's or a stored strategy's."""
+        return (
+            name.strip().lower() in engine.templates() or self.svc.strategies.get(name) is not None
+        )
 
     async def unregister_strategy(self, sid: str, data: Any) -> dict[str, Any]:
         """``unregisterStrategy {sessionId, name}``: the owner withdraws it."""
@@ -203,7 +209,7 @@ class HostedStrategies:
         """``publishResult {sessionId, name, frames, stats, ...}`` -> ``{runId, replaced}``."""
         req = parse(PublishResult, data)
         self.host.require_joined(sid, req.sessionId, "publishResult")
-        if self.registry.get(req.name) is not None or self.svc.resolve.template_of(req.name):
+        if self.registry.get(req.name) is not None or self._taken(req.name):
             raise ProtocolError(
                 ErrorCode.ALREADY_EXISTS,
                 f"publishResult: {req.name!r} is a "
