@@ -28,7 +28,7 @@ __all__ = [
 #: Default size of the kernel's cache of decoded results (see :class:`ResultCache`).
 CACHE_BYTES = 1 << 30
 
-_HISTORY_COLUMNS = ["seq", "id", "role", "sender", "content", "timestamp", "metadata", "sessionId"]
+_HISTORY_COLUMNS = ["seq", "id", "role", "content", "timestamp", "sender", "metadata", "sessionId"]
 _RUN_COLUMNS = [
     "runId",
     "kind",
@@ -168,8 +168,8 @@ class ResultCache:
 
 
 def history_frame(messages: list[dict[str, Any]]) -> pd.DataFrame:
-    """Chat messages as ``client.history``: seq, id, role, sender (who typed it; empty for the
-    server's own messages), content, timestamp, metadata."""
+    """Chat messages as ``client.history``: seq, id, role, content, timestamp, sender (who
+    typed it; empty for the server's own messages), metadata."""
     rows = [{**m, "sender": (m.get("metadata") or {}).get("sender") or ""} for m in messages]
     df = pd.DataFrame(rows, columns=_HISTORY_COLUMNS)
     df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True)

@@ -176,7 +176,6 @@ def frontend_constants() -> dict[str, Any]:
             "maxContentChars": MAX_CONTENT_CHARS,
             "maxCommandChars": MAX_COMMAND_CHARS,
             "maxUploadBytes": MAX_UPLOAD_BYTES,
-            "maxDisplayName": MAX_DISPLAY_NAME,
         },
         "runStatuses": list(RUN_STATUSES),
         "terminalStatuses": sorted(TERMINAL_STATUSES),

@@ -59,8 +59,9 @@ def test_bob_runs_alices_function_by_chat_and_gets_the_dataframes(served, wait_u
     SEEN_THREADS.clear()
     run_id, got = _result_of(b, "/run_backtest my_mom lookback=90", wait_until)
     threads = list(SEEN_THREADS)  # where alice's function ran
-    want = engine.backtest(ALPHA, engine.FunctionStrategy(my_mom, {"lookback": 60, "z": 1.0}),
-                           {"lookback": 90})  # fmt: skip
+    want = engine.backtest(
+        ALPHA, engine.FunctionStrategy(my_mom, {"lookback": 60, "z": 1.0}), {"lookback": 90}
+    )
     pd.testing.assert_frame_equal(got.equity, want.equity)
     pd.testing.assert_frame_equal(got.trades, want.trades)
     assert got.stats["sharpe"] == pytest.approx(want.stats["sharpe"], rel=1e-12)
@@ -68,8 +69,7 @@ def test_bob_runs_alices_function_by_chat_and_gets_the_dataframes(served, wait_u
     assert got.equity["position"].dtype == np.float64  # fractional positions
     assert threads and all(t.startswith("chatops-hosted") for t in threads)
     summary = b.results.summary(run_id)
-    assert summary["hosted"] == {"owner": "alice", "hostedBy": "alice's notebook",
-                                 "version": "v1"}  # fmt: skip
+    assert summary["hosted"] == {"owner": "alice", "hostedBy": "alice's notebook", "version": "v1"}
     row = b.runs.set_index("run_id").loc[run_id]
     assert row["started_by"] == "bob" and row["status"] == "completed"
     pd.testing.assert_frame_equal(a.results[run_id].equity, got.equity)  # A's card too
@@ -215,15 +215,17 @@ def test_offline_owner_then_back(served, monkeypatch, wait_until):
     assert run.result(timeout=60).stats["bars"] == len(ALPHA)
     assert run.summary["hosted"]["version"] == "v1"
     carol.close()  # the kernel is gone
-    with pytest.raises(ProtocolError, match="carols is hosted by carol's notebook, which is "
-                       "not connected") as e:  # fmt: skip
+    with pytest.raises(
+        ProtocolError, match="carols is hosted by carol's notebook, which is not connected"
+    ) as e:
         b.trigger_backtest("carols")
     assert e.value.code is ErrorCode.UNAVAILABLE
     results: list[dict] = []
     b.on("commandResult", results.append)
     b.execute_command("/run_backtest carols")  # by chat: refused the same way
-    failed = wait_until(lambda: next((r for r in results if r["command"] ==
-                                      "/run_backtest carols"), None), 20)  # fmt: skip
+    failed = wait_until(
+        lambda: next((r for r in results if r["command"] == "/run_backtest carols"), None), 20
+    )
     b.off("commandResult", results.append)
     assert not failed["ok"] and failed["error"]["code"] == "unavailable"
     assert "carol's notebook, which is not connected" in failed["error"]["message"]

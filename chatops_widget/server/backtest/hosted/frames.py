@@ -24,16 +24,26 @@ import pyarrow as pa
 
 from chatops_widget import engine
 from chatops_widget._serialization import jsonable, stats_to_json, table_to_frame, to_arrow_bytes
-from chatops_widget.protocol import MAX_RESULT_BYTES, ErrorCode, ProtocolError
+from chatops_widget.protocol import MAX_RESULT_BYTES, ErrorCode
 
-__all__ = ["backtest_result", "encode_backtest", "read_frame", "sweep_table"]
+from ..errors import BacktestError
+
+__all__ = ["BadResult", "backtest_result", "encode_backtest", "read_frame", "sweep_table"]
 
 _MAX_DECODED = 8 * MAX_RESULT_BYTES
 _EQUITY = ("equity", "position")
 
 
-def _bad(message: str, code: ErrorCode = ErrorCode.BAD_ARGUMENT) -> ProtocolError:
-    return ProtocolError(code, message)
+class BadResult(BacktestError):
+    """What a kernel sent is not a result the server can store (``code`` says how bad)."""
+
+    def __init__(self, message: str, code: ErrorCode = ErrorCode.BAD_ARGUMENT) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _bad(message: str, code: ErrorCode = ErrorCode.BAD_ARGUMENT) -> BadResult:
+    return BadResult(message, code)
 
 
 def _plain(t: pa.DataType) -> bool:
@@ -49,7 +59,7 @@ def _plain(t: pa.DataType) -> bool:
 
 
 def read_frame(data: Any, what: str) -> pd.DataFrame:
-    """Arrow IPC stream bytes -> a DataFrame; ``ProtocolError`` saying what is wrong."""
+    """Arrow IPC stream bytes -> a DataFrame; :class:`BadResult` saying what is wrong."""
     if not isinstance(data, (bytes, bytearray)):
         raise _bad(
             f"{what} must be Arrow IPC stream bytes, got {type(data).__name__}",
@@ -72,7 +82,7 @@ def read_frame(data: Any, what: str) -> pd.DataFrame:
                 )
             batches.append(batch)
         return table_to_frame(pa.Table.from_batches(batches, schema=reader.schema))
-    except ProtocolError:
+    except BadResult:
         raise
     except Exception as exc:  # not Arrow, or malformed: say so, never crash
         raise _bad(

@@ -135,7 +135,12 @@ class HostedRuns:
             job, spec, job.run_id, "sweep", combos=prepared.combos, split=prepared.split
         )
         self._raise_failed(h, res)
-        table = await asyncio.to_thread(frames.sweep_table, res.frames, names, len(prepared.combos))
+        try:
+            table = await asyncio.to_thread(
+                frames.sweep_table, res.frames, names, len(prepared.combos)
+            )
+        except frames.BadResult as exc:
+            raise Invalid(f"{h.name}: the sweep from {h.hosted_by} was refused: {exc}") from None
         combined = await asyncio.to_thread(
             _work.combine_sweep, {"parts": [table], "sort": prepared.sort}
         )
@@ -240,19 +245,22 @@ class HostedRuns:
         h: HostedStrategy = spec.hosted
         self._raise_failed(h, res)
         data = spec.data
-        return await asyncio.to_thread(
-            frames.backtest_result,
-            res.frames,
-            h.name,
-            index=data.index,
-            close=data["Close"],
-            cash=spec.cash,
-            commission=spec.commission,
-            spread=spec.spread,
-            params=dict(spec.params),
-            symbol=spec.symbol,
-            source=h.hosted_by,
-        )
+        try:
+            return await asyncio.to_thread(
+                frames.backtest_result,
+                res.frames,
+                h.name,
+                index=data.index,
+                close=data["Close"],
+                cash=spec.cash,
+                commission=spec.commission,
+                spread=spec.spread,
+                params=dict(spec.params),
+                symbol=spec.symbol,
+                source=h.hosted_by,
+            )
+        except frames.BadResult as exc:
+            raise Invalid(f"{h.name}: the result from {h.hosted_by} was refused: {exc}") from None
 
     @staticmethod
     def _raise_failed(h: HostedStrategy, res: HostedResult) -> None:

@@ -142,7 +142,8 @@ class HostedStrategies:
                 )
         params = [p.model_dump() for p in req.params]
         try:  # the spec must make sense to the engine (defaults in range...)
-            HostedStrategy(req.name, owner, client, params=params).engine_strategy().validate({})
+            spec = HostedStrategy(req.name, owner, client, params=params).engine_strategy()
+            spec.validate(spec.defaults())
         except (engine.EngineError, TypeError) as exc:
             raise ProtocolError(ErrorCode.BAD_ARGUMENT, f"registerStrategy: {exc}") from None
         h, changed = self.registry.register(
@@ -228,8 +229,8 @@ class HostedStrategies:
                 commission=None if costs["commission"] is None else float(costs["commission"]),
                 spread=None if costs["spread"] is None else float(costs["spread"]),
             )
-        except ProtocolError as exc:
-            raise ProtocolError(exc.code, f"publishResult: {exc.message}") from None
+        except frames.BadResult as exc:
+            raise ProtocolError(exc.code, f"publishResult: {exc}") from None
         who = self.host.name_of(sid)
         stats, stored = frames.encode_backtest(result)
         replaced = self.registry.publish(req.sessionId, req.name, run_id, who, req.source)
