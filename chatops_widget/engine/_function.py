@@ -264,13 +264,19 @@ class FunctionStrategy(StrategyBase):
         if diff.any():
             i = int(np.flatnonzero(diff)[0])
             seen = ", ".join(f"{r[i]:g}" for r in runs)
+            k = int(diff.sum())
             raise StrategyOutputError(
                 f"{self.name}: the position at {frame.index[i]} is {base[i]:g}, but {seen} when "
-                f"the prices after {frame.index[cut - 1]} are changed ({int(diff.sum())} bars "
-                "differ): the function uses data from after the bar it decides on (e.g. "
-                "shift(-1), a full-sample mean, center=True). Use only data up to each bar; if "
-                "it is random or meant to differ, pass lookahead_check=False"
+                f"the prices after {frame.index[cut - 1]} are changed ({_bars(k)} "
+                f"{'differs' if k == 1 else 'differ'}): the function uses data from after the "
+                "bar it decides on (e.g. shift(-1), a full-sample mean, center=True). Use only "
+                "data up to each bar; if it is random or meant to differ, pass "
+                "lookahead_check=False"
             )
+
+
+def _bars(n: int) -> str:
+    return f"{n} bar" if n == 1 else f"{n} bars"
 
 
 def _frame(bars: Any) -> pd.DataFrame:
@@ -341,14 +347,14 @@ def _numbers(out: Any, index: pd.Index, where: str) -> FloatArray:
     if bad.any():
         first = index[np.flatnonzero(bad)[0]]
         raise StrategyOutputError(
-            f"{where} returned NaN/inf positions at {int(bad.sum())} bars (first {first}); a "
+            f"{where} returned NaN/inf positions at {_bars(int(bad.sum()))} (first {first}); a "
             "position must be a number on every bar: fill the warm-up with 0, e.g. .fillna(0)"
         )
     outside = (values < -1.0) | (values > 1.0)
     if outside.any():
         i = np.flatnonzero(outside)[0]
         raise StrategyOutputError(
-            f"{where} returned positions outside [-1, 1] at {int(outside.sum())} bars (first "
+            f"{where} returned positions outside [-1, 1] at {_bars(int(outside.sum()))} (first "
             f"{values[i]:g} at {index[i]}); a position is a fraction of equity (1 all-in long, "
             "-1 all-in short, no leverage): scale it or .clip(-1, 1)"
         )

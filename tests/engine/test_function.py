@@ -189,7 +189,7 @@ def test_params_are_inferred_from_defaults_and_validated():
     [
         (lambda d: d.Close.iloc[:-5] * 0, "another index than the data's .* 5 bars of the data"),
         (lambda d: np.zeros(3), r"shape \(3,\); the data has 60 bars"),
-        (lambda d: d.Close.pct_change(), r"NaN/inf positions at 1 bars .*fillna\(0\)"),
+        (lambda d: d.Close.pct_change(), r"NaN/inf positions at 1 bar .*fillna\(0\)"),
         (lambda d: d.Close / d.Close * 1.5, r"outside \[-1, 1\] at 60 bars \(first 1.5"),
         (lambda d: "long", "returned str as positions"),
         (lambda d: (d.Close > 0,), "a tuple of 1"),
