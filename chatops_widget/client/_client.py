@@ -26,21 +26,23 @@ from typing import Any
 
 import pandas as pd
 
+from ..protocol import check_display_name
 from ._connection import Connection, call_callback, log
 from ._decode import Comparison
 from ._handles import ResultsView, Run
+from ._hosted import HostedRunner
 from ._loop import LoopThread
 from ._requests import command_text
 from ._research import ResearchMixin, start_fields
 from ._sessions import SessionsMixin
+from ._sharing import SharingMixin, default_name
 from ._tracker import RunTracker
-from ._upload import upload_request
 from ._wire import check_ack, split_url
 
 __all__ = ["ChatOpsClient"]
 
 
-class ChatOpsClient(SessionsMixin, ResearchMixin):
+class ChatOpsClient(SessionsMixin, ResearchMixin, SharingMixin):
     """Connect to a ChatOps server (or start an embedded one) and chat from Python.
 
     ``url``/``token`` default to the ``CHATOPS_URL``/``CHATOPS_TOKEN`` environment variables; a
@@ -53,6 +55,9 @@ class ChatOpsClient(SessionsMixin, ResearchMixin):
     ``backtestProgress``, ``error`` (``{code, message, sessionId?}``), ``connect``,
     ``disconnect`` (reason), ``reconnect_attempt`` (n), and any other server event by name.
     Callbacks run on the client's loop thread; their exceptions are logged, never raised.
+
+    ``name``: who you are, next to your messages and runs (default: ``$CHATOPS_USER``, the
+    Jupyter user or the login). Data, Python strategies, results: ``_sharing.SharingMixin``.
     """
 
     def __init__(
@@ -62,8 +67,11 @@ class ChatOpsClient(SessionsMixin, ResearchMixin):
         *,
         session_id: str | None = None,
         timeout: float = 10.0,
+        name: str | None = None,
     ) -> None:
         self.timeout = float(timeout)
+        self.name = default_name() if name is None else check_display_name(name)
+        self._client_id = uuid.uuid4().hex  # its hosted strategies are its own (never shown)
         self._embedded = None
         self._callbacks: dict[str, list[Callable[..., Any]]] = {}
         self._cb_lock = threading.Lock()
@@ -91,6 +99,9 @@ class ChatOpsClient(SessionsMixin, ResearchMixin):
             self.on("backtestProgress", self._runs.on_progress)
             self.on("commandResult", self._runs.on_result)
             self.on("connect", self._runs.on_connect)
+            # the strategies this kernel hosts, run when the server asks (in worker threads)
+            self._hosted = HostedRunner(self._conn, self._loop, self.timeout)
+            self._hosted.attach(self.on)
             if session_id is not None:
                 self.join_session(session_id)
         except BaseException:
@@ -98,7 +109,8 @@ class ChatOpsClient(SessionsMixin, ResearchMixin):
             raise
 
     async def _make_connection(self) -> Connection:
-        conn = Connection(self._url, self._token, self.timeout, self._fire)
+        conn = Connection(self._url, self._token, self.timeout, self._fire,
+                          name=self.name, client_id=self._client_id)  # fmt: skip
         await conn.connect()
         return conn
 
@@ -267,21 +279,6 @@ class ChatOpsClient(SessionsMixin, ResearchMixin):
                             {"symbol": symbol, **options})  # fmt: skip
         return str(self._runs.command(text)["strategyId"])
 
-    def upload_data(
-        self, symbol: str, df: pd.DataFrame, *, overwrite: bool = False, timeout: float = 60.0
-    ) -> dict[str, Any]:
-        """Upload OHLCV bars as ``symbol`` for the server's commands (``uploadData``, Arrow bytes).
-
-        The frame is validated locally first; a bad one, or an existing symbol without
-        ``overwrite=True``, raises ``ProtocolError`` saying what to fix. Returns the ack
-        (``symbol, bars, start, end, frequency, overwritten, message``).
-
-        >>> client.upload_data("MYCO", df)["bars"]                       # doctest: +SKIP
-        1234
-        """
-        payload = upload_request(self._ensure_session(), symbol, df, overwrite=overwrite)
-        return self.call("uploadData", payload, timeout=timeout)
-
     # ------------------------------------------------------------------ events
 
     def on(self, event: str, callback: Callable[..., Any]) -> Callable[..., Any]:
@@ -320,6 +317,8 @@ class ChatOpsClient(SessionsMixin, ResearchMixin):
         """Disconnect, stop the loop thread and the embedded server (if any). Idempotent."""
         if self._closed:
             return
+        if getattr(self, "_hosted", None) is not None:
+            self._hosted.close()
         conn = getattr(self, "_conn", None)
         if conn is not None and self._loop.alive:
             try:

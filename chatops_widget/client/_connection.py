@@ -77,6 +77,9 @@ class Connection:
     join_ack: dict[str, Any] = field(default_factory=dict)
     reconnect_attempt: int = 0
     connected: bool = False
+    #: who connects (``auth={"name", "clientId"}``): see protocol/_hosted.py
+    name: str | None = None
+    client_id: str | None = None
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()  # guards `messages` (read from other threads)
@@ -121,7 +124,7 @@ class Connection:
             await asyncio.wait_for(
                 sio.connect(
                     self.url,
-                    auth={"token": self.token},
+                    auth={"token": self.token, "name": self.name, "clientId": self.client_id},
                     transports=["websocket"],
                     socketio_path=SOCKETIO_PATH,
                     wait_timeout=self.timeout,
@@ -134,6 +137,8 @@ class Connection:
             text = reason.get("message") if isinstance(reason, dict) else reason
             if isinstance(text, str) and text.startswith("unauthorized"):
                 raise ProtocolError(ErrorCode.UNAUTHORIZED, text) from None
+            if isinstance(text, str) and text.startswith("bad_request"):
+                raise ProtocolError(ErrorCode.BAD_REQUEST, text) from None
             raise ConnectionError(f"cannot connect to {self.url}: {text or exc}") from None
         self._sio, self.connected = sio, True
         startup.debug("client: socket connected")

@@ -31,7 +31,7 @@ __all__ = [
 #: Default size of the kernel's cache of decoded results (see :class:`ResultCache`).
 CACHE_BYTES = 1 << 30
 
-_HISTORY_COLUMNS = ["seq", "id", "role", "content", "timestamp", "metadata", "sessionId"]
+_HISTORY_COLUMNS = ["seq", "id", "role", "content", "timestamp", "sender", "metadata", "sessionId"]
 _RUN_COLUMNS = [
     "runId",
     "kind",
@@ -233,8 +233,10 @@ class ResultCache:
 
 
 def history_frame(messages: list[dict[str, Any]]) -> pd.DataFrame:
-    """Chat messages as ``client.history``: seq, id, role, content, timestamp, metadata."""
-    df = pd.DataFrame(messages, columns=_HISTORY_COLUMNS)
+    """Chat messages as ``client.history``: seq, id, role, content, timestamp, sender (who
+    typed it; empty for the server's own messages), metadata."""
+    rows = [{**m, "sender": (m.get("metadata") or {}).get("sender") or ""} for m in messages]
+    df = pd.DataFrame(rows, columns=_HISTORY_COLUMNS)
     df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True)
     return df.astype({"seq": "int64"})
 
@@ -245,6 +247,7 @@ def runs_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     for c in ("created", "finished"):
         df[c] = pd.to_datetime(df[c], unit="s", utc=True)
     names = {"runId": "run_id", "strategyId": "strategy", "startedBy": "started_by"}
+    df["startedBy"] = df["startedBy"].fillna("unknown")  # runs stored before names were kept
     return df.rename(columns=names)
 
 

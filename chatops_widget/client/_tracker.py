@@ -362,6 +362,12 @@ class RunTracker:
                 st.command = ack["message"].get("content")
         return run_id
 
+    def adopt(self, run_id: str, kind: str) -> None:
+        """Follow ``run_id`` as this kernel's own (a published result), fetched when done."""
+        with self._cond:
+            st = self._get(run_id, self._conn.session_id)
+            st.kind, st.mine = kind, True
+
     def cancel(self, run_id: str) -> None:
         """Ask the server to stop ``run_id`` (``/cancel``)."""
         text = f"/cancel {run_id}"

@@ -13,25 +13,12 @@ Example:
 
 from __future__ import annotations
 
-import getpass
-import os
 from typing import Any
 
 from .._serialization import to_arrow_bytes
 from ..protocol import MAX_UPLOAD_BYTES, ErrorCode, ProtocolError, check_symbol
 
-__all__ = ["upload_request", "uploader_name"]
-
-
-def uploader_name() -> str | None:
-    """Who uploads, for the session's ``system`` message: ``$CHATOPS_USER`` or the OS login."""
-    name = os.environ.get("CHATOPS_USER")
-    if not name:
-        try:
-            name = getpass.getuser()
-        except Exception:  # no login name (some containers)
-            return None
-    return name[:40] or None
+__all__ = ["upload_request"]
 
 
 def upload_request(
@@ -61,8 +48,4 @@ def upload_request(
             f"the limit is {MAX_UPLOAD_BYTES // 2**20} MB. Upload a shorter range (e.g. "
             "df.loc['2015':]) or put the file in the server's <data-dir>/data folder",
         )
-    payload = {"sessionId": session_id, "symbol": sym, "data": data, "overwrite": overwrite}
-    name = uploader_name()
-    if name:
-        payload["uploadedBy"] = name
-    return payload
+    return {"sessionId": session_id, "symbol": sym, "data": data, "overwrite": overwrite}

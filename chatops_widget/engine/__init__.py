@@ -15,12 +15,15 @@ Public API:
   symbols from one pool of cash, weights and rebalancing -> :class:`PortfolioResult`);
 - strategies: :func:`templates` (``sma_cross``, ``ema_cross``, ``rsi_reversion``,
   ``bollinger``, ``momentum``, ``donchian_breakout``, ``buy_and_hold``) and
-  :class:`RuleStrategy` (entry/exit conditions in the rule language, :mod:`.rules`), both
+  :class:`RuleStrategy` (entry/exit conditions in the rule language, :mod:`.rules`) and
+  :class:`FunctionStrategy` (a Python function returning positions in [-1, 1]), all
   :class:`StrategyBase`;
 - orders: ``stop_loss``, ``take_profit``, ``trailing_stop``/``trailing_atr``, ``size``,
   ``risk``, ``units``, ``whole_units`` (validated by :class:`Orders`);
 - stats: :data:`STATS` (name, label, unit, description, formula of every stat; plain data for
   the server and the front end), :func:`stat_info`, :func:`format_stat`, :data:`STAT_NAMES`;
+- results made elsewhere (backtesting.py, vectorbt, any equity curve and trades):
+  :func:`as_result`, :func:`result_from_frames` -- the engine's stats on them;
 - data: :data:`catalog` (the process-wide :class:`DataCatalog`, pre-filled with the bundled
   synthetic sample; files are listed from their metadata and read when used, within a byte
   budget), :func:`sample_catalog`, :func:`validate_ohlcv`, :class:`DataRef` (a file's bars by
@@ -56,8 +59,10 @@ from ._errors import (
     UnknownSymbolError,
     WalkForwardCancelled,
 )
+from ._external import as_result, result_from_frames
 from ._files import FileInfo, read_ohlcv_file
 from ._files import probe as probe_file
+from ._function import FunctionStrategy, StrategyOutputError
 from ._grid import expand_grid
 from ._metrics import STAT_NAMES, STATS, Stat, format_stat, stat_info
 from ._orders import Orders
@@ -90,6 +95,7 @@ __all__ = [
     "EngineError",
     "FileInfo",
     "FrameCache",
+    "FunctionStrategy",
     "Orders",
     "Param",
     "ParamError",
@@ -98,6 +104,7 @@ __all__ = [
     "RuleStrategy",
     "Stat",
     "StrategyBase",
+    "StrategyOutputError",
     "SweepCancelled",
     "Template",
     "UniverseResult",
@@ -105,6 +112,7 @@ __all__ = [
     "UnknownSymbolError",
     "WalkForwardCancelled",
     "WalkForwardResult",
+    "as_result",
     "backtest",
     "backtest_portfolio",
     "catalog",
@@ -118,6 +126,7 @@ __all__ = [
     "read_ohlcv_file",
     "ref_cache",
     "register_template",
+    "result_from_frames",
     "sample_catalog",
     "split_index",
     "stat_info",

@@ -24,6 +24,7 @@ import pandas as pd
 from ._data import validate_ohlcv
 from ._errors import EngineError
 from ._events import simulate_orders
+from ._fractional import simulate_fractional
 from ._metrics import STAT_NAMES, STATS
 from ._orders import Orders
 from ._registry import get_template
@@ -85,8 +86,12 @@ def run_sim(
     spread: float,
     orders: Orders,
 ) -> Sim:
-    """Positions of ``combos`` simulated with ``orders`` (vectorized when no stops need it)."""
+    """Positions of ``combos`` simulated with ``orders`` (vectorized when no stops need it;
+    fractional targets, from a function strategy, by :mod:`._fractional`)."""
     pos, entries = tpl.positions(bars, combos)
+    if pos.dtype != np.int8:
+        targets = np.asarray(pos, dtype=np.float64)
+        return simulate_fractional(bars, targets, entries, cash, commission, spread, orders)
     if orders.vectorized:
         return simulate(bars, pos, cash, commission, spread, orders.weight)
     return simulate_orders(bars, pos, entries, cash, commission, spread, orders)
@@ -115,7 +120,8 @@ def backtest(
     Args:
         data: OHLCV DataFrame on a sorted DatetimeIndex (column names case-insensitive).
         strategy: a template name, e.g. ``"sma_cross"`` (see :func:`templates`), a
-            :class:`Template` or a :class:`~chatops_widget.engine.rules.RuleStrategy`.
+            :class:`Template`, a :class:`~chatops_widget.engine.rules.RuleStrategy` or a
+            :class:`~chatops_widget.engine.FunctionStrategy` (a Python function).
         params: parameter overrides; missing ones take their defaults.
         cash: starting equity.
         commission: fraction of traded notional paid on every fill, e.g. ``0.001``.

@@ -137,7 +137,7 @@ class Sim:
     """Simulation output for ``k`` combinations (rows) over ``n`` bars (columns)."""
 
     equity: FloatArray  # (k, n) equity at each close, last bar net of the closing commission
-    held: Int8Array  # (k, n) direction held during each bar (+1, 0, -1)
+    held: Int8Array | FloatArray  # (k, n) held during each bar: +1/0/-1 (a fraction: _fractional)
     trades: Trades
     returns: FloatArray | None = None  # (k, n) per-bar simple returns when already known
 

@@ -3,10 +3,11 @@ share -- events, payload models, error codes, run statuses and kinds, id pattern
 
 Event names are the seed's (``joinSession``, ``sendMessage``, ``executeCommand``,
 ``backtestProgress``, ``commandResult`` ...), so the seed's React front end can talk to our
-server unchanged; ``startRun``, ``getResult``, ``getRuns``, ``getStrategies``, ``getSessions`` and
+server unchanged; ``startRun``, ``getResult``, ``getRuns``, ``getStrategies``, ``getSessions``,
 ``uploadData`` (and the chunked ``uploadStart``/``uploadChunk``/``uploadFinish``/``uploadAbort``)
-are ours. Every client -> server event is acknowledged (socket.io ack) with an
-:class:`Ack`: ``{"ok": true, ...}`` or ``{"ok": false, "error": {"code", "message"}}``.
+and the hosted-strategy events are ours. Every client -> server event is acknowledged (socket.io
+ack) with an :class:`Ack`: ``{"ok": true, ...}`` or ``{"ok": false, "error": {"code",
+"message"}}``.
 
 Payloads are validated with pydantic; :func:`parse` turns any validation failure into a
 :class:`ProtocolError` whose message says what was wrong and what would be right.
@@ -15,6 +16,7 @@ Payloads are validated with pydantic; :func:`parse` turns any validation failure
 - ``_models.py`` -- the pydantic models of the events, :func:`parse`, :class:`ProtocolError`;
 - ``_runs.py`` -- :class:`StartRun`, a run as a typed request;
 - ``_uploads.py`` -- chunked uploads of a frame of any size (:class:`UploadStart` ...).
+- ``_hosted.py`` -- identity (display names) and strategies hosted in a member's kernel.
 
 Example:
     >>> parse(ExecuteCommand, {"sessionId": "session_1", "command": "/help"}).command
@@ -33,14 +35,21 @@ from typing import Any
 
 from ._constants import (
     AUTH_TIMEOUT,
+    CLIENT_ID_PATTERN,
     DEFAULT_HOST,
     DEFAULT_PORT,
+    GUEST_NAME,
+    HOSTED_NAME_PATTERN,
     MAX_COMMAND_CHARS,
     MAX_CONNECTIONS_PER_ADDRESS,
     MAX_CONTENT_CHARS,
+    MAX_DISPLAY_NAME,
     MAX_GRID_VALUES,
+    MAX_HOSTED_PARAMS,
+    MAX_HOSTED_TIMEOUT,
     MAX_MESSAGE_BYTES,
     MAX_PARAM_MAGNITUDE,
+    MAX_RESULT_BYTES,
     MAX_RUN_SYMBOLS,
     MAX_RUN_TARGETS,
     MAX_SEQ,
@@ -65,6 +74,18 @@ from ._constants import (
     Role,
     RunStatus,
     ServerEvent,
+)
+from ._hosted import (
+    HostedParam,
+    HostedProgress,
+    HostedResult,
+    HostedRun,
+    PublishResult,
+    RegisterStrategy,
+    UnregisterStrategy,
+    check_client_id,
+    check_display_name,
+    check_hosted_name,
 )
 from ._ids import new_message_id, new_run_id, new_session_id, utc_now
 from ._models import (
@@ -95,14 +116,21 @@ ProtocolError.__module__ = __name__  # shown as chatops_widget.protocol.Protocol
 
 __all__ = [
     "AUTH_TIMEOUT",
+    "CLIENT_ID_PATTERN",
     "DEFAULT_HOST",
     "DEFAULT_PORT",
+    "GUEST_NAME",
+    "HOSTED_NAME_PATTERN",
     "MAX_COMMAND_CHARS",
     "MAX_CONNECTIONS_PER_ADDRESS",
     "MAX_CONTENT_CHARS",
+    "MAX_DISPLAY_NAME",
     "MAX_GRID_VALUES",
+    "MAX_HOSTED_PARAMS",
+    "MAX_HOSTED_TIMEOUT",
     "MAX_MESSAGE_BYTES",
     "MAX_PARAM_MAGNITUDE",
+    "MAX_RESULT_BYTES",
     "MAX_RUN_SYMBOLS",
     "MAX_RUN_TARGETS",
     "MAX_SEQ",
@@ -136,9 +164,15 @@ __all__ = [
     "GetRuns",
     "GetSessions",
     "GetStrategies",
+    "HostedParam",
+    "HostedProgress",
+    "HostedResult",
+    "HostedRun",
     "JoinSession",
     "LeaveSession",
     "ProtocolError",
+    "PublishResult",
+    "RegisterStrategy",
     "ResearchFields",
     "ResultKind",
     "Role",
@@ -147,11 +181,15 @@ __all__ = [
     "SendMessage",
     "ServerEvent",
     "StartRun",
+    "UnregisterStrategy",
     "UploadAbort",
     "UploadChunk",
     "UploadData",
     "UploadFinish",
     "UploadStart",
+    "check_client_id",
+    "check_display_name",
+    "check_hosted_name",
     "check_symbol",
     "check_upload_id",
     "frontend_constants",

@@ -16,14 +16,21 @@ from typing import Literal
 
 __all__ = [
     "AUTH_TIMEOUT",
+    "CLIENT_ID_PATTERN",
     "DEFAULT_HOST",
     "DEFAULT_PORT",
+    "GUEST_NAME",
+    "HOSTED_NAME_PATTERN",
     "MAX_COMMAND_CHARS",
     "MAX_CONNECTIONS_PER_ADDRESS",
     "MAX_CONTENT_CHARS",
+    "MAX_DISPLAY_NAME",
     "MAX_GRID_VALUES",
+    "MAX_HOSTED_PARAMS",
+    "MAX_HOSTED_TIMEOUT",
     "MAX_MESSAGE_BYTES",
     "MAX_PARAM_MAGNITUDE",
+    "MAX_RESULT_BYTES",
     "MAX_RUN_SYMBOLS",
     "MAX_RUN_TARGETS",
     "MAX_SEQ",
@@ -62,6 +69,14 @@ RUN_ID_PATTERN = r"^run_[A-Za-z0-9_]{1,64}$"
 #: Symbols a client may upload: 1-16 of ``A-Z 0-9 . _ -`` starting with a letter or digit
 #: (upper-cased first, so ``"goog"`` is ``"GOOG"``).
 SYMBOL_PATTERN = r"^[A-Z0-9][A-Z0-9._-]{0,15}$"
+
+#: Hosted strategies (kept in a member's kernel): a letter, then letters, digits or ``_``.
+HOSTED_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,39}$"
+#: The id a kernel client keeps for its lifetime (its hosted strategies are its own).
+CLIENT_ID_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
+#: Display names (``auth={"name"}``): at most this many characters; without one: ``guest``.
+MAX_DISPLAY_NAME = 40
+GUEST_NAME = "guest"
 
 MAX_CONTENT_CHARS = 16_000
 MAX_COMMAND_CHARS = 2_000
@@ -107,6 +122,12 @@ RATE_LIMITS: dict[str, tuple[float, int]] = {
 }
 #: Most symbols in one universe comparison or portfolio (the engine's limit too).
 MAX_RUN_SYMBOLS = 500
+#: A hosted strategy: at most this many parameters; its runs time out after at most this
+#: many seconds (its owner sets the timeout, default 300 s).
+MAX_HOSTED_PARAMS = 32
+MAX_HOSTED_TIMEOUT = 3600.0
+#: Largest result a kernel uploads (``hostedResult``, ``publishResult``: all frames' bytes).
+MAX_RESULT_BYTES = 15 * 1024 * 1024
 
 Role = Literal["user", "assistant", "system"]
 RunStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
@@ -138,6 +159,11 @@ class ClientEvent(str, Enum):
     UPLOAD_CHUNK = "uploadChunk"
     UPLOAD_FINISH = "uploadFinish"
     UPLOAD_ABORT = "uploadAbort"
+    REGISTER_STRATEGY = "registerStrategy"
+    UNREGISTER_STRATEGY = "unregisterStrategy"
+    HOSTED_PROGRESS = "hostedProgress"
+    HOSTED_RESULT = "hostedResult"
+    PUBLISH_RESULT = "publishResult"
 
 
 class ServerEvent(str, Enum):
@@ -147,6 +173,11 @@ class ServerEvent(str, Enum):
     BACKTEST_PROGRESS = "backtestProgress"
     COMMAND_RESULT = "commandResult"
     ERROR = "error"
+    #: to the owner's connection only: run a hosted strategy / stop that run
+    HOSTED_RUN = "hostedRun"
+    HOSTED_CANCEL = "hostedCancel"
+    #: to every connection: the hosted strategies and whether their owners are connected
+    HOSTED_STRATEGIES = "hostedStrategies"
 
 
 class ErrorCode(str, Enum):
@@ -160,6 +191,10 @@ class ErrorCode(str, Enum):
     BAD_ARGUMENT = "bad_argument"
     NOT_FOUND = "not_found"
     ALREADY_EXISTS = "already_exists"
+    #: a hosted strategy's owner is not connected (its kernel runs it, so it cannot run)
+    UNAVAILABLE = "unavailable"
+    #: a private hosted strategy, run by someone other than its owner
+    FORBIDDEN = "forbidden"
     UNAUTHORIZED = "unauthorized"
     RATE_LIMITED = "rate_limited"  # too many requests from one connection; see retryAfter
     # the server's faults, not the request's (see SERVER_FAULTS):

@@ -1,9 +1,10 @@
-"""What every client event passes through before a handler sees it: the token check at connect,
-the connection's rate limit for its kind of request (:mod:`.limits`), one payload argument, an
-ack for every event (``{"ok": true, ...}`` or ``{"ok": false,
-"error": {"code", "message"}}``), an ``error`` event to the sender when it failed, and an
-answer for events nobody handles. A handler's ``ProtocolError`` reaches the client as it is; any
-other exception is logged with its traceback and answered ``internal`` -- never shown.
+"""What every client event passes through before a handler sees it: the token check at connect
+(and who connects: the display name and client id of ``auth``), the connection's rate limit for
+its kind of request (:mod:`.limits`), one payload argument, an ack for every event (``{"ok":
+true, ...}`` or ``{"ok": false, "error": {"code", "message"}}``), an ``error`` event to the
+sender when it failed, and an answer for events nobody handles. A handler's ``ProtocolError``
+reaches the client as it is; any other exception is logged with its traceback and answered
+``internal`` -- never shown.
 
 Example:
     >>> import socketio
@@ -22,14 +23,23 @@ import asyncio  # noqa: F401  (used by the docstring example)
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import socketio
 
-from ..protocol import ClientEvent, ErrorCode, ProtocolError, ServerEvent
+from ..protocol import (
+    GUEST_NAME,
+    ClientEvent,
+    ErrorCode,
+    ProtocolError,
+    ServerEvent,
+    check_client_id,
+    check_display_name,
+)
 from .limits import Buckets, Limits
 
-__all__ = ["BUILTIN_EVENTS", "Gate"]
+__all__ = ["BUILTIN_EVENTS", "Gate", "Identity"]
 
 log = logging.getLogger("chatops_widget.server")
 
@@ -47,8 +57,21 @@ BUILTIN_EVENTS = tuple(
 Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]
 
 
+@dataclass(frozen=True)
+class Identity:
+    """Who a connection is: its display ``name`` and the kernel client's ``client_id``."""
+
+    name: str
+    client_id: str | None = None
+
+
+#: ``async fn(sid, identity)``, told when a connection has gone
+GoneHook = Callable[[str, Identity], Awaitable[None]]
+
+
 class Gate:
-    """Auth, acks and errors for one ``AsyncServer`` (``known()`` lists the handled events)."""
+    """Auth, acks and errors for one ``AsyncServer`` (``known()`` lists the handled events);
+    ``identities`` maps each live connection to its :class:`Identity`."""
 
     def __init__(
         self,
@@ -59,13 +82,11 @@ class Gate:
     ):
         self.sio, self.token, self.known, self.limits = sio, token, known, limits
         self._buckets: dict[str, Buckets] = {}  # connection sid -> its token buckets
+        self.identities: dict[str, Identity] = {}
+        self.gone_hooks: list[GoneHook] = []
         sio.on("connect", self.on_connect)
         sio.on("disconnect", self.on_disconnect)
         sio.on("*", self.on_unknown_event)
-
-    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
-        """Forget a connection's buckets."""
-        self._buckets.pop(sid, None)
 
     def limited(self, sid: str, name: str, kind: str) -> ProtocolError | None:
         """The ``rate_limited`` refusal if ``sid`` has no token of ``kind`` left, else ``None``."""
@@ -97,6 +118,46 @@ class Gate:
             raise socketio.exceptions.ConnectionRefusedError(
                 "unauthorized: wrong token; use the token printed by 'chatops-widget serve'"
             )
+        name = auth.get("name") if isinstance(auth, dict) else None
+        try:
+            who = Identity(GUEST_NAME if name is None else check_display_name(name),
+                           check_client_id(auth.get("clientId")))  # fmt: skip
+        except ValueError as exc:
+            raise socketio.exceptions.ConnectionRefusedError(f"bad_request: {exc}") from None
+        self.identities[sid] = who
+
+    async def on_disconnect(self, sid: str, *reason: Any) -> None:
+        """Forget the connection (its identity, its rate buckets) and tell the ``gone_hooks``
+        (a failing one is logged)."""
+        self._buckets.pop(sid, None)
+        who = self.identities.pop(sid, None)
+        if who is None:
+            return
+        for hook in list(self.gone_hooks):
+            try:
+                await hook(sid, who)
+            except Exception:
+                log.exception("disconnect hook %r failed", hook)
+
+    def identity(self, sid: str | None) -> Identity:
+        """The identity of connection ``sid`` (a guest's if unknown)."""
+        return self.identities.get(sid or "") or Identity(GUEST_NAME)
+
+    def name_of(self, sid: str | None) -> str:
+        """The display name of connection ``sid`` (``auth={"name"}``; ``guest`` without)."""
+        return self.identity(sid).name
+
+    def client_of(self, sid: str | None) -> str | None:
+        """The kernel client id of connection ``sid`` (``auth={"clientId"}``), if it sent one."""
+        return self.identity(sid).client_id
+
+    def connections(self, client_id: str) -> list[str]:
+        """The live connections of the kernel client ``client_id`` (on this server)."""
+        return [sid for sid, who in self.identities.items() if who.client_id == client_id]
+
+    def on_gone(self, fn: GoneHook) -> None:
+        """Tell ``async fn(sid, identity)`` when a connection has gone."""
+        self.gone_hooks.append(fn)
 
     async def on_unknown_event(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
         """Answer an event nobody handles, naming the ones that exist."""

@@ -78,7 +78,7 @@ class SessionEvents:
         req = parse(SendMessage, data)
         server.require_joined(sid, req.sessionId, "sendMessage")
         msg, created = server.store.append(
-            req.sessionId, "user", req.content, None, req.clientMessageId
+            req.sessionId, "user", req.content, {"sender": server.name_of(sid)}, req.clientMessageId
         )
         if created:
             await server.sio.emit(ServerEvent.MESSAGE.value, msg.wire(), room=req.sessionId)

@@ -124,6 +124,9 @@ class ChatOpsServer:
             self.sio, self.token, lambda: [*BUILTIN_EVENTS, *self._events], self.limits
         )
         self.sio.bad_event = self.gate.bad_event
+        # who is who (the Host's name_of, client_of, connections, on_disconnect: see _gate.py)
+        self.name_of, self.client_of = self.gate.name_of, self.gate.client_of
+        self.connections, self.on_disconnect = self.gate.connections, self.gate.on_gone
         events = SessionEvents(self)
         for event, fn, limit in (
             (ClientEvent.JOIN_SESSION, events.join, "events"),
@@ -185,6 +188,14 @@ class ChatOpsServer:
     def on_chat(self, fn: ChatListener) -> None:
         """Tell ``async fn(message)`` of every new user chat message (not commands)."""
         self._chat_listeners.append(fn)
+
+    async def emit_to(self, sid: str, event: str, payload: Any) -> None:
+        """Emit ``event`` to the one connection ``sid``."""
+        await self.sio.emit(event, payload, to=sid)
+
+    async def emit_all(self, event: str, payload: Any) -> None:
+        """Emit ``event`` to every connection (of every session)."""
+        await self.sio.emit(event, payload)
 
     def joined(self, sid: str, session_id: str) -> bool:
         """Whether connection ``sid`` is in the session's room."""
@@ -289,6 +300,8 @@ class ChatOpsServer:
         msg = None
         if echo:
             meta = {"command": True, **(metadata or {})}
+            if sid is not None:
+                meta.setdefault("sender", self.name_of(sid))
             msg, created = self.store.append(session_id, "user", text, meta, client_message_id)
             if not created:  # a retried request: it already ran
                 return msg

@@ -6,7 +6,8 @@ A plugin is an object handed to the server (as python-socketio takes ``client_ma
 ``ChatOpsServer(plugins=[BacktestPlugin(), AssistantPlugin()])``. The server calls each
 plugin's ``register(host)`` once, in order, while it is built; the plugin adds its commands to
 ``host.router`` and its hooks with ``host.on_startup`` / ``on_shutdown`` / ``on_join`` /
-``on_event`` / ``on_chat``. Nothing registers by being imported.
+``on_event`` / ``on_chat`` / ``on_disconnect``; ``host.name_of(sid)`` is who a connection is.
+Nothing registers by being imported.
 
 Example:
     >>> class Ping:
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..protocol import ChatMessage, CommandResult
+from ._gate import GoneHook, Identity
 from .grammar import ParsedCommand
 from .store import Store
 
@@ -39,9 +41,11 @@ __all__ = [
     "CommandReply",
     "Commands",
     "EventHandler",
+    "GoneHook",
     "Handler",
     "Hook",
     "Host",
+    "Identity",
     "JoinExtra",
     "Plugin",
 ]
@@ -64,6 +68,12 @@ class CommandContext:
     session_id: str
     sid: str | None
     command: ParsedCommand
+
+    @property
+    def sender(self) -> str:
+        """Who sent the command: the connection's display name (``guest`` without one), or
+        ``assistant`` for a command the server runs itself (the assistant's, from a chat)."""
+        return self.server.name_of(self.sid) if self.sid is not None else "assistant"
 
     async def say(
         self, content: str, *, role: str = "assistant", metadata: dict[str, Any] | None = None
@@ -90,6 +100,9 @@ ChatListener = Callable[[ChatMessage], Awaitable[None]]
 
 class Commands(Protocol):
     """The command registry a plugin adds to (``host.router``)."""
+
+    #: ``fn() -> list[str]``: lines a plugin adds to ``/help``
+    help_notes: list[Callable[[], list[str]]]
 
     def add(
         self, name: str, handler: Handler, *, usage: str, summary: str, details: str = ""
@@ -131,6 +144,24 @@ class Host(Protocol):
 
     def on_chat(self, fn: ChatListener) -> None:
         """Tell ``fn`` of every new user chat message (not commands), after it is stored."""
+
+    def on_disconnect(self, fn: GoneHook) -> None:
+        """Tell ``async fn(sid, identity)`` when a connection has gone."""
+
+    def name_of(self, sid: str | None) -> str:
+        """The display name a connection gave at connect (``guest`` without one)."""
+
+    def client_of(self, sid: str | None) -> str | None:
+        """The kernel client id a connection gave at connect, if any."""
+
+    def connections(self, client_id: str) -> list[str]:
+        """The live connections of kernel client ``client_id``."""
+
+    async def emit_to(self, sid: str, event: str, payload: Any) -> None:
+        """Emit ``event`` to one connection."""
+
+    async def emit_all(self, event: str, payload: Any) -> None:
+        """Emit ``event`` to every connection."""
 
     def require_joined(self, sid: str, session_id: str, event: str) -> None:
         """Raise ``ProtocolError(NOT_JOINED)`` unless connection ``sid`` is in the session."""

@@ -98,6 +98,8 @@ class CommandRouter:
     def __init__(self, *, builtin_help: bool = True) -> None:
         self._commands: dict[str, CommandSpec] = {}
         self._notes: list[str] = []
+        #: ``fn() -> list[str]``: lines a plugin adds to ``/help`` (e.g. hosted strategies)
+        self.help_notes: list[Callable[[], list[str]]] = []
         if builtin_help:
             self.add("help", self._help, **_HELP)
 
@@ -223,6 +225,13 @@ class CommandRouter:
         for s in self.specs():
             example = f" Example: `{s['example']}`" if s["example"] else ""
             lines.append(f"- `{s['usage']}` -- {s['summary']}{example}")
+        for note in self.help_notes:
+            try:
+                extra = note()
+            except Exception:  # a plugin's note must not break /help
+                log.exception("help note %r failed", note)
+                continue
+            lines += ["", *extra] if extra else []
         lines += ["", "Type `/help <command>` for details."]
         lines += [line for note in self._notes for line in ("", note)]
         summary = {"kind": "help", "commands": self.specs(), "notes": self.notes()}

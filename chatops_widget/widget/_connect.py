@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..client import ChatOpsClient
 
-__all__ = ["CONNECT_TIMEOUT", "ClientHolder", "OnFirstUse", "PendingClient", "sync", "uploads"]
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "ClientHolder",
+    "OnFirstUse",
+    "PendingClient",
+    "listing",
+    "sync",
+    "uploads",
+]
 
 log = logging.getLogger("chatops_widget.widget")
 startup = logging.getLogger("chatops_widget.startup")  # timestamps for benchmarks/coldstart
@@ -60,8 +68,16 @@ def _load_uploads() -> ModuleType:
     return _uploads
 
 
-#: the widget's payloads (:mod:`._sync`) and uploads (:mod:`._uploads`), imported on first use
+def _load_listing() -> ModuleType:
+    from . import _strategies
+
+    return _strategies
+
+
+#: the widget's payloads (:mod:`._sync`), uploads (:mod:`._uploads`) and strategy listing
+#: (:mod:`._strategies`), imported on first use
 sync, uploads = OnFirstUse(_load_sync), OnFirstUse(_load_uploads)
+listing = OnFirstUse(_load_listing)
 
 
 class PendingClient:
@@ -124,7 +140,9 @@ class ClientHolder:
     _pending: PendingClient
     constants: dict[str, Any]
 
-    def _start_client(self, client: Any, url: str | None, token: str | None) -> None:
+    def _start_client(
+        self, client: Any, url: str | None, token: str | None, name: str | None = None
+    ) -> None:
         self._owns_client, self._closing = client is None, False
         self._client_lock = threading.Lock()
         if client is not None:
@@ -132,13 +150,15 @@ class ClientHolder:
             self._attach(client, send=False)
             self._pending = PendingClient.of(client)
         else:
-            self._pending = PendingClient(lambda: self._connect(url, token))
+            self._pending = PendingClient(lambda: self._connect(url, token, name))
 
-    def _connect(self, url: str | None, token: str | None) -> ChatOpsClient:
+    def _connect(
+        self, url: str | None, token: str | None, name: str | None = None
+    ) -> ChatOpsClient:
         from ..client import ChatOpsClient
 
         try:
-            client = ChatOpsClient(url=url, token=token)
+            client = ChatOpsClient(url=url, token=token, name=name)
         except BaseException as exc:
             log.error("the panel cannot connect: %s", exc)
             self._notice(f"cannot connect: {getattr(exc, 'message', None) or exc}")

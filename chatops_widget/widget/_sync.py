@@ -5,8 +5,8 @@
 - :func:`result_payload`: a decoded result (as ``client.results`` holds it) -> the
   ``{"type": "result", ...}`` custom message (stats or tables as JSON, curves downsampled);
 - :func:`history_chunks`: the one-time history, split into bounded custom messages;
-- :func:`parse_csv_upload` / :func:`upload_notice` / :func:`strategy_command`: uploads from the
-  panel, validated.
+- :func:`parse_csv_upload` / :func:`upload_notice`: uploads from the panel, validated
+  (strategies made in the panel: :mod:`._strategies`).
 
 Example:
     >>> import numpy as np
@@ -21,7 +21,6 @@ import io
 import itertools
 import math
 import re
-import shlex
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -361,41 +360,3 @@ def upload_notice(name: str, ack: dict[str, Any]) -> str:
         f"uploaded {name}: {ack.get('bars')} bars as symbol {sym} "
         f"({ack.get('start')}..{ack.get('end')}); try /run_backtest sma_cross symbol={sym}"
     )
-
-
-def strategy_command(spec: Any) -> str:
-    """A strategy spec (JSON object) -> the equivalent ``/create_strategy`` command text.
-
-    >>> strategy_command({"template": "sma_cross", "symbol": "GOOG", "params": {"fast": 5}})
-    '/create_strategy sma_cross symbol=GOOG fast=5'
-    >>> strategy_command({"name": "dip", "entry": "rsi(14) < 30", "exit": "rsi(14) > 70",
-    ...                   "stop_loss": "5%"})
-    "/create_strategy name=dip entry='rsi(14) < 30' exit='rsi(14) > 70' stop_loss=5%"
-    """
-    if not isinstance(spec, dict):
-        raise ValueError(
-            "a strategy spec must be a JSON object like "
-            '{"template": "sma_cross", "symbol": "GOOG", "params": {"fast": 10}} or '
-            '{"name": "dip", "entry": "rsi(14) < 30", "exit": "rsi(14) > 70"}'
-        )
-    spec = dict(spec)
-    template = spec.pop("template", None)
-    rules = "entry" in spec or "exit" in spec  # a rule strategy: no template
-    if not rules and (not isinstance(template, str) or not template):
-        raise ValueError(
-            'the strategy spec needs "template" (e.g. "sma_cross"; see /templates), or '
-            '"entry" and "exit" rules'
-        )
-    params = spec.pop("params", {}) or {}
-    if not isinstance(params, dict):
-        raise ValueError('"params" must be an object of name: value, e.g. {"fast": 10}')
-    parts = ["/create_strategy"] + ([] if rules else [shlex.quote(str(template))])
-    for key in ("symbol", "name", "start", "end", "entry", "exit"):
-        if spec.get(key) is not None:
-            parts.append(f"{key}={shlex.quote(str(spec.pop(key)))}")
-    for key, value in {**spec, **params}.items():
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(key)):
-            raise ValueError(f"bad parameter name {key!r} in the strategy spec")
-        text = str(value).lower() if isinstance(value, bool) else str(value)
-        parts.append(f"{key}={shlex.quote(text)}")
-    return " ".join(parts)

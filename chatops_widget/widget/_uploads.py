@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..protocol import ErrorCode, ProtocolError
+from . import _strategies as listing
 from . import _sync as sync
 
 __all__ = ["replace", "upload"]
@@ -76,4 +77,4 @@ def _strategy(client: Any, name: str, spec: Any, notice: Notice) -> None:
         sid = create(spec.pop("template"), spec.pop("symbol", None), **spec, **params)
         notice(f"uploaded {name}: stored as {sid}", level="info")
     else:
-        client.execute_command(sync.strategy_command(spec))
+        client.execute_command(listing.strategy_command(spec))

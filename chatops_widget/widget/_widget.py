@@ -29,7 +29,7 @@ import traitlets
 
 from ..protocol import RESULT_KINDS, ErrorCode, ProtocolError
 from ._actions import EXPORT_COMMAND, PanelActions
-from ._connect import ClientHolder, sync, uploads
+from ._connect import ClientHolder, listing, sync, uploads
 
 if TYPE_CHECKING:
     from ..client import ChatOpsClient, ResultsView
@@ -40,7 +40,7 @@ log = logging.getLogger("chatops_widget.widget")
 startup = logging.getLogger("chatops_widget.startup")  # timestamps for benchmarks/coldstart
 _STATIC = pathlib.Path(__file__).parent / "static"
 _EVENTS = ("message", "backtestProgress", "commandResult", "error", "connect", "disconnect",
-           "reconnect_attempt")  # fmt: skip
+           "reconnect_attempt", "hostedStrategies")  # fmt: skip
 
 
 #: Messages the front end sends (see docs/widget.md, "How it syncs").
@@ -54,9 +54,9 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
 
     ``ChatOpsWidget()`` starts an embedded server and a client;
     ``ChatOpsWidget(url=..., token=...)`` connects to a running server;
-    ``ChatOpsWidget(client=c)`` shows an existing client (several widgets may share one client).
-    The client's methods are available on the widget (``w.execute_command("/help")``,
-    ``w.trigger_backtest(...)``, ...).
+    ``ChatOpsWidget(client=c)`` shows an existing client (several widgets may share one client);
+    ``name=`` is who you are in the session. The client's methods are available on the widget
+    (``w.execute_command("/help")``, ``w.trigger_backtest(...)``, ``@w.strategy(...)``, ...).
     """
 
     _esm = _STATIC / "widget.js"
@@ -86,6 +86,7 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
         client: ChatOpsClient | None = None,
         url: str | None = None,
         token: str | None = None,
+        name: str | None = None,
         **kwargs: Any,
     ) -> None:
         startup.debug("widget: init")
@@ -100,7 +101,7 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
         self.uploads: dict[str, Any] = {}
         self._handlers = {name: getattr(self, "_on_" + name) for name in _EVENTS}
         self.on_msg(self._on_frontend)
-        self._start_client(client, url, token)  # without a client: in the background
+        self._start_client(client, url, token, name)  # without a client: in the background
 
     # ------------------------------------------------------------------ public API
 
@@ -214,18 +215,9 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
             self.reconnect_attempt = int(getattr(c, "reconnect_attempt", 0) or 0)
             if getattr(c, "commands", None):
                 self.commands = [*c.commands, EXPORT_COMMAND]  # /export runs in the kernel
-            if info.get("strategies") is not None:
-                self.strategies = sync.jsonable(list(info["strategies"]))
-            self.templates = sync.jsonable(list(info.get("templates") or self._local_templates()))
-
-    @staticmethod
-    def _local_templates() -> list[dict[str, Any]]:
-        try:
-            from .. import engine
-
-            return [t.spec() for t in engine.templates().values()]
-        except Exception:  # pragma: no cover - engine unavailable: no param completion
-            return []
+            if info.get("strategies") is not None:  # stored, then hosted (Python functions)
+                self.strategies = listing.strategy_items(info["strategies"], info.get("hosted"))
+            self.templates = sync.jsonable(list(info.get("templates") or listing.local_templates()))
 
     def _resync(self, send: bool = True) -> None:
         """Take the client's messages as the truth and (re)send the whole history to all views."""
@@ -289,7 +281,15 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
                 self.strategies = [*(s for s in self.strategies if s.get("id") != new["id"]), new]
         elif kind == "strategies" and isinstance(summary.get("strategies"), list):
             with self._lock:
-                self.strategies = sync.jsonable(summary["strategies"])
+                self.strategies = listing.strategy_items(
+                    summary["strategies"], summary.get("hosted")
+                )
+
+    def _on_hostedStrategies(self, payload: Any) -> None:  # noqa: N802
+        if isinstance(payload, dict) and isinstance(payload.get("hosted"), list):
+            with self._lock:  # a member's kernel registered, withdrew, left or came back
+                stored = [s for s in self.strategies if s.get("kind") != "python"]
+                self.strategies = listing.strategy_items(stored, payload["hosted"])
 
     def _on_error(self, payload: Any) -> None:
         if isinstance(payload, dict):

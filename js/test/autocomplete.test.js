@@ -166,6 +166,32 @@ describe("arguments", () => {
     assert.deepEqual([s.from, s.to], [14, 17]);
     assert.deepEqual(labels("/ru| strategy_1"), ["/run_backtest"]);
   });
+
+  test("Python strategies hosted in a member's notebook: listed with their owner, own params", () => {
+    const hosted = {
+      id: "my_mom",
+      name: "my_mom",
+      kind: "python",
+      template: "python",
+      hostedBy: "alice's notebook",
+      version: "v2",
+      online: false,
+      params: [{ name: "lookback", type: "int", default: 60, min: 0, max: 100000, doc: "" }],
+    };
+    const withHosted = { ...ctx, strategies: [...STRATEGIES, hosted] };
+    const run = at("/run_backtest my", withHosted);
+    assert.deepEqual(
+      run.options.map((o) => [o.label, o.desc]),
+      [["my_mom", "hosted by alice's notebook · v2 · not connected"]],
+    );
+    assert.ok(at("/run_backtest my_mom ", withHosted).options.some((o) => o.label === "lookback="));
+    assert.match(at("/run_backtest my_mom@v2 lookback=", withHosted).hint, /lookback: int, default 60/);
+    assert.deepEqual(
+      at("/sweep ", withHosted).options.map((o) => o.label),
+      ["sma_cross", "rsi_reversion", "strategy_1", "strategy_2", "my_mom"], // stored ones sweep too
+    );
+    assert.ok(at("/compare_strategies strategy_1 ", withHosted).options.some((o) => o.label === "my_mom"));
+  });
 });
 
 describe("rule strategies", () => {

@@ -37,7 +37,8 @@ def test_send_and_history_dataframe(client):
     assert (msg["seq"], msg["role"], msg["content"]) == (1, "user", "hello")
     client.send_message("second")
     h = client.history
-    assert list(h.columns[:5]) == ["seq", "id", "role", "content", "timestamp"]
+    assert list(h.columns[:6]) == ["seq", "id", "role", "content", "timestamp", "sender"]
+    assert h["sender"].tolist() == [client.name] * 2
     assert h["seq"].tolist() == [1, 2] and h["content"].tolist() == ["hello", "second"]
     assert str(h["timestamp"].dt.tz) == "UTC"
 

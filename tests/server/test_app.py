@@ -143,7 +143,7 @@ def test_help_lists_commands_and_details_one(demo_server, raw_client_cls, arun):
         a, _ = await _joined(raw_client_cls, demo_server, sid)
         ack = await a.call("executeCommand", {"sessionId": sid, "command": "/help"})
         assert ack["ok"] and ack["message"]["content"] == "/help"
-        assert ack["message"]["metadata"] == {"command": True}
+        assert ack["message"]["metadata"] == {"command": True, "sender": "guest"}
         res = await a.wait_event("commandResult", lambda r: r["command"] == "/help")
         assert res["ok"] and res["summary"]["kind"] == "help"
         names = [c["name"] for c in res["summary"]["commands"]]

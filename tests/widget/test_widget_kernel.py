@@ -20,6 +20,7 @@ import pytest
 from chatops_widget import engine
 from chatops_widget.client import ChatOpsClient
 from chatops_widget.widget import ChatOpsWidget
+from chatops_widget.widget import _strategies as listing
 from chatops_widget.widget import _sync as sync
 
 
@@ -306,12 +307,12 @@ def test_history_chunks_and_strategy_command():
     chunks = list(sync.history_chunks(msgs, "v", size=2000))
     assert [len(c["messages"]) for c in chunks] == [2000, 2000, 500]
     assert [c["reset"] for c in chunks] == [True, False, False] and chunks[-1]["final"]
-    cmd = sync.strategy_command(
+    cmd = listing.strategy_command(
         {"template": "sma_cross", "symbol": "GOOG", "name": "my s", "fast": 5}
     )
     assert cmd == "/create_strategy sma_cross symbol=GOOG name='my s' fast=5"
     with pytest.raises(ValueError, match='needs "template"'):
-        sync.strategy_command({"symbol": "GOOG"})
+        listing.strategy_command({"symbol": "GOOG"})
 
 
 def test_in_place_update_travels_as_one_message(widget):

@@ -142,11 +142,12 @@ def sweep_text(s: dict[str, Any], top: int = 5) -> str:
 def status_text(runs: list[dict[str, Any]]) -> str:
     if not runs:
         return "No runs in this session yet. Try `/run_backtest strategy_1`."
-    rows = ["| run | kind | status | progress | what |", "|---|---|---|---|---|"]
+    rows = ["| run | kind | status | progress | what | by |", "|---|---|---|---|---|---|"]
     for r in runs:
         what = r.get("label") or r.get("strategyId") or ""
         rows.append(
-            f"| {r['runId']} | {r['kind']} | {r['status']} | {r.get('progress', 0):.0f}% | {what} |"
+            f"| {r['runId']} | {r['kind']} | {r['status']} | {r.get('progress', 0):.0f}% | {what} "
+            f"| {r.get('startedBy') or ''} |"
         )
     return "\n".join(rows)
 
@@ -238,4 +239,29 @@ def templates_text(specs: list[dict[str, Any]], functions: list[str] | None = No
             + ", ".join(f"`{f}`" for f in functions)
             + "; fields `open high low close volume`, lookback `close[1]`, `$params` (sweepable)."
         )
+    return "\n".join(lines)
+
+
+def hosted_line(h: dict[str, Any]) -> str:
+    """One hosted strategy, as listed in the chat.
+
+    >>> hosted_line({"name": "my_mom", "params": [{"name": "lookback", "default": 60}],
+    ...              "hostedBy": "alice's notebook", "version": "v2", "online": False,
+    ...              "private": True})
+    "my_mom(lookback=60) -- hosted by alice's notebook, v2, private, not connected"
+    """
+    ps = ", ".join(f"{p['name']}={p['default']}" for p in h.get("params", []))
+    bits = [f"hosted by {h['hostedBy']}", h.get("version", "")]
+    bits += ["private"] if h.get("private") else []
+    bits.append("connected" if h.get("online") else "not connected")
+    return f"{h['name']}({ps}) -- " + ", ".join(b for b in bits if b)
+
+
+def hosted_text(items: list[dict[str, Any]]) -> str:
+    """The hosted strategies under ``/strategies`` (empty when there are none)."""
+    if not items:
+        return ""
+    lines = ["**Python strategies** (they run in their owner's notebook; `/run_backtest <name>`)"]
+    lines += [f"- `{hosted_line(h)}`" + (f": {h['description']}" if h.get("description") else "")
+              for h in items]  # fmt: skip
     return "\n".join(lines)

@@ -70,6 +70,11 @@ class RunSpec:
         key = (self.symbol, self.revision, len(data), int(stamps[0]), int(stamps[-1]))
         return Shared(key, data)
 
+    #: a strategy hosted in a member's kernel (``hosted/``): its runs go there, not to the pool
+    hosted: Any = field(default=None, repr=False)
+    #: a finished run taken as it is (a comparison of ``run_...`` or a published result)
+    result_of: str | None = None
+
     def task(self) -> dict[str, Any]:
         return {
             "key": self.strategy_id or self.template,

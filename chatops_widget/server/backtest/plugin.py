@@ -3,8 +3,9 @@
 ``register(host)`` builds the :class:`~.service.BacktestService` (data catalog, stored
 strategies, results, the job manager) and adds to the host, in this order: the run commands,
 the listing commands, the ``getResult``/``getRuns``/``getStrategies`` events and join-ack
-fields, the ``uploadData`` event, and the start/stop hooks (the service first, then the
-uploads and the data-folder watch, which need its catalog).
+fields, the ``uploadData`` event, the hosted strategies' events (strategies kept in members'
+kernels, :mod:`.hosted`), and the start/stop hooks (the service first, then the uploads and the
+data-folder watch, which need its catalog).
 
 Example:
     >>> from chatops_widget.server import ChatOpsServer
@@ -26,6 +27,7 @@ from .commands.research import ResearchCommands
 from .commands.running import RunCommands
 from .data.uploads import Uploads
 from .errors import BacktestError
+from .hosted import HostedStrategies
 from .service import BacktestService
 
 __all__ = ["BacktestPlugin"]
@@ -55,6 +57,9 @@ class BacktestPlugin:
         host.on_startup(svc.start)
         host.on_shutdown(svc.shutdown)
         Uploads(svc, host).register(host)
+        hosted = svc.hosted = HostedStrategies(svc, host)
+        svc.resolve.names = hosted  # hosted names resolve beside stored ones (one hook)
+        hosted.register(host)
 
     def data_span(
         self, target: str | None, symbol: str | None = None, start: str | None = None
@@ -82,7 +87,8 @@ class BacktestPlugin:
         name."""
         if self.service is None:
             return [], []
+        hosted = self.service.hosted.names() if self.service.hosted else []
         store = self.service.strategies
         names = [n for n in store.names() if n]
-        strategies = [*store.ids(), *names, *sorted(engine.templates())]
+        strategies = [*store.ids(), *names, *sorted(engine.templates()), *hosted]
         return strategies, list(self.service.catalog.symbols())

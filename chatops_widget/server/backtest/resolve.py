@@ -89,6 +89,10 @@ class Resolver:
 
     def __init__(self, catalog: engine.DataCatalog, strategies: StrategyStore) -> None:
         self.catalog, self.strategies = catalog, strategies
+        #: names beyond the store and the templates, set by the plugin: strategies hosted in
+        #: members' kernels and, in comparisons, finished runs (``hosted.HostedStrategies``:
+        #: ``strategy(target)``, ``knows(target, session)``, ``spec(self, target, ...)``)
+        self.names: Any = None
 
     @classmethod
     def for_tests(cls) -> Resolver:
@@ -137,8 +141,11 @@ class Resolver:
         return [n for n in self.strategies.names() if n and " " not in n]
 
     def template_of(self, target: str) -> engine.StrategyBase | None:
-        """The engine strategy a stored strategy (id or name) or template name stands for
-        (``None`` if neither)."""
+        """The engine strategy a hosted strategy, a stored strategy (id or name) or a template
+        name stands for (``None`` if none)."""
+        named = self.names.strategy(target) if self.names is not None else None
+        if named is not None:
+            return named
         try:
             s = self.stored(target)
         except Invalid:
@@ -183,6 +190,10 @@ class Resolver:
     ) -> RunSpec:
         """Resolve ``target`` (a stored strategy's id or name, or a template name) plus
         overrides (params, symbol, dates, ``orders`` over the stored ones); validate all."""
+        money = {"cash": cash, "commission": commission, "spread": spread}
+        named = self._named(target, None, params, symbol, start, end, money)
+        if named is not None:
+            return named
         s = self.strategy(target) if STRATEGY_RE.fullmatch(target) else self.stored(target)
         if s is not None:
             tpl = engine_strategy(s)
@@ -216,12 +227,23 @@ class Resolver:
             raise Invalid(str(exc)) from None
         return spec
 
+    def _named(self, target: str, session_id: str | None, params: dict[str, Any],
+               symbol: str | None, start: str | None, end: str | None, money: dict[str, Any],
+               comparison: bool = False) -> RunSpec | None:  # fmt: skip
+        """The spec of a hosted strategy (or, comparing, a finished run), or ``None``."""
+        if self.names is None:
+            return None
+        spec: RunSpec | None = self.names.spec(self, target, session_id, params=params,
+                                               symbol=symbol, start=start, end=end, money=money,
+                                               comparison=comparison)  # fmt: skip
+        return spec
+
     def sweep_grid(
-        self, strategy: engine.StrategyBase, grid: dict[str, list[Any]], n_bars: int
+        self, template: str | engine.StrategyBase, grid: dict[str, list[Any]], n_bars: int
     ) -> tuple[list[dict[str, Any]], int]:
         """The valid combinations of ``grid`` for ``strategy`` on ``n_bars`` bars, and how many
         were skipped (e.g. ``fast >= slow``)."""
-        tpl = strategy
+        tpl = template if isinstance(template, engine.StrategyBase) else self.template(template)
         size = math.prod(len(v) for v in grid.values()) if grid else 1
         if size > MAX_COMBOS:
             raise Invalid(f"the grid has {size:,} combinations; the limit is {MAX_COMBOS:,}")
@@ -276,19 +298,22 @@ class Resolver:
         dupes = sorted({a for a in req.targets if req.targets.count(a) > 1})
         if dupes:
             raise Invalid(f"{', '.join(dupes)} given more than once; list each strategy once")
+        named = self.names is not None
         for sid in req.targets:
-            if self.stored(sid) is None:
+            if self.stored(sid) is None and not (named and self.names.knows(sid, req.sessionId)):
                 what = "a template" if sid.strip().lower() in engine.templates() else "unknown"
                 raise NotFound(
                     f"'{sid}' is {what}, not a stored strategy{did_you_mean(sid, self._names())}"
                     "; compare stored strategies by id or name (see /strategies, /create_strategy)"
+                    + (", Python strategies or finished runs (run_...)" if named else "")
                 )
         if req.params or req.grid or req.symbol:
             raise Invalid(
                 "a comparison runs each strategy as stored; give only dates, costs and "
                 "order settings (stop_loss=, size=, ...: applied to every strategy)"
             )
-        specs = [self.backtest_spec(s, {}, start=start, end=end, orders=orders, **money)
+        specs = [self._named(s, req.sessionId, {}, None, start, end, money, comparison=True)
+                 or self.backtest_spec(s, {}, start=start, end=end, orders=orders, **money)
                  for s in req.targets]  # fmt: skip
         ids = [str(x.strategy_id) for x in specs]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
@@ -306,10 +331,14 @@ class Resolver:
         orders: dict[str, Any],
     ) -> Prepared:
         target = req.targets[0]
-        s = self.stored(target)
-        if s is None:
-            tpl: engine.StrategyBase = self.template(target)
-            stored: dict[str, Any] = {}
+        hosted_tpl = self.names.strategy(target) if self.names is not None else None
+        hosted = hosted_tpl is not None
+        s = None if hosted else self.stored(target)
+        stored: dict[str, Any] = {}
+        if hosted_tpl is not None:  # a strategy hosted in a member's kernel
+            tpl: engine.StrategyBase = hosted_tpl
+        elif s is None:
+            tpl = self.template(target)
         else:
             tpl, stored = engine_strategy(s), dict(s.params)
         if not req.symbol and (s is None or s.symbol is None):
@@ -319,8 +348,9 @@ class Resolver:
             names = ", ".join(p.name for p in tpl.params)
             raise Invalid(f"give at least one parameter range ({tpl.name} params: {names})")
         grid = {**{k: [v] for k, v in stored.items() if k not in grid}, **grid}
-        base = self.backtest_spec(s.id if s else tpl.name, {}, symbol=req.symbol, start=start,
-                                  end=end, orders=orders, **money)  # fmt: skip
+        name = target if hosted else (s.id if s else tpl.name)
+        base = self.backtest_spec(name, {}, symbol=req.symbol, start=start, end=end,
+                                  orders=orders, **money)  # fmt: skip
         split = check_date("split", req.split)
         bars = base.bars
         if split is not None:  # each combination must fit the shorter of the two periods

@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import time
 from typing import Any
 
 from chatops_widget import engine
@@ -32,6 +31,8 @@ from chatops_widget.protocol import (
 from chatops_widget.server.faults import StorageError, storage_error
 from chatops_widget.server.host import Host
 
+from . import _notices
+from ._hooks import HostedHook
 from ._runspec import RunSpec
 from .data.watch import load_folder
 from .errors import Invalid, NotFound, StorageFailed, WorkerLost, did_you_mean
@@ -79,15 +80,17 @@ class BacktestService:
             workers=n,
             mode=mode,  # type: ignore[arg-type]
             on_update=self._progress,
-            on_notice=self._worker_notice,
+            on_notice=lambda kind, text: _notices.worker_notice(self, kind, text),
         )
         self._notes: set[asyncio.Future[Any]] = set()  # chat notes about the workers
         #: walk-forward, universe and portfolio runs (research/)
         self.research = ResearchRuns(self)
+        #: strategies hosted in members' kernels (set by the plugin; see .hosted)
+        self.hosted: HostedHook | None = None
 
     async def start(self) -> None:
         """Settle the runs a dead server left, then start the workers (a start-up hook)."""
-        await self._settle_interrupted()
+        await _notices.settle_interrupted(self)
         await self.jobs.start(warmup=_work.warmup)
 
     async def shutdown(self) -> None:
@@ -103,11 +106,16 @@ class BacktestService:
         return wanted
 
     # ------------------------------------------------------------------ running
-    def prepare(self, req: StartRun) -> Any:
-        """A request resolved and validated before any job (research kinds by their plans)."""
+    def prepare(self, req: StartRun, sid: str | None = None) -> Any:
+        """A request resolved and validated before any job (research kinds by their plans)
+        and, for a hosted strategy, whether it can run now for connection ``sid`` (its owner
+        connected; private ones the owner's)."""
         if req.kind in RESEARCH_KINDS:
             return research_plans.prepare(self.resolve, req)
-        return self.resolve.prepare(req)
+        prepared = self.resolve.prepare(req)
+        if self.hosted is not None:
+            self.hosted.check(prepared, sid)
+        return prepared
 
     async def run(
         self,
@@ -123,6 +131,8 @@ class BacktestService:
         fields = {"run_id": run_id, "command": command, "started_by": started_by}
         if prepared.kind in RESEARCH_KINDS:
             return await self.research.run(prepared, session_id, **fields)
+        if self.hosted is not None and self.hosted.involved(prepared):
+            return await self.hosted.run(prepared, session_id, **fields)
         if prepared.kind == "backtest":
             return await self.run_backtest(session_id, prepared.specs[0], **fields)
         if prepared.kind == "comparison":
@@ -292,24 +302,17 @@ class BacktestService:
                 raise
             raise StorageFailed(f"{job.run_id} failed: {err.message}", run_id=job.run_id) from None
 
-    def _worker_notice(self, kind: str, text: str) -> None:
-        """Tell the sessions with recent runs that the worker processes broke or work again."""
-        recent = {j.session_id for j in self.jobs.of_session() if time.time() - j.created < 3600}
-        note = (
-            f"The backtest worker processes keep crashing: {text}. Runs fail until they start."
-            if kind == "broken"
-            else "The backtest worker processes work again; new runs go ahead."
-        )
-        for session_id in sorted(recent):
-            task = asyncio.ensure_future(
-                self.host.publish(session_id, "system", note, {"workers": kind})
-            )
-            self._notes.add(task)
-            task.add_done_callback(self._notes.discard)
+    async def finish(self, job: Job, result: StoredResult) -> None:
+        """Store ``job``'s result and complete it (for runs made outside the pool)."""
+        await self._finish(job, result)
 
     async def _finish(self, job: Job, result: StoredResult) -> None:
         """Store the result (Parquet, then its record) and only then say ``completed``: a result
         announced is a result kept. A storage failure fails the run, visibly."""
+        for key, value in (("startedBy", job.started_by), ("command", job.command),
+                           ("label", job.label), ("strategyId", job.strategy_id),
+                           ("created", job.created)):  # fmt: skip
+            result.meta.setdefault(key, value)  # who and what, kept after a restart
         try:
             await asyncio.to_thread(self.results.save, result)
         except Exception as exc:
@@ -370,29 +373,6 @@ class BacktestService:
         with contextlib.suppress(StorageError):
             rows += [r for r in self.runlog.rows(session_id) if r["runId"] not in seen]
         return rows
-
-    async def _settle_interrupted(self) -> None:
-        """At start: runs a dead server left unfinished are failed, and their sessions told."""
-        try:
-            lost = self.runlog.interrupted()
-        except StorageError:
-            return
-        by_session: dict[str, list[dict[str, Any]]] = {}
-        for row in lost:
-            if self.results.record(row["runId"]) is not None:  # its result made it to disk
-                self.runlog.ended(row["runId"], "completed")
-                continue
-            by_session.setdefault(row["sessionId"], []).append(row)
-        for session_id, rows in by_session.items():
-            names = ", ".join(f"**{r['runId']}** (`{r['command'] or r['kind']}`)" for r in rows)
-            many = len(rows) > 1
-            text = (
-                f"{'These runs were' if many else 'This run was'} interrupted: the server "
-                f"restarted while {'they' if many else 'it'} ran (it had stopped or crashed) "
-                f"-- {names}. Start {'them' if many else 'it'} again."
-            )
-            with contextlib.suppress(StorageError):
-                await self.host.publish(session_id, "system", text, {"interrupted": len(rows)})
 
 
 def _strategy_facts(spec: RunSpec) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 // strategy parameters, order options, and inside a rule (entry="..."): the rule language's
 // functions and fields and the `$params` of the strategy being typed -- each with a usage hint,
 // from the `commands`, `strategies` and `templates` traitlets and the kernel's constants (in
-// the server's order; the panel keeps no list of its own).
+// the server's order; the panel keeps no list of its own). Python strategies hosted in members'
+// notebooks are `strategies` items with `kind: "python"` and their own `params`.
 import { constants, orderOptions, ruleLanguage } from "../constants.js";
 
 /** The hint shown before the server has sent its commands. */
@@ -189,18 +190,22 @@ export function suggest(text, cursor, ctx) {
     desc: sweep && params?.includes(k) ? `lo:hi:step — ${paramDesc(k)}` : k.type ? paramDesc(k) : k.doc,
   });
   const kind = (s) => (s.rule ? "rule" : s.template);
+  const hostedDesc = (s) =>
+    [`hosted by ${s.hostedBy}`, s.version, s.online ? "" : "not connected", s.private ? "private" : ""]
+      .filter(Boolean)
+      .join(" · ");
   const strategyOptions = () =>
     strategies
       .map((s) => ({
         label: String(s.id),
         insert: `${s.id} `,
-        desc: [s.name, kind(s), s.symbol].filter(Boolean).join(" · "),
+        desc: s.kind === "python" ? hostedDesc(s) : [s.name, kind(s), s.symbol].filter(Boolean).join(" · "),
       }))
       .concat(
         // stored strategies are addressed by name too (a one-word name is typed without
         // quotes): offered once the name is being typed, so the list is not doubled
         strategies
-          .filter((s) => partial && s.name && !/[\s="']/.test(s.name))
+          .filter((s) => partial && s.kind !== "python" && s.name && !/[\s="']/.test(s.name))
           .map((s) => ({
             label: s.name,
             insert: `${s.name} `,
@@ -224,7 +229,11 @@ export function suggest(text, cursor, ctx) {
   const templateOf = (tok) => {
     if (!tok) return null;
     const low = tok.toLowerCase();
-    const s = strategies.find((x) => x.id === tok || String(x.name || "").toLowerCase() === low);
+    const s = strategies.find(
+      (x) =>
+        x.id === tok || (x.kind === "python" ? tok.startsWith(`${x.id}@`) : String(x.name || "").toLowerCase() === low),
+    );
+    if (s?.kind === "python") return s; // its own parameter specs
     if (s?.rule) return { name: s.name, description: s.rule.description, params: ruleParams(s) };
     const tname = s ? s.template : tok;
     return templates.find((t) => t.name === tname) || null;

@@ -29,7 +29,10 @@ function messageRow(item, ctx) {
     bubble.textContent = m.content;
   }
   row.appendChild(bubble);
-  const meta = el("div", "cow-meta", `${role} · ${timeLabel(m.timestamp)}`);
+  // who typed it (the display name each client gives at connect), else the role
+  const sender = typeof m.metadata?.sender === "string" ? m.metadata.sender : "";
+  if (sender) row.dataset.sender = sender;
+  const meta = el("div", "cow-meta", `${sender || role} · ${timeLabel(m.timestamp)}`);
   if (cr?.runId && isResultKind(cr.kind || cr.summary?.kind) && !ctx.store.results.has(cr.runId)) {
     const btn = el("button", "cow-btn cow-show-result", "show result");
     btn.style.marginLeft = "6px";

@@ -83,7 +83,8 @@ class BacktestEvents:
     async def get_strategies(self, sid: str, data: Any) -> dict[str, Any]:
         """``getStrategies {sessionId}`` -> ``{strategies: [...]}`` (no chat message)."""
         self._session_of(sid, data, "getStrategies")
-        return {"strategies": [s.info() for s in self.svc.strategies.all()]}
+        hosted = self.svc.hosted.listing() if self.svc.hosted else []
+        return {"strategies": [s.info() for s in self.svc.strategies.all()], "hosted": hosted}
 
     def join_extras(self, session_id: str) -> dict[str, Any]:
         """The ``strategies``, ``templates`` and ``runs`` fields of a ``joinSession`` ack."""

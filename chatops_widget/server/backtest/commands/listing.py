@@ -136,9 +136,11 @@ class ListingCommands:
         """``/strategies``: the stored strategies."""
         no_arguments(ctx.command, "/strategies")
         items = [s.info() for s in self.svc.strategies.all()]
-        return CommandReply(
-            {"kind": "strategies", "strategies": items}, text=_format.strategies_text(items)
-        )
+        hosted = self.svc.hosted.listing() if self.svc.hosted else []
+        text = "\n\n".join(t for t in (_format.strategies_text(items),
+                                        _format.hosted_text(hosted)) if t)  # fmt: skip
+        return CommandReply({"kind": "strategies", "strategies": items, "hosted": hosted},
+                            text=text)  # fmt: skip
 
     @command(
         "create_strategy",
@@ -198,7 +200,7 @@ class ListingCommands:
         keep = rule is None or symbol is not None or (base is not None and base.symbol)
         t0 = time.time()
         s = self._store(template, spec.symbol if keep else None, spec.params, name, spec.start,
-                        spec.end, ctx.sid, rule, spec.orders)  # fmt: skip
+                        spec.end, ctx.sender, rule, spec.orders)  # fmt: skip
         existed = s.created < t0
         stored = "Already stored (the same definition):" if existed else "Stored"
         return CommandReply(
@@ -251,7 +253,7 @@ class ListingCommands:
         except engine.EngineError as exc:
             raise Invalid(str(exc)) from None
         t0 = time.time()
-        s = self._store(RULE, sym, params, name, start, end, ctx.sid, rule.to_dict(), orders)
+        s = self._store(RULE, sym, params, name, start, end, ctx.sender, rule.to_dict(), orders)
         existed = s.created < t0
         where = f" on {s.symbol}" if s.symbol else ""
         sweep = ""

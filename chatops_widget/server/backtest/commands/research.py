@@ -182,4 +182,5 @@ class ResearchCommands:
         template = resolve.template_of(ctx.command.args[0]) if ctx.command.args else None
         req, run_id = research_request(ctx.command, ctx.session_id, template)
         prepared = self.runs.svc.prepare(req)
-        return await self.runs._execute(prepared, ctx.session_id, run_id, ctx.command.text, ctx.sid)
+        text = ctx.command.text
+        return await self.runs._execute(prepared, ctx.session_id, run_id, text, ctx.sender)

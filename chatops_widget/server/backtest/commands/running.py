@@ -157,8 +157,8 @@ class RunCommands:
 
     async def _from_text(self, ctx: CommandContext) -> CommandReply:
         req, run_id = self.request(ctx.command, ctx.session_id)
-        prepared = self.svc.prepare(req)
-        return await self._execute(prepared, ctx.session_id, run_id, ctx.command.text, ctx.sid)
+        prepared = self.svc.prepare(req, ctx.sid)
+        return await self._execute(prepared, ctx.session_id, run_id, ctx.command.text, ctx.sender)
 
     def request(self, cmd: ParsedCommand, session_id: str) -> tuple[StartRun, str | None]:
         """A run command's text as the typed request it stands for (and the run id it asks for).
@@ -225,14 +225,15 @@ class RunCommands:
         if req.runId is not None and self._already_started(req, text):
             return {"runId": req.runId, "duplicate": True}
         try:
-            prepared = self.svc.prepare(req)
+            prepared = self.svc.prepare(req, sid)
             run_id = self.svc.new_run_id(req.runId) or new_run_id()
         except BacktestError as exc:
             raise to_protocol(exc) from None
 
         async def execute() -> CommandReply:
             try:
-                return await self._execute(prepared, req.sessionId, run_id, text, sid)
+                who = self.host.name_of(sid)
+                return await self._execute(prepared, req.sessionId, run_id, text, who)
             except BacktestError as exc:
                 raise to_protocol(exc) from None
 
@@ -266,11 +267,11 @@ class RunCommands:
 
     # ------------------------------------------------------------------ both
     async def _execute(
-        self, prepared: Any, session_id: str, run_id: str | None, text: str, sid: str | None
+        self, prepared: Any, session_id: str, run_id: str | None, text: str, who: str
     ) -> CommandReply:
         try:
             summary = await self.svc.run(
-                prepared, session_id, run_id=run_id, command=text, started_by=sid
+                prepared, session_id, run_id=run_id, command=text, started_by=who
             )
         except JobCancelled as exc:
             return self._cancelled(prepared.kind, exc)

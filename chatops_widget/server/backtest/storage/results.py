@@ -68,7 +68,14 @@ class StoredResult:
 
 
 def _short(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: record.get(k) for k in ("runId", "sessionId", "kind")}
+    out = {k: record.get(k) for k in ("runId", "sessionId", "kind")}
+    meta = record.get("meta") or {}
+    out.update({k: meta[k] for k in _SHORT_META if k in meta})
+    return out
+
+
+#: what a run's record keeps of its job, for ``/status`` after a restart
+_SHORT_META = ("startedBy", "command", "label", "strategyId", "created")
 
 
 def _ipc_to_table(data: bytes) -> pa.Table:
@@ -103,8 +110,9 @@ class ResultStore:
             self._evict()
             if self._index is not None:
                 self._index[result.run_id] = _short(
-                    {"runId": result.run_id, "sessionId": result.session_id, "kind": result.kind}
-                )
+                    {"runId": result.run_id, "sessionId": result.session_id, "kind": result.kind,
+                     "meta": result.meta}
+                )  # fmt: skip
 
     def save(self, result: StoredResult) -> None:
         """Persist ``result`` as Parquet + ``record.json`` (in that order: a record means the
