@@ -163,7 +163,13 @@ def test_a_private_strategy_runs_only_for_its_owner(served):
     with pytest.raises(ProtocolError, match="secret is private to alice's notebook") as e:
         b.trigger_backtest("secret")
     assert e.value.code is ErrorCode.FORBIDDEN
+    with pytest.raises(ProtocolError, match="secret is private to alice's notebook"):
+        b.sweep("secret", "ALPHA", lookback=[20, 40])
+    with pytest.raises(ProtocolError, match="secret is private to alice's notebook"):
+        b.compare_strategies("secret", "strategy_1")
+    runs = a.hosted["secret"].runs
     assert a.trigger_backtest("secret").result(timeout=60).stats["num_trades"] >= 0
+    assert a.hosted["secret"].runs == runs + 1  # only alice's own run reached her kernel
 
 
 def test_parameters_outside_the_spec_typed_in_the_chat_are_refused(served, wait_until):

@@ -5,7 +5,8 @@ test session's JupyterLab (``lab`` fixture), each in its own Lab workspace and b
 driven by Debian's Chromium. Notebook A (alice) registers ``my_mom`` with ``@w.strategy(...)``;
 in notebook B's panel (bob) ``/run_backtest my_mom`` shows progress and a result card while
 alice's function waits for a cell alice runs meanwhile (so the run can only finish if A's
-notebook stays usable), and B's kernel has the DataFrames. A's kernel is restarted: B's next run
+notebook stays usable), B's kernel has the DataFrames, and ``/compare_strategies my_mom
+strategy_1`` shows the comparison. A's kernel is restarted: B's next run
 is refused in B's panel (the owner's notebook is not connected). A runs its cells again: the
 strategy is back, as v2, and B's run works again.
 """
@@ -170,6 +171,12 @@ def test_a_strategy_hosted_in_one_notebook_runs_from_another(lab, browser, serve
         words = _run(b, 1, "FRAMES")
         assert words[1].startswith("run_") and words[2] == "DataFrame" and int(words[3]) > 1000
         assert words[4:] == ["90", "alice", "v1"]
+
+        # ... and compared with a stored strategy, in B's panel
+        _send(panel, "/compare_strategies my_mom strategy_1")
+        table = panel.locator(".cow-result .cow-comparison").last
+        table.wait_for(timeout=120_000)
+        assert "my_mom" in table.inner_text() and "strategy_1" in table.inner_text()
 
         # A's kernel stops: B's next run is refused in B's panel, saying why
         a.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session"
