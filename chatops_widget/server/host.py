@@ -47,6 +47,7 @@ __all__ = [
     "Host",
     "Identity",
     "JoinExtra",
+    "Note",
     "Plugin",
 ]
 
@@ -94,15 +95,14 @@ Hook = Callable[[], Awaitable[None]]
 JoinExtra = Callable[[str], "dict[str, Any] | Awaitable[dict[str, Any]]"]
 #: ``async def handler(sid, data) -> dict``, the ack of an extra client event (``ok`` added)
 EventHandler = Callable[[str, Any], Awaitable[dict[str, Any]]]
+#: a note under ``/help``'s list: a text, or ``fn() -> list[str]`` computed at each ``/help``
+Note = str | Callable[[], list[str]]
 #: ``async def listener(message) -> None``, told of every stored user chat message
 ChatListener = Callable[[ChatMessage], Awaitable[None]]
 
 
 class Commands(Protocol):
     """The command registry a plugin adds to (``host.router``)."""
-
-    #: ``fn() -> list[str]``: lines a plugin adds to ``/help``
-    help_notes: list[Callable[[], list[str]]]
 
     def add(
         self, name: str, handler: Handler, *, usage: str, summary: str, details: str = ""
@@ -115,8 +115,8 @@ class Commands(Protocol):
     def specs(self) -> list[dict[str, str]]:
         """``[{"name", "usage", "summary", "details"}]`` of every command."""
 
-    def add_note(self, text: str) -> None:
-        """Add a line under ``/help``'s list of commands (e.g. how to address the assistant)."""
+    def add_note(self, note: Note) -> None:
+        """Add a note under ``/help``'s list of commands: a text, or ``fn() -> list[str]``."""
 
 
 class Host(Protocol):

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 from ..protocol import CommandResult, ErrorCode, ProtocolError
 from .grammar import COMMAND_NAME_RE, suggest
-from .host import CommandContext, CommandReply, Handler
+from .host import CommandContext, CommandReply, Handler, Note
 
 __all__ = ["CommandRouter", "CommandSpec", "command"]
 
@@ -97,9 +97,7 @@ class CommandRouter:
 
     def __init__(self, *, builtin_help: bool = True) -> None:
         self._commands: dict[str, CommandSpec] = {}
-        self._notes: list[str] = []
-        #: ``fn() -> list[str]``: lines a plugin adds to ``/help`` (e.g. hosted strategies)
-        self.help_notes: list[Callable[[], list[str]]] = []
+        self._notes: list[Note] = []
         if builtin_help:
             self.add("help", self._help, **_HELP)
 
@@ -131,19 +129,41 @@ class CommandRouter:
                     self.add(spec.name, handler, usage=spec.usage, summary=spec.summary,
                              details=spec.details, example=spec.example)  # fmt: skip
 
-    def add_note(self, text: str) -> None:
-        """Add a line under ``/help``'s list of commands (e.g. how to address the assistant).
+    def add_note(self, note: Note) -> None:
+        """Add a note under ``/help``'s list of commands: a text (e.g. how to address the
+        assistant), or ``fn() -> list[str]``, lines computed at each ``/help`` (e.g. the hosted
+        strategies; no lines, no note).
 
         >>> r = CommandRouter()
         >>> r.add_note("Chat: mention @assistant.")
-        >>> r.notes()
-        ['Chat: mention @assistant.']
+        >>> r.add_note(lambda: ["**Hosted**", "- `my_mom`"])
+        >>> r.add_note(lambda: [])
+        >>> for note in r.notes():
+        ...     print(note)
+        Chat: mention @assistant.
+        **Hosted**
+        - `my_mom`
         """
-        self._notes.append(text)
+        if not (isinstance(note, str) or callable(note)):
+            raise TypeError(f"a /help note is a str or fn() -> list[str], got {note!r}")
+        self._notes.append(note)
 
     def notes(self) -> list[str]:
-        """The lines plugins added under ``/help``'s list."""
-        return list(self._notes)
+        """The notes under ``/help``'s list as they read now, one text per note (a note whose
+        function fails is logged and left out: it must not break ``/help``)."""
+        out: list[str] = []
+        for note in self._notes:
+            if isinstance(note, str):
+                out.append(note)
+                continue
+            try:
+                lines = note()
+            except Exception:
+                log.exception("help note %r failed", note)
+                continue
+            if lines:
+                out.append("\n".join(lines))
+        return out
 
     def get(self, name: str) -> CommandSpec | None:
         """The spec of ``name`` (with or without the slash, any case), or None."""
@@ -225,16 +245,10 @@ class CommandRouter:
         for s in self.specs():
             example = f" Example: `{s['example']}`" if s["example"] else ""
             lines.append(f"- `{s['usage']}` -- {s['summary']}{example}")
-        for note in self.help_notes:
-            try:
-                extra = note()
-            except Exception:  # a plugin's note must not break /help
-                log.exception("help note %r failed", note)
-                continue
-            lines += ["", *extra] if extra else []
         lines += ["", "Type `/help <command>` for details."]
-        lines += [line for note in self._notes for line in ("", note)]
-        summary = {"kind": "help", "commands": self.specs(), "notes": self.notes()}
+        notes = self.notes()
+        lines += [line for note in notes for line in ("", note)]
+        summary = {"kind": "help", "commands": self.specs(), "notes": notes}
         return CommandReply(summary, text="\n".join(lines))
 
 

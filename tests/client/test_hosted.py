@@ -7,6 +7,7 @@ threads. Failures are A's and are reported to B without A's traceback; A keeps i
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -162,11 +163,44 @@ def test_a_private_strategy_runs_only_for_its_owner(served):
     with pytest.raises(ProtocolError, match="secret is private to alice's notebook") as e:
         b.trigger_backtest("secret")
     assert e.value.code is ErrorCode.FORBIDDEN
+    with pytest.raises(ProtocolError, match="secret is private to alice's notebook"):
+        b.sweep("secret", "ALPHA", lookback=[20, 40])
+    with pytest.raises(ProtocolError, match="secret is private to alice's notebook"):
+        b.compare_strategies("secret", "strategy_1")
+    runs = a.hosted["secret"].runs
     assert a.trigger_backtest("secret").result(timeout=60).stats["num_trades"] >= 0
+    assert a.hosted["secret"].runs == runs + 1  # only alice's own run reached her kernel
 
 
-def test_failures_are_reported_to_others_and_kept_in_the_owners_kernel(served):
+def test_parameters_outside_the_spec_typed_in_the_chat_are_refused(served, wait_until):
     _, a, b = served
+    runs = a.hosted["my_mom"].runs
+    results: list[dict] = []
+    b.on("commandResult", results.append)
+    try:
+        for text, says in (
+            ("/run_backtest my_mom lookback=-5", "'lookback' must be in [0, 100000], got -5"),
+            (
+                "/sweep my_mom symbol=ALPHA lookback=-20:200:20",
+                "'lookback' must be in [0, 100000], got -20",
+            ),
+            ("/run_backtest my_mom z=lots", "parameter 'z' must be float, got 'lots'"),
+            ("/run_backtest my_mom@v9", "my_mom@v9: alice's notebook has my_mom at v1"),
+        ):
+            b.execute_command(text)
+            got = wait_until(
+                lambda t=text: next((r for r in results if r["command"] == t), None), 20
+            )
+            assert not got["ok"] and says in got["error"]["message"], (text, got)
+            assert got["error"]["code"] != "internal"
+    finally:
+        b.off("commandResult", results.append)
+    assert a.hosted["my_mom"].runs == runs  # nothing reached A
+
+
+def test_failures_are_reported_to_others_and_kept_in_the_owners_kernel(served, caplog):
+    _, a, b = served
+    caplog.set_level(logging.ERROR, logger="chatops_widget.client.hosted")
 
     def boom(data, k=1):
         return data.Close / (k - 1) * 0 + 1 / (k - 1)
@@ -179,6 +213,18 @@ def test_failures_are_reported_to_others_and_kept_in_the_owners_kernel(served):
     assert "1 / (k - 1)" in failure["traceback"]
     row = b.runs.iloc[-1]
     assert row["status"] == "failed" and "Traceback" not in row["error"]
+    assert "ZeroDivisionError" in row["error"] and "1 / (k - 1)" not in row["error"]
+    logged = [r.getMessage() for r in caplog.records if "boom failed" in r.getMessage()]
+    assert logged and "Traceback" in logged[-1] and "1 / (k - 1)" in logged[-1]  # A's log
+
+    wrong = {
+        "short": (lambda data, k=1: data.Close.iloc[:-5] * 0, "5 bars of the data"),
+        "holes": (lambda data, k=1: data.Close.pct_change(), r"NaN/inf positions at 1 bar"),
+    }
+    for name, (fn, says) in wrong.items():
+        a.register_strategy(name, fn, {"k": 1}, lookahead_check=False)
+        with pytest.raises(RunFailed, match=f"StrategyOutputError: .*{says}"):
+            b.trigger_backtest(name).result(timeout=60)
 
     a.register_strategy("wild", lambda data, k=2.0: data.Close * 0 + k, {"k": 2.0})
     with pytest.raises(RunFailed, match=r"StrategyOutputError: .*outside \[-1, 1\]"):

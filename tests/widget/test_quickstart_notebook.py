@@ -63,4 +63,6 @@ def test_quickstart_executes(tmp_path, monkeypatch):
                                     '"avg_trade_duration", "bars_per_year"]]']  # fmt: skip
     grid = texts['w.create_strategy(name="x", entry="crosses_above(ema($fast), ema($slow))",']
     assert "fast" in grid and "sharpe" in grid
+    hosted = texts['@w.strategy(name="my_mom", params={"lookback": 60, "z": 1.0})']
+    assert "sharpe" in hosted and "exposure" in hosted  # registered here, run by the session
     assert NOTEBOOK.read_bytes() == shipped  # the copy ran; the repository's file is untouched

@@ -78,7 +78,7 @@ class HostedStrategies:
         host.on_event("publishResult", self.publish_result)
         host.on_join(lambda session_id: {"hosted": self.listing()})
         host.on_disconnect(self._gone)
-        host.router.help_notes.append(self._help_lines)
+        host.router.add_note(self._help_lines)
 
     # ------------------------------------------------------------------ what members see
     def online(self, h: HostedStrategy) -> bool:
