@@ -110,6 +110,11 @@ def test_compare_a_hosted_strategy_with_a_stored_one(served, wait_until):
     stored = b.trigger_backtest("strategy_1").result(timeout=30)
     assert cmp.stats.loc["sharpe", "strategy_1"] == pytest.approx(stored.stats["sharpe"])
     assert list(cmp.equity.columns) == ["my_mom", "strategy_1"]
+    # the facts every comparison carries: each strategy's symbol, period and bars, buy & hold
+    assert list(cmp.info.index) == ["my_mom", "strategy_1"]
+    assert cmp.info.loc["my_mom", "symbol"] == "ALPHA"
+    assert cmp.info.loc["my_mom", "bars"] == len(ALPHA)
+    assert cmp.benchmark is not None and "ALPHA" in cmp.benchmark.columns
     again = b.compare_strategies("my_mom", "strategy_1")  # from Python: the same
     pd.testing.assert_frame_equal(again.stats, cmp.stats)
 

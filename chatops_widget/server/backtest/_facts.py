@@ -21,7 +21,13 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["bar_frequency", "common_period", "comparison_facts", "warnings_for"]
+__all__ = [
+    "bar_frequency",
+    "common_period",
+    "comparison_facts",
+    "comparison_summary",
+    "warnings_for",
+]
 
 
 def bar_frequency(index: pd.DatetimeIndex) -> str:
@@ -140,3 +146,27 @@ def comparison_facts(
         "common": common_period(info),
         "benchmark": bench,
     }
+
+
+def comparison_summary(
+    run_id: str, parts: list[dict[str, Any]], combined: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A comparison's ``summary`` and its result's ``meta``, from the backtests' ``parts`` and
+    what ``jobs.tasks.combine_comparison`` made of them: the table, and each strategy's symbol,
+    period, bars and frequency with the warnings when they differ -- for every comparison
+    (in the worker pool, or with strategies hosted in members' kernels)."""
+    summary = {
+        "kind": "comparison",
+        "runId": run_id,
+        "strategies": [p["key"] for p in parts],
+        "table": combined["stats"],
+        "status": "completed",
+        # symbol, period, bars, frequency per strategy; what makes them not comparable
+        **{k: combined[k] for k in ("info", "warnings", "common")},
+    }
+    meta = {
+        "summary": summary,
+        "engineSeconds": sum(p["engine_seconds"] for p in parts),
+        "runs": [{"key": p["key"], "params": p["params"]} for p in parts],
+    }
+    return summary, meta

@@ -32,6 +32,7 @@ from chatops_widget.server.faults import StorageError, storage_error
 from chatops_widget.server.host import Host
 
 from . import _notices
+from ._facts import comparison_summary
 from ._hooks import HostedHook
 from ._runspec import RunSpec
 from .data.watch import load_folder
@@ -201,20 +202,7 @@ class BacktestService:
         combined = await self._guard(
             job, asyncio.to_thread(_work.combine_comparison, parts, symbols)
         )
-        summary = {
-            "kind": "comparison",
-            "runId": job.run_id,
-            "strategies": ids,
-            "table": combined["stats"],
-            "status": "completed",
-            # symbol, period, bars, frequency per strategy; what makes them not comparable
-            **{k: combined[k] for k in ("info", "warnings", "common")},
-        }
-        meta = {
-            "summary": summary,
-            "engineSeconds": sum(p["engine_seconds"] for p in parts),
-            "runs": [{"key": p["key"], "params": p["params"]} for p in parts],
-        }
+        summary, meta = comparison_summary(job.run_id, parts, combined)
         await self._finish(
             job,
             StoredResult(

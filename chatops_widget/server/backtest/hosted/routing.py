@@ -26,6 +26,7 @@ from chatops_widget._serialization import from_arrow_bytes
 from chatops_widget.protocol import HostedResult
 from chatops_widget.server.host import Host
 
+from .._facts import comparison_summary
 from ..errors import BacktestError, Invalid
 from ..jobs import tasks as _work
 from ..jobs.manager import Job, JobCancelled
@@ -208,20 +209,9 @@ class HostedRuns:
         finally:
             for t in todo:
                 t.cancel()
-        combined = await asyncio.to_thread(_work.combine_comparison, parts)
-        ids = [p["key"] for p in parts]
-        summary = {
-            "kind": "comparison",
-            "runId": job.run_id,
-            "strategies": ids,
-            "table": combined["stats"],
-            "status": "completed",
-        }
-        meta = {
-            "summary": summary,
-            "engineSeconds": sum(p["engine_seconds"] for p in parts),
-            "runs": [{"key": p["key"], "params": p["params"]} for p in parts],
-        }
+        symbols = [s.symbol for s in specs]
+        combined = await asyncio.to_thread(_work.combine_comparison, parts, symbols)
+        summary, meta = comparison_summary(job.run_id, parts, combined)
         await self.svc.finish(
             job, _stored(job, "comparison", combined["stats"], meta, combined["frames"])
         )
