@@ -63,4 +63,7 @@ def test_quickstart_executes(tmp_path, monkeypatch):
                                     '"avg_trade_duration", "bars_per_year"]]']  # fmt: skip
     grid = texts['w.create_strategy(name="x", entry="crosses_above(ema($fast), ema($slow))",']
     assert "fast" in grid and "sharpe" in grid
+    wf = texts['wf = w.walk_forward("sma_cross", "ALPHA", train="2y", test="6m",']
+    assert "wfe" in wf and "param_change_rate" in wf  # the stats printed
+    assert "oos_sharpe" in wf and "2017-01-02" in wf  # the window table, first test period
     assert NOTEBOOK.read_bytes() == shipped  # the copy ran; the repository's file is untouched
