@@ -6,8 +6,9 @@ backtesting.py, side by side in one run.
     traded on the test bars (indicators warmed up on the history), the test windows stitched.
     Peers loop their own API over the windows: vectorbt's ``MA.run_combs`` +
     ``Portfolio.from_signals`` per training window, then the chosen pair on its test window;
-    backtesting.py's ``Backtest.optimize`` per window (timed on 12 evenly spaced pairs of one
-    window and extrapolated to 1,225 x 10) plus a ``run`` per test window.
+    backtesting.py's ``Backtest.optimize`` per window (timed on 12 and on 48 evenly spaced
+    pairs of one window, extrapolated to 10 windows as optimize()'s fixed cost per call -- it
+    starts a process pool -- plus 1,225 x the cost per pair) plus a ``run`` per test window.
 (g) a universe comparison of 5 strategies (sma_cross, ema_cross, rsi_reversion, bollinger,
     momentum) x 50 symbols of 2,520 daily bars: ours is one ``compare_universe`` call; the peers
     loop over (strategy, symbol) pairs with one backtest each (vectorbt: ``from_signals`` per
@@ -20,8 +21,13 @@ All use the same model: signal on bar t's close, fill at bar t+1's open, all-in,
 per fill. Peers missing from the environment are reported and skipped.
 
 Reproduce (see benchmarks/README.md for the venv):
-    python benchmarks/bench_research.py            # ~3-6 min on a quiet 2-core box
-    python benchmarks/bench_research.py --quick    # backtesting.py on fewer pairs/symbols
+    python benchmarks/bench_research.py            # ~5 min on the shared 2-core box
+    python benchmarks/bench_research.py --quick    # ~2 min: single timings, backtesting.py
+                                                   # on 5 symbols in (g)
+    python benchmarks/bench_research.py --cases g  # only the universe comparison
+
+vectorbt's loops are timed best of 2 (best of 1 with --quick), ours and vectorbt's wide run
+best of 3.
 """
 
 from __future__ import annotations
@@ -274,13 +280,20 @@ def bt_optimize(df, pairs):
 
 
 # ---------------------------------------------------------------- cases
+def add(rows, row) -> None:
+    """Keep a result row and print it at once (the table is printed again at the end)."""
+    rows.append(row)
+    case, engine, secs, note = row
+    print(f"{case:<40} {engine:<20} {secs:>9.4f}  {note}", flush=True)
+
+
 def case_f(args, missing, rows) -> None:
     case = "f: walk-forward 10 x 1,225, 10k bars"
     df = synthetic(10_000, seed=11, freq="B")
     wf = ours_walkforward(df)
     assert len(wf.windows) == 10, len(wf.windows)
     t_ours = timeit(lambda: ours_walkforward(df))
-    rows.append((case, "ours", t_ours, f"{12_250 / t_ours:,.0f} window-backtests/s"))
+    add(rows, (case, "ours", t_ours, f"{12_250 / t_ours:,.0f} window-backtests/s"))
     mine = list(zip(wf.windows.fast, wf.windows.slow, strict=True))
     if not missing["vectorbt"]:
         vbt_walkforward(df.iloc[: TRAIN + TEST])  # JIT
@@ -289,32 +302,36 @@ def case_f(args, missing, rows) -> None:
         def run():
             chosen[:] = [vbt_walkforward(df)]
 
-        t_vbt = timeit(run)
+        t_vbt = timeit(run, repeat=1 if args.quick else 2)
         same = sum(a == b for a, b in zip(chosen[0][0], mine, strict=True))
-        rows.append(
+        add(
+            rows,
             (
                 case,
                 "vectorbt loop",
                 t_vbt,
                 f"ours {t_vbt / t_ours:.1f}x; same pair chosen in {same}/10 windows",
-            )
+            ),
         )
     if not missing["backtesting"]:
-        few = PAIRS[:: len(PAIRS) // 12][:12]
-        t0 = time.perf_counter()
-        bt_optimize(df.iloc[:TRAIN], few)
-        per_pair = (time.perf_counter() - t0) / len(few)
+        # optimize() starts a process pool per call: time it on 12 and on 48 pairs of one
+        # window, and extrapolate each window as that fixed cost plus 1,225 x the cost per pair
+        # (dividing 12 pairs' time by 12 would count the pool's start-up once per pair)
+        train = df.iloc[:TRAIN]
+        times = {}
+        for k in (12, 48):
+            some = PAIRS[:: len(PAIRS) // k][:k]
+            t0 = time.perf_counter()
+            bt_optimize(train, some)
+            times[k] = time.perf_counter() - t0
+        per_pair = max((times[48] - times[12]) / 36, times[48] / 48 / 4)  # not below 1/4 of avg
+        fixed = max(times[12] - 12 * per_pair, 0.0)
         hist = df.iloc[: TRAIN + TEST]  # a test window's run (with its history)
         t_test = timeit(lambda: bt_run(hist, "sma_cross", STRATEGIES["sma_cross"]), repeat=1)
-        t_bt = per_pair * len(PAIRS) * 10 + t_test * 10
-        rows.append(
-            (
-                case,
-                "backtesting.py",
-                t_bt,
-                f"extrapolated from 12 pairs of one window; ours {t_bt / t_ours:.0f}x",
-            )
-        )
+        t_bt = (fixed + per_pair * len(PAIRS) + t_test) * 10
+        note = (f"extrapolated: optimize() {fixed:.1f}s per call + {per_pair * 1e3:.1f} ms per "
+                f"pair (from 12 and 48 pairs); ours {t_bt / t_ours:.0f}x")  # fmt: skip
+        add(rows, (case, "backtesting.py", t_bt, note))
 
 
 def case_g(args, missing, rows) -> None:
@@ -323,7 +340,7 @@ def case_g(args, missing, rows) -> None:
     u = ours_universe(frames)
     assert len(u.table) == 250
     t_ours = timeit(lambda: ours_universe(frames))
-    rows.append((case, "ours", t_ours, f"{250 / t_ours:,.0f} backtests/s"))
+    add(rows, (case, "ours", t_ours, f"{250 / t_ours:,.0f} backtests/s"))
     if not missing["vectorbt"]:
         vbt_universe_loop({k: v for k, v in list(frames.items())[:1]})  # JIT
         res: dict = {}
@@ -331,28 +348,30 @@ def case_g(args, missing, rows) -> None:
         def loop():
             res.update(vbt_universe_loop(frames))
 
-        t_vbt = timeit(loop, repeat=1 if args.quick else 3)
+        t_vbt = timeit(loop, repeat=1 if args.quick else 2)
         ours_t = u.table.set_index(["strategy", "symbol"])["num_trades"]
         cross = [k for k in res if k[0] in ("sma_cross", "ema_cross")]
         same = sum(int(res[k][3]) == int(ours_t[k]) for k in cross)
-        rows.append(
+        add(
+            rows,
             (
                 case,
                 "vectorbt loop",
                 t_vbt,
                 f"{250 / t_vbt:,.0f} bt/s; ours "
                 f"{t_vbt / t_ours:.1f}x; crossover trade counts equal in {same}/{len(cross)}",
-            )
+            ),
         )
         vbt_universe_wide(frames)
         t_wide = timeit(lambda: vbt_universe_wide(frames))
-        rows.append(
+        add(
+            rows,
             (
                 case,
                 "vectorbt wide",
                 t_wide,
                 f"50 symbols as columns, one run per strategy; ours {t_wide / t_ours:.1f}x",
-            )
+            ),
         )
     if not missing["backtesting"]:
         n = 5 if args.quick else 50
@@ -365,7 +384,7 @@ def case_g(args, missing, rows) -> None:
         note = f"ours {t_bt / t_ours:.0f}x" + (
             f" (extrapolated from {n} symbols)" if n < 50 else ""
         )
-        rows.append((case, "backtesting.py loop", t_bt, note))
+        add(rows, (case, "backtesting.py loop", t_bt, note))
 
 
 def main() -> None:

@@ -102,6 +102,7 @@ def test_portfolio_from_trigger_backtest_and_backtest_portfolio(pair):
 
 def test_bad_research_input_raises_at_once(pair):
     a, _ = pair
+    runs = len(a.runs)
     with pytest.raises(ProtocolError, match=r"weights sum to 0\.5"):
         a.trigger_backtest("strategy_1", symbols=["ALPHA", "BRAVO"], weights=[0.2, 0.3])
     with pytest.raises(ProtocolError, match="the limit is 500"):
@@ -110,6 +111,15 @@ def test_bad_research_input_raises_at_once(pair):
         a.compare_universe("strategy_1", symbols=["ALPHA", "ECHOO"])
     with pytest.raises(ProtocolError, match="do not fit the data"):
         a.walk_forward("sma_cross", "ALPHA", train="8y", test="4y", fast=[5, 10])
+    with pytest.raises(ProtocolError, match="ZULU"):
+        a.walk_forward("sma_cross", "ZULU", train="2y", test="6m", fast=[5, 10])
+    with pytest.raises(ProtocolError, match="1,000 symbols given; the limit is 500"):
+        a.backtest_portfolio("strategy_1", [f"S{i}" for i in range(1000)])
+    with pytest.raises(ProtocolError, match="unknown symbol CHARLY"):
+        a.backtest_portfolio("strategy_1", ["ALPHA", "CHARLY"], weights=[0.5, 0.5])
+    with pytest.raises(ProtocolError, match=r"weights sum to 1\.2"):
+        a.backtest_portfolio("strategy_1", ["ALPHA", "BRAVO"], weights={"ALPHA": 0.6, "BRAVO": 0.6})
+    assert len(a.runs) == runs  # no run was started
 
 
 def test_a_cancelled_walk_forward_keeps_its_finished_windows(pair):

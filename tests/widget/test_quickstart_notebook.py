@@ -65,4 +65,7 @@ def test_quickstart_executes(tmp_path, monkeypatch):
     assert "fast" in grid and "sharpe" in grid
     hosted = texts['@w.strategy(name="my_mom", params={"lookback": 60, "z": 1.0})']
     assert "sharpe" in hosted and "exposure" in hosted  # registered here, run by the session
+    wf = texts['wf = w.walk_forward("sma_cross", "ALPHA", train="2y", test="6m",']
+    assert "wfe" in wf and "param_change_rate" in wf  # the stats printed
+    assert "oos_sharpe" in wf and "2017-01-02" in wf  # the window table, first test period
     assert NOTEBOOK.read_bytes() == shipped  # the copy ran; the repository's file is untouched

@@ -5,11 +5,22 @@ per window as a chart, the window table), strategies across every symbol (the st
 heatmap on the canvas, the table of means and ranks, the metric switch, a click that backtests
 a cell) and a portfolio (its curve, the symbols' contributions, a table per symbol); then the
 same three results read as DataFrames in a new cell.
+
+The JupyterLab is shared by the session's tests (test_hosts and test_jupyterlab open panel.ipynb
+and quickstart.ipynb in it first), so this test opens a notebook of its own (its own kernel,
+its own embedded server and session) in a fresh workspace: the default workspace would restore
+their tabs, and a restored tab activated after the panel appeared hid it (the card then never
+became visible).
 """
 
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
+
+import nbformat
+
+from .conftest import PANEL_CELL
 
 _KERNEL_IDLE = """() => {
     const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -38,6 +49,18 @@ def _send(page, panel, text: str) -> None:
     box.press("Enter")
 
 
+def _research_notebook(lab) -> str:
+    """The URL of a new notebook holding only the panel cell, in a workspace of its own."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(PANEL_CELL)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}  # fmt: skip
+    nbformat.write(nb, lab["root"] / "research.ipynb")
+    url = urlsplit(lab["panel_url"])
+    return (f"{url.scheme}://{url.netloc}/lab/workspaces/research/tree/research.ipynb"
+            f"?reset&{url.query}")  # fmt: skip
+
+
 def _card(page, title: str):
     card = page.locator(".cow-rich", has=page.locator(".cow-card-title", has_text=title)).last
     card.wait_for(timeout=180_000)
@@ -49,7 +72,7 @@ def test_research_cards_in_jupyterlab(lab, browser, tmp_path):
     try:
         page = context.new_page()
         page.set_default_timeout(60_000)
-        page.goto(lab["panel_url"])
+        page.goto(_research_notebook(lab))
         page.wait_for_function(_KERNEL_IDLE, timeout=120_000)
         _run_command(page, "notebook:run-cell")
         panel = page.locator(".cow-root")

@@ -163,7 +163,11 @@ def test_portfolio_by_command_and_startrun_equals_the_engine(server, raw_client_
     arun(scenario(), timeout=150)
 
 
-MANY = ",".join(f"S{i}" for i in range(1000))
+MANY = ",".join(f"S{i}" for i in range(1000))  # longer than a command may be
+# 520 two-letter names fit in a command (1,559 characters) and are more than a run may take
+SHORT_MANY = ",".join(
+    f"{a}{b}" for a in "ABCDEFGHIJKLMNOPQRST" for b in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
 BAD = [
     ("/walkforward sma_cross symbol=ALPHA fast=5:20:5 train=9y test=2y", "do not fit the data"),
     ("/walkforward sma_cross symbol=ALPHA fast=5:20:5 train=2y", "test= is required"),
@@ -199,6 +203,22 @@ BAD = [
     ("/run_backtest strategy_1 symbols=*,ALPHA", "do not mix"),
     ("/run_backtest strategy_1 symbols=ALPHA slow=5000", "needs more than 5000 bars"),
     (f"/run_backtest strategy_1 symbols={MANY}", "the limit is 2000"),
+    pytest.param(
+        f"/run_backtest strategy_1 symbols={SHORT_MANY}",
+        "520 symbols given; the limit is 500 per run",
+        id="portfolio-520-symbols",
+    ),
+    pytest.param(
+        f"/compare_strategies strategy_1 symbols={SHORT_MANY}",
+        "520 symbols given; the limit is 500 per run",
+        id="universe-520-symbols",
+    ),
+    ("/walkforward sma_cross symbol=ZULU fast=5:20:5 train=2y test=6m", "ZULU"),
+    (
+        "/walkforward sma_cross symbol=ALPHA fast=5:20:5 train=2y test=6m start=2024-06-01",
+        "do not fit the data",
+    ),
+    ("/run_backtest strategy_1 symbols=ALPHA,BRAVO weights=0.5,0.5,0.5", "3 weights for 2"),
 ]
 
 
