@@ -13,7 +13,6 @@ Example:
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ import pandas as pd
 
 from ._errors import EngineError
 from ._metrics import format_stat
+from ._report import html_report, text_report
 from ._types import FloatArray
 
 __all__ = ["REBALANCE", "PortfolioResult", "portfolio_weights", "rebalance_points"]
@@ -147,17 +147,9 @@ class PortfolioResult:
             f"PortfolioResult {self.strategy} on {', '.join(self.symbols)} "
             f"(rebalance={self.info.get('rebalance')})"
         )
-        width = max(len(k) for k, _ in self._lines())
-        return "\n".join([head, *(f"  {k:<{width}}  {v}" for k, v in self._lines())])
+        return text_report(head, self._lines())
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
-            f"<td style='text-align:right'>{html.escape(v)}</td></tr>"
-            for k, v in self._lines()
-        )
-        head = html.escape(self.__repr__().splitlines()[0])
-        return (
-            f"<div><b>{head}</b><table>{rows}</table><small>see .equity, .sleeves, "
-            ".contributions, .positions, .trades, .rebalances</small></div>"
-        )
+        head = self.__repr__().splitlines()[0]
+        footer = "see .equity, .sleeves, .contributions, .positions, .trades, .rebalances"
+        return html_report(head, self._lines(), footer)

@@ -29,7 +29,6 @@ Example:
 
 from __future__ import annotations
 
-import html
 import itertools
 import math
 from collections.abc import Callable
@@ -46,6 +45,7 @@ from ._grid import Grid, expand_grid
 from ._metrics import format_stat, stat_info
 from ._orders import Orders
 from ._registry import get_template
+from ._report import html_report, text_report
 from ._stitch import WindowRun, run_window, stitch_runs
 from ._sweep import Cancel, _is_cancelled, sweep
 from ._templates import Combo, StrategyBase
@@ -188,18 +188,11 @@ class WalkForwardResult:
             f"train={i.get('train')} test={i.get('test')}{' anchored' if i.get('anchored') else ''}"
             f", best by {i.get('metric')} (>= {i.get('min_trades')} trades)"
         )
-        width = max(len(k) for k, _ in self._lines())
-        return "\n".join([head, *(f"  {k:<{width}}  {v}" for k, v in self._lines())])
+        return text_report(head, self._lines())
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
-            f"<td style='text-align:right'>{html.escape(v)}</td></tr>"
-            for k, v in self._lines()
-        )
-        head = html.escape(self.__repr__().splitlines()[0])
-        return f"<div><b>{head}</b><table>{rows}</table><small>see .windows, .equity, .trades"
-        "</small></div>"
+        head = self.__repr__().splitlines()[0]
+        return html_report(head, self._lines(), "see .windows, .equity, .trades")
 
 
 def _window_rows(
