@@ -204,6 +204,11 @@ __all__ = [
 def frontend_constants() -> dict[str, Any]:
     """What the front end needs to know, from here (the widget syncs it as a traitlet).
 
+    ``limits`` holds the limits the panel checks before it sends (the JS reads them by name
+    with ``limit("maxUploadBytes")``): message and command length, the upload button's file
+    size. Wire-only limits (chunked uploads' ``MAX_STREAM_BYTES``, ``UPLOAD_CHUNK_BYTES``,
+    hosted results' ``MAX_RESULT_BYTES``) concern the kernel client, not the panel.
+
     >>> sorted(frontend_constants())
     ['errorCodes', 'limits', 'orderOptions', 'resultKinds', 'runStatuses', 'terminalStatuses']
     """
@@ -212,8 +217,6 @@ def frontend_constants() -> dict[str, Any]:
             "maxContentChars": MAX_CONTENT_CHARS,
             "maxCommandChars": MAX_COMMAND_CHARS,
             "maxUploadBytes": MAX_UPLOAD_BYTES,
-            "maxStreamBytes": MAX_STREAM_BYTES,
-            "uploadChunkBytes": UPLOAD_CHUNK_BYTES,
         },
         "runStatuses": list(RUN_STATUSES),
         "terminalStatuses": sorted(TERMINAL_STATUSES),

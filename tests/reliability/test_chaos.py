@@ -144,7 +144,9 @@ def test_kill_9_under_load_loses_nothing_acked_and_keeps_completed_results(serve
     assert not errors, f"{len(errors)} sends failed: {errors[:3]}"
     stored = join["messages"]
     assert [m["seq"] for m in stored] == list(range(1, len(stored) + 1)), "seq has gaps"
-    texts = [m["content"] for m in stored if m["role"] == "user" and not m["metadata"]]
+    chat = [m for m in stored if m["role"] == "user" and not m["metadata"].get("command")]
+    assert all(m["metadata"].get("sender") for m in chat)  # who sent it (identity at connect)
+    texts = [m["content"] for m in chat]
     wanted = [f"c{k} m{i:04d}" for k in range(CLIENTS) for i in range(sent[k])]
     assert len(wanted) >= CLIENTS * MIN_MESSAGES
     twice = sorted({t for t in texts if texts.count(t) > 1})

@@ -9,6 +9,8 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import pathlib
+import re
 import threading
 import time
 import uuid
@@ -404,6 +406,13 @@ def test_constants_traitlet_carries_the_protocol_constants(widget):
     assert c["limits"] == {"maxContentChars": MAX_CONTENT_CHARS,
                            "maxCommandChars": MAX_COMMAND_CHARS,
                            "maxUploadBytes": MAX_UPLOAD_BYTES}  # fmt: skip
+    # the front end reads limits by name: every name it reads is sent, and nothing else is
+    js_src = pathlib.Path(__file__).parents[2] / "js" / "src"
+    calls = [
+        a for f in js_src.rglob("*.js") for a in re.findall(r"\blimit\(([^)]*)\)", f.read_text())
+    ]
+    read = {name for a in calls for name in re.findall(r'"(max\w+)"', a)}  # limits: max...
+    assert read == set(c["limits"])
     assert set(c["errorCodes"]) == {e.value for e in ErrorCode}
     assert {"total_return", "max_drawdown"} <= set(c["percentStats"])
     assert c["defaultCash"] == engine.DEFAULT_CASH
