@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..protocol import ORDER_OPTIONS
 from . import _lexicon as lx
 from ._extract import Entities, extract, normalize_text
 from ._fuzzy import distance
@@ -156,7 +157,7 @@ def _param_name(name: str, target: str | None) -> str:
 
 
 #: The order settings in their canonical order (as ``StartRun.command_text`` writes them).
-ORDER_KEYS = ("stop_loss", "take_profit", "trailing_stop", "size", "risk", "units")
+ORDER_KEYS = tuple(k for k in ORDER_OPTIONS if k != "whole_units")  # what words can set
 
 
 def _options(

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..protocol import new_session_id
+from ..protocol import ORDER_OPTIONS, new_session_id
 
 __all__ = ["ORDERS", "command_text", "run_fields", "unique_session_id"]
 
@@ -32,7 +32,7 @@ __all__ = ["ORDERS", "command_text", "run_fields", "unique_session_id"]
 _OPTIONS = ("symbol", "start", "end", "cash", "commission", "spread", "split", "sort")
 _COSTS = ("cash", "commission", "spread")
 #: Order settings (stops, targets, sizing): ``startRun.orders``.
-ORDERS = ("stop_loss", "take_profit", "trailing_stop", "size", "risk", "units", "whole_units")
+ORDERS = tuple(ORDER_OPTIONS)  # the protocol's names, in its order
 
 
 def _plain(value: Any, name: str) -> Any:
