@@ -105,7 +105,7 @@ def stream_upload(
         except (TimeoutError, ConnectionError):
             continue  # ask the server what it has and go on from there
         except ProtocolError as exc:
-            if exc.code not in (ErrorCode.NOT_FOUND, ErrorCode.ALREADY_EXISTS):
+            if exc.code != ErrorCode.NOT_FOUND:  # nothing left staged on the server
                 _abort(call, ref)
             raise
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -191,3 +192,34 @@ def test_an_upload_cut_by_a_server_kill_resumes_and_nothing_is_half_written(
     assert seen == sorted(seen) and seen[-1] == len(data)  # it went on, never from 0 again
     stored = pd.read_parquet(data_dir / "data" / "KILLED.parquet")
     np.testing.assert_allclose(stored["Close"].to_numpy(), df["Close"].to_numpy())
+
+
+def test_a_restart_keeps_staged_uploads_and_drops_stale_or_broken_ones(tmp_path: Path):
+    data = to_arrow_bytes(minute_bars(3_000, seed=5))
+    srv = EmbeddedServer(data_dir=tmp_path, plugins=standard_plugins(assistant=False)).start()
+    uid = new_upload_id()
+    try:
+        c = ChatOpsClient(srv.url, srv.token, timeout=30)
+        session = c.create_session()
+        _start(c, uid, "STAGED", len(data))
+        _chunk(c, uid, 0, data[:4096])
+        c.close()
+    finally:
+        srv.stop()
+    uploads = tmp_path / "uploads"
+    (uploads / "up_brokenbroken").mkdir()  # cut before its meta.json was written
+    old = uploads / "up_oldoldold1"
+    old.mkdir()
+    (old / "meta.json").write_text("{}")
+    for p in (old / "meta.json", old):
+        os.utime(p, (time.time() - 3 * 86400,) * 2)
+    srv = EmbeddedServer(data_dir=tmp_path, plugins=standard_plugins(assistant=False)).start()
+    try:
+        c = ChatOpsClient(srv.url, srv.token, session_id=session, timeout=30)
+        assert _start(c, uid, "STAGED", len(data))["received"] == 4096  # resumes, not from 0
+        assert sorted(p.name for p in uploads.iterdir()) == [uid]
+        ack = stream_upload(c.call, session, "STAGED", data, upload_id=uid)
+        assert ack["bars"] == 3_000
+        c.close()
+    finally:
+        srv.stop()
