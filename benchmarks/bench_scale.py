@@ -118,12 +118,16 @@ def case_a_b(args, rows: list[str], work: Path) -> None:
         def progress(got: int, total: int) -> None:
             marks.append(time.perf_counter())
 
-        t = time.perf_counter()
-        ack = client.upload_data("UPBIG", upload, progress=progress)
-        dt = time.perf_counter() - t
-        wire = marks[-1] - marks[0]  # uploadStart acked .. last chunk acked
+        dt = wire = float("inf")
+        for i in range(3):  # best of 3 (the box is shared)
+            marks.clear()
+            t = time.perf_counter()
+            ack = client.upload_data("UPBIG", upload, progress=progress, overwrite=i > 0)
+            dt = min(dt, time.perf_counter() - t)
+            wire = min(wire, marks[-1] - marks[0])  # uploadStart acked .. last chunk acked
         rows.append(
-            f"(b) ours: upload_data of {ack['bars']:,} bars ({size:.1f} MB Arrow) in {dt:.2f} s "
+            f"(b) ours, best of 3: upload_data of {ack['bars']:,} bars ({size:.1f} MB Arrow) "
+            f"in {dt:.2f} s "
             f"end to end = {size / dt:.0f} MB/s; the chunks alone {wire:.2f} s = "
             f"{size / wire:.0f} MB/s; the rest is the kernel's check + Arrow encoding and the "
             "server's validation + Parquet write"
