@@ -26,12 +26,13 @@ from typing import Any
 
 import pandas as pd
 
-from ..protocol import ClientEvent, check_display_name
+from ..protocol import MAX_UPLOAD_BYTES, ClientEvent, check_display_name
 from ._handles import Run
 from ._hosted import HostedRunner, HostedStrategy
 from ._publish import publish_payload
+from ._stream import Progress, stream_upload
 from ._tracker import RunTracker
-from ._upload import upload_request
+from ._upload import prepare_upload
 
 __all__ = ["SharingMixin", "default_name"]
 
@@ -77,20 +78,43 @@ class SharingMixin:
 
     # ------------------------------------------------------------------ data
     def upload_data(
-        self, symbol: str, df: pd.DataFrame, *, overwrite: bool = False, timeout: float = 60.0
+        self,
+        symbol: str,
+        df: pd.DataFrame,
+        *,
+        overwrite: bool = False,
+        timeout: float = 60.0,
+        progress: Progress | None = None,
     ) -> dict[str, Any]:
-        """Upload OHLCV bars as ``symbol`` for the server's commands (``uploadData``, Arrow bytes).
+        """Upload OHLCV bars as ``symbol`` for the server's commands (Arrow bytes, any size).
 
         The frame is validated locally first; a bad one, or an existing symbol without
-        ``overwrite=True``, raises ``ProtocolError`` saying what to fix. Returns the ack
-        (``symbol, bars, start, end, frequency, overwritten, message``).
+        ``overwrite=True``, raises ``ProtocolError`` saying what to fix. Up to
+        ``MAX_UPLOAD_BYTES`` it goes as one ``uploadData`` message, bigger in chunks that
+        resume after a reconnect (``progress(sent, total)`` after each, :mod:`._stream`).
+        Returns the ack (``symbol, bars, start, end, frequency, overwritten, message``).
 
         >>> client.upload_data("MYCO", df)["bars"]                       # doctest: +SKIP
         1234
         """
-        payload = upload_request(self._ensure_session(), symbol, df, overwrite=overwrite)
-        payload["uploadedBy"] = self.name
-        return self.call("uploadData", payload, timeout=timeout)
+        sym, data = prepare_upload(symbol, df, overwrite=overwrite)
+        session = self._ensure_session()
+        if len(data) > MAX_UPLOAD_BYTES:
+            return stream_upload(
+                self.call,
+                session,
+                sym,
+                data,
+                overwrite=overwrite,
+                uploaded_by=self.name,
+                progress=progress,
+                timeout=timeout,
+            )
+        payload = {"sessionId": session, "symbol": sym, "data": data, "overwrite": overwrite}
+        ack = self.call("uploadData", {**payload, "uploadedBy": self.name}, timeout=timeout)
+        if progress is not None:
+            progress(len(data), len(data))
+        return ack
 
     # ------------------------------------------------------------------ Python strategies
     def register_strategy(

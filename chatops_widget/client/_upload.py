@@ -1,5 +1,8 @@
 """The kernel side of ``uploadData``: validate an OHLCV frame locally, then build the payload.
 
+A frame bigger than :data:`~chatops_widget.protocol.MAX_UPLOAD_BYTES` as Arrow goes in chunks
+instead (:mod:`._stream`); :func:`prepare_upload` gives its bytes.
+
 Validation uses the engine's :func:`~chatops_widget.engine.validate_ohlcv` (the same check the
 server runs), so a bad frame fails at once with the engine's message and nothing is sent. The
 frame travels as Arrow IPC stream bytes (:func:`~chatops_widget._serialization.to_arrow_bytes`),
@@ -18,13 +21,15 @@ from typing import Any
 from .._serialization import to_arrow_bytes
 from ..protocol import MAX_UPLOAD_BYTES, ErrorCode, ProtocolError, check_symbol
 
-__all__ = ["upload_request"]
+__all__ = ["prepare_upload", "upload_request"]
 
 
-def upload_request(
-    session_id: str, symbol: str, df: Any, *, overwrite: bool = False
-) -> dict[str, Any]:
-    """The ``uploadData`` payload; ``ProtocolError`` (bad_argument / too_large) if it cannot go."""
+def prepare_upload(symbol: str, df: Any, *, overwrite: bool = False) -> tuple[str, bytes]:
+    """``(SYMBOL, Arrow IPC stream bytes)`` of a validated frame; ``ProtocolError`` if bad.
+
+    >>> prepare_upload("myco", df)[0]                                    # doctest: +SKIP
+    'MYCO'
+    """
     from .. import engine
 
     try:
@@ -40,12 +45,20 @@ def upload_request(
         clean = engine.validate_ohlcv(df, sym)
     except engine.EngineError as exc:
         raise ProtocolError(ErrorCode.BAD_ARGUMENT, f"upload_data: {exc}") from None
-    data = to_arrow_bytes(clean)
+    return sym, to_arrow_bytes(clean)
+
+
+def upload_request(
+    session_id: str, symbol: str, df: Any, *, overwrite: bool = False
+) -> dict[str, Any]:
+    """The single-message ``uploadData`` payload; ``ProtocolError`` (bad_argument /
+    too_large) if it cannot go that way."""
+    sym, data = prepare_upload(symbol, df, overwrite=overwrite)
     if len(data) > MAX_UPLOAD_BYTES:
         raise ProtocolError(
             ErrorCode.TOO_LARGE,
-            f"upload_data: {sym} is {len(data) / 2**20:.1f} MB as Arrow ({len(clean):,} bars); "
-            f"the limit is {MAX_UPLOAD_BYTES // 2**20} MB. Upload a shorter range (e.g. "
-            "df.loc['2015':]) or put the file in the server's <data-dir>/data folder",
+            f"upload_data: {sym} is {len(data) / 2**20:.1f} MB as Arrow; one uploadData "
+            f"message takes at most {MAX_UPLOAD_BYTES // 2**20} MB. client.upload_data sends "
+            "bigger frames in chunks (uploadStart/uploadChunk/uploadFinish)",
         )
     return {"sessionId": session_id, "symbol": sym, "data": data, "overwrite": overwrite}

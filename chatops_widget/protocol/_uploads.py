@@ -1,12 +1,13 @@
 """Chunked uploads: a frame of any size as the Arrow IPC stream of its record batches.
 
 The client picks an ``uploadId`` and sends ``uploadStart`` (what it uploads and how many bytes),
-then ``uploadChunk`` for each piece (its byte ``offset`` in the stream and the bytes, one record
-batch each), then ``uploadFinish``. The server keeps the pieces on disk, so after a reconnect --
-or a server restart -- ``uploadStart`` with the same id answers how many bytes it already has
-(``received``) and the client goes on from there. ``uploadFinish`` validates the whole frame
-before it replaces anything and answers like ``uploadData``; a finished id answers the same
-again (a retried finish is safe). ``uploadAbort`` drops what was sent.
+then ``uploadChunk`` for each piece (its byte ``offset`` in the stream and the bytes: any slice
+of the stream, ~``UPLOAD_CHUNK_BYTES`` each), then ``uploadFinish``. The server keeps the
+pieces on disk, so after a reconnect -- or a server restart -- ``uploadStart`` with the same id
+answers how many bytes it already has (``received``) and the client goes on from there.
+``uploadFinish`` validates the whole frame before it replaces anything and answers like
+``uploadData``; a finished id answers the same again (a retried finish is safe).
+``uploadAbort`` drops what was sent.
 
 Example:
     >>> req = parse(UploadStart, {"sessionId": "session_1", "uploadId": "up_1a2b3c4d5e6f",

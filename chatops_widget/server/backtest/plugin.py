@@ -25,6 +25,7 @@ from .commands.events import BacktestEvents
 from .commands.listing import ListingCommands
 from .commands.research import ResearchCommands
 from .commands.running import RunCommands
+from .data.streams import Streams
 from .data.uploads import Uploads
 from .errors import BacktestError
 from .hosted import HostedStrategies
@@ -56,7 +57,9 @@ class BacktestPlugin:
         BacktestEvents(svc, host).register(host)
         host.on_startup(svc.start)
         host.on_shutdown(svc.shutdown)
-        Uploads(svc, host).register(host)
+        uploads = Uploads(svc, host)
+        uploads.register(host)
+        Streams(uploads, host).register(host)  # chunked uploads of any size
         hosted = svc.hosted = HostedStrategies(svc, host)
         svc.resolve.names = hosted  # hosted names resolve beside stored ones (one hook)
         hosted.register(host)

@@ -16,6 +16,7 @@ import pytest
 from chatops_widget import engine
 from chatops_widget._serialization import to_arrow_bytes
 from chatops_widget.client import ChatOpsClient
+from chatops_widget.client._upload import upload_request
 from chatops_widget.protocol import MAX_UPLOAD_BYTES, ProtocolError
 from chatops_widget.server import EmbeddedServer, standard_plugins
 
@@ -174,9 +175,9 @@ def test_bad_requests_get_clear_errors_and_nothing_changes(server, pair):
     assert "unknown field 'extra'" in err.message
     err = _call_error(a, data=b"\0" * (MAX_UPLOAD_BYTES + 1))
     assert err.code.value == "too_large" and "the limit is 15 MB" in err.message
-    huge = bars(330_000)  # ~15.1 MB as Arrow: refused in the kernel, before it is sent
+    huge = bars(330_000)  # ~15.1 MB as Arrow: too big for one message (upload_data streams it)
     with pytest.raises(ProtocolError, match=r"upload_data: HUGE is 15\.\d MB as Arrow"):
-        a.upload_data("HUGE", huge)
+        upload_request(a.current_session_id, "HUGE", huge)
     err = _call_error(a, data=data, sessionId="session_not_joined")
     assert err.code.value == "not_joined"
     # an existing symbol (bundled sample) is not replaced without overwrite
