@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import itertools
 import math
+import os
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -329,15 +330,17 @@ def history_chunks(
         }
 
 
-def parse_csv_upload(name: str, content: str) -> tuple[str, pd.DataFrame]:
-    """A CSV of OHLCV bars -> (symbol from the file name, DataFrame on a DatetimeIndex)."""
+def parse_csv_upload(name: str, content: str | os.PathLike[str]) -> tuple[str, pd.DataFrame]:
+    """A CSV of OHLCV bars (its text, or a file holding it) -> (symbol from the file name,
+    DataFrame on a DatetimeIndex)."""
     symbol = re.sub(r"[^A-Za-z0-9_.-]", "_", name.rsplit("/", 1)[-1].rsplit(".", 1)[0]).upper()
     if not symbol:
         raise ValueError(
             f"{name}: cannot derive a symbol from the file name; name it e.g. GOOG.csv"
         )
     try:
-        df = pd.read_csv(io.StringIO(content), index_col=0, parse_dates=True)
+        source = io.StringIO(content) if isinstance(content, str) else content
+        df = pd.read_csv(source, index_col=0, parse_dates=True)
     except Exception as exc:
         raise ValueError(f"{name}: not a readable CSV ({exc})") from None
     missing = [c for c in _OHLCV if c not in {str(x).lower() for x in df.columns}]
