@@ -32,6 +32,8 @@ from .._serialization import stats_to_json
 from ._research import research_payload
 
 MAX_POINTS = 1000
+#: The most a CSV uploaded from the panel may hold (bytes); bigger files go in the data folder.
+MAX_PANEL_UPLOAD_BYTES = 2 * 1024**3
 HISTORY_CHUNK = 2000
 _OHLCV = ("open", "high", "low", "close", "volume")
 
@@ -190,8 +192,10 @@ def frontend_constants() -> dict[str, Any]:
     stats = [{"name": s.name, "label": s.label, "unit": s.unit, "description": s.description,
               "formula": s.formula, "group": s.group, "higherIsBetter": s.higher_is_better}
              for s in engine.STATS]  # fmt: skip
+    consts = protocol.frontend_constants()
     return {
-        **protocol.frontend_constants(),
+        **consts,  # the panel's Upload takes a CSV up to its own cap, in parts (._upload_parts)
+        "limits": {**consts["limits"], "maxPanelUploadBytes": MAX_PANEL_UPLOAD_BYTES},
         "ruleLanguage": rules.language(),
         "stats": stats,
         "percentStats": [s["name"] for s in stats if s["unit"] == "fraction"],
