@@ -65,7 +65,9 @@ class PartUpload:
         post(self.progress("storing", 0, 1))
         try:
             step = lambda s, t: post(self.progress("storing", s, t))  # noqa: E731
-            sent = uploads.upload_csv(client, kept, self.name, self.path, notice, step)
+            sent = uploads.upload_csv(
+                client, kept, self.name, pathlib.Path(self.path), notice, step
+            )
         finally:
             _discard(self)
         if sent:
