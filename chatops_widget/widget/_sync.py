@@ -34,6 +34,8 @@ from ._research import research_payload
 MAX_POINTS = 1000
 #: The most a CSV uploaded from the panel may hold (bytes); bigger files go in the data folder.
 MAX_PANEL_UPLOAD_BYTES = 2 * 1024**3
+#: The panel sends a CSV over this many bytes in ``upload_part`` messages of this size each.
+PANEL_PART_BYTES = 4 * 1024 * 1024
 HISTORY_CHUNK = 2000
 _OHLCV = ("open", "high", "low", "close", "volume")
 
@@ -195,7 +197,11 @@ def frontend_constants() -> dict[str, Any]:
     consts = protocol.frontend_constants()
     return {
         **consts,  # the panel's Upload takes a CSV up to its own cap, in parts (._upload_parts)
-        "limits": {**consts["limits"], "maxPanelUploadBytes": MAX_PANEL_UPLOAD_BYTES},
+        "limits": {
+            **consts["limits"],
+            "maxPanelUploadBytes": MAX_PANEL_UPLOAD_BYTES,
+            "maxPanelPartBytes": PANEL_PART_BYTES,
+        },
         "ruleLanguage": rules.language(),
         "stats": stats,
         "percentStats": [s["name"] for s in stats if s["unit"] == "fraction"],

@@ -98,5 +98,6 @@ describe("upload progress rows", () => {
     assert.equal(inParts("csv", 10, 4), true);
     assert.equal(inParts("csv", 4, 4), false);
     assert.equal(inParts("strategy", 10, 4), false);
+    assert.equal(inParts("csv", 10, undefined), false); // no constants yet: one message
   });
 });

@@ -24,9 +24,10 @@ from chatops_widget import engine
 from chatops_widget.client import ChatOpsClient
 from chatops_widget.protocol import MAX_UPLOAD_BYTES
 from chatops_widget.widget import ChatOpsWidget
+from chatops_widget.widget import _sync as sync
 from chatops_widget.widget._upload_parts import PartUploads
 
-PART = 4 * 1024 * 1024  # the panel's PART_BYTES
+PART = sync.PANEL_PART_BYTES  # the panel's part size (limit("maxPanelPartBytes"))
 
 
 class Recorder:

@@ -2,20 +2,20 @@
 // with one streaming TextDecoder (a UTF-8 character split between two slices arrives whole in
 // the later part), each part one `upload_part` custom message; the kernel appends them to a
 // temporary file (chatops_widget/widget/_upload_parts.py) and answers with `upload_progress`.
-// Also the progress row those answers draw (the run tray's bar styles).
+// Also the progress row those answers draw (the run tray's bar styles). The part size is the
+// kernel's `limit("maxPanelPartBytes")`.
 import { el } from "../dom.js";
 
-/** Bytes of the file per part (one custom message of about that much text). */
-export const PART_BYTES = 4 * 1024 * 1024;
 const MB = 1024 * 1024;
 
 let counter = 0;
 /** A fresh upload id (unique within this page). */
 export const newUploadId = () => `up_${Date.now().toString(36)}_${(counter++).toString(36)}`;
 
-/** Yields the `upload_part` messages for `file` (a Blob with a name), one slice at a time:
+/** Yields the `upload_part` messages for `file` (a Blob with a name), one slice of `partBytes`
+ *  at a time:
  *  {type, uploadId, name, size, index, last, data}. */
-export async function* uploadParts(file, uploadId, partBytes = PART_BYTES) {
+export async function* uploadParts(file, uploadId, partBytes) {
   const decoder = new TextDecoder("utf-8");
   const size = file.size;
   let index = 0;

@@ -4,7 +4,7 @@
 // types and files over the limits get a notice instead.
 import { limit } from "../constants.js";
 import { button, el, listen } from "../dom.js";
-import { newUploadId, PART_BYTES, sendParts, uploadRow } from "./uploadparts.js";
+import { newUploadId, sendParts, uploadRow } from "./uploadparts.js";
 
 const MB = 1024 * 1024;
 const KEEP_FINISHED_MS = 8000; // a finished row stays this long (the notice says the rest)
@@ -12,8 +12,9 @@ const KEEP_FINISHED_MS = 8000; // a finished row stays this long (the notice say
 const size = (bytes) =>
   bytes >= 1024 * MB ? `${(bytes / (1024 * MB)).toFixed(0)} GiB` : `${(bytes / MB).toFixed(0)} MiB`;
 
-/** Does a file of `bytes` (of `kind`) go in parts? Only a CSV over one part. */
-export const inParts = (kind, bytes, partBytes = PART_BYTES) => kind === "csv" && bytes > partBytes;
+/** Does a file of `bytes` (of `kind`) go in parts of `partBytes`? Only a CSV over one part (and
+ *  never before the kernel's constants said the part size). */
+export const inParts = (kind, bytes, partBytes) => kind === "csv" && partBytes > 0 && bytes > partBytes;
 
 /** Returns {button, input, status, cleanups}: the Upload button, its (hidden) file input and
  *  the element holding the uploads' progress rows. */
@@ -61,9 +62,10 @@ export function uploadControl(store, send) {
       store.addNotice("error", `Cannot upload ${f.name}: ${over}; put bigger files in the server's data folder.`);
       return;
     }
-    if (inParts(kind, f.size)) {
+    const partBytes = limit("maxPanelPartBytes");
+    if (inParts(kind, f.size, partBytes)) {
       const uploadId = newUploadId();
-      sendParts(f, send, { uploadId, stopped: () => failed.has(uploadId) }).catch((err) =>
+      sendParts(f, send, { uploadId, partBytes, stopped: () => failed.has(uploadId) }).catch((err) =>
         store.addNotice("error", `Cannot read ${f.name}: ${err}`),
       );
       return;
