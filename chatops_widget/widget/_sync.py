@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import itertools
 import math
+import os
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -31,6 +32,10 @@ from .._serialization import stats_to_json
 from ._research import research_payload
 
 MAX_POINTS = 1000
+#: The most a CSV uploaded from the panel may hold (bytes); bigger files go in the data folder.
+MAX_PANEL_UPLOAD_BYTES = 2 * 1024**3
+#: The panel sends a CSV over this many bytes in ``upload_part`` messages of this size each.
+PANEL_PART_BYTES = 4 * 1024 * 1024
 HISTORY_CHUNK = 2000
 _OHLCV = ("open", "high", "low", "close", "volume")
 
@@ -189,8 +194,14 @@ def frontend_constants() -> dict[str, Any]:
     stats = [{"name": s.name, "label": s.label, "unit": s.unit, "description": s.description,
               "formula": s.formula, "group": s.group, "higherIsBetter": s.higher_is_better}
              for s in engine.STATS]  # fmt: skip
+    consts = protocol.frontend_constants()
     return {
-        **protocol.frontend_constants(),
+        **consts,  # the panel's Upload takes a CSV up to its own cap, in parts (._upload_parts)
+        "limits": {
+            **consts["limits"],
+            "maxPanelUploadBytes": MAX_PANEL_UPLOAD_BYTES,
+            "maxPanelPartBytes": PANEL_PART_BYTES,
+        },
         "ruleLanguage": rules.language(),
         "stats": stats,
         "percentStats": [s["name"] for s in stats if s["unit"] == "fraction"],
@@ -329,15 +340,17 @@ def history_chunks(
         }
 
 
-def parse_csv_upload(name: str, content: str) -> tuple[str, pd.DataFrame]:
-    """A CSV of OHLCV bars -> (symbol from the file name, DataFrame on a DatetimeIndex)."""
+def parse_csv_upload(name: str, content: str | os.PathLike[str]) -> tuple[str, pd.DataFrame]:
+    """A CSV of OHLCV bars (its text, or a file holding it) -> (symbol from the file name,
+    DataFrame on a DatetimeIndex)."""
     symbol = re.sub(r"[^A-Za-z0-9_.-]", "_", name.rsplit("/", 1)[-1].rsplit(".", 1)[0]).upper()
     if not symbol:
         raise ValueError(
             f"{name}: cannot derive a symbol from the file name; name it e.g. GOOG.csv"
         )
     try:
-        df = pd.read_csv(io.StringIO(content), index_col=0, parse_dates=True)
+        source = io.StringIO(content) if isinstance(content, str) else content
+        df = pd.read_csv(source, index_col=0, parse_dates=True)
     except Exception as exc:
         raise ValueError(f"{name}: not a readable CSV ({exc})") from None
     missing = [c for c in _OHLCV if c not in {str(x).lower() for x in df.columns}]

@@ -14,6 +14,7 @@ Example (what the widget does when the front end sends ``{"type": "upload", ...}
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +22,7 @@ from ..protocol import ErrorCode, ProtocolError
 from . import _strategies as listing
 from . import _sync as sync
 
-__all__ = ["replace", "upload"]
+__all__ = ["replace", "upload", "upload_csv"]
 
 Notice = Callable[..., None]
 
@@ -33,17 +34,41 @@ def upload(client: Any, kept: dict[str, Any], content: dict[str, Any], notice: N
     if not isinstance(text, str):
         notice(f"upload {name}: no file content arrived")
         return
-    symbol = None
+    if content.get("kind") != "strategy":
+        upload_csv(client, kept, name, text, notice)
+        return
     try:
-        if content.get("kind") == "strategy":
-            _strategy(client, name, json.loads(text), notice)
-            return
-        symbol, df = sync.parse_csv_upload(name, text)
-        kept[symbol] = df  # kept in the kernel too (e.g. to replace an existing symbol)
-        ack = client.upload_data(symbol, df)  # the server tells the session
-        notice(sync.upload_notice(name, ack), level="info")
+        _strategy(client, name, json.loads(text), notice)
     except json.JSONDecodeError as exc:
         notice(f"upload {name}: not valid JSON ({exc.msg} at line {exc.lineno})")
+    except ProtocolError as exc:
+        message = getattr(exc, "message", None) or str(exc)
+        notice(f"upload {name}: {message}", key=message)
+    except (ValueError, TimeoutError, ConnectionError) as exc:
+        notice(f"upload {name}: {exc}", key=str(exc))
+
+
+def upload_csv(
+    client: Any,
+    kept: dict[str, Any],
+    name: str,
+    source: str | os.PathLike[str],
+    notice: Notice,
+    progress: Callable[[int, int], None] | None = None,
+) -> bool:
+    """A CSV (its text or a file holding it) parsed, validated and sent with
+    ``client.upload_data`` (``progress(sent, total)`` of the bytes to the server); the outcome
+    is a notice. True when the symbol was stored."""
+    symbol = None
+    try:
+        symbol, df = sync.parse_csv_upload(name, source)
+        kept[symbol] = df  # kept in the kernel too (e.g. to replace an existing symbol)
+        if progress is None:
+            ack = client.upload_data(symbol, df)  # the server tells the session
+        else:
+            ack = client.upload_data(symbol, df, progress=progress)
+        notice(sync.upload_notice(name, ack), level="info")
+        return True
     except ProtocolError as exc:
         action = None
         if exc.code == ErrorCode.ALREADY_EXISTS and symbol in kept:
@@ -53,6 +78,7 @@ def upload(client: Any, kept: dict[str, Any], content: dict[str, Any], notice: N
         notice(f"upload {name}: {message}", key=message, action=action)
     except (ValueError, TimeoutError, ConnectionError) as exc:
         notice(f"upload {name}: {exc}", key=str(exc))
+    return False
 
 
 def replace(client: Any, kept: dict[str, Any], symbol: str, notice: Notice) -> None:

@@ -30,6 +30,7 @@ import traitlets
 from ..protocol import RESULT_KINDS, ErrorCode, ProtocolError
 from ._actions import EXPORT_COMMAND, PanelActions
 from ._connect import ClientHolder, listing, sync, uploads
+from ._upload_parts import PartUploads
 
 if TYPE_CHECKING:
     from ..client import ChatOpsClient, ResultsView
@@ -45,7 +46,7 @@ _EVENTS = ("message", "backtestProgress", "commandResult", "error", "connect", "
 
 #: Messages the front end sends (see docs/widget.md, "How it syncs").
 _FRONTEND_TYPES = frozenset(
-    {"ready", "send", "cancel", "get_result", "session", "upload", "replace_upload"}
+    {"ready", "send", "cancel", "get_result", "session", "upload", "upload_part", "replace_upload"}
 )
 
 
@@ -99,6 +100,7 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
         self._recent: dict[str, float] = {}
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chatops-widget")
         self.uploads: dict[str, Any] = {}
+        self._parts = PartUploads(self._post)  # the panel's big uploads, in pieces
         self._handlers = {name: getattr(self, "_on_" + name) for name in _EVENTS}
         self.on_msg(self._on_frontend)
         self._start_client(client, url, token, name)  # without a client: in the background
@@ -167,6 +169,7 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
             if self._owns_client:
                 client.close()
         self._pool.shutdown(wait=False)
+        self._parts.close()
         super().close()
 
     # ------------------------------------------------------------------ sending
@@ -369,6 +372,9 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
             elif kind == "upload":
                 self._background(lambda: uploads.upload(self._client, self.uploads, content,
                                                         self._notice))  # fmt: skip
+            elif kind == "upload_part":  # finished: parsed and sent off the kernel thread
+                self._parts.receive(content, self._notice, lambda up: self._background(
+                    up.store, self._client, self.uploads, self._post, self._notice))  # fmt: skip
             elif kind == "replace_upload":
                 symbol = str(content.get("symbol"))
                 self._background(lambda: uploads.replace(self._client, self.uploads, symbol,

@@ -97,6 +97,9 @@ export class Store {
         };
         this.emit({ type: "sessions" });
         break;
+      case "upload_progress": // a panel upload in parts: drawn by the Upload control
+        if (msg.uploadId) this.emit({ type: "upload_progress", progress: msg });
+        break;
       case "download": // a file made by the kernel (/export), saved by the view
         if (typeof msg.name === "string" && typeof msg.text === "string") {
           this.emit({ type: "download", name: msg.name, mime: msg.mime || "text/plain", text: msg.text });

@@ -405,7 +405,9 @@ def test_constants_traitlet_carries_the_protocol_constants(widget):
     assert set(c["resultKinds"]) == set(RESULT_KINDS)
     assert c["limits"] == {"maxContentChars": MAX_CONTENT_CHARS,
                            "maxCommandChars": MAX_COMMAND_CHARS,
-                           "maxUploadBytes": MAX_UPLOAD_BYTES}  # fmt: skip
+                           "maxUploadBytes": MAX_UPLOAD_BYTES,
+                           "maxPanelUploadBytes": sync.MAX_PANEL_UPLOAD_BYTES,
+                           "maxPanelPartBytes": sync.PANEL_PART_BYTES}  # fmt: skip
     # the front end reads limits by name: every name it reads is sent, and nothing else is
     js_src = pathlib.Path(__file__).parents[2] / "js" / "src"
     calls = [

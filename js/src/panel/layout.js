@@ -40,6 +40,7 @@ export function mountPanel(model, root, store) {
     sessions.toggle,
     upload.button,
     upload.input,
+    upload.status,
   );
 
   // ---- timeline
