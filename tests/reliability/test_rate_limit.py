@@ -174,20 +174,20 @@ def test_a_small_backtest_does_not_wait_behind_another_sessions_sweeps(server, a
             assert ack["ok"], ack
         await watcher.wait_event("backtestProgress", lambda e: e["status"] == "running", timeout=30)
 
-        def chunks_done() -> int:
-            return sum(
-                1
-                for e in watcher.of("backtestProgress")
-                if e["runId"].startswith("run_big")
-                and e["status"] in ("running", "completed")
-                and e["progress"] > 0
-            )
+        def work_done() -> float:
+            """The other session's sweep work done so far, in percent of one sweep (tasks
+            report progress from inside, so events no longer mark chunk ends)."""
+            best: dict[str, float] = {}
+            for e in watcher.of("backtestProgress"):
+                if e["runId"].startswith("run_big"):
+                    best[e["runId"]] = max(best.get(e["runId"], 0.0), e["progress"])
+            return sum(best.values())
 
-        before = chunks_done()
+        before = work_done()
         t0 = time.monotonic()
         res = await small.command("session_small", "/run_backtest strategy_1 run_id=run_small")
         waited = time.monotonic() - t0
-        during = chunks_done() - before
+        during = work_done() - before
         for text in sweeps:  # do not leave them running for the next test
             await watcher.call(
                 "executeCommand",
@@ -198,9 +198,14 @@ def test_a_small_backtest_does_not_wait_behind_another_sessions_sweeps(server, a
         return res, waited, during
 
     res, waited, during = arun(go(), 180)
-    print(f"\nfairness: the small backtest took {waited:.2f} s; {during} sweep chunks went first")
+    print(
+        f"\nfairness: the small backtest took {waited:.2f} s; {during:.0f} % of a sweep went first"
+    )
     assert res["ok"], res
-    assert during <= 6, (
-        f"the small backtest took {waited:.2f} s; {during} sweep chunks of the other session "
-        "finished first (fair scheduling lets it in after at most a few)"
+    # fair slots let it in when one of the running tasks ends: the two workers' running sweep
+    # tasks (an eighth of a sweep each) may finish first; waiting in line behind the 8 queued
+    # sweeps would let ~800 % go first
+    assert during <= 50, (
+        f"the small backtest took {waited:.2f} s; {during:.0f} % of one sweep of the other "
+        "session was done first (fair scheduling lets it in after the running tasks)"
     )
