@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from chatops_widget import engine
+from chatops_widget.server.database import Database
 
 __all__ = ["HostedRegistry", "HostedStrategy", "SpecStrategy"]
 
@@ -144,24 +143,18 @@ class HostedRegistry:
     """:class:`HostedStrategy` rows in SQLite (thread-safe), keyed by lower-cased name."""
 
     def __init__(self, data_dir: str | os.PathLike[str]) -> None:
-        path = Path(data_dir) / "chatops.sqlite3"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute("PRAGMA journal_mode=WAL")
-        with self._lock:
-            self._db.executescript(_SCHEMA)
+        # opened on first use and never touched while its files cannot be written (a read-only
+        # data dir would fault SQLite's memory-mapped WAL index: SIGBUS), see ..database
+        self._db = Database(Path(data_dir) / "chatops.sqlite3", _SCHEMA, "the hosted strategies")
 
     def close(self) -> None:
         """Close the database connection."""
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
     def get(self, name: str) -> HostedStrategy | None:
         """The strategy called ``name`` (any case), or ``None``."""
-        with self._lock:
-            row = self._db.execute(
+        with self._db.use() as db:
+            row = db.execute(
                 f"SELECT {_COLUMNS} FROM hosted_strategies WHERE key = ? AND removed = 0",
                 (name.lower(),),
             ).fetchone()
@@ -169,8 +162,8 @@ class HostedRegistry:
 
     def all(self) -> list[HostedStrategy]:
         """Every registered strategy, by name."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._db.use() as db:
+            rows = db.execute(
                 f"SELECT {_COLUMNS} FROM hosted_strategies WHERE removed = 0 ORDER BY key"
             )
             return [_to_hosted(r) for r in rows.fetchall()]
@@ -196,67 +189,60 @@ class HostedRegistry:
         sending the same spec with its current ``version`` changes nothing (a reconnect).
         Whether the caller may take the name is the caller's check (:meth:`get` first)."""
         params = list(params or [])
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._db.execute(
-                    f"SELECT {_COLUMNS}, removed FROM hosted_strategies WHERE key = ?",
-                    (name.lower(),),
-                ).fetchone()
-                old = _to_hosted(row[:-1]) if row else None
-                new = HostedStrategy(
-                    name,
-                    owner,
-                    client_id,
-                    description,
-                    params,
-                    private,
-                    float(timeout),
-                    1 if old is None else old.revision + 1,
-                    time.time(),
-                    session_id,
-                )
-                mine = old is not None and not row[-1] and old.owner_client == client_id
-                if old is not None and mine and version == old.version:
-                    same = (
-                        old.name,
-                        old.owner,
-                        old.description,
-                        old.params,
-                        old.private,
-                        old.timeout,
-                    ) == (name, owner, description, params, private, float(timeout))
-                    if same:
-                        self._db.execute("COMMIT")
-                        return old, False
-                self._db.execute(
-                    f"INSERT OR REPLACE INTO hosted_strategies ({_COLUMNS}) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # removed: 0 again
-                    (
-                        name.lower(),
-                        new.name,
-                        new.owner,
-                        new.owner_client,
-                        new.description,
-                        json.dumps(new.params),
-                        int(new.private),
-                        new.timeout,
-                        new.revision,
-                        new.registered,
-                        new.session_id,
-                    ),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._db.transaction() as db:
+            row = db.execute(
+                f"SELECT {_COLUMNS}, removed FROM hosted_strategies WHERE key = ?",
+                (name.lower(),),
+            ).fetchone()
+            old = _to_hosted(row[:-1]) if row else None
+            new = HostedStrategy(
+                name,
+                owner,
+                client_id,
+                description,
+                params,
+                private,
+                float(timeout),
+                1 if old is None else old.revision + 1,
+                time.time(),
+                session_id,
+            )
+            mine = old is not None and not row[-1] and old.owner_client == client_id
+            if old is not None and mine and version == old.version:
+                same = (
+                    old.name,
+                    old.owner,
+                    old.description,
+                    old.params,
+                    old.private,
+                    old.timeout,
+                ) == (name, owner, description, params, private, float(timeout))
+                if same:
+                    return old, False
+            db.execute(
+                f"INSERT OR REPLACE INTO hosted_strategies ({_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # removed: 0 again
+                (
+                    name.lower(),
+                    new.name,
+                    new.owner,
+                    new.owner_client,
+                    new.description,
+                    json.dumps(new.params),
+                    int(new.private),
+                    new.timeout,
+                    new.revision,
+                    new.registered,
+                    new.session_id,
+                ),
+            )
         return new, True
 
     def remove(self, name: str) -> bool:
         """Withdraw ``name`` (its revision is kept, so a new registration is a new version);
         whether it was there."""
-        with self._lock:
-            cur = self._db.execute(
+        with self._db.use() as db:
+            cur = db.execute(
                 "UPDATE hosted_strategies SET removed = 1 WHERE key = ? AND removed = 0",
                 (name.lower(),),
             )
@@ -268,27 +254,21 @@ class HostedRegistry:
     ) -> str | None:
         """Name the published run ``run_id`` ``name`` in the session; the run the name
         stood for before (``None`` if it is new)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                old = self._db.execute(
-                    "SELECT run_id FROM published_runs WHERE session_id = ? AND key = ?",
-                    (session_id, name.lower()),
-                ).fetchone()
-                self._db.execute(
-                    "INSERT OR REPLACE INTO published_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (session_id, name.lower(), name, run_id, owner, source, time.time()),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._db.transaction() as db:
+            old = db.execute(
+                "SELECT run_id FROM published_runs WHERE session_id = ? AND key = ?",
+                (session_id, name.lower()),
+            ).fetchone()
+            db.execute(
+                "INSERT OR REPLACE INTO published_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (session_id, name.lower(), name, run_id, owner, source, time.time()),
+            )
         return old[0] if old else None
 
     def published(self, session_id: str, name: str) -> dict[str, Any] | None:
         """``{name, runId, owner, source}`` of the result published as ``name`` (any case)."""
-        with self._lock:
-            row = self._db.execute(
+        with self._db.use() as db:
+            row = db.execute(
                 "SELECT name, run_id, owner, source FROM published_runs "
                 "WHERE session_id = ? AND key = ?",
                 (session_id, name.lower()),
