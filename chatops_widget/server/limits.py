@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import time
@@ -94,7 +95,8 @@ class Buckets:
             self._state[kind] = (tokens - 1.0, now)
             return None
         self._state[kind] = (tokens, now)
-        return round((1.0 - tokens) / rate.per_second, 3)
+        # rounded up to the millisecond: a wait that rounds to 0 would tell the client to retry now
+        return max(0.001, math.ceil((1.0 - tokens) / rate.per_second * 1000.0) / 1000.0)
 
 
 def _rates(text: str, defaults: Mapping[str, Rate]) -> dict[str, Rate]:

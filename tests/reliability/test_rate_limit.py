@@ -209,3 +209,15 @@ def test_a_small_backtest_does_not_wait_behind_another_sessions_sweeps(server, a
         f"the small backtest took {waited:.2f} s; {during:.0f} % of one sweep of the other "
         "session was done first (fair scheduling lets it in after the running tasks)"
     )
+
+
+def test_a_refusal_always_says_to_wait_a_positive_time():
+    """A bucket a hair short of a token still asks for a wait (rounded up), never ``0``."""
+    from chatops_widget.server.limits import Buckets, Rate
+
+    buckets = Buckets({"messages": Rate(per_second=20.0, burst=1)})
+    assert buckets.take("messages", now=100.0) is None
+    for gap in (0.0, 0.01, 0.049, 0.04999999):
+        wait = buckets.take("messages", now=100.0 + gap)
+        assert wait is not None and wait > 0, (gap, wait)
+        assert wait <= 0.05 + 1e-9, (gap, wait)

@@ -25,6 +25,7 @@ from chatops_widget.client import ChatOpsClient
 from chatops_widget.protocol import MAX_UPLOAD_BYTES
 from chatops_widget.widget import ChatOpsWidget
 from chatops_widget.widget import _sync as sync
+from chatops_widget.widget import _upload_parts as _up
 from chatops_widget.widget._upload_parts import PartUploads
 
 PART = sync.PANEL_PART_BYTES  # the panel's part size (limit("maxPanelPartBytes"))
@@ -160,16 +161,15 @@ def test_split_utf8_and_bad_parts_get_clear_answers(widget):
     failed = rec.wait(lambda m: m.get("type") == "upload_progress" and m["uploadId"] == "up_utf"
                       and m["stage"] == "failed", 30)  # fmt: skip
     assert failed["done"] == len(raw)
-    # out of order: refused, and its later parts are dropped without more notices
-    w._on_frontend(w, {"type": "upload_part", "uploadId": "up_gap", "name": "gap.csv",
-                       "size": 30, "index": 0, "last": False, "data": "date,open\n"})  # fmt: skip
-    w._on_frontend(w, {"type": "upload_part", "uploadId": "up_gap", "name": "gap.csv",
-                       "size": 30, "index": 2, "last": False, "data": "x"})  # fmt: skip
-    w._on_frontend(w, {"type": "upload_part", "uploadId": "up_gap", "name": "gap.csv",
-                       "size": 30, "index": 3, "last": True, "data": "y"})  # fmt: skip
-    gaps = [m for m in rec.of("notice") if "gap.csv" in m["text"]]
-    assert len(gaps) == 1 and "part 2 arrived but part 1 was expected" in gaps[0]["text"]
-    assert "gap" not in " ".join(w._parts.open)
+    # a duplicate part: refused, and the upload's later parts are dropped without more notices
+    dup = {"type": "upload_part", "uploadId": "up_dup", "name": "dup.csv", "size": 30,
+           "index": 0, "last": False, "data": "date,open\n"}  # fmt: skip
+    w._on_frontend(w, dup)
+    w._on_frontend(w, dup)
+    w._on_frontend(w, {**dup, "index": 1, "last": True, "data": "y"})
+    dups = [m for m in rec.of("notice") if "dup.csv" in m["text"]]
+    assert len(dups) == 1 and "part 0 arrived twice" in dups[0]["text"], dups
+    assert "up_dup" not in w._parts.open
     # no text data, no upload id: said so
     w._on_frontend(w, {"type": "upload_part", "uploadId": "up_nodata", "name": "n.csv",
                        "index": 0, "last": True, "data": 5})  # fmt: skip
@@ -177,6 +177,78 @@ def test_split_utf8_and_bad_parts_get_clear_answers(widget):
     texts = [m["text"] for m in rec.of("notice")]
     assert any("n.csv: a part without text data" in t for t in texts)
     assert any("noid.csv: a part without an uploadId" in t for t in texts)
+
+
+def test_parts_out_of_order_are_put_back_in_order(widget, client):
+    """Parts reordered on the way (a busy page or kernel) still make the file, byte for byte."""
+    w, rec = widget
+    df = minute_bars(3_000)
+    raw = df.to_csv().encode()
+    sym = f"R{uuid.uuid4().hex[:6].upper()}"
+    parts = panel_parts(raw, f"{sym.lower()}.csv", "up_shuffled", part=len(raw) // 7 + 1)
+    assert len(parts) == 7
+    order = [1, 0, 3, 6, 2, 5, 4]  # the last part comes before two others
+    for i in order:
+        w._on_frontend(w, parts[i])
+    note = rec.wait(lambda m: m.get("type") == "notice" and f"{sym.lower()}.csv" in m["text"], 60)
+    assert note["level"] == "info" and f"3000 bars as symbol {sym}" in note["text"], note
+    sending = [m["done"] for m in rec.of("upload_progress")
+               if m["uploadId"] == "up_shuffled" and m["stage"] == "sending"]  # fmt: skip
+    sizes = [len(parts[i]["data"].encode()) for i in order]
+    assert sending == list(np.cumsum(sizes))  # bytes arrived, early ones included
+    assert sending[-1] == len(raw)
+    pd.testing.assert_frame_equal(
+        w.uploads[sym][["Open", "Close"]], df[["Open", "Close"]], check_names=False,
+        check_freq=False, check_index_type=False,
+    )  # fmt: skip
+
+
+def test_misplaced_parts_get_clear_answers():
+    posted: list[dict] = []
+    notices: list[str] = []
+    parts = PartUploads(posted.append, limit=1000)
+
+    def part(uid: str, index, last=False, data="x"):
+        parts.receive({"uploadId": uid, "name": f"{uid}.csv", "size": 10, "index": index,
+                       "last": last, "data": data}, notices.append)  # fmt: skip
+
+    part("late", 0)
+    part("late", 1, last=True)
+    assert "late" not in parts.open  # complete: handed on
+    part("after", 0)
+    part("after", 2, last=True)
+    part("after", 3)
+    assert notices[-1] == (
+        "upload after.csv: part 3 arrived after the last one (was the panel reloaded? upload again)"
+    )
+    part("far", 0)
+    part("far", 2 + _up.MAX_EARLY_PARTS)
+    assert "more than 16 parts out of order" in notices[-1] and "far" not in parts.open
+    part("neg", -1)
+    part("flag", True)
+    assert "part index -1 is not a whole number" in notices[-2]
+    assert "part index True is not a whole number" in notices[-1]
+    part("bad", 0, data="\ud800")
+    assert "upload bad.csv: part 0 is not valid text" in notices[-1]
+    assert not parts.open
+
+
+def test_a_stale_upload_gives_its_place_up(monkeypatch):
+    posted: list[dict] = []
+    notices: list[str] = []
+    parts = PartUploads(posted.append)
+    for k in range(_up.MAX_OPEN_UPLOADS):  # each waits for its part 0 that never comes
+        parts.receive({"uploadId": f"s{k}", "name": f"s{k}.csv", "size": 10, "index": 1,
+                       "data": "x"}, notices.append)  # fmt: skip
+    fresh = {"uploadId": "new", "name": "new.csv", "size": 10, "index": 0, "data": "x"}
+    parts.receive(fresh, notices.append)
+    assert "4 uploads are already in progress" in notices[-1] and "new" not in parts.open
+    later = time.monotonic() + _up.STALE_SECONDS + 1
+    monkeypatch.setattr(_up.time, "monotonic", lambda: later)
+    parts.receive({**fresh, "uploadId": "new2"}, notices.append)
+    assert "new2" in parts.open and len(parts.open) == 1
+    assert sum("no part arrived for 60 s" in n for n in notices) == _up.MAX_OPEN_UPLOADS
+    parts.close()
 
 
 def test_over_the_cap_stops_with_a_notice_and_no_temp_file():
