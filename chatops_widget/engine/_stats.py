@@ -124,11 +124,13 @@ def _alpha_beta(bars: Bars, ret: FloatArray, mean: FloatArray, ppy: float) -> di
     b = bars.close_returns
     mb = b.mean()
     bc = b - mb
-    var_b = float(bc @ bc)
+    # einsum, not ``@``: a matrix product goes to BLAS, whose threads then spin on the other
+    # cores for a while (OpenBLAS) -- taking the core a second sweep thread or worker needs
+    var_b = float(np.einsum("i,i->", bc, bc))
     k = len(mean)
     if var_b <= 0:
         return {"alpha": np.full(k, np.nan), "beta": np.full(k, np.nan)}
-    beta = (ret @ bc) / var_b  # sum(bc) = 0, so r need not be centred
+    beta = np.einsum("ij,j->i", ret, bc) / var_b  # sum(bc) = 0, so r need not be centred
     with np.errstate(invalid="ignore", over="ignore"):
         alpha = (1.0 + mean - beta * mb) ** ppy - 1.0
     return {"alpha": alpha, "beta": beta}

@@ -40,6 +40,7 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any
 
+from . import allocator
 from .context import DaskContext, TaskState, bind
 from .pool import CACHE_SLOTS, Shared, WorkerDied, map_shared, without_parent_main
 
@@ -58,7 +59,9 @@ PRELOAD = "chatops_widget.server.backtest.jobs.tasks"
 
 
 def run_in_context(fn: Any, args: tuple[Any, ...], key: str, cancel_event: str) -> Any:
-    """What a Dask worker runs: ``fn(*args)`` with a :class:`.context.DaskContext`."""
+    """What a Dask worker runs: ``fn(*args)`` with a :class:`.context.DaskContext` (the first
+    one in a worker process also sets its allocator up, :mod:`.allocator`)."""
+    allocator.tune()
     with bind(DaskContext(TOPIC, key, cancel_event)):
         return fn(*args)
 

@@ -47,6 +47,7 @@ from .worker import (
     map_shared,
     remember,
     send_frame,
+    single_threaded_libraries,
     without_parent_main,
     worker_main,
 )
@@ -83,7 +84,7 @@ class _Worker:
             daemon=True,
             name="chatops-worker",
         )
-        with without_parent_main():
+        with without_parent_main(), single_threaded_libraries():
             self.proc.start()
         self.started = time.monotonic()
         child.close()

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
+from . import allocator
 from .context import ShmContext, TaskContext, bind
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "map_shared",
     "remember",
     "send_frame",
+    "single_threaded_libraries",
     "without_parent_main",
     "worker_main",
 ]
@@ -89,6 +91,7 @@ def worker_main(conn: Connection, parent_pid: int, shm: Any = None) -> None:
     """Worker loop: receive ``(fn, args)``, answer ``(True, result)`` or ``(False, exception)``;
     ``shm`` is the task's progress/cancel channel (see :class:`.context.ShmContext`)."""
     _watch_parent(parent_pid)
+    allocator.tune()  # big temporaries reused, not mapped afresh (see .allocator)
     cache: OrderedDict[Hashable, Any] = OrderedDict()
 
     def resolve(x: Shared | Ref) -> Any:
@@ -122,7 +125,7 @@ def worker_main(conn: Connection, parent_pid: int, shm: Any = None) -> None:
             return
 
 
-_START_LOCK = threading.Lock()
+_START_LOCK = threading.RLock()  # held while a worker starts (both helpers below take it)
 
 
 @contextmanager
@@ -149,6 +152,27 @@ def without_parent_main() -> Iterator[None]:
             yield
         finally:
             multiprocessing.spawn.get_preparation_data = original
+
+
+#: Set to 1 in a worker's environment unless already set: the pool runs one task per core, so
+#: a BLAS or OpenMP thread pool per worker only competes for the cores (OpenBLAS's threads spin
+#: for a while after each call, taking a core from the other workers). Dask sets the same.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextmanager
+def single_threaded_libraries() -> Iterator[None]:
+    """While starting a worker: :data:`THREAD_VARIABLES` set to 1 where unset (the child reads
+    its environment once, at start; the server's own environment is restored at once)."""
+    added = [name for name in THREAD_VARIABLES if name not in os.environ]
+    with _START_LOCK:
+        for name in added:
+            os.environ[name] = "1"
+        try:
+            yield
+        finally:
+            for name in added:
+                os.environ.pop(name, None)
 
 
 def send_frame(conn: Connection, data: bytes) -> None:
