@@ -144,6 +144,18 @@ def case_a_b(args, rows: list[str], work: Path) -> None:
     del frames
 
 
+def _peak_mb() -> float:
+    """This process's peak RSS in MB: ``VmHWM`` (``ru_maxrss`` survives ``exec``, so a child
+    started by a big parent would report the parent's size)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _sweep_child(bars: int, workers: int) -> None:
     from chatops_widget.engine import sweep
 
@@ -152,7 +164,7 @@ def _sweep_child(bars: int, workers: int) -> None:
     t = time.perf_counter()
     table = sweep(df, "sma_cross", GRID, commission=COMMISSION, workers=workers)
     dt = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _peak_mb()
     print(json.dumps({"seconds": dt, "rows": len(table), "peak_mb": peak}))
 
 
