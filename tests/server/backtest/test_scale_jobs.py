@@ -17,7 +17,8 @@ from chatops_widget import ChatOpsClient, engine
 from chatops_widget.server import EmbeddedServer, standard_plugins
 
 BARS = 120_000
-GRID = {"fast": range(2, 41, 2), "slow": range(50, 141, 10)}  # 200 combinations: 24M cells
+# 800 combinations: 96M cells, several seconds on two workers (a long job: >= 20 progress steps)
+GRID = {"fast": range(2, 42), "slow": range(50, 150, 5)}
 
 
 def minute_bars(n: int, seed: int = 4) -> pd.DataFrame:
@@ -40,6 +41,16 @@ def served(tmp_path_factory):
         mp.setenv("CHATOPS_WORKERS", "2")
         mp.delenv("CHATOPS_JOBS", raising=False)
         srv = EmbeddedServer(data_dir=root, plugins=standard_plugins(assistant=False)).start()
+    # the workers start in the background (tasks run in threads until one is warm): these tests
+    # are about the worker processes, so they begin once every worker has run its warm-up
+    pool = srv.server.plugin("backtest").service.jobs
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not (
+        pool._warm_pool is not None and len(pool._warm_pool._workers) == 2
+        and all(w.future is None for w in pool._warm_pool._workers)
+    ):  # fmt: skip
+        time.sleep(0.05)
+    assert pool._warm_pool is not None, "the worker processes did not get warm within 180 s"
     client = ChatOpsClient(srv.url, srv.token, timeout=30)
     client.create_session("scale")
     yield srv, client
@@ -62,7 +73,7 @@ def test_a_long_sweep_runs_on_every_worker_with_smooth_progress(served):
     steps = [e["progress"] for e in seen if e["runId"] == run.run_id]
     assert steps == sorted(steps) and steps[-1] == 100
     assert len(set(steps)) >= 20, steps  # rising with the work, not once per task
-    assert len(table) == 200
+    assert len(table) == 800
     df = minute_bars(BARS)
     few = [{"fast": 2, "slow": 50}, {"fast": 20, "slow": 100}, {"fast": 40, "slow": 140}]
     want = engine.sweep(df, "sma_cross", few).set_index(["fast", "slow"])
