@@ -30,11 +30,9 @@ import traceback
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from .. import engine
+from .._lazy import lazy_module
 from .._serialization import from_arrow_bytes, jsonable, stats_to_json, to_arrow_bytes
 from ..protocol import (
     MAX_RESULT_BYTES,
@@ -48,6 +46,14 @@ from ..protocol import (
 from ._connection import Connection
 from ._loop import LoopThread
 from ._wire import check_ack
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .. import engine
+else:
+    pd = lazy_module("pandas")
+    engine = lazy_module("chatops_widget.engine")
 
 __all__ = ["HostedRunner", "HostedStrategy"]
 

@@ -29,13 +29,10 @@ import numpy as np
 import pandas as pd
 
 from .._serialization import stats_to_json
+from ._light import MAX_PANEL_UPLOAD_BYTES, PANEL_PART_BYTES, jsonable
 from ._research import research_payload
 
 MAX_POINTS = 1000
-#: The most a CSV uploaded from the panel may hold (bytes); bigger files go in the data folder.
-MAX_PANEL_UPLOAD_BYTES = 2 * 1024**3
-#: The panel sends a CSV over this many bytes in ``upload_part`` messages of this size each.
-PANEL_PART_BYTES = 4 * 1024 * 1024
 HISTORY_CHUNK = 2000
 _OHLCV = ("open", "high", "low", "close", "volume")
 
@@ -156,21 +153,6 @@ def trade_rows(trades: pd.DataFrame, limit: int = MAX_TRADE_ROWS) -> dict[str, A
             row.append(jsonable(v))
         rows.append(row)
     return {"columns": cols, "rows": rows, "total": len(trades)}
-
-
-def jsonable(value: Any) -> Any:
-    """Stats and table values as JSON (NaN/inf -> None, numpy scalars -> Python)."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, (np.generic,)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (pd.Timestamp,)):
-        return value.isoformat()
-    return value
 
 
 def frontend_constants() -> dict[str, Any]:
