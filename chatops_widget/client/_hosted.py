@@ -32,6 +32,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .. import engine  # light: its parts are imported when first used
 from .._lazy import lazy_module
 from .._serialization import from_arrow_bytes, jsonable, stats_to_json, to_arrow_bytes
 from ..protocol import (
@@ -49,11 +50,8 @@ from ._wire import check_ack
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from .. import engine
 else:
     pd = lazy_module("pandas")
-    engine = lazy_module("chatops_widget.engine")
 
 __all__ = ["HostedRunner", "HostedStrategy"]
 

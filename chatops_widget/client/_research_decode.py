@@ -12,16 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .. import engine  # light: its parts are imported when first used
 from .._lazy import lazy_module
 from .._serialization import from_arrow_bytes
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from .. import engine
 else:
     pd = lazy_module("pandas")
-    engine = lazy_module("chatops_widget.engine")
 
 __all__ = ["decode_research"]
 

@@ -1,5 +1,6 @@
-"""What the panel needs before any result arrives, without numpy or pandas: the upload limits
-and :func:`jsonable` for the plain data of a join (strategies, templates, progress).
+"""What the panel needs before any result arrives, without numpy or pandas: the upload limits,
+the chat history's custom messages (:func:`history_chunks`) and :func:`jsonable` for the plain
+data of a join (strategies, templates, progress).
 
 The panel's first "connected" must not wait for numpy, pandas or pyarrow (:mod:`._sync` and
 the engine are imported when a result or an upload needs them, or by the warm-up that starts
@@ -15,14 +16,23 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["MAX_PANEL_UPLOAD_BYTES", "PANEL_PART_BYTES", "jsonable"]
+__all__ = [
+    "HISTORY_CHUNK",
+    "MAX_PANEL_UPLOAD_BYTES",
+    "PANEL_PART_BYTES",
+    "history_chunks",
+    "jsonable",
+]
 
 #: The most a CSV uploaded from the panel may hold (bytes); bigger files go in the data folder.
 MAX_PANEL_UPLOAD_BYTES = 2 * 1024**3
 #: The panel sends a CSV over this many bytes in ``upload_part`` messages of this size each.
 PANEL_PART_BYTES = 4 * 1024 * 1024
+#: The most chat messages one ``history`` custom message holds.
+HISTORY_CHUNK = 2000
 
 
 def jsonable(value: Any) -> Any:
@@ -40,3 +50,20 @@ def jsonable(value: Any) -> Any:
     if pd is not None and isinstance(value, pd.Timestamp):
         return value.isoformat()
     return value
+
+
+def history_chunks(
+    messages: list[dict], to: str | None, size: int = HISTORY_CHUNK
+) -> Iterator[dict[str, Any]]:
+    """The ``history`` custom message(s): the first resets the front end, the rest append."""
+    if not messages:
+        yield {"type": "history", "to": to, "messages": [], "reset": True}
+        return
+    for start in range(0, len(messages), size):
+        yield {
+            "type": "history",
+            "to": to,
+            "messages": messages[start : start + size],
+            "reset": start == 0,
+            "final": start + size >= len(messages),
+        }

@@ -22,18 +22,22 @@ import itertools
 import math
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .._serialization import stats_to_json
-from ._light import MAX_PANEL_UPLOAD_BYTES, PANEL_PART_BYTES, jsonable
+from ._light import (  # noqa: F401  (history_chunks: the widget's, through this module too)
+    MAX_PANEL_UPLOAD_BYTES,
+    PANEL_PART_BYTES,
+    history_chunks,
+    jsonable,
+)
 from ._research import research_payload
 
 MAX_POINTS = 1000
-HISTORY_CHUNK = 2000
 _OHLCV = ("open", "high", "low", "close", "volume")
 
 
@@ -303,23 +307,6 @@ def comparison_series(equity: pd.DataFrame, benchmark: pd.DataFrame | None) -> d
     t = s.pop("t")
     return {"t": t, "curves": {c: s.pop(str(c)) for c in map(str, equity.columns)},
             "benchmark": {str(c): s.pop(f"\0{c}") for c in bench}}  # fmt: skip
-
-
-def history_chunks(
-    messages: list[dict], to: str | None, size: int = HISTORY_CHUNK
-) -> Iterator[dict[str, Any]]:
-    """The ``history`` custom message(s): the first resets the front end, the rest append."""
-    if not messages:
-        yield {"type": "history", "to": to, "messages": [], "reset": True}
-        return
-    for start in range(0, len(messages), size):
-        yield {
-            "type": "history",
-            "to": to,
-            "messages": messages[start : start + size],
-            "reset": start == 0,
-            "final": start + size >= len(messages),
-        }
 
 
 def parse_csv_upload(name: str, content: str | os.PathLike[str]) -> tuple[str, pd.DataFrame]:

@@ -30,7 +30,7 @@ import traitlets
 from ..protocol import RESULT_KINDS, ErrorCode, ProtocolError
 from ._actions import EXPORT_COMMAND, PanelActions
 from ._connect import ClientHolder, listing, sync, uploads
-from ._light import jsonable
+from ._light import history_chunks, jsonable
 from ._upload_parts import PartUploads
 
 if TYPE_CHECKING:
@@ -232,7 +232,7 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
             self._ids = {str(m.get("id")): i for i, m in enumerate(self._messages)}
             self._refresh_state()
             if send:
-                for chunk in sync.history_chunks(self._messages, None):
+                for chunk in history_chunks(self._messages, None):
                     self._post(chunk)
 
     def _schedule_resync(self) -> None:
@@ -356,7 +356,7 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
             if kind == "ready":
                 self._refresh_name()  # displayed by now: `w = ChatOpsWidget(); w` has a name
                 with self._lock:
-                    for chunk in sync.history_chunks(self._messages, content.get("clientId")):
+                    for chunk in history_chunks(self._messages, content.get("clientId")):
                         self._post(chunk)
             elif kind == "send":
                 text = content.get("text")
