@@ -89,12 +89,12 @@ class BacktestService:
     @property
     def catalog(self) -> engine.DataCatalog:
         """The data: the bundled sample and the data folder's files (made on first use)."""
-        return self._data.get()[0]  # type: ignore[no-any-return]
+        return self._data.get()[0]
 
     @property
     def resolve(self) -> Resolver:
         """Resolves what requests name (strategies, templates, symbols) and validates them."""
-        return self._data.get()[1]  # type: ignore[no-any-return]
+        return self._data.get()[1]
 
     @property
     def hosted(self) -> HostedHook | None:
