@@ -113,7 +113,7 @@ class BacktestService:
 
     def warm_up(self) -> None:
         """Make the catalog and import what a first run needs, in the background (once)."""
-        self._data.warm_up(_work.warmup)
+        self._data.warm_up(_work.preload)
 
     async def start(self) -> None:
         """Settle the runs a dead server left, then start the workers (a start-up hook)."""

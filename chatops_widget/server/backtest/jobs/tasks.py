@@ -39,15 +39,22 @@ def cache_bytes() -> int | None:
         return None
 
 
-def warmup() -> bool:
-    """Import the engine's simulator, stats and results (numpy, pandas, pyarrow) once per
-    worker (and, in the server, after its first join) so the first job is fast, and size the
-    process's frame cache."""
+def preload() -> None:
+    """Import the engine's simulator, stats and results (numpy, pandas, pyarrow): what a first
+    job needs (the engine package imports its parts when first looked up)."""
     from chatops_widget import engine
 
-    for name in ("backtest", "sweep", "BacktestResult", "STATS"):  # imported when looked up
+    for name in ("backtest", "sweep", "BacktestResult", "STATS"):
         getattr(engine, name)
     to_arrow_bytes(pd.DataFrame({"x": [0.0]}))  # pyarrow, and the IPC writer
+
+
+def warmup() -> bool:
+    """:func:`preload` once per worker so the first job is fast, and size the worker's frame
+    cache."""
+    from chatops_widget import engine
+
+    preload()
     budget = cache_bytes()
     if budget is not None:
         engine.ref_cache().budget = budget
