@@ -320,9 +320,8 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
     def _show_result(
         self, run_id: str, summary: dict[str, Any] | None = None, command: str | None = None
     ) -> None:
-        """Send a downsampled view of a result (pool thread). The result is the client's
-        (``client.results``): fetched once for both the panel and the kernel, the same
-        DataFrames in both."""
+        """Send a downsampled view of a result (pool thread); the result is the client's
+        (``client.results``), fetched once: the same DataFrames in the panel and the kernel."""
         self._pending.get()  # connected: the engine's constants are in the panel (_connect.py)
         session = self._session
         try:

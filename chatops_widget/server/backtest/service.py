@@ -61,8 +61,7 @@ class BacktestService:
     def __init__(self, host: Host, *, workers: int | None = None, mode: str | None = None):
         self.host = host
         self.strategies = StrategyStore(host.data_dir)  # shared by every server on the dir
-        #: strategies hosted in members' kernels (set by the plugin; see .hosted)
-        self._hosted: HostedHook | None = None
+        self._hosted: HostedHook | None = None  # set by the plugin (the hosted property)
         # the catalog and the resolver: made when first needed (_data.py)
         self._data = ServiceData(lambda: make_data(self))
         try:  # once per data dir (the first start there makes the catalog now, for its symbols)
@@ -98,8 +97,7 @@ class BacktestService:
 
     @property
     def hosted(self) -> HostedHook | None:
-        """Strategies hosted in members' kernels (set by the plugin; see .hosted); they resolve
-        beside stored ones (the resolver's ``names``)."""
+        """Strategies hosted in members' kernels (.hosted), resolved beside the stored ones."""
         return self._hosted
 
     @hosted.setter
