@@ -39,22 +39,23 @@ def cache_bytes() -> int | None:
         return None
 
 
-def preload() -> None:
-    """Import the engine's simulator, stats and results (numpy, pandas, pyarrow): what a first
-    job needs (the engine package imports its parts when first looked up)."""
+def preload(*names: str) -> None:
+    """Import the engine's simulator, stats and results (numpy, pandas, pyarrow), and the
+    engine's ``names``: what a first backtest needs (the engine package imports its parts
+    when first looked up)."""
     from chatops_widget import engine
 
-    for name in ("backtest", "sweep", "BacktestResult", "STATS"):
+    for name in ("backtest", "BacktestResult", "STATS", *names):
         getattr(engine, name)
     to_arrow_bytes(pd.DataFrame({"x": [0.0]}))  # pyarrow, and the IPC writer
 
 
 def warmup() -> bool:
-    """:func:`preload` once per worker so the first job is fast, and size the worker's frame
-    cache."""
+    """:func:`preload` (and the sweep) once per worker so the first job is fast, and size the
+    worker's frame cache."""
     from chatops_widget import engine
 
-    preload()
+    preload("sweep")
     budget = cache_bytes()
     if budget is not None:
         engine.ref_cache().budget = budget
