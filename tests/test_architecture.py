@@ -105,13 +105,14 @@ def _layer(module: str) -> str:
 
 #: what each layer may import of ours (beside itself and the package root)
 ALLOWED = {
-    "engine": set(),
-    "protocol": set(),
-    "_serialization": set(),
-    "server": {"protocol", "engine", "_serialization", "assistant"},
-    "assistant": {"protocol", "server", "engine"},  # it reads the templates' parameter names
-    "client": {"protocol", "engine", "_serialization", "server"},
-    "widget": {"protocol", "engine", "_serialization", "client"},
+    "engine": {"_lazy"},
+    "protocol": {"_lazy"},
+    "_serialization": {"_lazy"},
+    "_lazy": set(),  # modules imported when first used: below every layer
+    "server": {"protocol", "engine", "_serialization", "assistant", "_lazy"},
+    "assistant": {"protocol", "server", "engine", "_lazy"},  # it reads the templates' param names
+    "client": {"protocol", "engine", "_serialization", "server", "_lazy"},
+    "widget": {"protocol", "engine", "_serialization", "client", "_lazy"},
     "__main__": {"server"},
 }
 

@@ -22,10 +22,9 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from .._lazy import lazy_module
 from ..protocol import check_display_name
 from ._connection import Connection, call_callback, log
 from ._decode import Comparison
@@ -38,6 +37,11 @@ from ._sessions import SessionsMixin
 from ._sharing import SharingMixin, default_name
 from ._tracker import RunTracker
 from ._wire import check_ack, split_url
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 __all__ = ["ChatOpsClient"]
 

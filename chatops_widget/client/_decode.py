@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import html
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from .._lazy import lazy_module
 from .._serialization import from_arrow_bytes
 from ..protocol import RESEARCH_KINDS
 from ._research_decode import decode_research
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 __all__ = [
     "Comparison",

@@ -6,11 +6,9 @@ the server sends a ``hostedRun`` request (the bars as Arrow bytes, the validated
 a sweep's combinations); :class:`HostedRunner` runs the engine on it in a worker thread, so the
 notebook stays usable (a sweep may use worker processes when the function pickles), reports
 ``hostedProgress``, and answers with one ``hostedResult``: the frames (Arrow) and stats, or the
-error's type and message. The full traceback stays here, in this kernel's log (logger
-``chatops_widget.client.hosted``) and in :attr:`HostedStrategy.failures`.
-
-After every reconnect the kernel registers its strategies again with the versions it holds,
-which the server keeps (a reconnect is not a new version).
+error's type and message. The full traceback stays here (logger ``chatops_widget.client.hosted``
+and :attr:`HostedStrategy.failures`). After every reconnect the kernel registers its strategies
+again with the versions it holds, which the server keeps (a reconnect is not a new version).
 
 Example:
     >>> hs = runner.register("session_1", "my_mom", mom, {"lookback": 60})  # doctest: +SKIP
@@ -30,9 +28,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from .. import engine
 from .._serialization import from_arrow_bytes, jsonable, stats_to_json, to_arrow_bytes
@@ -48,6 +44,9 @@ from ..protocol import (
 from ._connection import Connection
 from ._loop import LoopThread
 from ._wire import check_ack
+
+if TYPE_CHECKING:  # pandas: imported by the one function that needs it at run time
+    import pandas as pd
 
 __all__ = ["HostedRunner", "HostedStrategy"]
 
@@ -378,6 +377,8 @@ def _sweep_processes(
 ) -> pd.DataFrame:
     """A sweep's chunks in ``hs.processes`` worker processes (spawned: the kernel has threads)."""
     import multiprocessing
+
+    import pandas as pd
 
     parts = [combos[i : i + chunk] for i in range(0, len(combos), chunk)]
     context = multiprocessing.get_context("spawn")

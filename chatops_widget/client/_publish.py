@@ -15,13 +15,17 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from .. import engine
+from .. import engine  # light: its parts are imported when first used
+from .._lazy import lazy_module
 from .._serialization import jsonable, stats_to_json, to_arrow_bytes
 from ..protocol import MAX_RESULT_BYTES
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 __all__ = ["publish_payload"]
 

@@ -19,12 +19,17 @@ import datetime as _dt
 import shlex
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
+from .._lazy import lazy_module
 from ..protocol import ORDER_OPTIONS, new_session_id
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy_module("numpy")
+    pd = lazy_module("pandas")
 
 __all__ = ["ORDERS", "command_text", "run_fields", "unique_session_id"]
 

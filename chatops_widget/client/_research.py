@@ -21,14 +21,18 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from .._lazy import lazy_module
 from ..protocol import RESEARCH_KINDS
 from ._handles import Run
 from ._requests import run_fields
 from ._tracker import RunTracker
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 __all__ = ["ResearchMixin", "start_fields"]
 

@@ -10,12 +10,16 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from .. import engine  # light: its parts are imported when first used
+from .._lazy import lazy_module
 from .._serialization import from_arrow_bytes
-from ..engine import PortfolioResult, UniverseResult, WalkForwardResult
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 __all__ = ["decode_research"]
 
@@ -42,17 +46,18 @@ def decode_research(ack: Mapping[str, Any]) -> Any:
     if kind == "walkforward":
         info = {**meta.get("info", {}), **extra, "partial": bool(meta.get("partial"))}
         info.setdefault("symbol", summary.get("symbol"))
-        return WalkForwardResult(frames["windows"], frames["equity"], frames["trades"], stats,
-                                 pd.Series(info, dtype=object, name="info"),
-                                 list(summary.get("params") or []))  # fmt: skip
+        return engine.WalkForwardResult(
+            frames["windows"], frames["equity"], frames["trades"], stats,
+            pd.Series(info, dtype=object, name="info"), list(summary.get("params") or []),
+        )  # fmt: skip
     if kind == "universe":
         info = {"strategies": summary.get("strategies"), "symbols": summary.get("symbols")}
-        return UniverseResult(frames["table"], pd.Series(info, dtype=object, name="info"))
+        return engine.UniverseResult(frames["table"], pd.Series(info, dtype=object, name="info"))
     symbols = list(summary.get("symbols") or frames["sleeves"].columns)
     info = {"strategy": summary.get("template"), "strategyId": summary.get("strategyId"),
             "params": summary.get("params"), "symbols": symbols,
             "rebalance": summary.get("rebalance"), **extra}  # fmt: skip
-    return PortfolioResult(
+    return engine.PortfolioResult(
         frames["equity"], frames["sleeves"], frames["contributions"], frames["positions"],
         frames["trades"], frames["rebalances"], stats,
         pd.Series(summary.get("weights") or [], index=symbols[: len(summary.get("weights") or [])],

@@ -4,15 +4,19 @@ the client is in, its messages as they arrived, and creating, joining and leavin
 from __future__ import annotations
 
 from collections.abc import Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from .._lazy import lazy_module
 from ..protocol import JoinSession, ProtocolError, parse
 from ._connection import Connection, log
 from ._decode import history_frame
 from ._requests import unique_session_id
 from ._wire import check_ack
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 __all__ = ["SessionsMixin"]
 

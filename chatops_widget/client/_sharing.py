@@ -22,10 +22,9 @@ import getpass
 import os
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from .._lazy import lazy_module
 from ..protocol import MAX_UPLOAD_BYTES, ClientEvent, check_display_name
 from ._handles import Run
 from ._hosted import HostedRunner, HostedStrategy
@@ -33,6 +32,11 @@ from ._publish import publish_payload
 from ._stream import Progress, stream_upload
 from ._tracker import RunTracker
 from ._upload import prepare_upload
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 __all__ = ["SharingMixin", "default_name"]
 

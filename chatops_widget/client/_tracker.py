@@ -21,9 +21,7 @@ import time
 import uuid
 from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..protocol import (
     RESULT_KINDS,
@@ -37,6 +35,9 @@ from ._connection import Connection
 from ._decode import ResultCache, RunFailed, decode_result, runs_frame, strategies_frame
 from ._loop import LoopThread
 from ._wire import check_ack
+
+if TYPE_CHECKING:  # only in annotations
+    import pandas as pd
 
 __all__ = ["RunState", "RunTracker"]
 

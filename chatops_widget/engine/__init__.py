@@ -45,42 +45,135 @@ Example:
 
 from __future__ import annotations
 
-from ._backtest import DEFAULT_CASH, backtest, validate_costs
-from ._cache import DEFAULT_CACHE_BYTES, DataRef, FrameCache, ref_cache
-from ._catalog import DataCatalog, _DefaultCatalog, sample_catalog
-from ._data import validate_ohlcv
-from ._errors import (
-    DataError,
-    EngineError,
-    ParamError,
-    RuleError,
-    SweepCancelled,
-    UnknownStrategyError,
-    UnknownSymbolError,
-    WalkForwardCancelled,
-)
-from ._external import as_result, result_from_frames
-from ._files import FileInfo, read_ohlcv_file
-from ._files import probe as probe_file
-from ._function import FunctionStrategy, StrategyOutputError
-from ._grid import expand_grid
-from ._metrics import STAT_NAMES, STATS, Stat, format_stat, stat_info
-from ._orders import Orders
-from ._portfolio import backtest_portfolio
-from ._portfolio_result import PortfolioResult
-from ._registry import get_template, register_template, templates
-from ._result import BacktestResult
-from ._split import split_index
-from ._sweep import sweep
-from ._symbols import MAX_SYMBOLS
-from ._templates import Param, StrategyBase, Template
-from ._universe import UniverseResult, compare_universe
-from ._walkforward import WalkForwardResult, walk_forward
-from ._windows import make_windows, parse_period
-from .rules import RuleStrategy
+import importlib
+import threading
+from typing import TYPE_CHECKING, Any
 
-catalog: DataCatalog = _DefaultCatalog()
-"""The process-wide catalog; holds the bundled sample (loaded on first use)."""
+if TYPE_CHECKING:
+    from ._backtest import backtest, validate_costs
+    from ._cache import DEFAULT_CACHE_BYTES, DataRef, FrameCache, ref_cache
+    from ._catalog import DataCatalog, sample_catalog
+    from ._data import validate_ohlcv
+    from ._defaults import DEFAULT_CASH
+    from ._errors import (
+        DataError,
+        EngineError,
+        ParamError,
+        RuleError,
+        SweepCancelled,
+        UnknownStrategyError,
+        UnknownSymbolError,
+        WalkForwardCancelled,
+    )
+    from ._external import as_result, result_from_frames
+    from ._files import FileInfo, read_ohlcv_file
+    from ._files import probe as probe_file
+    from ._function import FunctionStrategy, StrategyOutputError
+    from ._grid import expand_grid
+    from ._metrics import STAT_NAMES, STATS, Stat, format_stat, stat_info
+    from ._orders import Orders
+    from ._portfolio import backtest_portfolio
+    from ._portfolio_result import PortfolioResult
+    from ._registry import get_template, register_template, templates
+    from ._result import BacktestResult
+    from ._split import split_index
+    from ._sweep import sweep
+    from ._symbols import MAX_SYMBOLS
+    from ._templates import Param, StrategyBase, Template
+    from ._universe import UniverseResult, compare_universe
+    from ._walkforward import WalkForwardResult, walk_forward
+    from ._windows import make_windows, parse_period
+    from .rules import RuleStrategy
+
+    catalog: DataCatalog
+    """The process-wide catalog; holds the bundled sample (loaded on first use)."""
+
+#: public name -> (submodule, its name there): imported when first looked up (PEP 562), so
+#: ``engine.templates()`` or ``engine.EngineError`` need neither pandas nor the simulator.
+_WHERE: dict[str, tuple[str, str]] = {
+    "BacktestResult": ("_result", "BacktestResult"),
+    "DEFAULT_CACHE_BYTES": ("_cache", "DEFAULT_CACHE_BYTES"),
+    "DEFAULT_CASH": ("_defaults", "DEFAULT_CASH"),
+    "DataCatalog": ("_catalog", "DataCatalog"),
+    "DataError": ("_errors", "DataError"),
+    "DataRef": ("_cache", "DataRef"),
+    "EngineError": ("_errors", "EngineError"),
+    "FileInfo": ("_files", "FileInfo"),
+    "FrameCache": ("_cache", "FrameCache"),
+    "FunctionStrategy": ("_function", "FunctionStrategy"),
+    "MAX_SYMBOLS": ("_symbols", "MAX_SYMBOLS"),
+    "Orders": ("_orders", "Orders"),
+    "Param": ("_templates", "Param"),
+    "ParamError": ("_errors", "ParamError"),
+    "PortfolioResult": ("_portfolio_result", "PortfolioResult"),
+    "RuleError": ("_errors", "RuleError"),
+    "RuleStrategy": ("rules", "RuleStrategy"),
+    "STATS": ("_metrics", "STATS"),
+    "STAT_NAMES": ("_metrics", "STAT_NAMES"),
+    "Stat": ("_metrics", "Stat"),
+    "StrategyBase": ("_templates", "StrategyBase"),
+    "StrategyOutputError": ("_function", "StrategyOutputError"),
+    "SweepCancelled": ("_errors", "SweepCancelled"),
+    "Template": ("_templates", "Template"),
+    "UniverseResult": ("_universe", "UniverseResult"),
+    "UnknownStrategyError": ("_errors", "UnknownStrategyError"),
+    "UnknownSymbolError": ("_errors", "UnknownSymbolError"),
+    "WalkForwardCancelled": ("_errors", "WalkForwardCancelled"),
+    "WalkForwardResult": ("_walkforward", "WalkForwardResult"),
+    "as_result": ("_external", "as_result"),
+    "backtest": ("_backtest", "backtest"),
+    "backtest_portfolio": ("_portfolio", "backtest_portfolio"),
+    "compare_universe": ("_universe", "compare_universe"),
+    "expand_grid": ("_grid", "expand_grid"),
+    "format_stat": ("_metrics", "format_stat"),
+    "get_template": ("_registry", "get_template"),
+    "make_windows": ("_windows", "make_windows"),
+    "parse_period": ("_windows", "parse_period"),
+    "probe_file": ("_files", "probe"),
+    "read_ohlcv_file": ("_files", "read_ohlcv_file"),
+    "ref_cache": ("_cache", "ref_cache"),
+    "register_template": ("_registry", "register_template"),
+    "result_from_frames": ("_external", "result_from_frames"),
+    "sample_catalog": ("_catalog", "sample_catalog"),
+    "split_index": ("_split", "split_index"),
+    "stat_info": ("_metrics", "stat_info"),
+    "sweep": ("_sweep", "sweep"),
+    "templates": ("_registry", "templates"),
+    "validate_costs": ("_backtest", "validate_costs"),
+    "validate_ohlcv": ("_data", "validate_ohlcv"),
+    "walk_forward": ("_walkforward", "walk_forward"),
+}
+_catalog_lock = threading.Lock()
+
+
+def __getattr__(name: str) -> Any:
+    # The public names, then ``catalog`` (one per process) and the subpackages (``rules``, ...).
+    if name in _WHERE:
+        module, attr = _WHERE[name]
+        value = getattr(importlib.import_module(f".{module}", __name__), attr)
+    elif name == "catalog":
+        from ._catalog import _DefaultCatalog
+
+        with _catalog_lock:  # one per process, also when two threads ask first at once
+            if "catalog" not in globals():
+                globals()["catalog"] = _DefaultCatalog()
+        return globals()["catalog"]
+    elif not name.startswith("__"):
+        try:
+            return importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "DEFAULT_CACHE_BYTES",

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ._data import validate_ohlcv
+from ._defaults import DEFAULT_CASH
 from ._errors import EngineError
 from ._events import simulate_orders
 from ._fractional import simulate_fractional
@@ -35,9 +36,6 @@ from ._templates import Combo, StrategyBase
 from ._types import FloatArray
 
 __all__ = ["DEFAULT_CASH", "backtest", "prepare", "run_sim", "validate_costs"]
-
-#: Starting equity when none is given (every layer uses this one value).
-DEFAULT_CASH = 1_000_000.0
 
 
 def validate_costs(

@@ -15,15 +15,20 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
-
+from .._lazy import lazy_module
 from . import _indicators as ind
-from ._sim import Bars
 from ._templates import Combo, Param, SignalFn, Template
-from ._types import BoolArray, FloatArray, Int8Array
+
+if TYPE_CHECKING:  # the templates' specs (what a join lists) need no numpy: run() does
+    import numpy as np
+    import numpy.typing as npt
+
+    from ._sim import Bars
+    from ._types import BoolArray, FloatArray, Int8Array
+else:
+    np = lazy_module("numpy")
 
 _WIN = 100_000
 #: Indicator arrays a sweep keeps for reuse across its chunks (beyond it they are recomputed,

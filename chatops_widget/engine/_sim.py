@@ -30,12 +30,17 @@ whole-unit sizing are path dependent and run in :mod:`._events` instead; both pr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
+from .._lazy import lazy_module
 from ._types import BoolArray, FloatArray, Int8Array, IntArray, nonzero_2d
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy_module("numpy")
+    pd = lazy_module("pandas")
 
 #: ``Trades.reason`` codes and their names (``trades.exit_reason``).
 REASONS: tuple[str, ...] = ("signal", "stop_loss", "take_profit", "trailing_stop", "end")

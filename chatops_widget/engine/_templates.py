@@ -22,12 +22,17 @@ import difflib
 import html
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from .._lazy import lazy_module
 from ._errors import ParamError
-from ._types import BoolArray, Int8Array
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ._types import BoolArray, Int8Array
+else:
+    np = lazy_module("numpy")
 
 _TRUE = {"true", "yes", "on", "1", "y", "t"}
 _FALSE = {"false", "no", "off", "0", "n", "f"}
@@ -107,7 +112,7 @@ Combo = dict[str, Any]
 """One validated parameter combination (name -> value)."""
 
 # signal(bars, combos) -> (len(combos), n_bars) int8 positions decided at each bar's close
-SignalFn = Callable[[Any, list[Combo]], Int8Array]
+SignalFn = Callable[[Any, list[Combo]], "Int8Array"]
 
 
 class StrategyBase:

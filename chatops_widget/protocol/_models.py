@@ -91,7 +91,9 @@ class ProtocolError(Exception):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # defer_build: a model's validator is made when the model is first used, not at import
+    # (a panel's connect uses a few of the ~60 models; the rest cost nothing until needed)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
     #: the client event this model is the payload of ("" for server -> client models)
     event: ClassVar[str] = ""
 

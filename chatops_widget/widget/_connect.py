@@ -21,6 +21,8 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from .._lazy import OnFirstUse
+
 if TYPE_CHECKING:
     from ..client import ChatOpsClient
 
@@ -39,21 +41,6 @@ startup = logging.getLogger("chatops_widget.startup")  # timestamps for benchmar
 
 #: s: the longest a call waits for the panel's client (the embedded server's start included)
 CONNECT_TIMEOUT = 60.0
-
-
-class OnFirstUse:
-    """A module imported when an attribute of it is first needed.
-
-    >>> lazy = OnFirstUse(lambda: __import__("json"))
-    >>> lazy.dumps([1])
-    '[1]'
-    """
-
-    def __init__(self, load: Callable[[], ModuleType]) -> None:
-        self._load = load
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._load(), name)
 
 
 def _load_sync() -> ModuleType:
@@ -179,14 +166,18 @@ class ClientHolder:
             return self.__dict__.get("_client_obj")
 
     def _attach(self, client: ChatOpsClient, send: bool) -> None:
-        # the constants' engine part (stat metadata: numpy, pandas), now that the panel shows
-        self.constants = sync.frontend_constants()
         for name, fn in self._handlers.items():
             client.on(name, fn)
         if client.current_session_id is None and client.is_connected:
             client.create_session()
         self._resync(send=send)  # a view may be up already (it got an empty history)
         startup.debug("widget: connected and joined")
+        # Then the constants' engine part (stat metadata, rule language: numpy, pandas, the
+        # engine), after the chip says "connected": this is also the warm-up of what the first
+        # result needs (pandas, pyarrow and the engine decode it; :mod:`._sync` makes the
+        # panel's view of it). A result is shown only once this is done (``_pending``).
+        self.constants = sync.frontend_constants()
+        startup.debug("widget: engine constants set (payload modules loaded)")
 
     @property
     def _client(self) -> ChatOpsClient:

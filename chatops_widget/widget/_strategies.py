@@ -8,7 +8,7 @@ import re
 import shlex
 from typing import Any
 
-from ._sync import jsonable
+from ._light import jsonable
 
 __all__ = ["local_templates", "strategy_command", "strategy_items"]
 

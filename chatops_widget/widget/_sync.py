@@ -22,21 +22,22 @@ import itertools
 import math
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .._serialization import stats_to_json
+from ._light import (  # noqa: F401  (history_chunks: the widget's, through this module too)
+    MAX_PANEL_UPLOAD_BYTES,
+    PANEL_PART_BYTES,
+    history_chunks,
+    jsonable,
+)
 from ._research import research_payload
 
 MAX_POINTS = 1000
-#: The most a CSV uploaded from the panel may hold (bytes); bigger files go in the data folder.
-MAX_PANEL_UPLOAD_BYTES = 2 * 1024**3
-#: The panel sends a CSV over this many bytes in ``upload_part`` messages of this size each.
-PANEL_PART_BYTES = 4 * 1024 * 1024
-HISTORY_CHUNK = 2000
 _OHLCV = ("open", "high", "low", "close", "volume")
 
 
@@ -156,21 +157,6 @@ def trade_rows(trades: pd.DataFrame, limit: int = MAX_TRADE_ROWS) -> dict[str, A
             row.append(jsonable(v))
         rows.append(row)
     return {"columns": cols, "rows": rows, "total": len(trades)}
-
-
-def jsonable(value: Any) -> Any:
-    """Stats and table values as JSON (NaN/inf -> None, numpy scalars -> Python)."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, (np.generic,)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (pd.Timestamp,)):
-        return value.isoformat()
-    return value
 
 
 def frontend_constants() -> dict[str, Any]:
@@ -321,23 +307,6 @@ def comparison_series(equity: pd.DataFrame, benchmark: pd.DataFrame | None) -> d
     t = s.pop("t")
     return {"t": t, "curves": {c: s.pop(str(c)) for c in map(str, equity.columns)},
             "benchmark": {str(c): s.pop(f"\0{c}") for c in bench}}  # fmt: skip
-
-
-def history_chunks(
-    messages: list[dict], to: str | None, size: int = HISTORY_CHUNK
-) -> Iterator[dict[str, Any]]:
-    """The ``history`` custom message(s): the first resets the front end, the rest append."""
-    if not messages:
-        yield {"type": "history", "to": to, "messages": [], "reset": True}
-        return
-    for start in range(0, len(messages), size):
-        yield {
-            "type": "history",
-            "to": to,
-            "messages": messages[start : start + size],
-            "reset": start == 0,
-            "final": start + size >= len(messages),
-        }
 
 
 def parse_csv_upload(name: str, content: str | os.PathLike[str]) -> tuple[str, pd.DataFrame]:

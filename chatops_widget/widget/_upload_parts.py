@@ -32,13 +32,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from . import _sync as sync
-from . import _uploads as uploads
+from ._connect import uploads  # pandas: imported when a finished upload is parsed
+from ._light import MAX_PANEL_UPLOAD_BYTES
 
 __all__ = ["MAX_PART_UPLOAD_BYTES", "PartUpload", "PartUploads"]
 
 #: The most a panel upload may hold (bytes of CSV text); over it the upload stops with a notice.
-MAX_PART_UPLOAD_BYTES = sync.MAX_PANEL_UPLOAD_BYTES
+MAX_PART_UPLOAD_BYTES = MAX_PANEL_UPLOAD_BYTES
 #: The most uploads in flight at once (each holds a temporary file).
 MAX_OPEN_UPLOADS = 4
 #: The most parts of one upload held in memory while an earlier part has not arrived yet.

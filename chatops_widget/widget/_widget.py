@@ -30,6 +30,7 @@ import traitlets
 from ..protocol import RESULT_KINDS, ErrorCode, ProtocolError
 from ._actions import EXPORT_COMMAND, PanelActions
 from ._connect import ClientHolder, listing, sync, uploads
+from ._light import history_chunks, jsonable
 from ._upload_parts import PartUploads
 
 if TYPE_CHECKING:
@@ -220,7 +221,7 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
                 self.commands = [*c.commands, EXPORT_COMMAND]  # /export runs in the kernel
             if info.get("strategies") is not None:  # stored, then hosted (Python functions)
                 self.strategies = listing.strategy_items(info["strategies"], info.get("hosted"))
-            self.templates = sync.jsonable(list(info.get("templates") or listing.local_templates()))
+            self.templates = jsonable(list(info.get("templates") or listing.local_templates()))
 
     def _resync(self, send: bool = True) -> None:
         """Take the client's messages as the truth and (re)send the whole history to all views."""
@@ -231,7 +232,7 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
             self._ids = {str(m.get("id")): i for i, m in enumerate(self._messages)}
             self._refresh_state()
             if send:
-                for chunk in sync.history_chunks(self._messages, None):
+                for chunk in history_chunks(self._messages, None):
                     self._post(chunk)
 
     def _schedule_resync(self) -> None:
@@ -265,7 +266,7 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
 
     def _on_backtestProgress(self, payload: dict[str, Any]) -> None:  # noqa: N802
         if isinstance(payload, dict) and payload.get("sessionId") in (None, self._session):
-            self._post({"type": "progress", **sync.jsonable(payload)})
+            self._post({"type": "progress", **jsonable(payload)})
 
     def _on_commandResult(self, payload: dict[str, Any]) -> None:  # noqa: N802
         if not isinstance(payload, dict) or payload.get("sessionId") not in (None, self._session):
@@ -279,7 +280,7 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
         elif kind in RESULT_KINDS and payload.get("runId") and summary.get("status") != "cancelled":
             self._background(self._show_result, payload["runId"], summary, payload.get("command"))
         elif kind == "strategy" and isinstance(summary.get("strategy"), dict):
-            new = sync.jsonable(summary["strategy"])  # once, also when created again
+            new = jsonable(summary["strategy"])  # once, also when created again
             with self._lock:
                 self.strategies = [*(s for s in self.strategies if s.get("id") != new["id"]), new]
         elif kind == "strategies" and isinstance(summary.get("strategies"), list):
@@ -319,9 +320,9 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
     def _show_result(
         self, run_id: str, summary: dict[str, Any] | None = None, command: str | None = None
     ) -> None:
-        """Send a downsampled view of a result (pool thread). The result is the client's
-        (``client.results``): fetched once for both the panel and the kernel, the same
-        DataFrames in both."""
+        """Send a downsampled view of a result (pool thread); the result is the client's
+        (``client.results``), fetched once: the same DataFrames in the panel and the kernel."""
+        self._pending.get()  # connected: the engine's constants are in the panel (_connect.py)
         session = self._session
         try:
             value = self._client.results[run_id]
@@ -354,7 +355,7 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
             if kind == "ready":
                 self._refresh_name()  # displayed by now: `w = ChatOpsWidget(); w` has a name
                 with self._lock:
-                    for chunk in sync.history_chunks(self._messages, content.get("clientId")):
+                    for chunk in history_chunks(self._messages, content.get("clientId")):
                         self._post(chunk)
             elif kind == "send":
                 text = content.get("text")

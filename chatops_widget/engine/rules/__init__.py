@@ -30,12 +30,40 @@ Example:
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .._errors import RuleError
 from ._functions import FIELDS, FUNCTIONS, Arg, Function
-from ._parser import parse_rule
-from ._strategy import RULE_FIELDS, RuleStrategy
 from ._syntax import MAX_DEPTH, MAX_LENGTH, MAX_NODES, MAX_WINDOW
-from ._templates import TEMPLATE_RULES, template_rule
+
+if TYPE_CHECKING:
+    from ._parser import parse_rule
+    from ._strategy import RULE_FIELDS, RuleStrategy
+    from ._templates import TEMPLATE_RULES, template_rule
+
+#: name -> its module, imported when the name is first looked up (PEP 562): :func:`language`
+#: (the panel's autocomplete) needs neither the parser nor the evaluator
+_WHERE = {
+    "parse_rule": "._parser",
+    "RULE_FIELDS": "._strategy",
+    "RuleStrategy": "._strategy",
+    "TEMPLATE_RULES": "._templates",
+    "template_rule": "._templates",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "FIELDS",

@@ -17,13 +17,17 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from chatops_widget import engine
+from chatops_widget._lazy import lazy_module
 
 from .jobs.pool import Shared
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 __all__ = ["RunSpec"]
 

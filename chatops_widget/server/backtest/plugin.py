@@ -60,8 +60,8 @@ class BacktestPlugin:
         uploads = Uploads(svc, host)
         uploads.register(host)
         Streams(uploads, host).register(host)  # chunked uploads of any size
+        # hosted names resolve beside stored ones (one hook: the resolver's names)
         hosted = svc.hosted = HostedStrategies(svc, host)
-        svc.resolve.names = hosted  # hosted names resolve beside stored ones (one hook)
         hosted.register(host)
 
     def data_span(

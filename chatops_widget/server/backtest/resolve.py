@@ -27,11 +27,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from chatops_widget import engine
+from chatops_widget._lazy import lazy_module
 from chatops_widget.protocol import StartRun
 
 from ._runspec import RunSpec
@@ -39,12 +38,16 @@ from ._targets import check_orders, engine_strategy, merge_orders, rule_dict
 from .errors import Invalid, NotFound, brief_ids, did_you_mean
 from .storage.strategies import STRATEGY_RE, Strategy, StrategyStore
 
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
+
 __all__ = ["MAX_COMBOS", "Prepared", "Resolver", "check_date"]
 
 #: The largest sweep grid (combinations before invalid ones are dropped).
 MAX_COMBOS = 20_000
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}([T ][0-9:.]+)?")
-_YEARS = (pd.Timestamp.min.year + 1, pd.Timestamp.max.year - 1)  # whole years only
 
 
 def check_date(name: str, text: str | None) -> str | None:
@@ -57,9 +60,10 @@ def check_date(name: str, text: str | None) -> str | None:
         return None
     if not _DATE_RE.fullmatch(text):
         raise Invalid(f"{name}={text!r} is not a date; use YYYY-MM-DD, e.g. {name}=2020-01-31")
-    if not _YEARS[0] <= int(text[:4]) <= _YEARS[1]:  # pandas would read 0099 as 1999
+    first, last = pd.Timestamp.min.year + 1, pd.Timestamp.max.year - 1  # whole years only
+    if not first <= int(text[:4]) <= last:  # pandas would read 0099 as 1999
         raise Invalid(
-            f"{name}={text!r}: the year must be {_YEARS[0]}-{_YEARS[1]} (the span of pandas "
+            f"{name}={text!r}: the year must be {first}-{last} (the span of pandas "
             f"timestamps), e.g. {name}=2020-01-31"
         )
     try:

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 from chatops_widget import engine
@@ -32,10 +33,10 @@ from chatops_widget.server.faults import StorageError, storage_error
 from chatops_widget.server.host import Host
 
 from . import _notices
+from ._data import ServiceData, make_data
 from ._facts import comparison_summary
 from ._hooks import HostedHook
 from ._runspec import RunSpec
-from .data.watch import load_folder
 from .errors import Invalid, NotFound, StorageFailed, WorkerLost, did_you_mean
 from .jobs import tasks as _work
 from .jobs.manager import Job, JobCancelled, JobManager
@@ -51,6 +52,7 @@ from .storage.strategies import StrategyStore, seed_specs
 __all__ = ["BacktestService", "RunSpec"]
 
 log = logging.getLogger(__name__)
+startup = logging.getLogger("chatops_widget.startup")  # timestamps for benchmarks/coldstart
 
 
 class BacktestService:
@@ -58,21 +60,17 @@ class BacktestService:
 
     def __init__(self, host: Host, *, workers: int | None = None, mode: str | None = None):
         self.host = host
-        self.catalog = engine.sample_catalog()
-        budget = _work.cache_bytes()  # $CHATOPS_DATA_CACHE_MB (else the engine's default)
-        if budget is not None:
-            self.catalog.cache.budget = budget
-        # listed from the files' metadata; bars are read when a run needs them (by the workers)
-        load_folder(self.catalog, host.data_dir / "data")
         self.strategies = StrategyStore(host.data_dir)  # shared by every server on the dir
-        try:
-            self.strategies.seed(seed_specs(self.catalog.symbols()))  # once per data dir
+        self._hosted: HostedHook | None = None  # set by the plugin (the hosted property)
+        # the catalog and the resolver: made when first needed (_data.py)
+        self._data = ServiceData(lambda: make_data(self))
+        try:  # once per data dir (the first start there makes the catalog now, for its symbols)
+            if not self.strategies.ever_stored():
+                self.strategies.seed(seed_specs(self.catalog.symbols()))
         except StorageError as exc:  # a read-only or full data dir: the server still starts
             log.error("strategies not seeded: %s", exc.message)
         self.results = ResultStore(host.data_dir)
         self.runlog = RunLog(host.data_dir)  # every run from its creation: none vanishes
-        #: resolves what requests name (strategies, templates, symbols) and validates them
-        self.resolve = Resolver(self.catalog, self.strategies)
         n = workers or int(os.environ.get("CHATOPS_WORKERS", 0)) or min(2, os.cpu_count() or 1)
         mode = mode or os.environ.get("CHATOPS_JOBS") or "process"
         if mode not in ("process", "thread", "dask"):
@@ -86,8 +84,34 @@ class BacktestService:
         self._notes: set[asyncio.Future[Any]] = set()  # chat notes about the workers
         #: walk-forward, universe and portfolio runs (research/)
         self.research = ResearchRuns(self)
-        #: strategies hosted in members' kernels (set by the plugin; see .hosted)
-        self.hosted: HostedHook | None = None
+
+    @property
+    def catalog(self) -> engine.DataCatalog:
+        """The data: the bundled sample and the data folder's files (made on first use)."""
+        return self._data.get()[0]
+
+    @property
+    def resolve(self) -> Resolver:
+        """Resolves what requests name (strategies, templates, symbols) and validates them."""
+        return self._data.get()[1]
+
+    @property
+    def hosted(self) -> HostedHook | None:
+        """Strategies hosted in members' kernels (.hosted), resolved beside the stored ones."""
+        return self._hosted
+
+    @hosted.setter
+    def hosted(self, hook: HostedHook | None) -> None:
+        self._hosted = hook
+        self._data.then(lambda data: setattr(data[1], "names", hook))
+
+    def with_catalog(self, fn: Callable[[engine.DataCatalog], None]) -> None:
+        """Run ``fn(catalog)`` once the catalog is made (now, if it is)."""
+        self._data.then(lambda data: fn(data[0]))
+
+    def warm_up(self) -> None:
+        """Make the catalog and import what a first run needs, in the background (once)."""
+        self._data.warm_up(_work.preload)
 
     async def start(self) -> None:
         """Settle the runs a dead server left, then start the workers (a start-up hook)."""

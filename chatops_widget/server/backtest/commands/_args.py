@@ -19,10 +19,9 @@ import functools
 import math
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import pandas as pd
-
+from chatops_widget._lazy import lazy_module
 from chatops_widget.protocol import (
     MAX_PARAM_MAGNITUDE,
     RUN_ID_PATTERN,
@@ -32,6 +31,11 @@ from chatops_widget.protocol import (
 
 from ..errors import BacktestError, did_you_mean, to_protocol
 from ..resolve import MAX_COMBOS, check_date
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 __all__ = [
     "bad",

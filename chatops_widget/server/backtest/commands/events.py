@@ -87,7 +87,9 @@ class BacktestEvents:
         return {"strategies": [s.info() for s in self.svc.strategies.all()], "hosted": hosted}
 
     def join_extras(self, session_id: str) -> dict[str, Any]:
-        """The ``strategies``, ``templates`` and ``runs`` fields of a ``joinSession`` ack."""
+        """The ``strategies``, ``templates`` and ``runs`` fields of a ``joinSession`` ack; the
+        first join also starts the service's warm-up (its catalog, the simulator's imports)."""
+        self.svc.warm_up()
         return {
             "strategies": [s.info() for s in self.svc.strategies.all()],
             "templates": [t.spec() for t in engine.templates().values()],

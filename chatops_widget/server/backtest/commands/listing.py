@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from chatops_widget import engine
-from chatops_widget.engine import rules
+from chatops_widget._lazy import lazy_module
 from chatops_widget.protocol import ORDER_OPTIONS
 from chatops_widget.server.host import CommandContext, CommandReply
 from chatops_widget.server.router import command
@@ -38,6 +36,14 @@ from ._args import (
     parse_run_id,
     translated,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from chatops_widget.engine import rules
+else:
+    pd = lazy_module("pandas")
+    rules = lazy_module("chatops_widget.engine.rules")
 
 __all__ = ["ListingCommands"]
 

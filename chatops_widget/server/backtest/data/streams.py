@@ -27,10 +27,9 @@ import shutil
 import time
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
+from chatops_widget._lazy import lazy_module
 from chatops_widget.protocol import (
     MAX_STREAM_BYTES,
     UPLOAD_CHUNK_BYTES,
@@ -45,6 +44,11 @@ from chatops_widget.protocol import (
 from chatops_widget.server.host import Host
 
 from .uploads import Uploads, decode_upload
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:
+    pa = lazy_module("pyarrow")
 
 __all__ = ["MAX_OPEN_UPLOADS", "STALE_SECONDS", "Streams"]
 

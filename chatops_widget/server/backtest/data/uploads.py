@@ -25,12 +25,10 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from chatops_widget import engine
+from chatops_widget._lazy import lazy_module
 from chatops_widget._serialization import table_to_frame
 from chatops_widget.protocol import (
     MAX_UPLOAD_BYTES,
@@ -45,6 +43,13 @@ from chatops_widget.server.host import Host
 from .._facts import bar_frequency
 from ..service import BacktestService
 from .watch import DataFolderWatch
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+else:
+    pd = lazy_module("pandas")
+    pa = lazy_module("pyarrow")
 
 __all__ = ["MAX_DECODED_BYTES", "Uploads", "bar_frequency", "decode_upload"]
 
@@ -270,7 +275,13 @@ class Uploads:
             return
         for tmp in self.folder.glob(".*.tmp"):  # an upload cut short by a crash
             tmp.unlink(missing_ok=True)
-        for path in sorted(self.folder.glob("*.parquet")):  # listed by the service already
-            sym = path.name[: -len(".parquet")].upper()
-            if re.fullmatch(SYMBOL_PATTERN, sym) and sym in self.svc.catalog:
-                self.svc.catalog.label(sym, "upload")
+        syms = [
+            path.name[: -len(".parquet")].upper() for path in sorted(self.folder.glob("*.parquet"))
+        ]
+
+        def label(catalog: engine.DataCatalog) -> None:  # listed with the service's catalog
+            for sym in syms:
+                if re.fullmatch(SYMBOL_PATTERN, sym) and sym in catalog:
+                    catalog.label(sym, "upload")
+
+        self.svc.with_catalog(label)

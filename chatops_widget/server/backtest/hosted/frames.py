@@ -17,16 +17,21 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
-import pandas as pd
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from chatops_widget import engine
+from chatops_widget._lazy import lazy_module
 from chatops_widget._serialization import jsonable, stats_to_json, table_to_frame, to_arrow_bytes
 from chatops_widget.protocol import MAX_RESULT_BYTES, ErrorCode
 
 from ..errors import BacktestError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+else:
+    pd = lazy_module("pandas")
+    pa = lazy_module("pyarrow")
 
 __all__ = ["BadResult", "backtest_result", "encode_backtest", "read_frame", "sweep_table"]
 

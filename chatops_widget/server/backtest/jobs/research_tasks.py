@@ -13,13 +13,17 @@ Frames go back as Arrow IPC bytes and stats as JSON, so the event loop only forw
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from chatops_widget._lazy import lazy_module
 from chatops_widget._serialization import jsonable, stats_to_json, to_arrow_bytes
 
 from .tasks import bars
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 #: Stats shown per strategy in a universe's ranking (the full table has them all).
 UNIVERSE_METRICS = ("sharpe", "total_return", "cagr", "max_drawdown", "sortino", "calmar",

@@ -14,13 +14,17 @@ import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from chatops_widget._lazy import lazy_module
 from chatops_widget._serialization import jsonable, stats_to_json, to_arrow_bytes
 
 from .context import current
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 #: Environment variable: MB of bars each process keeps in memory (default: the engine's 512).
 CACHE_ENV = "CHATOPS_DATA_CACHE_MB"
@@ -35,11 +39,23 @@ def cache_bytes() -> int | None:
         return None
 
 
-def warmup() -> bool:
-    """Import the engine (and pandas/pyarrow) once per worker so the first job is fast, and
-    size the worker's frame cache."""
+def preload(*names: str) -> None:
+    """Import the engine's simulator, stats and results (numpy, pandas, pyarrow), and the
+    engine's ``names``: what a first backtest needs (the engine package imports its parts
+    when first looked up)."""
     from chatops_widget import engine
 
+    for name in ("backtest", "BacktestResult", "STATS", *names):
+        getattr(engine, name)
+    to_arrow_bytes(pd.DataFrame({"x": [0.0]}))  # pyarrow, and the IPC writer
+
+
+def warmup() -> bool:
+    """:func:`preload` (and the sweep) once per worker so the first job is fast, and size the
+    worker's frame cache."""
+    from chatops_widget import engine
+
+    preload("sweep")
     budget = cache_bytes()
     if budget is not None:
         engine.ref_cache().budget = budget

@@ -28,17 +28,23 @@ import difflib
 import itertools
 import math
 from dataclasses import dataclass, field
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from chatops_widget import engine
-from chatops_widget.engine import research as blocks
+from chatops_widget._lazy import lazy_module
 from chatops_widget.protocol import MAX_RUN_SYMBOLS, StartRun
 
 from .._runspec import RunSpec
 from ..errors import Invalid, NotFound
 from ..resolve import MAX_COMBOS, check_date
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from chatops_widget.engine import research as blocks
+else:
+    pd = lazy_module("pandas")
+    blocks = lazy_module("chatops_widget.engine.research")
 
 __all__ = [
     "MAX_WALKFORWARD_WORK",

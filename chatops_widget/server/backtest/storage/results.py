@@ -28,13 +28,18 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
+from chatops_widget._lazy import lazy_module
 from chatops_widget.protocol import RUN_ID_PATTERN
 from chatops_widget.server.faults import storage_error
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+else:
+    pa = lazy_module("pyarrow")
+    pq = lazy_module("pyarrow.parquet")
 
 __all__ = ["ResultStore", "StoredResult"]
 

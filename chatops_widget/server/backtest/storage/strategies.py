@@ -233,6 +233,12 @@ class StrategyStore:
         return Strategy(f"strategy_{n}", name, template, params, symbols, start, end,
                         created_by, created, rule, orders)  # fmt: skip
 
+    def ever_stored(self) -> bool:
+        """Whether a strategy was ever stored here (then :meth:`seed` stores nothing)."""
+        with self._db.use() as db:
+            used = db.execute("SELECT 1 FROM sqlite_sequence WHERE name = 'strategies'")
+            return used.fetchone() is not None
+
     def seed(self, specs: list[dict[str, Any]]) -> None:
         """Store ``specs`` (see :func:`seed_specs`) as ``strategy_1..`` if no strategy was ever
         stored here.
