@@ -29,7 +29,8 @@ from ._metrics import STAT_NAMES, STATS
 from ._orders import Orders
 from ._registry import get_template
 from ._result import BacktestResult
-from ._sim import Bars, Sim, simulate, trade_table
+from ._sim import Bars, Sim, trade_table
+from ._simulate import simulate
 from ._stats import column_stats, spread_paid
 from ._templates import Combo, StrategyBase
 from ._types import FloatArray

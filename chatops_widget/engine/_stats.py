@@ -18,7 +18,7 @@ import numpy as np
 
 from ._metrics import STAT_NAMES
 from ._sim import Bars, Sim, Trades
-from ._types import FloatArray, IntArray, nonzero_2d
+from ._types import FloatArray, IntArray
 
 __all__ = ["column_stats"]
 
@@ -28,22 +28,14 @@ def column_stats(bars: Bars, sim: Sim, cash: float) -> dict[str, FloatArray]:
     eq = sim.equity
     k, n = eq.shape
     ppy = bars.periods_per_year
-    ret = sim.returns
-    if ret is None:
-        ret = np.empty_like(eq)
-        np.divide(eq[:, 1:], eq[:, :-1], out=ret[:, 1:])
-        ret[:, 0] = eq[:, 0] / cash
-        ret -= 1.0
-    mean = ret.sum(axis=1) / n
-    sumsq = np.einsum("ij,ij->i", ret, ret)
-    var = (sumsq - n * mean * mean) / (n - 1) if n > 1 else np.full(k, np.nan)
+    s1, s2, sd, sb = _moments(bars, sim, cash)
+    mean = s1 / n
+    var = (s2 - n * mean * mean) / (n - 1) if n > 1 else np.full(k, np.nan)
     std = np.sqrt(np.maximum(var, 0.0))
-    neg = np.minimum(ret, 0.0)
-    down = np.sqrt(np.einsum("ij,ij->i", neg, neg) / n)
-    dd = np.maximum.accumulate(eq, axis=1)
-    np.divide(eq, dd, out=dd)
+    down = np.sqrt(sd / n)
+    periods = _drawdown_periods(bars, eq, k, n)
     # drawdown against max(cash, running peak) = min(eq / peak, eq / cash)
-    mdd = np.minimum(dd.min(axis=1), eq.min(axis=1) / cash) - 1.0
+    mdd = np.minimum(periods.pop("_ratio_min"), eq.min(axis=1) / cash) - 1.0
     mdd = np.minimum(mdd, 0.0)
     final = eq[:, -1]
     total = final / cash - 1.0
@@ -69,8 +61,8 @@ def column_stats(bars: Bars, sim: Sim, cash: float) -> dict[str, FloatArray]:
         "buy_hold_return": np.full(k, close[-1] / close[0] - 1.0),
         "calmar": calmar,
         "bars_per_year": np.full(k, ppy),
-        **_drawdown_periods(bars, dd, k, n),
-        **_alpha_beta(bars, ret, mean, ppy),
+        **periods,
+        **_alpha_beta(bars, sb, mean, ppy),
         **_trade_stats(bars, sim.trades, k),
     }
     mean_eq = eq.mean(axis=1)
@@ -82,29 +74,60 @@ def column_stats(bars: Bars, sim: Sim, cash: float) -> dict[str, FloatArray]:
     return {name: np.array(out[name]) for name in STAT_NAMES}
 
 
-def _drawdown_periods(bars: Bars, ratio: FloatArray, k: int, n: int) -> dict[str, FloatArray]:
-    """Mean depth and max/mean duration (days) of the runs of bars below the running peak.
+def _moments(bars: Bars, sim: Sim, cash: float) -> FloatArray:
+    """``(4, k)``: per combination, the sums over bars of ``r``, ``r^2``, ``min(r, 0)^2`` and
+    ``r * (b - mean(b))`` (``r`` the per-bar returns, ``b`` buy & hold's)."""
+    if sim.moments is not None:
+        return sim.moments
+    eq = sim.equity
+    ret = sim.returns
+    if ret is None:
+        ret = np.empty_like(eq)
+        np.divide(eq[:, 1:], eq[:, :-1], out=ret[:, 1:])
+        ret[:, 0] = eq[:, 0] / cash
+        ret -= 1.0
+    neg = np.minimum(ret, 0.0)
+    return np.stack(
+        [
+            ret.sum(axis=1),
+            np.einsum("ij,ij->i", ret, ret),
+            np.einsum("ij,ij->i", neg, neg),
+            ret @ (bars.close_returns - bars.close_returns.mean()),
+        ]
+    )
 
-    ``ratio`` is ``equity / running peak``. A period starts at the peak bar before the first
-    bar below it and ends at the first bar back at a new peak (or at the last bar).
+
+def _drawdown_periods(bars: Bars, eq: FloatArray, k: int, n: int) -> dict[str, FloatArray]:
+    """Mean depth and max/mean duration (days) of the runs of bars below the running peak,
+    and ``_ratio_min``, the least ``equity / running peak`` (1 without a drawdown).
+
+    A period starts at the peak bar before the first bar below it and ends at the first bar
+    back at a new peak (or at the last bar). The peak is constant during a period, so its
+    depth is ``min(equity) / peak - 1``: only the running peak and a bool matrix are (k, n).
     """
-    below = ratio < 1.0
-    first = below.copy()
-    first[:, 1:] &= ~below[:, :-1]
-    last = below  # reused in place: no longer needed as is
-    last[:, :-1] &= ~below[:, 1:].copy()
-    sc, sb = nonzero_2d(first)  # first bar below the peak (never bar 0: equity[0] = cash)
-    _, eb = nonzero_2d(last)  # the last bar below it ...
-    eb += 1  # ... and one past it
+    peak = np.maximum.accumulate(eq, axis=1)
+    below = eq < peak
+    ends_open = below[:, -1].copy()
+    flip = np.flatnonzero(below[:, 1:] != below[:, :-1])  # bar 0 is never below its peak
+    row, bar = np.divmod(flip, n - 1)
+    bar += 1
+    start = below[row, bar]
+    sc, sb = row[start], bar[start]  # first bar below the peak
+    eb = bar[~start]  # first bar back at the peak ...
+    if ends_open.any():  # ... or past the last bar
+        at = np.cumsum(np.bincount(row[~start], minlength=k))[ends_open]
+        eb = np.insert(eb, at, n)
     avg_dd, max_dur, avg_dur = np.zeros(k), np.zeros(k), np.zeros(k)
+    ratio_min = np.ones(k)
     if len(sc):
-        flat = ratio.ravel()
         bounds = np.empty(2 * len(sc), dtype=np.int64)
         bounds[0::2] = sc * n + sb
         bounds[1::2] = sc * n + eb
-        if bounds[-1] == flat.size:  # reduceat needs in-range indices: pad with a 1.0
-            flat = np.append(flat, 1.0)
-        depth = np.minimum.reduceat(flat, bounds)[0::2] - 1.0
+        if bounds[-1] == eq.size:  # reduceat needs in-range indices: the last runs to the end
+            bounds = bounds[:-1]
+        low = np.minimum.reduceat(eq.ravel(), bounds)[0::2]
+        ratio = low / peak.ravel()[sc * n + sb]
+        depth = ratio - 1.0
         days = bars.days
         dur = days[np.minimum(eb, n - 1)] - days[sb - 1]
         count = np.bincount(sc, minlength=k)
@@ -112,15 +135,18 @@ def _drawdown_periods(bars: Bars, ratio: FloatArray, k: int, n: int) -> dict[str
         avg_dd[has] = (np.bincount(sc, weights=depth, minlength=k) / np.maximum(count, 1))[has]
         avg_dur[has] = (np.bincount(sc, weights=dur, minlength=k) / np.maximum(count, 1))[has]
         np.maximum.at(max_dur, sc, dur)
+        ratio_min = np.fmin(ratio_min, _group_extreme(ratio, sc, k, np.minimum))  # NaN: none
     return {
         "avg_drawdown": avg_dd,
         "max_drawdown_duration": max_dur,
         "avg_drawdown_duration": avg_dur,
+        "_ratio_min": ratio_min,
     }
 
 
-def _alpha_beta(bars: Bars, ret: FloatArray, mean: FloatArray, ppy: float) -> dict[str, FloatArray]:
-    """CAPM beta and annualized alpha against buy & hold of the same bars (risk-free 0)."""
+def _alpha_beta(bars: Bars, rb: FloatArray, mean: FloatArray, ppy: float) -> dict[str, FloatArray]:
+    """CAPM beta and annualized alpha against buy & hold of the same bars (risk-free 0);
+    ``rb`` is ``sum(r * (b - mean(b)))`` per combination."""
     b = bars.close_returns
     mb = b.mean()
     bc = b - mb
@@ -128,7 +154,7 @@ def _alpha_beta(bars: Bars, ret: FloatArray, mean: FloatArray, ppy: float) -> di
     k = len(mean)
     if var_b <= 0:
         return {"alpha": np.full(k, np.nan), "beta": np.full(k, np.nan)}
-    beta = (ret @ bc) / var_b  # sum(bc) = 0, so r need not be centred
+    beta = rb / var_b  # sum(bc) = 0, so r need not be centred
     with np.errstate(invalid="ignore", over="ignore"):
         alpha = (1.0 + mean - beta * mb) ** ppy - 1.0
     return {"alpha": alpha, "beta": beta}
