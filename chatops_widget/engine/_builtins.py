@@ -127,30 +127,78 @@ def _columns(bars: Bars, combos: list[Combo], one: Callable[[Bars, Combo], Int8A
     return out
 
 
+def _ma_windows(combos: list[Combo]) -> list[int]:
+    return sorted({c["fast"] for c in combos} | {c["slow"] for c in combos})
+
+
+def _ma_precompute(kind: str) -> Callable[[Bars, list[Combo]], None]:
+    """Every average a sweep's grid needs, as one (windows, bars) matrix in ``bars.cache``
+    (if :data:`CACHE_BYTES` allows): its chunks then compare views of it, on any thread."""
+
+    def precompute(bars: Bars, combos: list[Combo]) -> None:
+        windows = _ma_windows(combos)
+        size = len(windows) * bars.n * 8
+        used = bars.cache.get("_bytes", 0)
+        if len(windows) < 2 or used + size > CACHE_BYTES:
+            return
+        if kind == "sma":
+            mat = np.ascontiguousarray(ind.sma_matrix(bars.close, windows).T)
+        else:
+            mat = np.empty((len(windows), bars.n))
+            for j, w in enumerate(windows):
+                hit = bars.cache.get((kind, w))
+                mat[j] = ind.ema(bars.close, w) if hit is None else hit
+        bars.cache[("ma_table", kind)] = ({w: j for j, w in enumerate(windows)}, mat)
+        bars.cache["_bytes"] = used + size
+
+    return precompute
+
+
+def _ma_rows(bars: Bars, kind: str, windows: list[int]) -> Callable[[list[int]], FloatArray]:
+    """``rows(ws)``: the (len(ws), n) averages of windows ``ws`` (a view of the precomputed
+    matrix when they are consecutive in it)."""
+    table = bars.cache.get(("ma_table", kind))
+    if table is not None and all(w in table[0] for w in windows):
+        index, mat = table
+
+        def from_table(ws: list[int]) -> FloatArray:
+            at = [index[w] for w in ws]
+            if at == list(range(at[0], at[0] + len(at))):
+                return mat[at[0] : at[0] + len(at)]  # type: ignore[no-any-return]
+            return mat[at]  # type: ignore[no-any-return]
+
+        return from_table
+    fn = ind.sma if kind == "sma" else ind.ema
+    ma = {w: bars.cache[(kind, w)] for w in windows if (kind, w) in bars.cache}
+    missing = [w for w in windows if w not in ma]
+    if kind == "sma" and missing:
+        m = ind.sma_matrix(bars.close, missing)
+        for j, w in enumerate(missing):
+            ma[w] = np.ascontiguousarray(m[:, j])
+            _keep(bars, (kind, w), ma[w])
+    for w in windows:
+        if w not in ma:
+            ma[w] = _cached(bars, (kind, w), functools.partial(fn, bars.close, w))
+    return lambda ws: np.stack([ma[w] for w in ws])
+
+
 def _ma_cross(kind: str) -> SignalFn:
     def signal(bars: Bars, combos: list[Combo]) -> Int8Array:
-        fn = ind.sma if kind == "sma" else ind.ema
-        windows = sorted({c["fast"] for c in combos} | {c["slow"] for c in combos})
-        ma = {w: bars.cache[(kind, w)] for w in windows if (kind, w) in bars.cache}
-        missing = [w for w in windows if w not in ma]
-        if kind == "sma" and missing:
-            m = ind.sma_matrix(bars.close, missing)
-            for j, w in enumerate(missing):
-                ma[w] = np.ascontiguousarray(m[:, j])
-                _keep(bars, (kind, w), ma[w])
-        for w in windows:
-            if w not in ma:
-                ma[w] = _cached(bars, (kind, w), functools.partial(fn, bars.close, w))
+        rows_of = _ma_rows(bars, kind, _ma_windows(combos))
         # one broadcast comparison per fast window against a block of slow averages
         out = np.empty((len(combos), bars.n), dtype=np.int8)
         by_fast: dict[int, list[int]] = {}
         for j, c in enumerate(combos):
             by_fast.setdefault(c["fast"], []).append(j)
         for f, rows in by_fast.items():
-            slow = np.stack([ma[combos[j]["slow"]] for j in rows])
+            slow = rows_of([combos[j]["slow"] for j in rows])
             short = np.array([combos[j]["short"] for j in rows])
             start = np.array([combos[j]["slow"] - 1 for j in rows])
-            out[rows] = cross_positions(ma[f][None, :], slow, short, start)
+            pos = cross_positions(rows_of([f]), slow, short, start)
+            if rows == list(range(rows[0], rows[0] + len(rows))):
+                out[rows[0] : rows[0] + len(rows)] = pos
+            else:
+                out[rows] = pos
         return out
 
     return signal
@@ -176,6 +224,7 @@ SMA_CROSS = Template(
     _ma_cross("sma"),
     _cross_check,
     lambda p: ("slow", p["slow"]),
+    _ma_precompute("sma"),
 )
 
 EMA_CROSS = Template(
@@ -189,6 +238,7 @@ EMA_CROSS = Template(
     _ma_cross("ema"),
     _cross_check,
     lambda p: ("slow", p["slow"]),
+    _ma_precompute("ema"),
 )
 
 

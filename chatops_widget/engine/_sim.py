@@ -143,8 +143,9 @@ class Sim:
     held: Int8Array | FloatArray  # (k, n) held during each bar: +1/0/-1 (a fraction: _fractional)
     trades: Trades
     returns: FloatArray | None = None  # (k, n) per-bar simple returns when already known
-    #: (4, k) sums over bars of r, r^2, min(r, 0)^2 and r * (b - mean(b)) when already known
-    moments: FloatArray | None = None
+    #: per-combination sums over bars when already known (see :func:`._simulate.simulate_long`)
+    sums: dict[str, FloatArray] | None = None
+    below: BoolArray | None = None  # (k, n) equity below its running peak, when already known
 
 
 def simulate_general(

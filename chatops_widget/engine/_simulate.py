@@ -16,9 +16,11 @@ returns matrix at all.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
+from ._drawdown import TABLE_BARS, long_below, prev_greater, range_max
 from ._sim import END, SIGNAL, Bars, Sim, Trades, simulate_general
-from ._types import FloatArray, Int8Array, IntArray, nonzero_2d
+from ._types import BoolArray, FloatArray, Int8Array, IntArray, nonzero_2d
 
 __all__ = ["bar_moments", "simulate", "simulate_long"]
 
@@ -47,22 +49,16 @@ def simulate(
 
 
 def bar_moments(bars: Bars) -> FloatArray:
-    """``(4, n + 1)`` exclusive prefix sums over bars of ``b``, ``b^2``, ``min(b, 0)^2`` and
-    ``b * (b - mean(b))`` (``b``: close-to-close returns), cached on ``bars``."""
+    """``(n + 1, 5)`` exclusive prefix sums over bars of ``b``, ``b^2``, ``min(b, 0)^2``,
+    ``b * (b - mean(b))`` (``b``: close-to-close returns) and the close, cached on ``bars``."""
     p = bars.cache.get("_moments")
     if p is None:
         b = bars.close_returns
-        terms = np.stack([b, b * b, np.minimum(b, 0.0) ** 2, b * (b - b.mean())])
-        p = np.zeros((4, len(b) + 1))
-        np.cumsum(terms, axis=1, out=p[:, 1:])
+        terms = [b, b * b, np.minimum(b, 0.0) ** 2, b * (b - b.mean()), bars.close]
+        p = np.zeros((len(b) + 1, 5))
+        np.cumsum(np.stack(terms, axis=1), axis=0, out=p[1:])
         bars.cache["_moments"] = p
     return p
-
-
-def _terms(x: FloatArray, bar: IntArray, bc: FloatArray) -> FloatArray:
-    """The four moment terms of returns ``x`` on bars ``bar``: (4, len(x))."""
-    neg = np.minimum(x, 0.0)
-    return np.stack([x, x * x, neg * neg, x * bc[bar]])
 
 
 def simulate_long(
@@ -84,12 +80,13 @@ def simulate_long(
     col, te = fc[ent], ft[ent]
     closed = same[ent]
     tx = np.where(closed, np.append(ft[1:], 0)[ent], n)  # exit fill bar; n: still open
+    txc = np.minimum(tx, n - 1)
     entry_px = o[te] * (1.0 + s)
-    exit_px = np.where(closed, o[np.minimum(tx, n - 1)], cl[-1])
+    exit_px = np.where(closed, o[txc], cl[-1])
     # equity chain over each combination's trades: E_next = E * open[tx] (1 - c) / ((1 + c) px)
     counts = np.bincount(col, minlength=k)
-    first = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    nth = np.arange(len(col)) - first[col]
+    ends = np.cumsum(counts)
+    nth = np.arange(len(col)) - (ends - counts)[col]
     growth = np.ones((k, int(counts.max(initial=0)) + 1))
     growth[col, nth + 1] = np.where(closed, exit_px * (1.0 - c) / ((1.0 + c) * entry_px), 1.0)
     np.cumprod(growth, axis=1, out=growth)
@@ -97,16 +94,33 @@ def simulate_long(
     notional = before / (1.0 + c)
     units = notional / entry_px
     after = units * exit_px * (1.0 - c)  # equity after the exit (the last close for open ones)
-    equity = _equity(bars, held, col, te, tx, units, before, after, counts, cash)
-    last = counts > 0
-    last[last] = ~closed[first[last] + counts[last] - 1]  # rows still in a trade at the end
+    has = counts > 0
+    last = np.zeros(k, dtype=bool)  # rows still in a trade at the end
+    last[has] = ~closed[ends[has] - 1]
+    runs = _Runs(k, n, col, te, tx, counts, ends)
+    equity = runs.decode(before, units, after, cash)
+    np.multiply(equity, cl, out=equity, where=held.view(np.bool_))
     final = equity[:, -1]
     if c:
         final[last] *= 1.0 - c  # close at the last close
+    below = None
+    if n <= TABLE_BARS:
+        peak_held, peak_run = _peaks(bars, k, col, te, txc, nth, units, after, closed, cash)
+        # flat run before trade i: the peak at trade i - 1's last held bar; held run: the peak
+        # after trade i - 1's exit (cash before the first trade); the last run: as a flat one
+        threshold = runs.decode(
+            runs.prev(peak_held, cash), runs.prev(peak_run, cash), peak_held, cash
+        )
+        entered = runs.entries(te)
+        below = long_below(equity, threshold, entered, prev_greater(cl, bars.cache))
+        if c:  # the last bar of an open trade is net of the closing commission
+            open_peak = np.full(k, np.inf)
+            open_peak[col[~closed]] = peak_held[~closed]
+            below[last, -1] = final[last] < open_peak[last]
     trades = Trades(
         col.astype(np.int64),
         te.astype(np.int64),
-        np.minimum(tx, n - 1).astype(np.int64),
+        txc.astype(np.int64),
         np.ones(len(col), dtype=np.int8),
         entry_px,
         exit_px,
@@ -116,85 +130,146 @@ def simulate_long(
         c * (notional + units * exit_px),
         np.where(closed, SIGNAL, END).astype(np.int8),
     )
-    moments = _moments(bars, k, n, col, te, tx, closed, c, s)
-    return Sim(equity, held, trades, moments=moments)
+    sums = _sums(bars, k, col, te, tx, closed, units, before, runs, after, last, cash, c, s)
+    return Sim(equity, held, trades, sums=sums, below=below)
 
 
-def _equity(
-    bars: Bars,
-    held: Int8Array,
-    col: IntArray,
-    te: IntArray,
-    tx: IntArray,
-    units: FloatArray,
-    before: FloatArray,
-    after: FloatArray,
-    counts: IntArray,
-    cash: float,
-) -> FloatArray:
-    """The (k, n) equity at each close: per row a flat run then a held run per trade and a
-    flat run at the end. Run-length decoded (``np.repeat``) as the cash of a flat run and the
-    units of a held run, then multiplied by the close where held."""
-    k, n = held.shape
-    t = len(col)
-    at = 2 * np.arange(t) + col  # the flat run before trade i; its held run follows
-    ends = np.cumsum(counts)
-    tail = 2 * ends + np.arange(k)  # each row's last (flat) run
-    lens = np.empty(2 * t + k, dtype=np.int64)
-    value = np.empty(2 * t + k)
-    prev_end = np.zeros(t, dtype=np.int64)  # where the flat run before each trade starts
-    if t:
+class _Runs:
+    """Each row as runs of bars: a flat run then a held run per trade, and a flat run at the
+    end (run ``2 i + row`` is the flat run before trade ``i``, its held run follows)."""
+
+    def __init__(
+        self,
+        k: int,
+        n: int,
+        col: IntArray,
+        te: IntArray,
+        tx: IntArray,
+        counts: IntArray,
+        ends: IntArray,
+    ) -> None:
+        t = len(col)
+        self.k, self.n, self.col, self.counts, self.ends = k, n, col, counts, ends
+        self.at = 2 * np.arange(t) + col
+        self.tail = 2 * ends + np.arange(k)
+        self.has = counts > 0
+        self.lastt = ends[self.has] - 1  # each row's last trade
+        prev_end = np.zeros(t, dtype=np.int64)  # where the flat run before each trade starts
         later = np.flatnonzero(np.r_[False, col[1:] == col[:-1]])
         prev_end[later] = tx[later - 1]
-    lens[at] = te - prev_end
-    lens[at + 1] = tx - te
-    value[at] = before
-    value[at + 1] = units
-    row_end = np.zeros(k, dtype=np.int64)
-    row_cash = np.full(k, float(cash))
-    has = counts > 0
-    row_end[has] = tx[ends[has] - 1]
-    row_cash[has] = after[ends[has] - 1]
-    lens[tail] = n - row_end
-    value[tail] = row_cash
-    eq = np.repeat(value, lens).reshape(k, n)
-    np.multiply(eq, bars.close, out=eq, where=held.view(np.bool_))
-    return eq
+        self.lens = np.empty(2 * t + k, dtype=np.int64)
+        self.lens[self.at] = te - prev_end
+        self.lens[self.at + 1] = tx - te
+        row_end = np.zeros(k, dtype=np.int64)
+        row_end[self.has] = tx[self.lastt]
+        self.lens[self.tail] = n - row_end
+
+    def prev(self, x: FloatArray, cash: float) -> FloatArray:
+        """``x`` of the previous trade of the same row (``cash`` for a row's first)."""
+        out = np.full(len(x), float(cash))
+        later = np.flatnonzero(np.r_[False, self.col[1:] == self.col[:-1]])
+        out[later] = x[later - 1]
+        return out
+
+    def entries(self, te: IntArray) -> npt.NDArray[np.int32]:
+        """(k, n) int32: the entry bar of the trade held on each bar (``n`` when flat)."""
+        value = np.full(len(self.lens), self.n, dtype=np.int32)
+        value[self.at + 1] = te
+        return np.repeat(value, self.lens).reshape(self.k, self.n)
+
+    def decode(
+        self, flat: FloatArray, held: FloatArray, tail: FloatArray, cash: float
+    ) -> FloatArray:
+        """(k, n): ``flat[i]`` on the flat run before trade ``i``, ``held[i]`` on its held run,
+        ``tail[i]`` of each row's last trade ``i`` (``cash`` without trades) on its last run."""
+        value = np.empty(len(self.lens))
+        value[self.at] = flat
+        value[self.at + 1] = held
+        row_tail = np.full(self.k, float(cash))
+        row_tail[self.has] = tail[self.lastt]
+        value[self.tail] = row_tail
+        return np.repeat(value, self.lens).reshape(self.k, self.n)
 
 
-def _moments(
+def _peaks(
     bars: Bars,
     k: int,
-    n: int,
+    col: IntArray,
+    te: IntArray,
+    txc: IntArray,
+    nth: IntArray,
+    units: FloatArray,
+    after: FloatArray,
+    closed: BoolArray,
+    cash: float,
+) -> tuple[FloatArray, FloatArray]:
+    """Per trade: the running peak of equity at its last held bar (before the last bar for an
+    open trade) and just after its exit: one running maximum over trades, not bars."""
+    top = units * range_max(bars.close, te, txc, bars.cache)  # highest held equity
+    chain = np.full((k, 2 * (int(nth.max(initial=-1)) + 1)), -np.inf)
+    chain[col, 2 * nth] = top
+    chain[col, 2 * nth + 1] = np.where(closed, after, -np.inf)
+    np.maximum.accumulate(chain, axis=1, out=chain)
+    np.maximum(chain, cash, out=chain)
+    return chain[col, 2 * nth], chain[col, 2 * nth + 1]
+
+
+def _sums(
+    bars: Bars,
+    k: int,
     col: IntArray,
     te: IntArray,
     tx: IntArray,
-    closed: np.ndarray,
+    closed: BoolArray,
+    units: FloatArray,
+    before: FloatArray,
+    runs: _Runs,
+    after: FloatArray,
+    last: BoolArray,
+    cash: float,
     c: float,
     s: float,
-) -> FloatArray:
-    """``(4, k)`` sums over bars of ``r``, ``r^2``, ``min(r, 0)^2`` and ``r * (b - mean(b))``
-    of each combination's per-bar returns ``r`` (0 when flat, close-to-close when held, the
-    fill returns at entries and exits, the closing commission on the last bar)."""
+) -> dict[str, FloatArray]:
+    """Per combination, over bars: ``r``, ``r2``, ``down2`` and ``rb`` (the sums of ``r``,
+    ``r^2``, ``min(r, 0)^2`` and ``r * (b - mean(b))`` of the per-bar returns ``r``: 0 when
+    flat, close-to-close when held, the fill returns at entries and exits, the closing
+    commission on the last bar), ``equity`` (the sum of equity) and ``held`` (bars held)."""
+    n = runs.n
     o, cl, rc = bars.open, bars.close, bars.close_returns
     pre = bar_moments(bars)
-    bc = rc - rc.mean()
     r_in = cl[te] / (o[te] * (1.0 + s) * (1.0 + c)) - 1.0  # buy at open, mark at close
     at_last = ~closed & (te == n - 1)
     if c:
         r_in = np.where(at_last, (1.0 + r_in) * (1.0 - c) - 1.0, r_in)
     # the bars between: close-to-close; the exit (or, when still open, the last bar with its
     # closing commission) separately
-    hi = np.where(closed, tx, n - 1 if c else n)
-    lo = te + 1
-    hi = np.maximum(hi, lo)
+    hi = np.maximum(np.where(closed, tx, n - 1 if c else n), te + 1)
     txc = np.minimum(tx, n - 1)
     r_out = np.where(closed, o[txc] / cl[txc - 1] * (1.0 - c) - 1.0, 0.0)
     if c:
-        tail = ~closed & ~at_last
-        r_out = np.where(tail, (1.0 + rc[-1]) * (1.0 - c) - 1.0, r_out)
-    per_trade = _terms(r_in, te, bc) + pre[:, hi] - pre[:, lo] + _terms(r_out, txc, bc)
-    out = np.empty((4, k))
-    for i in range(4):
-        out[i] = np.bincount(col, weights=per_trade[i], minlength=k)
-    return out
+        r_out = np.where(~closed & ~at_last, (1.0 + rc[-1]) * (1.0 - c) - 1.0, r_out)
+    bcen = bars.cache.get("_rc_centred")
+    if bcen is None:
+        bcen = bars.cache["_rc_centred"] = rc - rc.mean()
+    per = pre[hi, :4] - pre[te + 1, :4]
+    for x, bar in ((r_in, te), (r_out, txc)):
+        neg = np.minimum(x, 0.0)
+        per[:, 0] += x
+        per[:, 1] += x * x
+        per[:, 2] += neg * neg
+        per[:, 3] += x * bcen[bar]
+    held_px = pre[tx, 4] - pre[te, 4]  # sum of the closes while held
+    eq_sum = units * held_px + before * runs.lens[runs.at]
+    held_bars = (tx - te).astype(np.float64)
+    out = np.zeros((k, 6))
+    if len(col):
+        firsts = np.flatnonzero(np.r_[True, col[1:] != col[:-1]])
+        table = np.column_stack([per, eq_sum, held_bars])
+        out[col[firsts]] = np.add.reduceat(table, firsts, axis=0)
+    row_tail = np.full(k, float(cash))
+    row_tail[runs.has] = after[runs.lastt]
+    out[:, 4] += row_tail * runs.lens[runs.tail]
+    if c:  # the last bar of an open trade is net of the closing commission
+        out[last, 4] -= (units[runs.lastt] * cl[-1] * c)[last[runs.has]]
+    names = ("r", "r2", "down2", "rb", "equity", "held")
+    return {name: np.ascontiguousarray(out[:, i]) for i, name in enumerate(names)}

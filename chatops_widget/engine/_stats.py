@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._drawdown import drawdown_periods
 from ._metrics import STAT_NAMES
 from ._sim import Bars, Sim, Trades
 from ._types import FloatArray, IntArray
@@ -28,15 +29,18 @@ def column_stats(bars: Bars, sim: Sim, cash: float) -> dict[str, FloatArray]:
     eq = sim.equity
     k, n = eq.shape
     ppy = bars.periods_per_year
-    s1, s2, sd, sb = _moments(bars, sim, cash)
-    mean = s1 / n
-    var = (s2 - n * mean * mean) / (n - 1) if n > 1 else np.full(k, np.nan)
+    sums = sim.sums if sim.sums is not None else _sums(bars, sim, cash)
+    mean = sums["r"] / n
+    var = (sums["r2"] - n * mean * mean) / (n - 1) if n > 1 else np.full(k, np.nan)
     std = np.sqrt(np.maximum(var, 0.0))
-    down = np.sqrt(sd / n)
-    periods = _drawdown_periods(bars, eq, k, n)
-    # drawdown against max(cash, running peak) = min(eq / peak, eq / cash)
-    mdd = np.minimum(periods.pop("_ratio_min"), eq.min(axis=1) / cash) - 1.0
-    mdd = np.minimum(mdd, 0.0)
+    down = np.sqrt(sums["down2"] / n)
+    periods = drawdown_periods(bars.days, eq, sim.below)
+    # drawdown against max(cash, running peak) = min(eq / peak, eq / cash); the second never
+    # is the smaller when every row starts at cash (the peak is >= cash then)
+    ratio_min = periods.pop("_ratio_min")
+    if sim.sums is None or (eq[:, 0] != cash).any():
+        ratio_min = np.minimum(ratio_min, eq.min(axis=1) / cash)
+    mdd = np.minimum(ratio_min - 1.0, 0.0)
     final = eq[:, -1]
     total = final / cash - 1.0
     years = bars.years
@@ -47,7 +51,7 @@ def column_stats(bars: Bars, sim: Sim, cash: float) -> dict[str, FloatArray]:
         sharpe = np.where(std > 1e-15, mean / std * np.sqrt(ppy), np.nan)
         sortino = np.where(down > 1e-15, mean / down * np.sqrt(ppy), np.nan)
         calmar = np.where(mdd < 0, cagr / -mdd, np.nan)
-    exposure = np.count_nonzero(sim.held, axis=1) / n
+    exposure = sums["held"] / n
     close = bars.close
     out: dict[str, FloatArray] = {
         "total_return": total,
@@ -62,10 +66,10 @@ def column_stats(bars: Bars, sim: Sim, cash: float) -> dict[str, FloatArray]:
         "calmar": calmar,
         "bars_per_year": np.full(k, ppy),
         **periods,
-        **_alpha_beta(bars, sb, mean, ppy),
+        **_alpha_beta(bars, sums["rb"], mean, ppy),
         **_trade_stats(bars, sim.trades, k),
     }
-    mean_eq = eq.mean(axis=1)
+    mean_eq = sums["equity"] / n
     with np.errstate(divide="ignore", invalid="ignore"):
         out["turnover"] = np.where(
             (mean_eq > 0) & (years > 0), out.pop("_traded") / mean_eq / max(years, 1e-12), np.nan
@@ -74,11 +78,9 @@ def column_stats(bars: Bars, sim: Sim, cash: float) -> dict[str, FloatArray]:
     return {name: np.array(out[name]) for name in STAT_NAMES}
 
 
-def _moments(bars: Bars, sim: Sim, cash: float) -> FloatArray:
-    """``(4, k)``: per combination, the sums over bars of ``r``, ``r^2``, ``min(r, 0)^2`` and
-    ``r * (b - mean(b))`` (``r`` the per-bar returns, ``b`` buy & hold's)."""
-    if sim.moments is not None:
-        return sim.moments
+def _sums(bars: Bars, sim: Sim, cash: float) -> dict[str, FloatArray]:
+    """The per-combination sums of :attr:`Sim.sums` from the (k, n) matrices: ``r``, ``r2``,
+    ``down2``, ``rb`` over the per-bar returns ``r``, ``equity`` and ``held`` (bars held)."""
     eq = sim.equity
     ret = sim.returns
     if ret is None:
@@ -87,60 +89,14 @@ def _moments(bars: Bars, sim: Sim, cash: float) -> FloatArray:
         ret[:, 0] = eq[:, 0] / cash
         ret -= 1.0
     neg = np.minimum(ret, 0.0)
-    return np.stack(
-        [
-            ret.sum(axis=1),
-            np.einsum("ij,ij->i", ret, ret),
-            np.einsum("ij,ij->i", neg, neg),
-            ret @ (bars.close_returns - bars.close_returns.mean()),
-        ]
-    )
-
-
-def _drawdown_periods(bars: Bars, eq: FloatArray, k: int, n: int) -> dict[str, FloatArray]:
-    """Mean depth and max/mean duration (days) of the runs of bars below the running peak,
-    and ``_ratio_min``, the least ``equity / running peak`` (1 without a drawdown).
-
-    A period starts at the peak bar before the first bar below it and ends at the first bar
-    back at a new peak (or at the last bar). The peak is constant during a period, so its
-    depth is ``min(equity) / peak - 1``: only the running peak and a bool matrix are (k, n).
-    """
-    peak = np.maximum.accumulate(eq, axis=1)
-    below = eq < peak
-    ends_open = below[:, -1].copy()
-    flip = np.flatnonzero(below[:, 1:] != below[:, :-1])  # bar 0 is never below its peak
-    row, bar = np.divmod(flip, n - 1)
-    bar += 1
-    start = below[row, bar]
-    sc, sb = row[start], bar[start]  # first bar below the peak
-    eb = bar[~start]  # first bar back at the peak ...
-    if ends_open.any():  # ... or past the last bar
-        at = np.cumsum(np.bincount(row[~start], minlength=k))[ends_open]
-        eb = np.insert(eb, at, n)
-    avg_dd, max_dur, avg_dur = np.zeros(k), np.zeros(k), np.zeros(k)
-    ratio_min = np.ones(k)
-    if len(sc):
-        bounds = np.empty(2 * len(sc), dtype=np.int64)
-        bounds[0::2] = sc * n + sb
-        bounds[1::2] = sc * n + eb
-        if bounds[-1] == eq.size:  # reduceat needs in-range indices: the last runs to the end
-            bounds = bounds[:-1]
-        low = np.minimum.reduceat(eq.ravel(), bounds)[0::2]
-        ratio = low / peak.ravel()[sc * n + sb]
-        depth = ratio - 1.0
-        days = bars.days
-        dur = days[np.minimum(eb, n - 1)] - days[sb - 1]
-        count = np.bincount(sc, minlength=k)
-        has = count > 0
-        avg_dd[has] = (np.bincount(sc, weights=depth, minlength=k) / np.maximum(count, 1))[has]
-        avg_dur[has] = (np.bincount(sc, weights=dur, minlength=k) / np.maximum(count, 1))[has]
-        np.maximum.at(max_dur, sc, dur)
-        ratio_min = np.fmin(ratio_min, _group_extreme(ratio, sc, k, np.minimum))  # NaN: none
+    b = bars.close_returns
     return {
-        "avg_drawdown": avg_dd,
-        "max_drawdown_duration": max_dur,
-        "avg_drawdown_duration": avg_dur,
-        "_ratio_min": ratio_min,
+        "r": ret.sum(axis=1),
+        "r2": np.einsum("ij,ij->i", ret, ret),
+        "down2": np.einsum("ij,ij->i", neg, neg),
+        "rb": ret @ (b - b.mean()),
+        "equity": eq.sum(axis=1),
+        "held": np.count_nonzero(sim.held, axis=1).astype(np.float64),
     }
 
 

@@ -150,6 +150,8 @@ def sweep(
         )
     total = len(combos)
     chunk_size, workers = sweep_plan(total, bars.n, chunk_size, workers)
+    if total > chunk_size:
+        tpl.precompute(bars, combos)  # what the chunks share, before they run
     parts: list[dict[str, FloatArray]] = []
     done = 0
 

@@ -132,6 +132,11 @@ class StrategyBase:
         """``(param, bars)``: bars needed before the first signal, and what sets them."""
         return None, 1
 
+    def precompute(self, bars: Any, combos: list[Combo]) -> None:
+        """Compute once what the chunks of a sweep of ``combos`` share (e.g. every indicator
+        of the grid, kept in ``bars.cache``), before they run (on several threads). Default:
+        nothing; chunks then compute and cache as they go."""
+
     def positions(self, bars: Any, combos: list[Combo]) -> tuple[Int8Array, BoolArray | None]:
         """Target positions ``(len(combos), n_bars)`` and, optionally, entry signals (bars on
         whose close an entry is signalled even if the target does not change; used to re-enter
@@ -218,6 +223,10 @@ def _one_bar(params: Combo) -> tuple[str | None, int]:
     return None, 1
 
 
+def _nothing(bars: Any, combos: list[Combo]) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class Template(StrategyBase):
     """A named, parameterized strategy with a vectorized ``signal`` function (see
@@ -229,6 +238,7 @@ class Template(StrategyBase):
     signal: SignalFn = field(repr=False)
     check: Callable[[Combo], tuple[str, str] | None] = field(repr=False, default=_no_check)  # type: ignore[assignment]
     warmup: Callable[[Combo], tuple[str | None, int]] = field(repr=False, default=_one_bar)  # type: ignore[assignment]
+    precompute: Callable[[Any, list[Combo]], None] = field(repr=False, default=_nothing)  # type: ignore[assignment]
 
     def positions(self, bars: Any, combos: list[Combo]) -> tuple[Int8Array, BoolArray | None]:
         """The signal function's positions; entries are the changes of the target."""
