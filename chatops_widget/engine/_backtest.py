@@ -30,7 +30,7 @@ from ._orders import Orders
 from ._registry import get_template
 from ._result import BacktestResult
 from ._sim import Bars, Sim, trade_table
-from ._simulate import simulate
+from ._simulate import simulate, simulate_fills
 from ._stats import column_stats, spread_paid
 from ._templates import Combo, StrategyBase
 from ._types import FloatArray
@@ -89,6 +89,11 @@ def run_sim(
 ) -> Sim:
     """Positions of ``combos`` simulated with ``orders`` (vectorized when no stops need it;
     fractional targets, from a function strategy, by :mod:`._fractional`)."""
+    if orders.vectorized and orders.weight == 1.0:
+        fills = tpl.fills(bars, combos)  # all-in long/flat fills found without positions
+        if fills is not None:
+            fc, ft, new = fills
+            return simulate_fills(bars, len(combos), fc, ft, new, cash, commission, spread)
     pos, entries = tpl.positions(bars, combos)
     if pos.dtype != np.int8:
         targets = np.asarray(pos, dtype=np.float64)

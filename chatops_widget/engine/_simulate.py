@@ -22,7 +22,7 @@ from ._drawdown import TABLE_BARS, long_below, prev_greater, range_max
 from ._sim import END, SIGNAL, Bars, Sim, Trades, simulate_general
 from ._types import BoolArray, FloatArray, Int8Array, IntArray, nonzero_2d
 
-__all__ = ["bar_moments", "simulate", "simulate_long"]
+__all__ = ["bar_moments", "simulate", "simulate_fills", "simulate_long"]
 
 
 def simulate(
@@ -61,19 +61,35 @@ def bar_moments(bars: Bars) -> FloatArray:
     return p
 
 
-def simulate_long(
+def simulate_fills(
     bars: Bars,
-    held: Int8Array,
+    k: int,
     fc: IntArray,
     ft: IntArray,
-    new: FloatArray,
+    new: Int8Array,
+    cash: float,
+    commission: float,
+    spread: float = 0.0,
+) -> Sim:
+    """:func:`simulate` of all-in long/flat positions given by their fills alone (``fc``
+    combination, ``ft`` bar, ``new`` position after; sorted by combination then bar): the
+    positions and held matrices are never built (``Sim.held`` is decoded from the trades)."""
+    return simulate_long(bars, (k, bars.n), fc, ft, new, cash, commission, spread)
+
+
+def simulate_long(
+    bars: Bars,
+    held: Int8Array | tuple[int, int],
+    fc: IntArray,
+    ft: IntArray,
+    new: FloatArray | Int8Array,
     cash: float,
     c: float,
     s: float = 0.0,
 ) -> Sim:
-    """All-in long/flat: ``held`` (k, n) in {0, 1}; ``fc``, ``ft`` its fills (changes) sorted
-    by combination then bar, ``new`` the position after each fill."""
-    k, n = held.shape
+    """All-in long/flat: ``held`` (k, n) in {0, 1} (or just its shape); ``fc``, ``ft`` its
+    fills (changes) sorted by combination then bar, ``new`` the position after each fill."""
+    k, n = held if isinstance(held, tuple) else held.shape
     o, cl = bars.open, bars.close
     ent = new != 0
     same = np.append(fc[1:] == fc[:-1], False) if len(fc) else np.zeros(0, dtype=bool)
@@ -98,8 +114,10 @@ def simulate_long(
     last = np.zeros(k, dtype=bool)  # rows still in a trade at the end
     last[has] = ~closed[ends[has] - 1]
     runs = _Runs(k, n, col, te, tx, counts, ends)
+    entered = runs.entries(te)
+    mask = (entered < n) if isinstance(held, tuple) else held.view(np.bool_)
     equity = runs.decode(before, units, after, cash)
-    np.multiply(equity, cl, out=equity, where=held.view(np.bool_))
+    np.multiply(equity, cl, out=equity, where=mask)
     final = equity[:, -1]
     if c:
         final[last] *= 1.0 - c  # close at the last close
@@ -111,7 +129,6 @@ def simulate_long(
         threshold = runs.decode(
             runs.prev(peak_held, cash), runs.prev(peak_run, cash), peak_held, cash
         )
-        entered = runs.entries(te)
         below = long_below(equity, threshold, entered, prev_greater(cl, bars.cache))
         if c:  # the last bar of an open trade is net of the closing commission
             open_peak = np.full(k, np.inf)
@@ -131,7 +148,7 @@ def simulate_long(
         np.where(closed, SIGNAL, END).astype(np.int8),
     )
     sums = _sums(bars, k, col, te, tx, closed, units, before, runs, after, last, cash, c, s)
-    return Sim(equity, held, trades, sums=sums, below=below)
+    return Sim(equity, mask.view(np.int8), trades, sums=sums, below=below)
 
 
 class _Runs:
