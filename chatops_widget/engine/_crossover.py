@@ -25,7 +25,7 @@ import numpy as np
 from . import _indicators as ind
 from ._sim import Bars
 from ._templates import Combo, SignalFn
-from ._types import FloatArray, Int8Array
+from ._types import FloatArray, Int8Array, new_group
 
 __all__ = ["CACHE_BYTES", "cross_fills", "cross_positions", "ma_cross", "ma_fills", "ma_precompute"]
 
@@ -115,7 +115,7 @@ def cross_fills(
     keep = bar >= start[row]  # both averages exist on both bars
     row, bar = row[keep], bar[keep] + 1
     up = gt[row, bar]
-    first = np.r_[True, row[1:] != row[:-1]] if len(row) else np.zeros(0, dtype=bool)
+    first = new_group(row)
     keep = ~(first & ~up) & (bar + 1 < n)  # no position before the first crossing
     return row[keep], bar[keep] + 1, up[keep].view(np.int8)
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._types import BoolArray, FloatArray, IntArray
+from ._types import BoolArray, FloatArray, IntArray, new_group
 
 __all__ = ["TABLE_BARS", "drawdown_periods", "long_below", "prev_greater", "range_max"]
 
@@ -130,7 +130,7 @@ def drawdown_periods(
         avg_dd[has] = (np.bincount(sc, weights=depth, minlength=k) / np.maximum(count, 1))[has]
         avg_dur[has] = (np.bincount(sc, weights=dur, minlength=k) / np.maximum(count, 1))[has]
         np.maximum.at(max_dur, sc, dur)
-        firsts = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1]])
+        firsts = np.flatnonzero(new_group(sc))
         ratio_min[sc[firsts]] = np.minimum(1.0, np.minimum.reduceat(ratio, firsts))
     return {
         "avg_drawdown": avg_dd,

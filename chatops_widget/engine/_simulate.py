@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from ._drawdown import TABLE_BARS, long_below, prev_greater, range_max
 from ._sim import END, SIGNAL, Bars, Sim, Trades, simulate_general
-from ._types import BoolArray, FloatArray, Int8Array, IntArray, nonzero_2d
+from ._types import BoolArray, FloatArray, Int8Array, IntArray, filled, new_group, nonzero_2d
 
 __all__ = ["bar_moments", "simulate", "simulate_fills", "simulate_long"]
 
@@ -92,10 +92,12 @@ def simulate_long(
     k, n = held if isinstance(held, tuple) else held.shape
     o, cl = bars.open, bars.close
     ent = new != 0
-    same = np.append(fc[1:] == fc[:-1], False) if len(fc) else np.zeros(0, dtype=bool)
+    same = np.zeros(len(fc), dtype=bool)  # the next fill is of the same combination
+    np.equal(fc[1:], fc[:-1], out=same[:-1])
     col, te = fc[ent], ft[ent]
     closed = same[ent]
-    tx = np.where(closed, np.append(ft[1:], 0)[ent], n)  # exit fill bar; n: still open
+    tx = ft[np.minimum(np.flatnonzero(ent) + 1, len(ft) - 1)]
+    tx[~closed] = n  # exit fill bar; n: still open
     txc = np.minimum(tx, n - 1)
     entry_px = o[te] * (1.0 + s)
     exit_px = np.where(closed, o[txc], cl[-1])
@@ -131,7 +133,7 @@ def simulate_long(
         )
         below = long_below(equity, threshold, entered, prev_greater(cl, bars.cache))
         if c:  # the last bar of an open trade is net of the closing commission
-            open_peak = np.full(k, np.inf)
+            open_peak = filled(k, np.inf)
             open_peak[col[~closed]] = peak_held[~closed]
             below[last, -1] = final[last] < open_peak[last]
     trades = Trades(
@@ -172,7 +174,7 @@ class _Runs:
         self.has = counts > 0
         self.lastt = ends[self.has] - 1  # each row's last trade
         prev_end = np.zeros(t, dtype=np.int64)  # where the flat run before each trade starts
-        later = np.flatnonzero(np.r_[False, col[1:] == col[:-1]])
+        later = np.flatnonzero(~new_group(col))
         prev_end[later] = tx[later - 1]
         self.lens = np.empty(2 * t + k, dtype=np.int64)
         self.lens[self.at] = te - prev_end
@@ -183,14 +185,14 @@ class _Runs:
 
     def prev(self, x: FloatArray, cash: float) -> FloatArray:
         """``x`` of the previous trade of the same row (``cash`` for a row's first)."""
-        out = np.full(len(x), float(cash))
-        later = np.flatnonzero(np.r_[False, self.col[1:] == self.col[:-1]])
+        out = filled(len(x), float(cash))
+        later = np.flatnonzero(~new_group(self.col))
         out[later] = x[later - 1]
         return out
 
     def entries(self, te: IntArray) -> npt.NDArray[np.int32]:
         """(k, n) int32: the entry bar of the trade held on each bar (``n`` when flat)."""
-        value = np.full(len(self.lens), self.n, dtype=np.int32)
+        value = filled(len(self.lens), self.n, dtype=np.int32)
         value[self.at + 1] = te
         return np.repeat(value, self.lens).reshape(self.k, self.n)
 
@@ -202,7 +204,7 @@ class _Runs:
         value = np.empty(len(self.lens))
         value[self.at] = flat
         value[self.at + 1] = held
-        row_tail = np.full(self.k, float(cash))
+        row_tail = filled(self.k, float(cash))
         row_tail[self.has] = tail[self.lastt]
         value[self.tail] = row_tail
         return np.repeat(value, self.lens).reshape(self.k, self.n)
@@ -223,7 +225,7 @@ def _peaks(
     """Per trade: the running peak of equity at its last held bar (before the last bar for an
     open trade) and just after its exit: one running maximum over trades, not bars."""
     top = units * range_max(bars.close, te, txc, bars.cache)  # highest held equity
-    chain = np.full((k, 2 * (int(nth.max(initial=-1)) + 1)), -np.inf)
+    chain = filled((k, 2 * (int(nth.max(initial=-1)) + 1)), -np.inf)
     chain[col, 2 * nth] = top
     chain[col, 2 * nth + 1] = np.where(closed, after, -np.inf)
     np.maximum.accumulate(chain, axis=1, out=chain)
@@ -280,10 +282,10 @@ def _sums(
     held_bars = (tx - te).astype(np.float64)
     out = np.zeros((k, 6))
     if len(col):
-        firsts = np.flatnonzero(np.r_[True, col[1:] != col[:-1]])
+        firsts = np.flatnonzero(new_group(col))
         table = np.column_stack([per, eq_sum, held_bars])
         out[col[firsts]] = np.add.reduceat(table, firsts, axis=0)
-    row_tail = np.full(k, float(cash))
+    row_tail = filled(k, float(cash))
     row_tail[runs.has] = after[runs.lastt]
     out[:, 4] += row_tail * runs.lens[runs.tail]
     if c:  # the last bar of an open trade is net of the closing commission

@@ -19,7 +19,7 @@ import numpy as np
 from ._drawdown import drawdown_periods
 from ._metrics import STAT_NAMES
 from ._sim import Bars, Sim, Trades
-from ._types import FloatArray, IntArray
+from ._types import FloatArray, IntArray, new_group
 
 __all__ = ["column_stats"]
 
@@ -120,7 +120,7 @@ def _group_extreme(values: FloatArray, col: IntArray, k: int, fn: np.ufunc) -> F
     """``fn.reduceat`` of ``values`` per combination (sorted by ``col``); NaN without trades."""
     out = np.full(k, np.nan)
     if len(col):
-        starts = np.flatnonzero(np.r_[True, col[1:] != col[:-1]])
+        starts = np.flatnonzero(new_group(col))
         out[col[starts]] = fn.reduceat(values, starts)
     return out
 
