@@ -86,10 +86,13 @@ def run_sim(
     commission: float,
     spread: float,
     orders: Orders,
+    per_trade: bool = False,
 ) -> Sim:
     """Positions of ``combos`` simulated with ``orders`` (vectorized when no stops need it;
-    fractional targets, from a function strategy, by :mod:`._fractional`)."""
-    if orders.vectorized and orders.weight == 1.0:
+    fractional targets, from a function strategy, by :mod:`._fractional`). ``per_trade``: all-in
+    long/flat positions by :func:`._simulate.simulate_long` (what a sweep's chunks use), their
+    fills straight from the strategy when it can give them."""
+    if per_trade and orders.vectorized and orders.weight == 1.0:
         fills = tpl.fills(bars, combos)  # all-in long/flat fills found without positions
         if fills is not None:
             fc, ft, new = fills
@@ -99,7 +102,7 @@ def run_sim(
         targets = np.asarray(pos, dtype=np.float64)
         return simulate_fractional(bars, targets, entries, cash, commission, spread, orders)
     if orders.vectorized:
-        return simulate(bars, pos, cash, commission, spread, orders.weight)
+        return simulate(bars, pos, cash, commission, spread, orders.weight, per_trade)
     return simulate_orders(bars, pos, entries, cash, commission, spread, orders)
 
 

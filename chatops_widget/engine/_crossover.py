@@ -105,11 +105,9 @@ def cross_fills(
     exactly equal after warm-up (a touch keeps the previous side: left to the positions)."""
     n = slow.shape[1]
     with np.errstate(invalid="ignore"):
+        if (fast == slow).any():  # prices are finite: no NaN after warm-up, only touches
+            return None
         gt = fast > slow
-        lt = fast < slow
-    valid = int(np.maximum(n - start, 0).sum())
-    if np.count_nonzero(gt) + np.count_nonzero(lt) != valid:
-        return None
     flip = np.flatnonzero(gt[:, 1:] != gt[:, :-1])
     row, bar = np.divmod(flip, n - 1)  # gt changes between bar and bar + 1
     keep = bar >= start[row]  # both averages exist on both bars
@@ -172,7 +170,13 @@ def _ma_rows(bars: Bars, kind: str, windows: list[int]) -> Callable[[list[int]],
     for w in windows:
         if w not in ma:
             ma[w] = _cached(bars, (kind, w), functools.partial(fn, bars.close, w))
-    return lambda ws: np.stack([ma[w] for w in ws])
+
+    def from_cache(ws: list[int]) -> FloatArray:
+        if len(ws) == 1:
+            return ma[ws[0]][None, :]  # type: ignore[no-any-return]
+        return np.stack([ma[w] for w in ws])
+
+    return from_cache
 
 
 def ma_fills(kind: str) -> Callable[[Bars, list[Combo]], Any]:

@@ -148,6 +148,38 @@ class Sim:
     below: BoolArray | None = None  # (k, n) equity below its running peak, when already known
 
 
+def simulate_long_bars(
+    bars: Bars,
+    held: Int8Array,
+    fc: IntArray,
+    ft: IntArray,
+    old: FloatArray,
+    new: FloatArray,
+    cash: float,
+    c: float,
+    s: float = 0.0,
+) -> Sim:
+    """All-in long/flat only, per bar: returns are ``held * close-to-close`` except at fills,
+    then one cumulative product (for a few combinations; many take :mod:`._simulate`)."""
+    o, cl = bars.open, bars.close
+    ret = held * bars.close_returns  # float64 (k, n)
+    ent = new != 0
+    te, tx = ft[ent], ft[~ent]
+    ret[fc[ent], te] = cl[te] / (o[te] * (1.0 + s) * (1.0 + c)) - 1.0  # buy at open, mark
+    ret[fc[~ent], tx] = o[tx] / cl[tx - 1] * (1.0 - c) - 1.0  # sell at open
+    last = held[:, -1] != 0
+    if c and last.any():
+        ret[last, -1] = (1.0 + ret[last, -1]) * (1.0 - c) - 1.0  # close at the last close
+    equity = ret + 1.0
+    np.cumprod(equity, axis=1, out=equity)
+    equity *= cash
+    prev = equity[fc, ft - 1]
+    value = np.where(ent, prev, prev * o[ft] / cl[ft - 1] * (1.0 - c))
+    notional = np.where(ent, value / (1.0 + c), 0.0)
+    trades = _fills_to_trades(bars, equity, fc, ft, new.astype(np.int8), value, notional, c, s)
+    return Sim(equity, held, trades, ret)
+
+
 def simulate_general(
     bars: Bars,
     held: Int8Array,

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._drawdown import TABLE_BARS, long_below, prev_greater, range_max
-from ._sim import END, SIGNAL, Bars, Sim, Trades, simulate_general
+from ._sim import END, SIGNAL, Bars, Sim, Trades, simulate_general, simulate_long_bars
 from ._types import BoolArray, FloatArray, Int8Array, IntArray, filled, new_group, nonzero_2d
 
 __all__ = ["bar_moments", "simulate", "simulate_fills", "simulate_long"]
@@ -32,10 +32,13 @@ def simulate(
     commission: float,
     spread: float = 0.0,
     weight: float = 1.0,
+    per_trade: bool = False,
 ) -> Sim:
     """Run the vectorized execution model of :mod:`._sim` for target positions ``pos`` (k
     combos, n bars); ``weight`` is the sized fraction of equity per entry (``size=``; 1 is
-    all-in). All-in long/flat rows take :func:`simulate_long`."""
+    all-in). All-in long/flat positions are simulated per bar, or with ``per_trade`` by
+    :func:`simulate_long` (a sweep's chunks: its tables are built once per series and shared;
+    the results differ only in rounding, and do not depend on how rows are chunked)."""
     k, n = pos.shape
     held = np.zeros((k, n), dtype=np.int8)
     held[:, 1:] = pos[:, :-1]
@@ -45,6 +48,8 @@ def simulate(
     new = held[fc, ft].astype(np.float64)
     if weight != 1.0 or (len(fc) and (old.min() < 0 or new.min() < 0)):
         return simulate_general(bars, held, fc, ft, old, new, cash, commission, spread, weight)
+    if not per_trade:
+        return simulate_long_bars(bars, held, fc, ft, old, new, cash, commission, spread)
     return simulate_long(bars, held, fc, ft, new, cash, commission, spread)
 
 

@@ -94,19 +94,28 @@ def _sums(bars: Bars, sim: Sim, cash: float) -> dict[str, FloatArray]:
         "r": ret.sum(axis=1),
         "r2": np.einsum("ij,ij->i", ret, ret),
         "down2": np.einsum("ij,ij->i", neg, neg),
-        "rb": ret @ (b - b.mean()),
+        "rb": np.einsum("ij,j->i", ret, b - b.mean()),  # no BLAS: its threads would spin
         "equity": eq.sum(axis=1),
         "held": np.count_nonzero(sim.held, axis=1).astype(np.float64),
     }
 
 
+def _bench(bars: Bars) -> tuple[float, float]:
+    """Mean and centred sum of squares of buy & hold's per-bar returns (cached on ``bars``:
+    once per series, not per chunk; each BLAS call wakes its threads)."""
+    hit = bars.cache.get("_bench")
+    if hit is None:
+        b = bars.close_returns
+        mb = b.mean()
+        bc = b - mb
+        hit = bars.cache["_bench"] = (float(mb), float(bc @ bc))
+    return hit
+
+
 def _alpha_beta(bars: Bars, rb: FloatArray, mean: FloatArray, ppy: float) -> dict[str, FloatArray]:
     """CAPM beta and annualized alpha against buy & hold of the same bars (risk-free 0);
     ``rb`` is ``sum(r * (b - mean(b)))`` per combination."""
-    b = bars.close_returns
-    mb = b.mean()
-    bc = b - mb
-    var_b = float(bc @ bc)
+    mb, var_b = _bench(bars)
     k = len(mean)
     if var_b <= 0:
         return {"alpha": np.full(k, np.nan), "beta": np.full(k, np.nan)}

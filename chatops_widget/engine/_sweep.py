@@ -156,7 +156,7 @@ def sweep(
     done = 0
 
     def run_chunk(chunk: list[Combo]) -> dict[str, FloatArray]:
-        sim = run_sim(tpl, bars, chunk, cash, commission, spread, order)
+        sim = run_sim(tpl, bars, chunk, cash, commission, spread, order, per_trade=True)
         return column_stats(bars, sim, cash)
 
     starts = list(range(0, total, chunk_size))

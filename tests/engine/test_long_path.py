@@ -12,11 +12,20 @@ from chatops_widget.engine._crossover import cross_fills
 from chatops_widget.engine._drawdown import prev_greater, range_max
 from chatops_widget.engine._grid import expand_grid
 from chatops_widget.engine._sim import Sim
-from chatops_widget.engine._simulate import simulate, simulate_fills
+from chatops_widget.engine._simulate import simulate, simulate_fills, simulate_long
 from chatops_widget.engine._stats import _sums
 from chatops_widget.engine._types import nonzero_2d
 
 from .conftest import make_ohlcv
+
+
+def _per_trade(bars, pos, cash, commission, spread=0.0):
+    """The per-trade long path (what a sweep's chunks take)."""
+    held = np.zeros_like(pos)
+    held[:, 1:] = pos[:, :-1]
+    fc, ft = nonzero_2d(held[:, 1:] != held[:, :-1])
+    ft += 1
+    return simulate_long(bars, held, fc, ft, held[fc, ft], cash, commission, spread)
 
 
 def _bars_and_positions(walk, grid):
@@ -30,7 +39,7 @@ def _bars_and_positions(walk, grid):
 def test_per_trade_sums_and_peak_mask_equal_the_matrix_definitions(walk, commission, spread):
     grid = {"fast": [2, 3, 5, 8], "slow": [4, 9, 20, 40]}
     _, bars, combos, pos = _bars_and_positions(walk, grid)
-    sim = simulate(bars, pos, 1e6, commission, spread)
+    sim = _per_trade(bars, pos, 1e6, commission, spread)
     assert sim.sums is not None and sim.below is not None
     eq = sim.equity
     assert (eq[:, 0] == 1e6).all() and (eq > 0).all()
@@ -55,7 +64,7 @@ def test_trades_open_at_the_end_and_entered_on_the_last_bar():
     _, bars, _, pos = _bars_and_positions(make_ohlcv(close), grid)
     last = bars.n - 1
     for c in (0.0, 0.003):
-        sim = simulate(bars, pos, 1e4, c)
+        sim = _per_trade(bars, pos, 1e4, c)
         t = sim.trades
         still_open = t.reason == 4
         assert (t.entry_bar[still_open] == last).any()  # entered on the last bar's open
@@ -79,7 +88,7 @@ def test_fills_from_the_crossings_equal_the_fills_of_the_positions(walk):
     np.testing.assert_array_equal(row, fc)
     np.testing.assert_array_equal(bar, ft + 1)
     np.testing.assert_array_equal(new, held[fc, ft + 1])
-    a = simulate(bars, pos, 1e6, 0.001)
+    a = _per_trade(bars, pos, 1e6, 0.001)
     b = simulate_fills(bars, len(combos), row, bar, new, 1e6, 0.001)
     np.testing.assert_array_equal(a.equity, b.equity)
     np.testing.assert_array_equal(a.held, b.held)
@@ -105,3 +114,20 @@ def test_previous_greater_and_range_max_by_brute_force():
         lo, hi = rng.integers(0, n, 50), rng.integers(0, n + 1, 50)
         want = [x[a:b].max() if b > a else -np.inf for a, b in zip(lo, hi, strict=True)]
         np.testing.assert_array_equal(range_max(x, lo, hi), want)
+
+
+def test_the_per_bar_and_per_trade_paths_agree_and_rows_do_not_depend_on_chunks(walk):
+    grid = {"fast": [2, 3, 5, 8], "slow": [4, 9, 20, 40]}
+    _, bars, _, pos = _bars_and_positions(walk, grid)
+    bar = simulate(bars, pos, 1e6, 0.001, 0.0005)  # one backtest's path
+    assert bar.sums is None and bar.returns is not None
+    trade = simulate(bars, pos, 1e6, 0.001, 0.0005, per_trade=True)  # a sweep chunk's
+    assert trade.sums is not None and trade.returns is None
+    np.testing.assert_allclose(trade.equity, bar.equity, rtol=1e-12)
+    np.testing.assert_array_equal(trade.held, bar.held)
+    one_by_one = [
+        simulate(bars, pos[i : i + 1], 1e6, 0.001, 0.0005, per_trade=True) for i in range(len(pos))
+    ]
+    np.testing.assert_array_equal(np.vstack([s.equity for s in one_by_one]), trade.equity)
+    for name, value in trade.sums.items():
+        np.testing.assert_array_equal(np.concatenate([s.sums[name] for s in one_by_one]), value)
