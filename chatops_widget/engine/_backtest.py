@@ -30,7 +30,8 @@ from ._metrics import STAT_NAMES, STATS
 from ._orders import Orders
 from ._registry import get_template
 from ._result import BacktestResult
-from ._sim import Bars, Sim, simulate, trade_table
+from ._sim import Bars, Sim, trade_table
+from ._simulate import simulate, simulate_fills
 from ._stats import column_stats, spread_paid
 from ._templates import Combo, StrategyBase
 from ._types import FloatArray
@@ -83,15 +84,23 @@ def run_sim(
     commission: float,
     spread: float,
     orders: Orders,
+    per_trade: bool = False,
 ) -> Sim:
     """Positions of ``combos`` simulated with ``orders`` (vectorized when no stops need it;
-    fractional targets, from a function strategy, by :mod:`._fractional`)."""
+    fractional targets, from a function strategy, by :mod:`._fractional`). ``per_trade``: all-in
+    long/flat positions by :func:`._simulate.simulate_long` (what a sweep's chunks use), their
+    fills straight from the strategy when it can give them."""
+    if per_trade and orders.vectorized and orders.weight == 1.0:
+        fills = tpl.fills(bars, combos)  # all-in long/flat fills found without positions
+        if fills is not None:
+            fc, ft, new = fills
+            return simulate_fills(bars, len(combos), fc, ft, new, cash, commission, spread)
     pos, entries = tpl.positions(bars, combos)
     if pos.dtype != np.int8:
         targets = np.asarray(pos, dtype=np.float64)
         return simulate_fractional(bars, targets, entries, cash, commission, spread, orders)
     if orders.vectorized:
-        return simulate(bars, pos, cash, commission, spread, orders.weight)
+        return simulate(bars, pos, cash, commission, spread, orders.weight, per_trade)
     return simulate_orders(bars, pos, entries, cash, commission, spread, orders)
 
 

@@ -5,97 +5,29 @@ A signal function maps bars and a list of parameter dicts (combinations) to an `
 close; :mod:`._sim` fills them at the next bar's open. Indicators are memoized per window in
 ``bars.cache`` so a sweep computes each moving average once for all combinations.
 
-Crossover rule (``sma_cross``/``ema_cross``): with ``d = fast - slow``, a crossover is a change
-of the sign of ``d`` between two bars where both averages exist (bars where ``d == 0`` exactly
-keep the previous sign: touching is not crossing). No position before the first crossover;
-after it the position is +1 while fast is above slow and 0 (or -1 with ``short``) while below.
+The crossovers (``sma_cross``/``ema_cross``) and their rule are in :mod:`._crossover`.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._lazy import lazy_module
 from . import _indicators as ind
-from ._templates import Combo, Param, SignalFn, Template
+from ._crossover import _cached, ma_cross, ma_fills, ma_precompute
+from ._templates import Combo, Param, Template
 
 if TYPE_CHECKING:  # the templates' specs (what a join lists) need no numpy: run() does
     import numpy as np
     import numpy.typing as npt
 
     from ._sim import Bars
-    from ._types import BoolArray, FloatArray, Int8Array
+    from ._types import BoolArray, Int8Array
 else:
     np = lazy_module("numpy")
 
 _WIN = 100_000
-#: Indicator arrays a sweep keeps for reuse across its chunks (beyond it they are recomputed,
-#: which is O(bars) each): the cache of 200 windows on 1M bars would otherwise take 1.6 GB.
-CACHE_BYTES = 256 * 2**20
-
-
-def _keep(bars: Bars, key: Any, value: FloatArray) -> None:
-    """Cache ``value`` under ``key`` if the indicator budget (:data:`CACHE_BYTES`) allows."""
-    used = bars.cache.get("_bytes", 0)
-    if used + value.nbytes <= CACHE_BYTES:
-        bars.cache[key] = value
-        bars.cache["_bytes"] = used + value.nbytes
-
-
-def _cached(bars: Bars, key: Any, fn: Callable[[], FloatArray]) -> FloatArray:
-    hit = bars.cache.get(key)
-    if hit is None:
-        hit = fn()
-        _keep(bars, key, hit)
-    return hit
-
-
-def _ffill_nonzero(s: np.ndarray) -> np.ndarray:
-    """Replace zeros by the last non-zero value before them (along each row)."""
-    idx = np.where(s != 0, np.arange(s.shape[1], dtype=np.int32)[None, :], np.int32(0))
-    np.maximum.accumulate(idx, axis=1, out=idx)
-    return np.take_along_axis(s, idx, axis=1)
-
-
-def cross_positions(
-    fast: np.ndarray, slow: np.ndarray, short: np.ndarray, start: np.ndarray | None = None
-) -> np.ndarray:
-    """Crossover positions, one row per combination.
-
-    ``fast`` is (n,) or (k, n), ``slow`` (k, n), ``short`` a bool per row; ``start[j]`` is the
-    first bar where both averages of row ``j`` exist (computed from NaNs if omitted).
-    Returns int8 (k, n): +1/0/-1 decided at each bar's close.
-    """
-    slow = np.atleast_2d(slow)
-    k, n = slow.shape
-    if start is None:
-        both = ~(np.isnan(slow) | np.isnan(np.broadcast_to(fast, slow.shape)))
-        start = np.where(both.any(axis=1), both.argmax(axis=1), n)
-    start = np.asarray(start, dtype=np.int64)
-    with np.errstate(invalid="ignore"):
-        gt = fast > slow
-        lt = fast < slow
-    valid = int(np.maximum(n - start, 0).sum())
-    if np.count_nonzero(gt) + np.count_nonzero(lt) != valid:
-        # exact ties after warm-up: a touch keeps the previous side
-        state = gt.astype(np.int8) - lt.astype(np.int8)
-        state = _ffill_nonzero(state)
-        gt, lt = state > 0, state < 0
-    change = gt[:, 1:] != gt[:, :-1]
-    for j in range(k):  # no crossover can involve a bar before both averages exist
-        change[j, : start[j]] = False
-    first = np.where(change.any(axis=1), change.argmax(axis=1) + 1, n)
-    short = np.broadcast_to(np.asarray(short, dtype=bool), (k,))
-    if short.any():
-        pos = gt.astype(np.int8)
-        pos[short] -= lt[short].astype(np.int8)
-    else:
-        pos = gt.view(np.int8)
-    for j in range(k):  # nothing before the first crossover
-        pos[j, : first[j]] = 0
-    return pos
 
 
 def event_positions(
@@ -132,35 +64,6 @@ def _columns(bars: Bars, combos: list[Combo], one: Callable[[Bars, Combo], Int8A
     return out
 
 
-def _ma_cross(kind: str) -> SignalFn:
-    def signal(bars: Bars, combos: list[Combo]) -> Int8Array:
-        fn = ind.sma if kind == "sma" else ind.ema
-        windows = sorted({c["fast"] for c in combos} | {c["slow"] for c in combos})
-        ma = {w: bars.cache[(kind, w)] for w in windows if (kind, w) in bars.cache}
-        missing = [w for w in windows if w not in ma]
-        if kind == "sma" and missing:
-            m = ind.sma_matrix(bars.close, missing)
-            for j, w in enumerate(missing):
-                ma[w] = np.ascontiguousarray(m[:, j])
-                _keep(bars, (kind, w), ma[w])
-        for w in windows:
-            if w not in ma:
-                ma[w] = _cached(bars, (kind, w), functools.partial(fn, bars.close, w))
-        # one broadcast comparison per fast window against a block of slow averages
-        out = np.empty((len(combos), bars.n), dtype=np.int8)
-        by_fast: dict[int, list[int]] = {}
-        for j, c in enumerate(combos):
-            by_fast.setdefault(c["fast"], []).append(j)
-        for f, rows in by_fast.items():
-            slow = np.stack([ma[combos[j]["slow"]] for j in rows])
-            short = np.array([combos[j]["short"] for j in rows])
-            start = np.array([combos[j]["slow"] - 1 for j in rows])
-            out[rows] = cross_positions(ma[f][None, :], slow, short, start)
-        return out
-
-    return signal
-
-
 def _cross_check(p: Combo) -> tuple[str, str] | None:
     if p["fast"] >= p["slow"]:
         return "fast", f"fast ({p['fast']}) must be smaller than slow ({p['slow']})"
@@ -178,9 +81,11 @@ SMA_CROSS = Template(
         Param("slow", int, 30, 2, _WIN, "slow SMA window (bars), > fast"),
         _SHORT,
     ),
-    _ma_cross("sma"),
+    ma_cross("sma"),
     _cross_check,
     lambda p: ("slow", p["slow"]),
+    ma_precompute("sma"),
+    ma_fills("sma"),
 )
 
 EMA_CROSS = Template(
@@ -191,9 +96,11 @@ EMA_CROSS = Template(
         Param("slow", int, 26, 2, _WIN, "slow EMA span (bars), > fast"),
         _SHORT,
     ),
-    _ma_cross("ema"),
+    ma_cross("ema"),
     _cross_check,
     lambda p: ("slow", p["slow"]),
+    ma_precompute("ema"),
+    ma_fills("ema"),
 )
 
 

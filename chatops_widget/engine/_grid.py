@@ -36,8 +36,9 @@ def expand_grid(tpl: StrategyBase, grid: Grid, n_bars: int | None) -> tuple[list
             v = list(v)
             if not v:
                 raise ParamError(f"{tpl.name}: grid for {name!r} is empty", str(name))
-            # coerce each distinct value once (raises for unknown names, types, ranges)
-            values.append([tpl.coerce({name: x})[name] for x in v])
+            # coerce each distinct value once (raises for unknown names, types, ranges); without
+            # repeated values the product has no duplicate combinations
+            values.append(list(dict.fromkeys(tpl.coerce({name: x})[name] for x in v)))
         base = tpl.defaults()
         raw = [
             {**base, **dict(zip(names, combo, strict=True))} for combo in itertools.product(*values)
@@ -59,10 +60,11 @@ def _screen(
     skipped = 0
     for r in raw:
         p = r if coerced else tpl.coerce(r)
-        key = tuple(p.items())
-        if key in seen:
-            continue
-        seen.add(key)
+        if not coerced:  # a dict grid's product is already free of duplicates
+            key = tuple(p.items())
+            if key in seen:
+                continue
+            seen.add(key)
         if tpl.problem(p, n_bars):
             skipped += 1
             continue

@@ -21,9 +21,9 @@ Model (the same for :func:`backtest` and :func:`sweep`):
   exits fill at the unadjusted price. Commission is charged on the adjusted entry notional.
 
 Everything is numpy over ``(n_combos, n_bars)`` matrices (each combination's bars contiguous);
-sparse work happens only at fills. All-in long/flat-only chunks take a faster path (per-bar
-returns ``held * close-to-close`` corrected at fills, then one cumulative product). Stops and
-whole-unit sizing are path dependent and run in :mod:`._events` instead; both produce the same
+sparse work happens only at fills. All-in long/flat-only chunks take a faster path computed
+per trade (:mod:`._simulate`, which also holds the dispatcher ``simulate``). Stops and whole-unit
+sizing are path dependent and run in :mod:`._events` instead; both produce the same
 :class:`Sim` (an equity matrix plus a flat :class:`Trades` table of all combinations).
 """
 
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._lazy import lazy_module
-from ._types import BoolArray, FloatArray, Int8Array, IntArray, nonzero_2d
+from ._types import BoolArray, FloatArray, Int8Array, IntArray
 
 if TYPE_CHECKING:
     import numpy as np
@@ -74,8 +74,11 @@ class Bars:
     @property
     def years(self) -> float:
         """Calendar span of the index in years of 365.25 days."""
-        span = (self.index[-1] - self.index[0]).total_seconds()
-        return max(span / (365.25 * 86400), 0.0)
+        y = self.cache.get("_years")
+        if y is None:
+            span = (self.index[-1] - self.index[0]).total_seconds()
+            y = self.cache["_years"] = max(span / (365.25 * 86400), 0.0)
+        return float(y)
 
     @property
     def periods_per_year(self) -> float:
@@ -145,33 +148,12 @@ class Sim:
     held: Int8Array | FloatArray  # (k, n) held during each bar: +1/0/-1 (a fraction: _fractional)
     trades: Trades
     returns: FloatArray | None = None  # (k, n) per-bar simple returns when already known
+    #: per-combination sums over bars when already known (see :func:`._simulate.simulate_long`)
+    sums: dict[str, FloatArray] | None = None
+    below: BoolArray | None = None  # (k, n) equity below its running peak, when already known
 
 
-def simulate(
-    bars: Bars,
-    pos: Int8Array,
-    cash: float,
-    commission: float,
-    spread: float = 0.0,
-    weight: float = 1.0,
-) -> Sim:
-    """Run the vectorized execution model for target positions ``pos`` (k combos, n bars).
-
-    ``weight`` is the sized fraction of equity per entry (``size=``; 1 is all-in).
-    """
-    k, n = pos.shape
-    held = np.zeros((k, n), dtype=np.int8)
-    held[:, 1:] = pos[:, :-1]
-    fc, ft = nonzero_2d(held[:, 1:] != held[:, :-1])  # sorted by combination, then bar
-    ft += 1
-    old = held[fc, ft - 1].astype(np.float64)
-    new = held[fc, ft].astype(np.float64)
-    if weight != 1.0 or (len(fc) and (old.min() < 0 or new.min() < 0)):
-        return _simulate_general(bars, held, fc, ft, old, new, cash, commission, spread, weight)
-    return _simulate_long(bars, held, fc, ft, old, new, cash, commission, spread)
-
-
-def _simulate_long(
+def simulate_long_bars(
     bars: Bars,
     held: Int8Array,
     fc: IntArray,
@@ -182,7 +164,8 @@ def _simulate_long(
     c: float,
     s: float = 0.0,
 ) -> Sim:
-    """All-in long/flat only: per-bar returns are ``held * close-to-close`` except at fills."""
+    """All-in long/flat only, per bar: returns are ``held * close-to-close`` except at fills,
+    then one cumulative product (for a few combinations; many take :mod:`._simulate`)."""
     o, cl = bars.open, bars.close
     ret = held * bars.close_returns  # float64 (k, n)
     ent = new != 0
@@ -202,7 +185,7 @@ def _simulate_long(
     return Sim(equity, held, trades, ret)
 
 
-def _simulate_general(
+def simulate_general(
     bars: Bars,
     held: Int8Array,
     fc: IntArray,

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._drawdown import drawdown_periods
 from ._metrics import STAT_NAMES
 from ._sim import Bars, Sim, Trades
-from ._types import FloatArray, IntArray, nonzero_2d
+from ._types import FloatArray, IntArray, new_group
 
 __all__ = ["column_stats"]
 
@@ -28,23 +29,18 @@ def column_stats(bars: Bars, sim: Sim, cash: float) -> dict[str, FloatArray]:
     eq = sim.equity
     k, n = eq.shape
     ppy = bars.periods_per_year
-    ret = sim.returns
-    if ret is None:
-        ret = np.empty_like(eq)
-        np.divide(eq[:, 1:], eq[:, :-1], out=ret[:, 1:])
-        ret[:, 0] = eq[:, 0] / cash
-        ret -= 1.0
-    mean = ret.sum(axis=1) / n
-    sumsq = np.einsum("ij,ij->i", ret, ret)
-    var = (sumsq - n * mean * mean) / (n - 1) if n > 1 else np.full(k, np.nan)
+    sums = sim.sums if sim.sums is not None else _sums(bars, sim, cash)
+    mean = sums["r"] / n
+    var = (sums["r2"] - n * mean * mean) / (n - 1) if n > 1 else np.full(k, np.nan)
     std = np.sqrt(np.maximum(var, 0.0))
-    neg = np.minimum(ret, 0.0)
-    down = np.sqrt(np.einsum("ij,ij->i", neg, neg) / n)
-    dd = np.maximum.accumulate(eq, axis=1)
-    np.divide(eq, dd, out=dd)
-    # drawdown against max(cash, running peak) = min(eq / peak, eq / cash)
-    mdd = np.minimum(dd.min(axis=1), eq.min(axis=1) / cash) - 1.0
-    mdd = np.minimum(mdd, 0.0)
+    down = np.sqrt(sums["down2"] / n)
+    periods = drawdown_periods(bars.days, eq, sim.below)
+    # drawdown against max(cash, running peak) = min(eq / peak, eq / cash); the second never
+    # is the smaller when every row starts at cash (the peak is >= cash then)
+    ratio_min = periods.pop("_ratio_min")
+    if sim.sums is None or (eq[:, 0] != cash).any():
+        ratio_min = np.minimum(ratio_min, eq.min(axis=1) / cash)
+    mdd = np.minimum(ratio_min - 1.0, 0.0)
     final = eq[:, -1]
     total = final / cash - 1.0
     years = bars.years
@@ -55,7 +51,7 @@ def column_stats(bars: Bars, sim: Sim, cash: float) -> dict[str, FloatArray]:
         sharpe = np.where(std > 1e-15, mean / std * np.sqrt(ppy), np.nan)
         sortino = np.where(down > 1e-15, mean / down * np.sqrt(ppy), np.nan)
         calmar = np.where(mdd < 0, cagr / -mdd, np.nan)
-    exposure = np.count_nonzero(sim.held, axis=1) / n
+    exposure = sums["held"] / n
     close = bars.close
     out: dict[str, FloatArray] = {
         "total_return": total,
@@ -69,11 +65,11 @@ def column_stats(bars: Bars, sim: Sim, cash: float) -> dict[str, FloatArray]:
         "buy_hold_return": np.full(k, close[-1] / close[0] - 1.0),
         "calmar": calmar,
         "bars_per_year": np.full(k, ppy),
-        **_drawdown_periods(bars, dd, k, n),
-        **_alpha_beta(bars, ret, mean, ppy),
+        **periods,
+        **_alpha_beta(bars, sums["rb"], mean, ppy),
         **_trade_stats(bars, sim.trades, k),
     }
-    mean_eq = eq.mean(axis=1)
+    mean_eq = sums["equity"] / n
     with np.errstate(divide="ignore", invalid="ignore"):
         out["turnover"] = np.where(
             (mean_eq > 0) & (years > 0), out.pop("_traded") / mean_eq / max(years, 1e-12), np.nan
@@ -82,55 +78,49 @@ def column_stats(bars: Bars, sim: Sim, cash: float) -> dict[str, FloatArray]:
     return {name: np.array(out[name]) for name in STAT_NAMES}
 
 
-def _drawdown_periods(bars: Bars, ratio: FloatArray, k: int, n: int) -> dict[str, FloatArray]:
-    """Mean depth and max/mean duration (days) of the runs of bars below the running peak.
-
-    ``ratio`` is ``equity / running peak``. A period starts at the peak bar before the first
-    bar below it and ends at the first bar back at a new peak (or at the last bar).
-    """
-    below = ratio < 1.0
-    first = below.copy()
-    first[:, 1:] &= ~below[:, :-1]
-    last = below  # reused in place: no longer needed as is
-    last[:, :-1] &= ~below[:, 1:].copy()
-    sc, sb = nonzero_2d(first)  # first bar below the peak (never bar 0: equity[0] = cash)
-    _, eb = nonzero_2d(last)  # the last bar below it ...
-    eb += 1  # ... and one past it
-    avg_dd, max_dur, avg_dur = np.zeros(k), np.zeros(k), np.zeros(k)
-    if len(sc):
-        flat = ratio.ravel()
-        bounds = np.empty(2 * len(sc), dtype=np.int64)
-        bounds[0::2] = sc * n + sb
-        bounds[1::2] = sc * n + eb
-        if bounds[-1] == flat.size:  # reduceat needs in-range indices: pad with a 1.0
-            flat = np.append(flat, 1.0)
-        depth = np.minimum.reduceat(flat, bounds)[0::2] - 1.0
-        days = bars.days
-        dur = days[np.minimum(eb, n - 1)] - days[sb - 1]
-        count = np.bincount(sc, minlength=k)
-        has = count > 0
-        avg_dd[has] = (np.bincount(sc, weights=depth, minlength=k) / np.maximum(count, 1))[has]
-        avg_dur[has] = (np.bincount(sc, weights=dur, minlength=k) / np.maximum(count, 1))[has]
-        np.maximum.at(max_dur, sc, dur)
+def _sums(bars: Bars, sim: Sim, cash: float) -> dict[str, FloatArray]:
+    """The per-combination sums of :attr:`Sim.sums` from the (k, n) matrices: ``r``, ``r2``,
+    ``down2``, ``rb`` over the per-bar returns ``r``, ``equity`` and ``held`` (bars held)."""
+    eq = sim.equity
+    ret = sim.returns
+    if ret is None:
+        ret = np.empty_like(eq)
+        np.divide(eq[:, 1:], eq[:, :-1], out=ret[:, 1:])
+        ret[:, 0] = eq[:, 0] / cash
+        ret -= 1.0
+    neg = np.minimum(ret, 0.0)
+    b = bars.close_returns
     return {
-        "avg_drawdown": avg_dd,
-        "max_drawdown_duration": max_dur,
-        "avg_drawdown_duration": avg_dur,
+        "r": ret.sum(axis=1),
+        "r2": np.einsum("ij,ij->i", ret, ret),
+        "down2": np.einsum("ij,ij->i", neg, neg),
+        "rb": np.einsum("ij,j->i", ret, b - b.mean()),  # not BLAS: see _bench
+        "equity": eq.sum(axis=1),
+        "held": np.count_nonzero(sim.held, axis=1).astype(np.float64),
     }
 
 
-def _alpha_beta(bars: Bars, ret: FloatArray, mean: FloatArray, ppy: float) -> dict[str, FloatArray]:
-    """CAPM beta and annualized alpha against buy & hold of the same bars (risk-free 0)."""
-    b = bars.close_returns
-    mb = b.mean()
-    bc = b - mb
-    # einsum, not ``@``: a matrix product goes to BLAS, whose threads then spin on the other
-    # cores for a while (OpenBLAS) -- taking the core a second sweep thread or worker needs
-    var_b = float(np.einsum("i,i->", bc, bc))
+def _bench(bars: Bars) -> tuple[float, float]:
+    """Mean and centred sum of squares of buy & hold's per-bar returns (cached on ``bars``).
+    No BLAS here: a BLAS call wakes its thread pool, whose threads then spin for a while on
+    the cores the backtest itself needs (one 1M-bar backtest took ~1.5x as long)."""
+    hit = bars.cache.get("_bench")
+    if hit is None:
+        b = bars.close_returns
+        mb = b.mean()
+        bc = b - mb
+        hit = bars.cache["_bench"] = (float(mb), float(np.einsum("i,i", bc, bc)))
+    return hit
+
+
+def _alpha_beta(bars: Bars, rb: FloatArray, mean: FloatArray, ppy: float) -> dict[str, FloatArray]:
+    """CAPM beta and annualized alpha against buy & hold of the same bars (risk-free 0);
+    ``rb`` is ``sum(r * (b - mean(b)))`` per combination."""
+    mb, var_b = _bench(bars)
     k = len(mean)
     if var_b <= 0:
         return {"alpha": np.full(k, np.nan), "beta": np.full(k, np.nan)}
-    beta = np.einsum("ij,j->i", ret, bc) / var_b  # sum(bc) = 0, so r need not be centred
+    beta = rb / var_b  # sum(bc) = 0, so r need not be centred
     with np.errstate(invalid="ignore", over="ignore"):
         alpha = (1.0 + mean - beta * mb) ** ppy - 1.0
     return {"alpha": alpha, "beta": beta}
@@ -140,7 +130,7 @@ def _group_extreme(values: FloatArray, col: IntArray, k: int, fn: np.ufunc) -> F
     """``fn.reduceat`` of ``values`` per combination (sorted by ``col``); NaN without trades."""
     out = np.full(k, np.nan)
     if len(col):
-        starts = np.flatnonzero(np.r_[True, col[1:] != col[:-1]])
+        starts = np.flatnonzero(new_group(col))
         out[col[starts]] = fn.reduceat(values, starts)
     return out
 

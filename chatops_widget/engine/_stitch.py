@@ -30,7 +30,8 @@ import pandas as pd
 from ._events import simulate_orders
 from ._metrics import STAT_NAMES, STATS
 from ._orders import Orders
-from ._sim import Bars, Sim, Trades, simulate, trade_table
+from ._sim import Bars, Sim, Trades, trade_table
+from ._simulate import simulate
 from ._stats import column_stats, spread_paid
 from ._templates import Combo, StrategyBase
 from ._windows import Window

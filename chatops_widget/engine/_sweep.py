@@ -150,11 +150,13 @@ def sweep(
         )
     total = len(combos)
     chunk_size, workers = sweep_plan(total, bars.n, chunk_size, workers)
+    if total > chunk_size:
+        tpl.precompute(bars, combos)  # what the chunks share, before they run
     parts: list[dict[str, FloatArray]] = []
     done = 0
 
     def run_chunk(chunk: list[Combo]) -> dict[str, FloatArray]:
-        sim = run_sim(tpl, bars, chunk, cash, commission, spread, order)
+        sim = run_sim(tpl, bars, chunk, cash, commission, spread, order, per_trade=True)
         return column_stats(bars, sim, cash)
 
     starts = list(range(0, total, chunk_size))

@@ -137,6 +137,18 @@ class StrategyBase:
         """``(param, bars)``: bars needed before the first signal, and what sets them."""
         return None, 1
 
+    def precompute(self, bars: Any, combos: list[Combo]) -> None:
+        """Compute once what the chunks of a sweep of ``combos`` share (e.g. every indicator
+        of the grid, kept in ``bars.cache``), before they run (on several threads). Default:
+        nothing; chunks then compute and cache as they go."""
+
+    def fills(self, bars: Any, combos: list[Combo]) -> Any:
+        """``(row, bar, position)``: the fills of the long/flat target positions of
+        ``combos`` (sorted by row, then bar; a fill at ``bar`` is decided on the close before),
+        when the strategy finds them without the positions matrix; ``None`` (the default):
+        use :meth:`positions`."""
+        return None
+
     def positions(self, bars: Any, combos: list[Combo]) -> tuple[Int8Array, BoolArray | None]:
         """Target positions ``(len(combos), n_bars)`` and, optionally, entry signals (bars on
         whose close an entry is signalled even if the target does not change; used to re-enter
@@ -223,6 +235,14 @@ def _one_bar(params: Combo) -> tuple[str | None, int]:
     return None, 1
 
 
+def _nothing(bars: Any, combos: list[Combo]) -> None:
+    return None
+
+
+def _no_fills(bars: Any, combos: list[Combo]) -> Any:
+    return None
+
+
 @dataclass(frozen=True)
 class Template(StrategyBase):
     """A named, parameterized strategy with a vectorized ``signal`` function (see
@@ -234,6 +254,8 @@ class Template(StrategyBase):
     signal: SignalFn = field(repr=False)
     check: Callable[[Combo], tuple[str, str] | None] = field(repr=False, default=_no_check)  # type: ignore[assignment]
     warmup: Callable[[Combo], tuple[str | None, int]] = field(repr=False, default=_one_bar)  # type: ignore[assignment]
+    precompute: Callable[[Any, list[Combo]], None] = field(repr=False, default=_nothing)  # type: ignore[assignment]
+    fills: Callable[[Any, list[Combo]], Any] = field(repr=False, default=_no_fills)  # type: ignore[assignment]
 
     def positions(self, bars: Any, combos: list[Combo]) -> tuple[Int8Array, BoolArray | None]:
         """The signal function's positions; entries are the changes of the target."""

@@ -31,3 +31,23 @@ def nonzero_2d(mask: npt.NDArray[Any]) -> tuple[IntArray, IntArray]:
     flat = np.flatnonzero(mask)
     rows, cols = np.divmod(flat, mask.shape[1])
     return rows, cols
+
+
+def new_group(keys: npt.NDArray[Any]) -> BoolArray:
+    """``True`` where sorted ``keys`` start a new value (always at position 0).
+
+    >>> new_group(np.array([0, 0, 2, 2, 2, 5]))
+    array([ True, False,  True, False, False,  True])
+    """
+    out = np.empty(len(keys), dtype=np.bool_)
+    if len(keys):
+        out[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=out[1:])
+    return out
+
+
+def filled(size: int | tuple[int, ...], value: Any, dtype: Any = np.float64) -> npt.NDArray[Any]:
+    """``np.full`` without its Python-level overhead (it is called per chunk)."""
+    out = np.empty(size, dtype=dtype)
+    out.fill(value)
+    return out

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .._builtins import _ffill_nonzero
+from .._crossover import _ffill_nonzero
 from .._sim import Bars
 from .._types import AnyArray, BoolArray
 from ._functions import FUNCTIONS

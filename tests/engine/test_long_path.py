@@ -1,0 +1,133 @@
+"""The all-in long/flat path computed per trade (engine/_simulate.py, _drawdown.py, _crossover.py)
+against the per-bar definitions it replaces: the same equity, running-peak mask, return sums and
+fills as the (k, n) matrices give them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chatops_widget.engine._backtest import prepare
+from chatops_widget.engine._crossover import cross_fills
+from chatops_widget.engine._drawdown import prev_greater, range_max
+from chatops_widget.engine._grid import expand_grid
+from chatops_widget.engine._sim import Sim
+from chatops_widget.engine._simulate import simulate, simulate_fills, simulate_long
+from chatops_widget.engine._stats import _sums
+from chatops_widget.engine._types import nonzero_2d
+
+from .conftest import make_ohlcv
+
+
+def _per_trade(bars, pos, cash, commission, spread=0.0):
+    """The per-trade long path (what a sweep's chunks take)."""
+    held = np.zeros_like(pos)
+    held[:, 1:] = pos[:, :-1]
+    fc, ft = nonzero_2d(held[:, 1:] != held[:, :-1])
+    ft += 1
+    return simulate_long(bars, held, fc, ft, held[fc, ft], cash, commission, spread)
+
+
+def _bars_and_positions(walk, grid):
+    tpl, bars, _ = prepare(walk, "sma_cross")
+    combos, _ = expand_grid(tpl, grid, bars.n)
+    tpl.precompute(bars, combos)
+    return tpl, bars, combos, tpl.positions(bars, combos)[0]
+
+
+@pytest.mark.parametrize("commission, spread", [(0.0, 0.0), (0.001, 0.0), (0.002, 0.0005)])
+def test_per_trade_sums_and_peak_mask_equal_the_matrix_definitions(walk, commission, spread):
+    grid = {"fast": [2, 3, 5, 8], "slow": [4, 9, 20, 40]}
+    _, bars, combos, pos = _bars_and_positions(walk, grid)
+    sim = _per_trade(bars, pos, 1e6, commission, spread)
+    assert sim.sums is not None and sim.below is not None
+    eq = sim.equity
+    assert (eq[:, 0] == 1e6).all() and (eq > 0).all()
+    peak = np.maximum.accumulate(eq, axis=1)
+    np.testing.assert_array_equal(sim.below, eq < peak)
+    # the equity of a held bar is units * close; a still-open trade pays the closing commission
+    assert len(sim.trades) > 4 * len(combos)
+    plain = _sums(bars, Sim(eq, sim.held, sim.trades), 1e6)
+    for name, value in sim.sums.items():
+        np.testing.assert_allclose(value, plain[name], rtol=1e-9, atol=1e-12, err_msg=name)
+    # per-bar returns re-derived from the equity, the way the matrix path does it
+    ret = np.diff(eq, axis=1, prepend=1e6) / np.concatenate(
+        [np.full((len(eq), 1), 1e6), eq[:, :-1]], axis=1
+    )
+    np.testing.assert_allclose(sim.sums["r"], ret.sum(axis=1), rtol=1e-9, atol=1e-12)
+
+
+def test_trades_open_at_the_end_and_entered_on_the_last_bar():
+    # down, a jump (entries), a dip (exits for the fast pairs), a jump on the last bars
+    close = np.r_[np.linspace(20, 10, 30), 30, 31, 32, 15, 16, 40, 41]
+    grid = {"fast": [2, 3], "slow": [3, 4, 5, 8]}
+    _, bars, _, pos = _bars_and_positions(make_ohlcv(close), grid)
+    last = bars.n - 1
+    for c in (0.0, 0.003):
+        sim = _per_trade(bars, pos, 1e4, c)
+        t = sim.trades
+        still_open = t.reason == 4
+        assert (t.entry_bar[still_open] == last).any()  # entered on the last bar's open
+        assert (t.entry_bar[still_open] < last).any()  # held into the last bar
+        assert (~still_open).any()
+        eq = sim.equity
+        np.testing.assert_array_equal(sim.below, eq < np.maximum.accumulate(eq, axis=1))
+        plain = _sums(bars, Sim(eq, sim.held, sim.trades), 1e4)
+        for name, value in sim.sums.items():
+            np.testing.assert_allclose(value, plain[name], rtol=1e-9, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(t.pnl.sum(), eq[:, -1].sum() - 1e4 * len(eq), rtol=1e-12)
+
+
+def test_fills_from_the_crossings_equal_the_fills_of_the_positions(walk):
+    grid = {"fast": [2, 3, 7], "slow": [5, 10, 30]}
+    tpl, bars, combos, pos = _bars_and_positions(walk, grid)
+    held = np.zeros_like(pos)
+    held[:, 1:] = pos[:, :-1]
+    fc, ft = nonzero_2d(held[:, 1:] != held[:, :-1])
+    row, bar, new = tpl.fills(bars, combos)
+    np.testing.assert_array_equal(row, fc)
+    np.testing.assert_array_equal(bar, ft + 1)
+    np.testing.assert_array_equal(new, held[fc, ft + 1])
+    a = _per_trade(bars, pos, 1e6, 0.001)
+    b = simulate_fills(bars, len(combos), row, bar, new, 1e6, 0.001)
+    np.testing.assert_array_equal(a.equity, b.equity)
+    np.testing.assert_array_equal(a.held, b.held)
+    np.testing.assert_array_equal(a.trades.pnl, b.trades.pnl)
+
+
+def test_touching_averages_and_short_rows_fall_back_to_positions():
+    fast = np.array([[1.0, 2.0, 3.0, 3.0, 2.0]])
+    slow = np.array([[np.nan, 1.5, 3.0, 2.5, 2.5]])  # equal on bar 2: a touch
+    assert cross_fills(fast, slow, np.array([1])) is None
+    tpl, bars, combos, _ = _bars_and_positions(
+        make_ohlcv(np.linspace(10, 20, 40)), {"fast": [2], "slow": [5], "short": [True]}
+    )
+    assert tpl.fills(bars, combos) is None
+
+
+def test_previous_greater_and_range_max_by_brute_force():
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 5, 64, 333):
+        x = rng.integers(0, 9, n).astype(float)  # many ties: strictly greater only
+        want = [max((s for s in range(t) if x[s] > x[t]), default=-1) for t in range(n)]
+        np.testing.assert_array_equal(prev_greater(x), want)
+        lo, hi = rng.integers(0, n, 50), rng.integers(0, n + 1, 50)
+        want = [x[a:b].max() if b > a else -np.inf for a, b in zip(lo, hi, strict=True)]
+        np.testing.assert_array_equal(range_max(x, lo, hi), want)
+
+
+def test_the_per_bar_and_per_trade_paths_agree_and_rows_do_not_depend_on_chunks(walk):
+    grid = {"fast": [2, 3, 5, 8], "slow": [4, 9, 20, 40]}
+    _, bars, _, pos = _bars_and_positions(walk, grid)
+    bar = simulate(bars, pos, 1e6, 0.001, 0.0005)  # one backtest's path
+    assert bar.sums is None and bar.returns is not None
+    trade = simulate(bars, pos, 1e6, 0.001, 0.0005, per_trade=True)  # a sweep chunk's
+    assert trade.sums is not None and trade.returns is None
+    np.testing.assert_allclose(trade.equity, bar.equity, rtol=1e-12)
+    np.testing.assert_array_equal(trade.held, bar.held)
+    one_by_one = [
+        simulate(bars, pos[i : i + 1], 1e6, 0.001, 0.0005, per_trade=True) for i in range(len(pos))
+    ]
+    np.testing.assert_array_equal(np.vstack([s.equity for s in one_by_one]), trade.equity)
+    for name, value in trade.sums.items():
+        np.testing.assert_array_equal(np.concatenate([s.sums[name] for s in one_by_one]), value)
