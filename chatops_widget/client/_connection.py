@@ -11,7 +11,11 @@ Runs entirely on the client's :class:`~chatops_widget.client._loop.LoopThread`. 
 - buffers requests while disconnected and sends them, in order, once the session is re-joined;
   unacknowledged requests are re-sent after a reconnect (sendMessage/executeCommand carry a
   ``clientMessageId``, so the server stores each exactly once); one answered ``rate_limited`` is
-  re-sent after the server's ``retryAfter`` (nothing else goes out meanwhile, keeping order).
+  re-sent after the server's ``retryAfter`` (nothing new goes out meanwhile), and until the
+  queue has drained the requests go one at a time, each once the one before is answered -- so a
+  burst of a thousand ``send_message(block=False)`` is paced to the server's rate instead of
+  being refused over and over (requests already on the wire when the first refusal came may be
+  accepted before the refused one: past the limit, a burst's order is not guaranteed).
 """
 
 from __future__ import annotations
@@ -89,6 +93,7 @@ class Connection:
         self._ready = asyncio.Event()  # connected and the current session (re-)joined
         self._kick = asyncio.Event()
         self._resume = 0.0  # loop time before which nothing is sent (the server's retryAfter)
+        self._paced = False  # after a rate_limited answer: one request in flight at a time
         self._lost: asyncio.Future[None] | None = None
         self._outbox: deque[_Request] = deque()
         self._joining = False
@@ -316,6 +321,7 @@ class Connection:
         except ValueError:
             pass
         req.future.cancel()
+        self._kick.set()  # paced: the next one need not wait for this answer
 
     async def _pump(self) -> None:
         while True:
@@ -329,7 +335,11 @@ class Connection:
             for req in list(self._outbox):
                 if gen != self._gen or sio is None or not self._ready.is_set():
                     break
-                if req.sent_gen == gen or req.future.done():
+                if req.future.done():
+                    continue
+                if req.sent_gen == gen:
+                    if self._paced:  # its answer kicks the pump for the next one
+                        break
                     continue
                 req.sent_gen = gen
                 try:
@@ -338,12 +348,15 @@ class Connection:
                     log.debug("emit %s failed: %s", req.event, exc)
                     req.sent_gen = -1
                     break
+                if self._paced:
+                    break
 
     def _acker(self, req: _Request) -> Callable[..., None]:
         def on_ack(*data: Any) -> None:
             wait = retry_after(data[0] if data else None)
             if wait is not None and req.retries < 20 and not req.future.done():
                 req.retries, req.sent_gen = req.retries + 1, -1  # sent again after the wait
+                self._paced = True
                 loop = asyncio.get_running_loop()
                 self._resume = max(self._resume, loop.time() + wait)
                 loop.call_later(wait, self._kick.set)
@@ -352,6 +365,11 @@ class Connection:
                 self._outbox.remove(req)
             if not req.future.done():
                 req.future.set_result(data[0] if data else None)
+            if self._paced:
+                if self._outbox:
+                    self._kick.set()  # the next one
+                else:
+                    self._paced = False  # drained: back to sending as they come
 
         return on_ack
 

@@ -261,3 +261,27 @@ def test_a_refused_join_leaves_the_client_usable(client):
     assert client.send_message("still here")["sessionId"] == session
     users = client.history.query("role == 'user'")["content"].tolist()
     assert users == ["kept", "still here"]
+
+
+def test_a_burst_past_the_rate_limit_is_paced_not_refused(tmp_path):
+    """200 messages at once to a server allowing 10 at once, then 50 a second: every one is
+    stored exactly once (the client waits out each ``rate_limited`` and then sends one at a
+    time). Messages already on the wire when the first refusal comes may be stored before the
+    refused one (the bucket refills meanwhile): within a burst past the limit, order is not kept."""
+    from chatops_widget.server.limits import Limits, Rate
+
+    limits = Limits(rates={"messages": Rate(per_second=50.0, burst=10)})
+    srv = EmbeddedServer(data_dir=tmp_path, plugins=[], limits=limits).start()
+    c = ChatOpsClient(srv.url, srv.token, timeout=60)
+    try:
+        c.create_session("burst")
+        texts = [f"burst {i:03d}" for i in range(200)]
+        pending = [c.send_message(t, block=False) for t in texts]
+        acks = [p.result(timeout=60) for p in pending]
+        assert [a["content"] for a in acks] == texts  # each call got its own message's ack
+        h = c.history
+        assert sorted(h["content"]) == texts and h["seq"].tolist() == list(range(1, 201))
+        assert c.send_message("after the burst")["seq"] == 201  # back to normal
+    finally:
+        c.close()
+        srv.stop()
