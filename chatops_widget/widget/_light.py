@@ -23,6 +23,7 @@ __all__ = [
     "HISTORY_CHUNK",
     "MAX_PANEL_UPLOAD_BYTES",
     "PANEL_PART_BYTES",
+    "first_constants",
     "history_chunks",
     "jsonable",
 ]
@@ -33,6 +34,22 @@ MAX_PANEL_UPLOAD_BYTES = 2 * 1024**3
 PANEL_PART_BYTES = 4 * 1024 * 1024
 #: The most chat messages one ``history`` custom message holds.
 HISTORY_CHUNK = 2000
+
+
+def first_constants() -> dict[str, Any]:
+    """The panel's constants from its first render: the protocol's, with the panel's own upload
+    limits (a file chosen right after "connected" must already go in parts); the engine's stats
+    and rule language follow once connected (:func:`._sync.frontend_constants`).
+
+    >>> first_constants()["limits"]["maxPanelPartBytes"] == PANEL_PART_BYTES
+    True
+    """
+    from ..protocol import frontend_constants
+
+    consts = frontend_constants()
+    limits = {**consts["limits"], "maxPanelUploadBytes": MAX_PANEL_UPLOAD_BYTES,
+              "maxPanelPartBytes": PANEL_PART_BYTES}  # fmt: skip
+    return {**consts, "limits": limits}
 
 
 def jsonable(value: Any) -> Any:

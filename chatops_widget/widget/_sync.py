@@ -32,6 +32,7 @@ from .._serialization import stats_to_json
 from ._light import (  # noqa: F401  (history_chunks: the widget's, through this module too)
     MAX_PANEL_UPLOAD_BYTES,
     PANEL_PART_BYTES,
+    first_constants,
     history_chunks,
     jsonable,
 )
@@ -174,20 +175,14 @@ def frontend_constants() -> dict[str, Any]:
     >>> sorted(c["ruleLanguage"]), c["stats"][0]["formula"]
     (['fields', 'functions', 'limits', 'operators'], 'final_equity / cash - 1')
     """
-    from .. import engine, protocol
+    from .. import engine
     from ..engine import rules
 
     stats = [{"name": s.name, "label": s.label, "unit": s.unit, "description": s.description,
               "formula": s.formula, "group": s.group, "higherIsBetter": s.higher_is_better}
              for s in engine.STATS]  # fmt: skip
-    consts = protocol.frontend_constants()
     return {
-        **consts,  # the panel's Upload takes a CSV up to its own cap, in parts (._upload_parts)
-        "limits": {
-            **consts["limits"],
-            "maxPanelUploadBytes": MAX_PANEL_UPLOAD_BYTES,
-            "maxPanelPartBytes": PANEL_PART_BYTES,
-        },
+        **first_constants(),  # with the panel's upload limits (._upload_parts)
         "ruleLanguage": rules.language(),
         "stats": stats,
         "percentStats": [s["name"] for s in stats if s["unit"] == "fraction"],

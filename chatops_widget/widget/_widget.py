@@ -79,9 +79,9 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
 
     @traitlets.default("constants")
     def _default_constants(self) -> dict[str, Any]:
-        from ..protocol import frontend_constants  # the engine's stats follow (_connect.py)
+        from ._light import first_constants  # the engine's stats follow (_connect.py)
 
-        return frontend_constants()
+        return first_constants()
 
     def __init__(
         self,

@@ -90,7 +90,8 @@ def test_progress_comes_through_dask_worker_events_in_order(served):
     seen: list[dict] = []
     client.on("backtestProgress", seen.append)
     before = len(pool.events)
-    grid = {"fast": range(2, 60), "slow": range(30, 130)}  # 5,335 combinations: 4 tasks
+    # 19,800 combinations (the limit is 20,000): several tasks, each long enough to log progress
+    grid = {"fast": range(2, 101), "slow": range(100, 300)}
     run = client.sweep("sma_cross", "ALPHA", block=False, **grid)
     run.result(timeout=120)
     client.off("backtestProgress", seen.append)
