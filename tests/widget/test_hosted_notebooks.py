@@ -51,8 +51,13 @@ def my_mom(data, lookback=60, z=1.0):
 armed.set()
 print("REGISTERED", w.hosted["my_mom"].version)"""
 
-MEANWHILE = """print("MEANWHILE", started.is_set(), w.hosted["my_mom"].runs)
+# waits (a while) for the run from B to reach this kernel's worker thread: B's tray shows the
+# run once the server has it, which can be before this kernel does on a busy machine
+MEANWHILE = """print("MEANWHILE", started.wait(60), w.hosted["my_mom"].runs)
 gate.set()"""
+
+GATE = """gate.set()
+print("GATE", gate.is_set())"""
 
 READ_RESULT = """rid = list(w.results)[-1]
 r = w.results[rid]
@@ -124,7 +129,7 @@ def test_a_strategy_hosted_in_one_notebook_runs_from_another(lab, browser, serve
     base = lab["url"].split("/lab/", 1)[0]
     token = lab["url"].split("token=", 1)[1]
     for who, cells in (
-        ("alice", [STRATEGY, MEANWHILE]),
+        ("alice", [STRATEGY, MEANWHILE, GATE]),
         ("bob", [READ_RESULT]),
     ):
         panel = PANEL.format(url=srv.url, token=srv.token, name=who, session=session)
@@ -196,7 +201,7 @@ def test_a_strategy_hosted_in_one_notebook_runs_from_another(lab, browser, serve
         a.wait_for_function(_READY, timeout=120_000)
         a.evaluate(_RUN_CELL, 0)
         assert _run(a, 1, "REGISTERED") == ["REGISTERED", "v2"]
-        _run(a, 2, "MEANWHILE")  # opens the gate for the next run
+        assert _run(a, 3, "GATE") == ["GATE", "True"]  # the next run goes through at once
         # completed my_mom cards (a refused attempt still in flight may add a failed one)
         done = panel.locator(".cow-result", has_text="my_mom").filter(has=b.locator(".cow-metrics"))
         n_done = done.count()
