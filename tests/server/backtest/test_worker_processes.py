@@ -48,6 +48,15 @@ def probe() -> dict:
     }
 
 
+async def _probe_in(pool: WorkerPool | DaskPool) -> dict:
+    """Start ``pool``, run :func:`probe` in one of its workers, close it."""
+    await pool.start()
+    try:
+        return await pool.run(probe)
+    finally:
+        await pool.close()
+
+
 def test_tune_is_once_per_process_and_can_be_turned_off(monkeypatch):
     assert allocator.tune() is True  # Linux with glibc (Debian): in effect
     monkeypatch.setattr(allocator, "_applied", None)
@@ -64,15 +73,7 @@ def test_pool_workers_reuse_big_arrays_and_run_blas_single_threaded(arun, monkey
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MKL_NUM_THREADS", "3")  # the user's own setting is kept
 
-    async def scenario():
-        pool = WorkerPool(1)
-        await pool.start()
-        try:
-            return await pool.run(probe)
-        finally:
-            await pool.close()
-
-    got = arun(scenario())
+    got = arun(_probe_in(WorkerPool(1)))
     assert got["tuned"] is True and got["mapped"] == 0, got
     assert got["threads"] == {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
                               "MKL_NUM_THREADS": "3"}  # fmt: skip
@@ -81,13 +82,5 @@ def test_pool_workers_reuse_big_arrays_and_run_blas_single_threaded(arun, monkey
 
 @pytest.mark.timeout(120)
 def test_dask_workers_reuse_big_arrays_despite_the_nanny_trim_setting(arun):
-    async def scenario():
-        pool = DaskPool(1, address="")  # a local cluster of one worker process (with a nanny)
-        await pool.start()
-        try:
-            return await pool.run(probe)
-        finally:
-            await pool.close()
-
-    got = arun(scenario())
+    got = arun(_probe_in(DaskPool(1, address="")))  # a local cluster: one process, with a nanny
     assert got["tuned"] is True and got["mapped"] == 0, got
