@@ -128,7 +128,7 @@ export function mountPanel(model, root, store) {
   // ---- store events
   const unsubscribe = store.subscribe((ev) => {
     if (ev.type === "reset") list.reset();
-    else if (ev.type === "append") list.schedule();
+    else if (ev.type === "append") list.appended();
     else if (ev.type === "insert") list.inserted(ev.index);
     else if (ev.type === "update") list.invalidate(ev.key);
     if (ev.type === "runs") renderTray();

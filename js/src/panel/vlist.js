@@ -5,6 +5,9 @@
 const ESTIMATE = 64;
 const OVERSCAN_PX = 500;
 const BOTTOM_SLACK_PX = 40;
+// An append is drawn at once (not on the next frame: a reply shows up to 16 ms sooner), unless
+// a frame is already due or this many were drawn at once in the last 100 ms (a burst: frames).
+const IMMEDIATE_PER_100MS = 8;
 
 export class VirtualList {
   /**
@@ -99,6 +102,18 @@ export class VirtualList {
     });
   }
 
+  /** Items were appended: draw them now, or on the next frame during a burst. */
+  appended() {
+    const now = performance.now();
+    this.recent = (this.recent || []).filter((t) => now - t < 100);
+    if (this.frame || this.recent.length >= IMMEDIATE_PER_100MS) {
+      this.schedule();
+      return;
+    }
+    this.recent.push(now);
+    this.update();
+  }
+
   scrollToBottom() {
     this.stick = true;
     this.source.onStickChange?.(true);
@@ -182,13 +197,15 @@ export class VirtualList {
           created.push([row, r.mount]);
         }
       }
-      for (const [row, mount] of created) {
+      for (const [, mount] of created) {
         try {
           mount?.();
         } catch (err) {
           console.error("chatops-widget: row mount failed", err);
         }
-        this.measure(row);
+      }
+      for (const [row] of created) {
+        this.measure(row); // after every mount: one layout for all the new rows
         this.rowObserver.observe(row.el);
       }
     }

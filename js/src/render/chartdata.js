@@ -28,7 +28,8 @@ export function positionLabel(p) {
   return Math.abs(p) === 1 ? side : `${side} ${Math.abs(p).toFixed(2)}`;
 }
 
-const money = (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString("en-US") : "–");
+const whole = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+const money = (v) => (Number.isFinite(v) ? whole.format(Math.round(v)) : "–");
 const percent = (v) => (Number.isFinite(v) ? `${(v * 100).toFixed(2)} %` : "–");
 
 /** The readout line for bar `idx` of a backtest's `series` ({t, equity, drawdown, position?, benchmark?}). */
