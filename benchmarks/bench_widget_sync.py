@@ -11,7 +11,13 @@
    own time for the same runs (the result's ``engineSeconds``), and the difference: what the
    server, the kernel, the comm and the browser add (target p95 < 100 ms beyond the engine).
 
-Run: python benchmarks/bench_widget_sync.py [--n 1000] [--runs 30] [--skip-latency]
+   ``--breakdown`` also splits each run into its steps (medians printed): Enter -> job running,
+   the job beyond the engine, -> result fetched by the widget, its payload built, -> the page
+   receiving it, and the browser drawing the card (kernel stamps from the
+   ``chatops_widget.startup`` log; page stamps on the kernel websocket's frames; one machine, one
+   clock).
+
+Run: python benchmarks/bench_widget_sync.py [--n 1000] [--runs 30] [--skip-latency] [--breakdown]
 (the latency part needs JupyterLab, playwright and /usr/bin/chromium, as the tests do).
 """
 
@@ -44,6 +50,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1000, help="messages to append (default 1000)")
     ap.add_argument("--runs", type=int, default=30, help="backtests for the latency (default 30)")
     ap.add_argument("--skip-latency", action="store_true", help="only the bytes part")
+    ap.add_argument("--breakdown", action="store_true", help="time each step of the latency")
     args = ap.parse_args()
     n = args.n
 
@@ -87,7 +94,7 @@ def main() -> None:
     w.close()
     client.close()
     if not args.skip_latency:
-        latency(args.runs)
+        latency(args.runs, args.breakdown)
 
 
 # ---------------------------------------------------------------------------- latency
@@ -106,7 +113,8 @@ _MEASURE = """(text) => new Promise((resolve, reject) => {
             clearTimeout(timer);
             // the frame after the card and its charts are in the DOM: drawn on screen
             requestAnimationFrame(() => resolve({ms: performance.now() - t0,
-                run: el.dataset.run, engine: Number(el.dataset.engineSeconds)}));
+                run: el.dataset.run, engine: Number(el.dataset.engineSeconds),
+                t0: performance.timeOrigin + t0, frames: window.__frames || []}));
             return;
         }
     });
@@ -114,9 +122,71 @@ _MEASURE = """(text) => new Promise((resolve, reject) => {
     box.focus();
     box.value = text;
     t0 = performance.now();
+    if (window.__frames) window.__frames = [];
     box.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true,
                                                     cancelable: true}));
 })"""
+
+
+#: --breakdown, in the page before JupyterLab loads: when each comm frame of the kernel's
+#: websocket arrives, and the custom message types it carries.
+_WS_HOOK = """(() => {
+    window.__frames = [];
+    const text = new TextDecoder();
+    const Native = window.WebSocket;
+    function Hooked(...args) {
+        const ws = new Native(...args);
+        ws.addEventListener('message', (e) => {
+            if (typeof e.data !== 'string' && !(e.data instanceof ArrayBuffer)) return;
+            const s = typeof e.data === 'string' ? e.data : text.decode(e.data);
+            if (!s.includes('comm_msg')) return;
+            const types = (s.match(/"type":\\s*"(\\w+)"/g) || []).map((m) => m.split('"')[3]);
+            window.__frames.push([performance.timeOrigin + performance.now(), types]);
+        });
+        return ws;
+    }
+    Hooked.prototype = Native.prototype;
+    for (const k of ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED']) Hooked[k] = Native[k];
+    window.WebSocket = Hooked;
+})();"""
+
+#: --breakdown, in the kernel: every ``chatops_widget.startup`` record, epoch ms, to a file.
+_STAMPS = """
+import json as _json, logging as _logging, time as _time
+class _Stamps(_logging.Handler):
+    def __init__(self, path):
+        super().__init__()
+        self.out = open(path, "w", buffering=1)
+    def emit(self, record):
+        self.out.write(_json.dumps([_time.time() * 1000, record.getMessage()]) + "\\n")
+_log = _logging.getLogger("chatops_widget.startup")
+_log.addHandler(_Stamps({path!r}))
+_log.setLevel(_logging.DEBUG)
+"""
+
+
+def _steps(sample: dict, stamps: list[list]) -> dict[str, float]:
+    """One run's steps in ms, from the page's and the kernel's epoch-ms stamps."""
+    t0, card = sample["t0"], sample["t0"] + sample["ms"]
+    mine = [(t - t0, what) for t, what in stamps if t0 - 5 <= t <= card + 5]
+
+    def at(suffix: str) -> float:
+        return next((t for t, what in mine if what.endswith(suffix)), float("nan"))
+
+    running, completed = at(" running"), at(" completed")
+    fetched, sent = at(" fetched"), at("sent to the panel")
+    received = next(
+        (t - t0 for t, types in sample["frames"] if "result" in types and t - t0 >= sent - 1),
+        float("nan"),
+    )
+    return {
+        "Enter -> job running": running,
+        "job beyond the engine": completed - running - sample["engine"] * 1000,
+        "-> result fetched (widget)": fetched - completed,
+        "card payload built": sent - fetched,
+        "kernel -> page": received - sent,
+        "browser: frame -> card drawn": sample["ms"] - received,
+    }
 
 
 def _free_port() -> int:
@@ -129,16 +199,18 @@ def _pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-def latency(runs: int) -> None:
+def latency(runs: int, breakdown: bool = False) -> None:
     """Enter in the panel -> result card drawn, in a real JupyterLab (see the module doc)."""
     import nbformat
     from playwright.sync_api import sync_playwright
 
     root = Path(tempfile.mkdtemp(prefix="chatops-bench-lab-"))
     nb = nbformat.v4.new_notebook()
+    stamps_path = root / "stamps.jsonl"
+    prelude = _STAMPS.format(path=str(stamps_path)) if breakdown else ""
     nb.cells = [
         nbformat.v4.new_code_cell(
-            "from chatops_widget import ChatOpsWidget\nw = ChatOpsWidget()\nw"
+            prelude + "from chatops_widget import ChatOpsWidget\nw = ChatOpsWidget()\nw"
         )
     ]
     nb.metadata["kernelspec"] = {
@@ -188,6 +260,8 @@ def latency(runs: int) -> None:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page.set_default_timeout(120_000)
+            if breakdown:
+                page.add_init_script(_WS_HOOK)
             page.goto(f"{base}/lab/tree/bench.ipynb?token={token}")
             page.wait_for_function(
                 "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
@@ -222,6 +296,14 @@ def latency(runs: int) -> None:
     ]:
         print(f"{name:28}{_pct(xs, 50):10.1f}{_pct(xs, 95):10.1f}{max(xs):10.1f}")
     print(f"target: p95 beyond the engine < 100 ms -> {_pct(extra, 95):.1f} ms")
+    if breakdown:
+        stamps = [json.loads(line) for line in stamps_path.read_text().splitlines()]
+        steps = [_steps(s, stamps) for s in samples]
+        print("\nwhere the time goes (median of the runs, ms)")
+        for name in steps[0]:
+            values = [st[name] for st in steps if st[name] == st[name]]  # NaN: step not seen
+            shown = f"{statistics.median(values):10.1f}" if values else "       n/a"
+            print(f"{name:32}{shown}   ({len(values)} runs)")
 
 
 if __name__ == "__main__":
