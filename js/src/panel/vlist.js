@@ -28,6 +28,7 @@ export class VirtualList {
     this.rows = new Map(); // key -> {index, el, destroy, height}
     this.stick = true;
     this.frame = 0;
+    this.recent = []; // when appends were drawn at once (the last 100 ms)
     this.lastWidth = 0;
     this.onScroll = () => {
       const el = this.scrollEl;
@@ -105,7 +106,7 @@ export class VirtualList {
   /** Items were appended: draw them now, or on the next frame during a burst. */
   appended() {
     const now = performance.now();
-    this.recent = (this.recent || []).filter((t) => now - t < 100);
+    this.recent = this.recent.filter((t) => now - t < 100);
     if (this.frame || this.recent.length >= IMMEDIATE_PER_100MS) {
       this.schedule();
       return;

@@ -1,5 +1,6 @@
 // What a backtest chart shows besides its lines (pure, no DOM): the hover readout (date,
 // equity, drawdown, position, benchmark) and where trades' entry and exit markers go.
+import { grouped } from "./format.js";
 
 /** The index of the last `t` at or before `x` (binary search; `t` ascending), or -1. */
 export function indexAtOrBefore(t, x) {
@@ -28,8 +29,7 @@ export function positionLabel(p) {
   return Math.abs(p) === 1 ? side : `${side} ${Math.abs(p).toFixed(2)}`;
 }
 
-const whole = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
-const money = (v) => (Number.isFinite(v) ? whole.format(Math.round(v)) : "–");
+const money = (v) => (Number.isFinite(v) ? grouped(Math.round(v), 0) : "–");
 const percent = (v) => (Number.isFinite(v) ? `${(v * 100).toFixed(2)} %` : "–");
 
 /** The readout line for bar `idx` of a backtest's `series` ({t, equity, drawdown, position?, benchmark?}). */

@@ -7,9 +7,10 @@ import { isPercentStat, statInfo } from "../constants.js";
 const ISO_DAY = /^(\d{4}-\d{2}-\d{2})T00:00:00(\.0+)?(Z|[+-]00:00)?$/;
 
 // one formatter per digit count: toLocaleString with options builds a new one per call (~20 µs,
-// most of a 100-row trades table's time)
+// most of a trades table's time)
 const formatters = new Map();
-const grouped = (v, digits) => {
+/** `v` with thousands separators and exactly `digits` decimals: grouped(1234.5, 2) -> "1,234.50". */
+export const grouped = (v, digits) => {
   let f = formatters.get(digits);
   if (!f) {
     f = new Intl.NumberFormat("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
