@@ -17,8 +17,9 @@ from chatops_widget import ChatOpsClient, engine
 from chatops_widget.server import EmbeddedServer, standard_plugins
 
 BARS = 120_000
-# 800 combinations: 96M cells, several seconds on two workers (a long job: >= 20 progress steps)
-GRID = {"fast": range(2, 42), "slow": range(50, 150, 5)}
+# 1,600 combinations: 192M cells, several seconds on two workers (a long job: >= 20 progress
+# steps; 800 became too few steps once sweeps got faster)
+GRID = {"fast": range(2, 42), "slow": range(50, 250, 5)}
 
 
 def minute_bars(n: int, seed: int = 4) -> pd.DataFrame:
@@ -73,7 +74,7 @@ def test_a_long_sweep_runs_on_every_worker_with_smooth_progress(served):
     steps = [e["progress"] for e in seen if e["runId"] == run.run_id]
     assert steps == sorted(steps) and steps[-1] == 100
     assert len(set(steps)) >= 20, steps  # rising with the work, not once per task
-    assert len(table) == 800
+    assert len(table) == 1600
     df = minute_bars(BARS)
     few = [{"fast": 2, "slow": 50}, {"fast": 20, "slow": 100}, {"fast": 40, "slow": 140}]
     want = engine.sweep(df, "sma_cross", few).set_index(["fast", "slow"])
