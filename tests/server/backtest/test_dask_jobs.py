@@ -103,8 +103,14 @@ def test_progress_comes_through_dask_worker_events_in_order(served):
     for got in by_key.values():  # each task's events arrive in the order they were logged
         assert [s for s, _ in got] == list(range(1, len(got) + 1))
         assert [f for _, f in got] == sorted(f for _, f in got)
+        # a task logs its first chunk at once (then at most every REPORT_EVERY s) and its end
+        assert 0 < got[0][1] < 1 and got[-1][1] == 1
     steps = [e["progress"] for e in seen if e["runId"] == run.run_id]
-    assert steps == sorted(steps) and steps[-1] == 100 and len(set(steps)) >= 10
+    assert steps == sorted(steps) and steps[-1] == 100
+    # progress inside a task (not only at task boundaries) reached the client: it came from
+    # the worker's events; how many depends on the machine's speed, so count only that some did
+    ends = {round(100 * i / len(by_key), 2) for i in range(len(by_key) + 1)}
+    assert [s for s in steps if round(s, 2) not in ends]
 
 
 def test_cancel_of_a_long_sweep_on_dask_stops_its_tasks(served, cluster, wait_until):
