@@ -10,6 +10,10 @@
    canvas; ``/run_backtest strategy_1`` (2,608 daily bars) 30 times. Printed next to the engine's
    own time for the same runs (the result's ``engineSeconds``), and the difference: what the
    server, the kernel, the comm and the browser add (target p95 < 100 ms beyond the engine).
+   The runs start once the embedded server's worker processes are warm (its
+   ``chatops_widget.startup`` log says "every worker is warm"): the steady state a researcher
+   works in. The first seconds after the cell ran, while the workers spawn and import on the
+   same cores, are the cold start (``bench_coldstart.py``); ``--cold`` measures from there.
 
    ``--breakdown`` also splits each run into its steps (medians printed): Enter -> job running,
    the job beyond the engine, -> result fetched by the widget, its payload built, -> the page
@@ -18,6 +22,7 @@
    clock).
 
 Run: python benchmarks/bench_widget_sync.py [--n 1000] [--runs 30] [--skip-latency] [--breakdown]
+[--cold]
 (the latency part needs JupyterLab, playwright and /usr/bin/chromium, as the tests do).
 """
 
@@ -51,6 +56,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=30, help="backtests for the latency (default 30)")
     ap.add_argument("--skip-latency", action="store_true", help="only the bytes part")
     ap.add_argument("--breakdown", action="store_true", help="time each step of the latency")
+    ap.add_argument("--cold", action="store_true",
+                    help="start the runs at once, while the worker processes warm up")  # fmt: skip
     args = ap.parse_args()
     n = args.n
 
@@ -94,7 +101,7 @@ def main() -> None:
     w.close()
     client.close()
     if not args.skip_latency:
-        latency(args.runs, args.breakdown)
+        latency(args.runs, args.breakdown, cold=args.cold)
 
 
 # ---------------------------------------------------------------------------- latency
@@ -176,7 +183,7 @@ def _steps(sample: dict, stamps: list[list]) -> dict[str, float]:
     running, completed = at(" running"), at(" completed")
     fetched, sent = at(" fetched"), at("sent to the panel")
     received = next(
-        (t - t0 for t, types in sample["frames"] if "result" in types and t - t0 >= sent - 1),
+        (t - t0 for t, types, *_ in sample["frames"] if "result" in types and t - t0 >= sent - 1),
         float("nan"),
     )
     return {
@@ -189,6 +196,15 @@ def _steps(sample: dict, stamps: list[list]) -> dict[str, float]:
     }
 
 
+def _wait_for_stamp(path: Path, text: str, timeout: float) -> None:
+    """Until the kernel's ``chatops_widget.startup`` log has a record ``text``."""
+    deadline = time.monotonic() + timeout
+    while text not in (path.read_text() if path.exists() else ""):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no {text!r} in the kernel's log within {timeout:.0f} s")
+        time.sleep(0.1)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -199,7 +215,7 @@ def _pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-def latency(runs: int, breakdown: bool = False) -> None:
+def latency(runs: int, breakdown: bool = False, cold: bool = False) -> None:
     """Enter in the panel -> result card drawn, in a real JupyterLab (see the module doc)."""
     import nbformat
     from playwright.sync_api import sync_playwright
@@ -207,7 +223,7 @@ def latency(runs: int, breakdown: bool = False) -> None:
     root = Path(tempfile.mkdtemp(prefix="chatops-bench-lab-"))
     nb = nbformat.v4.new_notebook()
     stamps_path = root / "stamps.jsonl"
-    prelude = _STAMPS.format(path=str(stamps_path)) if breakdown else ""
+    prelude = _STAMPS.format(path=str(stamps_path))  # also tells when the workers are warm
     nb.cells = [
         nbformat.v4.new_code_cell(
             prelude + "from chatops_widget import ChatOpsWidget\nw = ChatOpsWidget()\nw"
@@ -271,6 +287,8 @@ def latency(runs: int, breakdown: bool = False) -> None:
             page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-cell')")
             page.wait_for_selector(".cow-chip.cow-connected")
             page.wait_for_selector(".cow-composer:not(.cow-connecting)")
+            if not cold:
+                _wait_for_stamp(stamps_path, "jobs: every worker is warm", 120)
             page.evaluate(_MEASURE, "/run_backtest strategy_1")  # warm-up (imports, caches)
             samples = [page.evaluate(_MEASURE, "/run_backtest strategy_1") for _ in range(runs)]
             browser.close()
@@ -286,7 +304,8 @@ def latency(runs: int, breakdown: bool = False) -> None:
     extra = [a - b for a, b in zip(e2e, engine, strict=True)]
     print(
         f"\nEnter -> result card drawn, real JupyterLab, {runs} x /run_backtest strategy_1 "
-        "(2,608 bars)"
+        "(2,608 bars), "
+        + ("from the start (workers warming up)" if cold else "once the workers are warm")
     )
     print(f"{'':28}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
     for name, xs in [

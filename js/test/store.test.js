@@ -125,6 +125,32 @@ describe("results and notices", () => {
     assert.equal(store.results.get("run_1").stats.sharpe, 2);
   });
 
+  test("a reply to a run that completed live expects its card: no redraw when the card lands", () => {
+    const reply = { ...msg(2, "Backtest done", "assistant"), metadata: { commandResult: { runId: "run_1" } } };
+    history([msg(1, "/run_backtest strategy_1")]);
+    model.deliver({ type: "progress", runId: "run_1", progress: 100, status: "completed" });
+    model.deliver({ type: "message", message: reply });
+    assert.equal(store.cardComing("run_1"), true);
+    const before = [...events];
+    model.deliver({ type: "result", runId: "run_1", kind: "backtest", stats: {} });
+    assert.deepEqual(events.slice(before.length), ["append"]); // the card, and no "update"
+  });
+
+  test("a reply drawn before its card was expected is drawn again (drops its button)", () => {
+    const reply = { ...msg(2, "Backtest done", "assistant"), metadata: { commandResult: { runId: "run_7" } } };
+    history([msg(1, "/run_backtest strategy_1"), reply]); // from the history: no card coming
+    assert.equal(store.cardComing("run_7"), false);
+    const before = events.length;
+    model.deliver({ type: "result", runId: "run_7", kind: "backtest", stats: {} }); // "show result"
+    assert.deepEqual(events.slice(before), ["append", "update"]);
+    // and a run's "completed" after its reply (out of order) redraws the reply once
+    const late = { ...msg(3, "done too", "assistant"), metadata: { commandResult: { runId: "run_8" } } };
+    model.deliver({ type: "message", message: late });
+    const mark = events.length;
+    model.deliver({ type: "progress", runId: "run_8", progress: 100, status: "completed" });
+    assert.deepEqual(events.slice(mark), ["runs", "update"]);
+  });
+
   test("a notice keeps a well-formed action and drops a malformed one", () => {
     const send = { type: "replace_upload", symbol: "MYCO" };
     model.deliver({ type: "notice", level: "error", text: "exists", action: { label: "Replace MYCO", send } });

@@ -8,11 +8,18 @@ globalThis.ResizeObserver ??= class {
   unobserve() {}
   disconnect() {}
 };
-const frames = [];
-globalThis.requestAnimationFrame = (fn) => frames.push(fn);
-globalThis.cancelAnimationFrame = () => {};
+const frames = new Map(); // id -> callback, as the browser keeps them
+let nextFrame = 1;
+globalThis.requestAnimationFrame = (fn) => {
+  frames.set(nextFrame, fn);
+  return nextFrame++;
+};
+globalThis.cancelAnimationFrame = (id) => frames.delete(id);
 const runFrames = () => {
-  while (frames.length) frames.shift()();
+  for (const [id, fn] of frames) {
+    frames.delete(id);
+    fn();
+  }
 };
 const { VirtualList } = await import("../src/panel/vlist.js");
 
@@ -34,7 +41,7 @@ function listOf(items) {
 
 describe("VirtualList.appended", () => {
   test("an append in a quiet moment is drawn at once, not on the next frame", () => {
-    frames.length = 0;
+    frames.clear();
     const items = ["a"];
     const { list, rendered } = listOf(items);
     list.update();
@@ -43,8 +50,21 @@ describe("VirtualList.appended", () => {
     assert.deepEqual(rendered(), ["a", "b"]); // before any frame ran
   });
 
+  test("an append while a frame is due (a scroll asked for one) is drawn at once too", () => {
+    frames.clear();
+    const items = ["a"];
+    const { list, rendered } = listOf(items);
+    list.update();
+    list.schedule(); // what a scroll event or a resized row does
+    assert.equal(frames.size, 1);
+    items.push("b");
+    list.appended();
+    assert.deepEqual(rendered(), ["a", "b"]); // before any frame ran
+    assert.equal(frames.size, 0, "the due frame's work was done by the append");
+  });
+
   test("a burst of appends falls back to frames, and the frame draws them all", () => {
-    frames.length = 0;
+    frames.clear();
     const items = [];
     const { list, rendered } = listOf(items);
     for (let i = 0; i < 12; i++) {

@@ -580,6 +580,27 @@ def test_upload_csv_strategy_and_bad_file(page):
     assert len([m for m in sent(page) if m["type"] == "upload"]) == 2
 
 
+def test_a_reply_to_a_live_run_is_drawn_once_for_its_card(page):
+    # the kernel sends a card for every run that completes while the panel is open: the reply
+    # (which arrives before the card) leaves its tables to the card from the start, offers no
+    # "show result", and is not drawn again when the card lands (no jump in the chat)
+    history(page, [msg(1, "user", "/run_backtest strategy_1")])
+    deliver(page, {"type": "progress", "runId": "run_5", "progress": 100, "status": "completed"})
+    text = "**run_5** done\n\n| stat | value |\n|---|---|\n| sharpe | 1.2 |\n\nIn Python: x"
+    meta = {"commandResult": {"runId": "run_5", "kind": "backtest"}}
+    deliver(page, {"type": "message", "message": msg(2, "assistant", text, metadata=meta)})
+    reply = page.locator('.cow-row[data-seq="2"]')
+    assert "run_5" in reply.inner_text() and reply.locator("table").count() == 0
+    assert reply.locator(".cow-show-result").count() == 0
+    row = "document.querySelector('.cow-row[data-seq=\"2\"]')"
+    page.evaluate(f"() => {{ window.__reply = {row}; }}")
+    deliver(page, {"type": "result", "runId": "run_5", "kind": "backtest", "stats": {"sharpe": 1.2},
+                   "series": _series(50)})  # fmt: skip
+    assert page.locator('.cow-result[data-run="run_5"]').count() == 1
+    same = page.evaluate(f"() => {row} === window.__reply")
+    assert same, "the reply was drawn again when its card arrived"
+
+
 def test_notice_from_kernel_and_show_result_button(page):
     cr = {"runId": "run_9", "kind": "backtest"}
     history(page, [msg(1, "assistant", "Backtest done", metadata={"commandResult": cr})])

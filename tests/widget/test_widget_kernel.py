@@ -354,6 +354,41 @@ def test_comparison_and_sweep_results(widget):
     assert {"sharpe", "oos_sharpe", "oos_total_return"} <= set(split["rows"][0])
 
 
+def test_trade_rows_as_json_for_every_column_type():
+    ny = pd.DatetimeIndex(["2020-03-02 09:30", "2020-03-03 00:00", "2020-03-04 15:59:30"],
+                          tz="America/New_York")  # fmt: skip
+    trades = pd.DataFrame({
+        "entry_time": pd.to_datetime(["2020-01-02", "2020-01-03", "2020-01-06"]),
+        "exit_time": ny, "direction": ["long", "short", "long"],
+        "entry_price": [100.5, np.nan, 99.0], "exit_price": [np.inf, 101.25, -np.inf],
+        "pnl": [12.5, -3.0, 0.0], "bars_held": np.array([3, 1, 7], dtype=np.int64),
+        "exit_reason": pd.Series(["signal", None, "stop_loss"], dtype=object),
+    })  # fmt: skip
+    trades.loc[2, "entry_time"] = pd.NaT
+    out = sync.trade_rows(trades, limit=3)
+    assert out["columns"] == ["entry_time", "exit_time", "direction", "entry_price",
+                              "exit_price", "pnl", "bars_held", "exit_reason"]  # fmt: skip
+    assert out["rows"] == [
+        ["2020-01-02", "2020-03-02T09:30:00-05:00", "long", 100.5, None, 12.5, 3, "signal"],
+        ["2020-01-03", "2020-03-03", "short", None, 101.25, -3.0, 1, None],
+        [None, "2020-03-04T15:59:30-05:00", "long", 99.0, None, 0.0, 7, "stop_loss"],
+    ]
+    json.dumps(out, allow_nan=False)  # plain JSON: no NaN, NaT or numpy scalars
+    assert all(type(r[6]) is int for r in out["rows"])
+    assert sync.trade_rows(trades, limit=1)["rows"] == out["rows"][-1:]
+    assert sync.trade_rows(trades.iloc[:0]) == {"columns": out["columns"], "rows": [], "total": 0}
+
+
+def test_a_result_the_panel_cannot_get_offers_a_retry(widget):
+    w, rec = widget
+    w._show_result("run_000000000000")  # no such run: the fetch fails
+    note = rec.wait(lambda m: m.get("type") == "notice"
+                    and m["text"].startswith("cannot show run_000000000000: "), 30)  # fmt: skip
+    # the panel expected the card (its reply left the tables to it): one click asks again
+    retry = {"type": "get_result", "runId": "run_000000000000"}
+    assert note["action"] == {"label": "show result", "send": retry}
+
+
 def test_malformed_front_end_messages_get_a_notice_and_change_nothing(widget):
     w, rec = widget
     before = len(w.history)

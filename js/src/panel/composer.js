@@ -74,10 +74,10 @@ export class Composer {
     this.opts.store.rememberInput(text);
     this.historyPos = -1;
     this.draft = "";
+    this.opts.onSend(text); // first: the text is on its way before the layout work below
     this.input.value = "";
     this.autosize();
     this.close();
-    this.opts.onSend(text);
   }
 
   refresh() {

@@ -61,8 +61,8 @@ export function mountPanel(model, root, store) {
       runs: [...store.runs.values()].reverse(),
     }),
     onSend: (text) => {
+      send({ type: "send", text }); // on its way first, then the layout work
       list.scrollToBottom(); // the user's own command and its reply land in view
-      send({ type: "send", text });
     },
     onTooLong: (chars, max, what) =>
       store.addNotice(

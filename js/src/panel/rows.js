@@ -23,7 +23,7 @@ function messageRow(item, ctx) {
   if (role === "assistant") {
     bubble.classList.add("cow-md");
     let text = pythonHints(m.content, ctx.name?.());
-    if (cr?.runId && ctx.store.results.has(cr.runId)) text = withoutTables(text); // the card has them
+    if (cr?.runId && ctx.store.cardComing(cr.runId)) text = withoutTables(text); // the card has them
     bubble.innerHTML = renderMarkdown(text);
   } else {
     bubble.textContent = m.content;
@@ -33,7 +33,7 @@ function messageRow(item, ctx) {
   const sender = typeof m.metadata?.sender === "string" ? m.metadata.sender : "";
   if (sender) row.dataset.sender = sender;
   const meta = el("div", "cow-meta", `${sender || role} · ${timeLabel(m.timestamp)}`);
-  if (cr?.runId && isResultKind(cr.kind || cr.summary?.kind) && !ctx.store.results.has(cr.runId)) {
+  if (cr?.runId && isResultKind(cr.kind || cr.summary?.kind) && !ctx.store.cardComing(cr.runId)) {
     const btn = el("button", "cow-btn cow-show-result", "show result");
     btn.style.marginLeft = "6px";
     btn.addEventListener("click", () => {

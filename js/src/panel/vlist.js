@@ -5,8 +5,9 @@
 const ESTIMATE = 64;
 const OVERSCAN_PX = 500;
 const BOTTOM_SLACK_PX = 40;
-// An append is drawn at once (not on the next frame: a reply shows up to 16 ms sooner), unless
-// a frame is already due or this many were drawn at once in the last 100 ms (a burst: frames).
+// An append is drawn at once (not on the next frame: a reply shows up to 16 ms sooner), also
+// when a frame is already due (a scroll or resize asked for one: that frame's work is done now),
+// unless this many were drawn at once in the last 100 ms (a burst: frames).
 const IMMEDIATE_PER_100MS = 8;
 
 export class VirtualList {
@@ -107,11 +108,16 @@ export class VirtualList {
   appended() {
     const now = performance.now();
     this.recent = this.recent.filter((t) => now - t < 100);
-    if (this.frame || this.recent.length >= IMMEDIATE_PER_100MS) {
+    if (this.recent.length >= IMMEDIATE_PER_100MS) {
       this.schedule();
       return;
     }
     this.recent.push(now);
+    if (this.frame) {
+      // update() does what the pending frame would (and asks for another if it must)
+      cancelAnimationFrame(this.frame);
+      this.frame = 0;
+    }
     this.update();
   }
 

@@ -14,6 +14,13 @@ function themeColors(node) {
   };
 }
 
+/** The width and theme colours charts in `container` get, read together (one style and layout
+ *  pass): pass it to each `makeChart` of one card, so the second chart forces no new pass. */
+export function chartFrame(container) {
+  const colors = themeColors(container);
+  return { colors, width: Math.max(260, container.clientWidth || 480) };
+}
+
 function axes(colors, fmt, hideX) {
   const base = { stroke: colors.axis, grid: { stroke: colors.grid, width: 0.5 }, ticks: { stroke: colors.grid } };
   const x = hideX
@@ -75,11 +82,11 @@ function markersPlugin(markers, onDrawn) {
 
 /**
  * A uPlot line chart in `container`: `series` = [{label, values, color, fill?, dash?}] over `t`.
- * `markers` (trade markers on the first series), `onCursor(idx)` (hover) are optional.
+ * `markers` (trade markers on the first series), `onCursor(idx)` (hover) are optional;
+ * `frame` ({width, colors}, from `chartFrame`) saves reading them again.
  */
-export function makeChart(container, { t, series, height, fmt, syncKey, hideX, markers, onCursor, legend }) {
-  const colors = themeColors(container);
-  const width = Math.max(260, container.clientWidth || 480);
+export function makeChart(container, { t, series, height, fmt, syncKey, hideX, markers, onCursor, legend, frame }) {
+  const { colors, width } = frame || chartFrame(container);
   const plugins = [];
   if (markers?.length) plugins.push(markersPlugin(markers, (n) => (container.dataset.markers = String(n))));
   const opts = {

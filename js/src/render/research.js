@@ -4,7 +4,7 @@
 // universe.js. `RESEARCH` maps a result kind to its renderer (used by result.js).
 import uPlot from "uplot";
 import { el } from "../dom.js";
-import { chartBox, makeChart, PALETTE } from "./charts.js";
+import { chartBox, chartFrame, makeChart, PALETTE } from "./charts.js";
 import { compact, formatMetric, pct } from "./format.js";
 import { tableBox } from "./tables.js";
 import { renderUniverse } from "./universe.js";
@@ -87,7 +87,10 @@ function paramChart(box, ps) {
 function equityCharts(eq, dd, s, key, extraTitle) {
   const lines = [{ label: extraTitle || "strategy", values: s.equity, color: PALETTE[0] }];
   if (s.benchmark) lines.push({ label: "buy & hold", values: s.benchmark, color: "#757575", dash: [4, 3] });
-  const out = [makeChart(eq.plot, { t: s.t, series: lines, height: 150, fmt: compact, syncKey: key, legend: true })];
+  const frame = chartFrame(eq.plot); // the drawdown chart has the same width
+  const out = [
+    makeChart(eq.plot, { t: s.t, series: lines, height: 150, fmt: compact, syncKey: key, legend: true, frame }),
+  ];
   if (dd && s.drawdown) {
     out.push(
       makeChart(dd.plot, {
@@ -96,6 +99,7 @@ function equityCharts(eq, dd, s, key, extraTitle) {
         height: 80,
         fmt: pct,
         syncKey: key,
+        frame,
       }),
     );
   }

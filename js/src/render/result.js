@@ -2,7 +2,7 @@
 // strategies, overlaid equity curves) and a parameter sweep (heatmap and best combinations).
 import { button, copyText, el } from "../dom.js";
 import { readoutText, tradeMarkers } from "./chartdata.js";
-import { chartBox, makeChart, PALETTE } from "./charts.js";
+import { chartBox, chartFrame, makeChart, PALETTE } from "./charts.js";
 import { compact, formatMetric, pct } from "./format.js";
 import { RESEARCH } from "./research.js";
 import { renderSweep } from "./sweep.js";
@@ -48,8 +48,10 @@ function renderBacktest(card, r, charts) {
       const key = `cow-${r.runId}`;
       const lines = [{ label: "strategy", values: s.equity, color: PALETTE[0] }];
       if (s.benchmark) lines.push({ label: "buy & hold", values: s.benchmark, color: "#757575", dash: [4, 3] });
+      const frame = chartFrame(eq.plot); // both charts have the card's width
       return [
         makeChart(eq.plot, {
+          frame,
           t: s.t,
           series: lines,
           height: 130,
@@ -67,6 +69,7 @@ function renderBacktest(card, r, charts) {
           fmt: pct,
           syncKey: key,
           onCursor,
+          frame,
         }),
       ];
     });

@@ -141,6 +141,7 @@ class JobManager:
             self._warm_pool = pool
             startup.debug("jobs: a worker is warm; tasks go to worker processes")
         await asyncio.gather(*futs, return_exceptions=True)
+        startup.debug("jobs: every worker is warm")
 
     def _keep(self, task: asyncio.Future[Any]) -> None:
         self._tasks.add(task)
