@@ -28,6 +28,12 @@ if TYPE_CHECKING:
     from .widget import ChatOpsWidget
 
 
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """Jupyter Server's entry point: :mod:`chatops_widget._jupyter_server` (kernel websockets
+    that send each frame at once)."""
+    return [{"module": "chatops_widget._jupyter_server"}]
+
+
 def __getattr__(name: str) -> Any:
     # Lazy: importing the engine alone must not pull in socket.io or anywidget.
     if name == "ChatOpsClient":

@@ -32,14 +32,7 @@ from ..protocol import (
     new_run_id,
 )
 from ._connection import Connection
-from ._decode import (
-    ResultCache,
-    RunFailed,
-    ack_nbytes,
-    decode_result,
-    runs_frame,
-    strategies_frame,
-)
+from ._decode import ResultCache, RunFailed, ack_nbytes, decode_result, runs_frame, strategies_frame
 from ._loop import LoopThread
 from ._wire import check_ack
 
