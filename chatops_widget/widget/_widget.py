@@ -296,12 +296,14 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
                 self.strategies = listing.strategy_items(stored, payload["hosted"])
 
     def _on_error(self, payload: Any) -> None:
-        if isinstance(payload, dict):
-            if payload.get("code") == ErrorCode.ALREADY_EXISTS.value:
-                return  # its request says it: a panel upload offers "Replace", a cell raises
-            self._notice(str(payload.get("message") or payload))
-        else:
-            self._notice(str(payload))
+        info = payload if isinstance(payload, dict) else {}
+        code, text = info.get("code"), str(info.get("message") or payload)
+        if code == ErrorCode.ALREADY_EXISTS.value:
+            return  # its request says it: a panel upload offers "Replace", a cell raises
+        if code == ErrorCode.RATE_LIMITED.value:  # the client sends it again itself, in order
+            text = text.split("; retry in")[0] + "; sent again automatically, in order"
+            return self._notice(text, level="info", key="rate_limited")  # once per 3 s
+        self._notice(text)
 
     def _on_connect(self, *args: Any) -> None:
         self._background(self._refresh_state)
@@ -327,7 +329,6 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
         try:
             value = self._client.results[run_id]
         except (KeyError, ProtocolError, TimeoutError, ConnectionError, RuntimeError) as exc:
-            # the panel expected this card (its reply left the tables to it): offer a retry
             retry = {"label": "show result", "send": {"type": "get_result", "runId": run_id}}
             self._notice(f"cannot show {run_id}: {getattr(exc, 'message', exc)}", action=retry)
             return

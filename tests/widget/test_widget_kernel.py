@@ -389,6 +389,36 @@ def test_a_result_the_panel_cannot_get_offers_a_retry(widget):
     assert note["action"] == {"label": "show result", "send": retry}
 
 
+def test_commands_past_the_rate_limit_all_run_and_the_panel_says_so_once(tmp_path, monkeypatch):
+    from chatops_widget.server import EmbeddedServer
+
+    monkeypatch.setenv("CHATOPS_RATE_LIMITS", "commands=2/s:2")  # 2 at once, then 2 a second
+    srv = EmbeddedServer(data_dir=tmp_path).start()
+    client = ChatOpsClient(srv.url, srv.token)
+    w = ChatOpsWidget(client=client)
+    try:
+        w.create_session()
+        rec = Recorder(w)
+        results: list[dict] = []
+        client.on("commandResult", results.append)
+        for _ in range(6):  # typed in the panel faster than the limit
+            w._on_frontend(w, {"type": "send", "text": "/strategies"})
+        deadline = time.monotonic() + 30
+        while len(results) < 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(results) == 6 and all(r["ok"] for r in results)  # none lost: all ran
+        notes = rec.of("notice")
+        assert notes and all(n["level"] == "info" for n in notes), notes
+        assert notes[0]["text"] == ("executeCommand: too many commands from this connection (at "
+                                    "most 2 at once, then 2 a second); sent again automatically, "
+                                    "in order")  # fmt: skip
+        assert len(notes) <= 2  # once per 3 s, not one per refused request
+    finally:
+        w.close()
+        client.close()
+        srv.stop()
+
+
 def test_malformed_front_end_messages_get_a_notice_and_change_nothing(widget):
     w, rec = widget
     before = len(w.history)
