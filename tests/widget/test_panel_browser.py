@@ -601,6 +601,24 @@ def test_a_reply_to_a_live_run_is_drawn_once_for_its_card(page):
     assert same, "the reply was drawn again when its card arrived"
 
 
+def test_the_trades_table_is_built_when_opened(page):
+    rows = [[f"2020-01-{d:02d}", f"2020-02-{d:02d}", "long", 100.0 + d, "signal"]
+            for d in range(1, 21)]  # fmt: skip
+    trade_rows = {"columns": ["entry_time", "exit_time", "direction", "pnl", "exit_reason"],
+                  "rows": rows, "total": 20}  # fmt: skip
+    deliver(page, {"type": "result", "runId": "run_6", "kind": "backtest", "stats": {},
+                   "series": _series(50), "tradeRows": trade_rows})  # fmt: skip
+    card = page.locator('.cow-result[data-run="run_6"]')
+    assert "20 trades" in card.locator(".cow-trades-box summary").inner_text()
+    assert card.locator(".cow-trades-box td").count() == 0  # closed: no cells yet
+    card.locator(".cow-trades-box summary").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-run=\"run_6\"] .cow-trades-box tr').length > 20"
+    )
+    assert card.locator(".cow-trades-box td").count() == 20 * 5
+    assert "2020-01-20" in card.locator(".cow-trades-box").inner_text()
+
+
 def test_notice_from_kernel_and_show_result_button(page):
     cr = {"runId": "run_9", "kind": "backtest"}
     history(page, [msg(1, "assistant", "Backtest done", metadata={"commandResult": cr})])

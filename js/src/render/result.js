@@ -109,7 +109,11 @@ function tradesBox(r) {
     .join(", ");
   const shown = t.rows.length < t.total ? `last ${t.rows.length} of ${t.total} trades` : `${t.total} trades`;
   box.appendChild(el("summary", "cow-meta", `${shown}${exits ? ` — exits: ${exits}` : ""}`));
-  box.appendChild(tableBox(tradesTable(t)));
+  // built when first opened (up to 50 rows x 9 cells): a card whose trades stay closed, as
+  // most do, costs none of it when it is drawn (and each time it scrolls back into view)
+  box.addEventListener("toggle", () => {
+    if (box.open && !box.querySelector(".cow-table-box")) box.appendChild(tableBox(tradesTable(t)));
+  });
   return box;
 }
 
