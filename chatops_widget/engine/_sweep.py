@@ -29,6 +29,7 @@ from ._errors import EngineError, ParamError, SweepCancelled
 from ._grid import Grid, expand_grid
 from ._metrics import STAT_NAMES
 from ._orders import Orders
+from ._procs import Pool, acquire, by_name, start_pool
 from ._split import no_valid_combination, split_index, sweep_split
 from ._stats import column_stats
 from ._templates import Combo, StrategyBase
@@ -150,6 +151,20 @@ def sweep(
         )
     total = len(combos)
     chunk_size, workers = sweep_plan(total, bars.n, chunk_size, workers)
+    starts = list(range(0, total, chunk_size))
+    name = by_name(tpl) if workers > 1 and len(starts) > 1 else None  # may go to processes
+    if name is not None:
+        with acquire(workers) as procs:
+            if procs is not None:
+                chunks = [combos[s : s + chunk_size] for s in starts]
+                money = (cash, commission, spread)
+
+                def rows_of(done: list[Combo], got: list[dict[str, FloatArray]]) -> pd.DataFrame:
+                    return _table(tpl, done, got, skipped, order)
+
+                rows = _in_processes(procs, data, name, chunks, progress, cancel, money, orders,
+                                     rows_of)  # fmt: skip
+                return _table(tpl, combos, rows, skipped, order)
     if total > chunk_size:
         tpl.precompute(bars, combos)  # what the chunks share, before they run
     parts: list[dict[str, FloatArray]] = []
@@ -159,7 +174,6 @@ def sweep(
         sim = run_sim(tpl, bars, chunk, cash, commission, spread, order, per_trade=True)
         return column_stats(bars, sim, cash)
 
-    starts = list(range(0, total, chunk_size))
     pool = ThreadPoolExecutor(workers) if workers > 1 and len(starts) > 1 else None
     pending: deque[tuple[int, Future[dict[str, FloatArray]] | _Now]] = deque()
     try:
@@ -188,7 +202,49 @@ def sweep(
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+    if name is not None and total * bars.n >= PARALLEL_CELLS:
+        start_pool(workers)  # in the background: the next big sweeps use every core
     return _table(tpl, combos, parts, skipped, order)
+
+
+def _in_processes(
+    pool: Pool,
+    data: pd.DataFrame,
+    name: str,
+    chunks: list[list[Combo]],
+    progress: Progress | None,
+    cancel: Cancel | None,
+    money: tuple[float, float, float],
+    orders: dict[str, Any],
+    partial: Callable[[list[Combo], list[dict[str, FloatArray]]], pd.DataFrame],
+) -> list[dict[str, FloatArray]]:
+    """The chunks' stats, one contiguous part of them per worker process; progress after
+    every chunk and a cancel within one, as on threads (the finished rows of each part make
+    the partial table)."""
+    size = -(-len(chunks) // pool.workers)
+    parts = [chunks[i : i + size] for i in range(0, len(chunks), size)]
+    total = sum(len(c) for c in chunks)
+    done = 0
+
+    def on_chunk(n: int) -> bool:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done, total)
+        return done < total and _is_cancelled(cancel)
+
+    got = pool.run(data, name, parts, money, orders, on_chunk)
+    finished = [c for part, rows in zip(parts, got, strict=True) for c in part[: len(rows)]]
+    rows = [r for part_rows in got for r in part_rows]
+    n = sum(len(c) for c in finished)
+    if n < total:
+        raise SweepCancelled(
+            f"sweep of {name} cancelled after {n} of {total} combinations",
+            partial=partial([c for chunk in finished for c in chunk], rows), done=n, total=total,
+        )  # fmt: skip
+    if done < total and progress is not None:  # the last reports were still on their way
+        progress(total, total)
+    return rows
 
 
 class _Now:
@@ -242,8 +298,10 @@ def _table(
     orders: Orders,
 ) -> pd.DataFrame:
     df = pd.DataFrame(combos, columns=tpl.param_names)
-    for name in STAT_NAMES:
-        df[name] = np.concatenate([p[name] for p in parts]) if parts else []
+    stats = {name: np.concatenate([p[name] for p in parts]) if parts else np.array([], dtype=float)
+             for name in STAT_NAMES}  # fmt: skip
+    # one concat, not a column at a time (~30 inserts cost ~10 ms on a 1,225-row table)
+    df = pd.concat([df, pd.DataFrame(stats, index=df.index)], axis=1)
     df.attrs["skipped"] = skipped
     df.attrs["strategy"] = tpl.name
     df.attrs["orders"] = orders.as_dict()
