@@ -3,8 +3,9 @@
 (a) one sma_cross(10, 30) backtest on 1,000,000 synthetic bars;
 (b) a sweep of all 1,225 sma_cross pairs of windows 5, 7, ..., 103 (fast < slow) on 10,000 bars
     (vectorbt timed warm, after a JIT run; backtesting.py timed on a subset and extrapolated),
-    ours on one thread and on every core (the default); (b') a 25-pair sweep, which must not get
-    slower (the default keeps it on one thread);
+    ours on one thread and on every core (the default: worker processes, timed once the first
+    big sweep has started them; that first sweep's time is printed too); (b') a 25-pair
+    sweep, which must not get slower (the default keeps it on one thread);
 (c) a fresh process doing import + first backtest on backtesting.py's GOOG.csv (wall, peak RSS);
 (d) the same 1,225 pairs as EMA crossovers on 10,000 bars: the ema_cross template, the same
     strategy written in the rule language (``crosses_above(ema($fast), ema($slow))`` /
