@@ -15,9 +15,10 @@ threads, unlike ``fork``) and importing the engine takes longer than such a swee
 - only the main process starts them (never a worker of the server or of Dask), and not with
   ``CHATOPS_SWEEP_PROCESSES=0``.
 
-A sweep is cut into one contiguous part per process (the bars travel once to each). Each
-process reports every finished chunk on a queue, so progress is per chunk as on threads, and
-checks a shared cancel flag before each chunk, so a cancel stops within a chunk.
+A sweep is cut into one part per process, every ``w``-th chunk (the grid's order groups the
+heavy combinations; the bars travel once to each process). Each process reports every
+finished chunk on a queue, so progress is per chunk as on threads, and checks a shared cancel
+flag before each chunk, so a cancel stops within a chunk.
 
 Example:
     >>> import dataclasses

@@ -218,11 +218,13 @@ def _in_processes(
     orders: dict[str, Any],
     partial: Callable[[list[Combo], list[dict[str, FloatArray]]], pd.DataFrame],
 ) -> list[dict[str, FloatArray]]:
-    """The chunks' stats, one contiguous part of them per worker process; progress after
-    every chunk and a cancel within one, as on threads (the finished rows of each part make
-    the partial table)."""
-    size = -(-len(chunks) // pool.workers)
-    parts = [chunks[i : i + size] for i in range(0, len(chunks), size)]
+    """The chunks' stats, every ``w``-th chunk to each of the ``w`` worker processes; progress
+    after every chunk and a cancel within one, as on threads (the finished chunks, in the
+    grid's order, make the partial table)."""
+    # chunk i to process i % workers: the grid's order puts the heavy combinations (short
+    # windows, many trades) together, so contiguous halves would finish far apart
+    w = min(pool.workers, len(chunks))
+    parts = [chunks[i::w] for i in range(w)]
     total = sum(len(c) for c in chunks)
     done = 0
 
@@ -234,8 +236,12 @@ def _in_processes(
         return done < total and _is_cancelled(cancel)
 
     got = pool.run(data, name, parts, money, orders, on_chunk)
-    finished = [c for part, rows in zip(parts, got, strict=True) for c in part[: len(rows)]]
-    rows = [r for part_rows in got for r in part_rows]
+    # back in the grid's order: part p's j-th chunk is chunk p + j * w
+    order = sorted(
+        (p + j * w, p, j) for p, part_rows in enumerate(got) for j in range(len(part_rows))
+    )
+    finished = [chunks[i] for i, _, _ in order]
+    rows = [got[p][j] for _, p, j in order]
     n = sum(len(c) for c in finished)
     if n < total:
         raise SweepCancelled(

@@ -75,7 +75,7 @@ def test_cancel_stops_a_sweep_on_processes_within_a_second(pool):
     # the finished rows of each process's part: a chunk (one combination here) each at most
     assert 3 <= err.value.done <= 3 + 2 < err.value.total == 1_520
     assert len(err.value.partial) == err.value.done
-    # the rows it kept are the grid's own (its first combinations, and the second part's)
+    # the rows it kept are the grid's own, for the combinations each process had finished
     full = sweep(df, "sma_cross", err.value.partial[["fast", "slow"]].to_dict("records"),
                  workers=1)  # fmt: skip
     pd.testing.assert_frame_equal(
