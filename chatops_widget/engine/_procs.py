@@ -36,15 +36,18 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ._builtins import BUILTINS
 from ._templates import Combo, StrategyBase
 from ._types import FloatArray
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 __all__ = ["ENV", "Pool", "acquire", "by_name", "start_pool"]
 
@@ -58,6 +61,8 @@ class Pool:
     """The worker processes, their progress queue and their shared cancel flag."""
 
     def __init__(self, workers: int) -> None:
+        from concurrent.futures import ProcessPoolExecutor  # not imported until a pool starts
+
         ctx = multiprocessing.get_context("spawn")
         self.workers = workers
         self.done: Any = ctx.Queue()  # (part, combinations) per finished chunk
@@ -65,7 +70,7 @@ class Pool:
         self.ready = threading.Event()
         self.busy = threading.Lock()  # one sweep at a time (the queue and flag are its)
         self.sweeps = 0  # sweeps run here (tests and benchmarks read it)
-        self.executor = ProcessPoolExecutor(
+        self.executor: ProcessPoolExecutor = ProcessPoolExecutor(
             workers, mp_context=ctx, initializer=_init, initargs=(self.done, self.cancel)
         )
 
