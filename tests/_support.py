@@ -23,6 +23,19 @@ def reachable(url: str) -> bool:
         return False
 
 
+def stop_process(proc, log=None, timeout: float = 20.0) -> None:
+    """Terminate a subprocess (killed if it has not exited after ``timeout`` s); close ``log``."""
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    if log is not None:
+        log.close()
+
+
 def exit_at_once(conn, parent_pid, *rest) -> None:
     """A worker-process target that exits at once (a broken worker environment)."""
     import os

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from _support import free_port
+from _support import free_port, stop_process
 
 HERE = Path(__file__).parent
 
@@ -80,12 +80,7 @@ def test_kernel_websockets_send_frames_at_once(tmp_path, enabled):
     try:
         flags = asyncio.run(_nodelay_of_a_kernel_websocket(base, token))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop_process(proc, log)
     text = (tmp_path / "server.log").read_text()
     assert flags == ([1] if enabled else [0]), text[-2000:]
     said = "chatops_widget: kernel websockets send frames at once (TCP_NODELAY)" in text

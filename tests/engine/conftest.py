@@ -24,6 +24,16 @@ def make_ohlcv(close, open_=None, start="2020-01-01") -> pd.DataFrame:
     )
 
 
+def long_walk(n: int, seed: int = 5) -> pd.DataFrame:
+    """``n`` 1-minute bars of a seeded random walk (OHLC, no volume) for long sweeps."""
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.002, n)))
+    idx = pd.date_range("2001-01-01", periods=n, freq="min")
+    return pd.DataFrame(
+        {"Open": close, "High": close * 1.001, "Low": close * 0.999, "Close": close}, index=idx
+    )
+
+
 @pytest.fixture(scope="session")
 def alpha() -> pd.DataFrame:
     from chatops_widget.engine import sample_catalog

@@ -13,22 +13,14 @@ import textwrap
 import threading
 import time
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from chatops_widget.engine import SweepCancelled, _procs, get_template, sweep
 
+from .conftest import long_walk
+
 GRID = {"fast": list(range(3, 60, 3)), "slow": list(range(20, 200, 10))}  # 342 combinations
-
-
-def _walk(n: int, seed: int = 5) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.002, n)))
-    idx = pd.date_range("2001-01-01", periods=n, freq="min")
-    return pd.DataFrame(
-        {"Open": close, "High": close * 1.001, "Low": close * 0.999, "Close": close}, index=idx
-    )
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +33,7 @@ def pool():
 
 
 def test_a_big_sweep_on_processes_gives_the_rows_of_one_thread(pool):
-    df = _walk(20_000)
+    df = long_walk(20_000)
     before = pool.sweeps
     calls: list[int] = []
     parallel = sweep(df, "sma_cross", GRID, commission=0.001, stop_loss=0.05,
@@ -57,7 +49,7 @@ def test_a_big_sweep_on_processes_gives_the_rows_of_one_thread(pool):
 
 
 def test_cancel_stops_a_sweep_on_processes_within_a_second(pool):
-    df = _walk(200_000)
+    df = long_walk(200_000)
     grid = {"fast": list(range(2, 40)), "slow": list(range(50, 90))}  # 1,520 combinations
     stop = threading.Event()
     seen: list[tuple[int, float]] = []
@@ -84,7 +76,7 @@ def test_cancel_stops_a_sweep_on_processes_within_a_second(pool):
 
 
 def test_strategies_made_in_the_session_stay_on_threads(pool, monkeypatch):
-    df = _walk(20_000)
+    df = long_walk(20_000)
     copy = dataclasses.replace(get_template("sma_cross"))  # not the workers' own object
     before = pool.sweeps
     threaded = sweep(df, copy, GRID)

@@ -12,6 +12,8 @@ import pytest
 from chatops_widget.engine import EngineError, ParamError, SweepCancelled, sweep
 from chatops_widget.engine._sweep import CHUNK_CELLS, available_cores, sweep_plan
 
+from .conftest import long_walk
+
 
 def test_dict_grid_is_cartesian_and_skips_forbidden(alpha):
     table = sweep(alpha, "sma_cross", {"fast": [5, 10, 40], "slow": [20, 40]})
@@ -144,17 +146,8 @@ def test_split_cancel_keeps_the_finished_rows(alpha, after, period):
         assert exc.done == 28 and len(part) == 8 and part["oos_sharpe"].notna().all()
 
 
-def _long_walk(n: int, seed: int = 5) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.002, n)))
-    idx = pd.date_range("2001-01-01", periods=n, freq="min")
-    return pd.DataFrame(
-        {"Open": close, "High": close * 1.001, "Low": close * 0.999, "Close": close}, index=idx
-    )
-
-
 def test_a_big_grid_runs_on_every_core_with_the_rows_of_one_thread():
-    df = _long_walk(20_000)
+    df = long_walk(20_000)
     grid = {"fast": list(range(3, 60, 3)), "slow": list(range(20, 200, 10))}
     chunk, threads = sweep_plan(19 * 18, len(df))
     assert chunk == CHUNK_CELLS // len(df) and threads == min(available_cores(), 100)
@@ -169,7 +162,7 @@ def test_a_big_grid_runs_on_every_core_with_the_rows_of_one_thread():
 
 
 def test_cancel_stops_a_threaded_sweep_within_a_second():
-    df = _long_walk(200_000)
+    df = long_walk(200_000)
     grid = {"fast": list(range(2, 40)), "slow": list(range(50, 90))}  # 1,520 combinations
     stop = threading.Event()
     seen: list[tuple[int, float]] = []
@@ -193,7 +186,7 @@ def test_cancel_stops_a_threaded_sweep_within_a_second():
 def test_memory_of_a_sweep_does_not_grow_with_the_number_of_combinations():
     import tracemalloc
 
-    df = _long_walk(100_000)
+    df = long_walk(100_000)
 
     def peak(grid: dict) -> int:
         tracemalloc.start()

@@ -13,7 +13,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from _support import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 JS = ROOT / "js"
@@ -155,12 +155,6 @@ if __name__ == "__main__":
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _host_root(tmp_path_factory, name: str) -> Path:
     root = tmp_path_factory.mktemp(name)
     nb = nbformat.v4.new_notebook()
@@ -210,12 +204,7 @@ def _serve(cmd: list[str], root: Path, ready: str, name: str):
                 time.sleep(0.3)
         yield
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop_process(proc, log)
 
 
 def _jupyter(tmp_path_factory, app: str, name: str):
