@@ -65,7 +65,7 @@ class Pool:
 
         ctx = multiprocessing.get_context("spawn")
         self.workers = workers
-        self.done: Any = ctx.Queue()  # (part, combinations) per finished chunk
+        self.done: Any = ctx.Queue()  # the combinations of each finished chunk
         self.cancel: Any = ctx.Event()
         self.ready = threading.Event()
         self.busy = threading.Lock()  # one sweep at a time (the queue and flag are its)
@@ -94,14 +94,13 @@ class Pool:
             except queue.Empty:
                 break
         futs: list[Future[Parts]] = [
-            self.executor.submit(_run_part, i, data, name, part, money, orders)
-            for i, part in enumerate(parts)
+            self.executor.submit(_run_part, data, name, part, money, orders) for part in parts
         ]
         expected = sum(len(part) for part in parts)
         seen = 0
         while seen < expected:
             try:
-                _, combos = self.done.get(timeout=0.05)
+                combos = self.done.get(timeout=0.05)
             except queue.Empty:
                 if all(f.done() for f in futs):
                     break  # every part returned: cancelled, or its last reports still queued
@@ -182,7 +181,6 @@ def _warm() -> int:
 
 
 def _run_part(
-    index: int,
     data: pd.DataFrame,
     name: str,
     chunks: list[list[Combo]],
@@ -205,7 +203,7 @@ def _run_part(
         sim = run_sim(tpl, bars, chunk, cash, commission, spread, order, per_trade=True)
         out.append(column_stats(bars, sim, cash))
         if _done is not None:
-            _done.put((index, len(chunk)))
+            _done.put(len(chunk))
     return out
 
 
