@@ -23,6 +23,7 @@ import pandas as pd
 
 from ._data import validate_ohlcv
 from ._defaults import DEFAULT_CASH
+from ._drawdown import TABLE_BARS
 from ._errors import EngineError
 from ._events import simulate_orders
 from ._fractional import simulate_fractional
@@ -31,12 +32,22 @@ from ._orders import Orders
 from ._registry import get_template
 from ._result import BacktestResult
 from ._sim import Bars, Sim, trade_table
-from ._simulate import simulate, simulate_fills
+from ._simulate import simulate, simulate_fills, summarize_long
 from ._stats import column_stats, spread_paid
-from ._templates import Combo, StrategyBase
+from ._templates import Combo, StrategyBase, no_fills
 from ._types import FloatArray
 
-__all__ = ["DEFAULT_CASH", "backtest", "prepare", "run_sim", "validate_costs"]
+__all__ = [
+    "CHUNK_CELLS",
+    "DEFAULT_CASH",
+    "SUMMARY_CELLS",
+    "backtest",
+    "chunk_stats",
+    "prepare",
+    "run_sim",
+    "summarized",
+    "validate_costs",
+]
 
 
 def validate_costs(
@@ -102,6 +113,59 @@ def run_sim(
     if orders.vectorized:
         return simulate(bars, pos, cash, commission, spread, orders.weight, per_trade)
     return simulate_orders(bars, pos, entries, cash, commission, spread, orders)
+
+
+#: Cells (combinations x bars) simulated at once with (k, n) matrices: bounds a chunk's memory
+#: (~80 bytes per cell at its peak, so ~20 MB, or one combination of a long series) whatever
+#: the grid's size, and keeps the matrices about cache-sized.
+CHUNK_CELLS = 1 << 18
+#: The same for chunks summarized per trade (:func:`chunk_stats`): only the crossing masks
+#: are (k, n), a few bytes per cell.
+SUMMARY_CELLS = 1 << 21
+
+
+def summarized(tpl: StrategyBase, orders: Orders, bars: int) -> bool:
+    """Whether :func:`chunk_stats` can summarize ``tpl``'s chunks per trade (its fills come
+    straight from the strategy, all-in, no stops, a series the range tables cover)."""
+    fills = getattr(tpl.fills, "__func__", tpl.fills)
+    return (
+        orders.vectorized
+        and orders.weight == 1.0
+        and bars <= TABLE_BARS
+        and fills is not StrategyBase.fills
+        and fills is not no_fills
+    )
+
+
+def chunk_stats(
+    tpl: StrategyBase,
+    bars: Bars,
+    combos: list[Combo],
+    cash: float,
+    commission: float,
+    spread: float,
+    orders: Orders,
+) -> dict[str, FloatArray]:
+    """Every stat of ``combos`` (a sweep's chunk), as :func:`run_sim` with ``per_trade`` and
+    :func:`._stats.column_stats` give them; all-in long/flat fills straight from the strategy
+    are summarized per trade, without (k, n) matrices (:func:`._simulate.summarize_long`).
+    Where the strategy gives no fills (e.g. touching averages), the chunk runs on matrices in
+    parts of at most :data:`CHUNK_CELLS`."""
+    if orders.vectorized and orders.weight == 1.0:
+        fills = tpl.fills(bars, combos)
+        if fills is not None:
+            fc, ft, new = fills
+            sim = summarize_long(bars, len(combos), fc, ft, new, cash, commission, spread)
+            return column_stats(bars, sim, cash)
+    step = max(1, CHUNK_CELLS // max(bars.n, 1))
+    parts = []
+    for i in range(0, len(combos), step):
+        part = combos[i : i + step]
+        sim_ = run_sim(tpl, bars, part, cash, commission, spread, orders, per_trade=True)
+        parts.append(column_stats(bars, sim_, cash))
+    if len(parts) == 1:
+        return parts[0]
+    return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
 
 
 def backtest(

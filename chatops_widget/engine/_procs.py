@@ -188,9 +188,8 @@ def _run_part(
     orders: dict[str, Any],
 ) -> Parts:
     """The chunks' stats, in order, up to a cancel (checked before each chunk)."""
-    from ._backtest import prepare, run_sim
+    from ._backtest import chunk_stats, prepare
     from ._orders import Orders
-    from ._stats import column_stats
 
     tpl, bars, _ = prepare(data, name)
     tpl.precompute(bars, [c for chunk in chunks for c in chunk])
@@ -200,8 +199,7 @@ def _run_part(
     for chunk in chunks:
         if _cancel is not None and _cancel.is_set():
             break
-        sim = run_sim(tpl, bars, chunk, cash, commission, spread, order, per_trade=True)
-        out.append(column_stats(bars, sim, cash))
+        out.append(chunk_stats(tpl, bars, chunk, cash, commission, spread, order))
         if _done is not None:
             _done.put(len(chunk))
     return out

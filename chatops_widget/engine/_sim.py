@@ -153,6 +153,18 @@ class Sim:
     below: BoolArray | None = None  # (k, n) equity below its running peak, when already known
 
 
+@dataclass
+class Summary:
+    """What a sweep's stats need of a simulation of ``k`` combinations, without its (k, n)
+    matrices: the trades, the per-combination sums over bars (as :attr:`Sim.sums`), the
+    drawdown periods (as :func:`._drawdown.drawdown_periods` gives them) and the last equity."""
+
+    trades: Trades
+    sums: dict[str, FloatArray]
+    periods: dict[str, FloatArray]
+    final: FloatArray
+
+
 def simulate_long_bars(
     bars: Bars,
     held: Int8Array,

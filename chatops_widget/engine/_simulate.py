@@ -19,10 +19,11 @@ import numpy as np
 import numpy.typing as npt
 
 from ._drawdown import TABLE_BARS, long_below, prev_greater, range_max
-from ._sim import END, SIGNAL, Bars, Sim, Trades, simulate_general, simulate_long_bars
+from ._highs import long_periods
+from ._sim import END, SIGNAL, Bars, Sim, Summary, Trades, simulate_general, simulate_long_bars
 from ._types import BoolArray, FloatArray, Int8Array, IntArray, filled, new_group, nonzero_2d
 
-__all__ = ["bar_moments", "simulate", "simulate_fills", "simulate_long"]
+__all__ = ["bar_moments", "simulate", "simulate_fills", "simulate_long", "summarize_long"]
 
 
 def simulate(
@@ -95,67 +96,125 @@ def simulate_long(
     """All-in long/flat: ``held`` (k, n) in {0, 1} (or just its shape); ``fc``, ``ft`` its
     fills (changes) sorted by combination then bar, ``new`` the position after each fill."""
     k, n = held if isinstance(held, tuple) else held.shape
-    o, cl = bars.open, bars.close
-    ent = new != 0
-    same = np.zeros(len(fc), dtype=bool)  # the next fill is of the same combination
-    np.equal(fc[1:], fc[:-1], out=same[:-1])
-    col, te = fc[ent], ft[ent]
-    closed = same[ent]
-    tx = ft[np.minimum(np.flatnonzero(ent) + 1, len(ft) - 1)]
-    tx[~closed] = n  # exit fill bar; n: still open
-    txc = np.minimum(tx, n - 1)
-    entry_px = o[te] * (1.0 + s)
-    exit_px = np.where(closed, o[txc], cl[-1])
-    # equity chain over each combination's trades: E_next = E * open[tx] (1 - c) / ((1 + c) px)
-    counts = np.bincount(col, minlength=k)
-    ends = np.cumsum(counts)
-    nth = np.arange(len(col)) - (ends - counts)[col]
-    growth = np.ones((k, int(counts.max(initial=0)) + 1))
-    growth[col, nth + 1] = np.where(closed, exit_px * (1.0 - c) / ((1.0 + c) * entry_px), 1.0)
-    np.cumprod(growth, axis=1, out=growth)
-    before = cash * growth[col, nth]  # equity just before each entry
-    notional = before / (1.0 + c)
-    units = notional / entry_px
-    after = units * exit_px * (1.0 - c)  # equity after the exit (the last close for open ones)
-    has = counts > 0
-    last = np.zeros(k, dtype=bool)  # rows still in a trade at the end
-    last[has] = ~closed[ends[has] - 1]
-    runs = _Runs(k, n, col, te, tx, counts, ends)
+    ch = _Chain(bars, k, fc, ft, new, cash, c, s)
+    col, te, tx, txc, closed = ch.col, ch.te, ch.tx, ch.txc, ch.closed
+    runs = _Runs(k, n, col, te, tx, ch.counts, ch.ends)
     entered = runs.entries(te)
     mask = (entered < n) if isinstance(held, tuple) else held.view(np.bool_)
-    equity = runs.decode(before, units, after, cash)
-    np.multiply(equity, cl, out=equity, where=mask)
+    equity = runs.decode(ch.before, ch.units, ch.after, cash)
+    np.multiply(equity, bars.close, out=equity, where=mask)
     final = equity[:, -1]
+    last = ch.last
     if c:
         final[last] *= 1.0 - c  # close at the last close
     below = None
     if n <= TABLE_BARS:
-        peak_held, peak_run = _peaks(bars, k, col, te, txc, nth, units, after, closed, cash)
+        peak_held, peak_run = _peaks(
+            bars, k, col, te, txc, ch.nth, ch.units, ch.after, closed, cash
+        )
         # flat run before trade i: the peak at trade i - 1's last held bar; held run: the peak
         # after trade i - 1's exit (cash before the first trade); the last run: as a flat one
         threshold = runs.decode(
             runs.prev(peak_held, cash), runs.prev(peak_run, cash), peak_held, cash
         )
-        below = long_below(equity, threshold, entered, prev_greater(cl, bars.cache))
+        below = long_below(equity, threshold, entered, prev_greater(bars.close, bars.cache))
         if c:  # the last bar of an open trade is net of the closing commission
             open_peak = filled(k, np.inf)
             open_peak[col[~closed]] = peak_held[~closed]
             below[last, -1] = final[last] < open_peak[last]
-    trades = Trades(
-        col.astype(np.int64),
-        te.astype(np.int64),
-        txc.astype(np.int64),
-        np.ones(len(col), dtype=np.int8),
-        entry_px,
-        exit_px,
-        units,
-        notional,
-        np.where(closed, after, final[col]) - before,
-        c * (notional + units * exit_px),
-        np.where(closed, SIGNAL, END).astype(np.int8),
-    )
-    sums = _sums(bars, k, col, te, tx, closed, units, before, runs, after, last, cash, c, s)
-    return Sim(equity, mask.view(np.int8), trades, sums=sums, below=below)
+    sums = _sums(bars, k, ch, runs, cash, c, s)
+    return Sim(equity, mask.view(np.int8), ch.trades(final[col]), sums=sums, below=below)
+
+
+def summarize_long(
+    bars: Bars,
+    k: int,
+    fc: IntArray,
+    ft: IntArray,
+    new: FloatArray | Int8Array,
+    cash: float,
+    c: float,
+    s: float = 0.0,
+) -> Sim | Summary:
+    """What :func:`._stats.column_stats` needs of :func:`simulate_long`, found per trade with
+    no (k, n) matrix (the drawdown periods by :func:`._highs.long_periods`); a
+    :class:`~._sim.Sim` for series longer than :data:`._drawdown.TABLE_BARS`."""
+    n = bars.n
+    if n > TABLE_BARS:
+        return simulate_long(bars, (k, n), fc, ft, new, cash, c, s)
+    ch = _Chain(bars, k, fc, ft, new, cash, c, s)
+    runs = _Runs(k, n, ch.col, ch.te, ch.tx, ch.counts, ch.ends)
+    final = filled(k, float(cash))
+    final[runs.has] = ch.after[runs.lastt]
+    periods = long_periods(
+        bars.close, bars.days, bars.cache, k, ch.col, ch.te, ch.tx, ch.closed, ch.units,
+        ch.before, ch.after, cash,
+    )  # fmt: skip
+    return Summary(ch.trades(ch.after), _sums(bars, k, ch, runs, cash, c, s), periods, final)
+
+
+class _Chain:
+    """The trades of all-in long/flat fills and each one's equity before and after it."""
+
+    def __init__(
+        self,
+        bars: Bars,
+        k: int,
+        fc: IntArray,
+        ft: IntArray,
+        new: FloatArray | Int8Array,
+        cash: float,
+        c: float,
+        s: float,
+    ) -> None:
+        n = bars.n
+        o, cl = bars.open, bars.close
+        self.c = c
+        ent = new != 0
+        same = np.zeros(len(fc), dtype=bool)  # the next fill is of the same combination
+        np.equal(fc[1:], fc[:-1], out=same[:-1])
+        col, te = fc[ent], ft[ent]
+        closed = same[ent]
+        tx = ft[np.minimum(np.flatnonzero(ent) + 1, len(ft) - 1)]
+        tx[~closed] = n  # exit fill bar; n: still open
+        txc = np.minimum(tx, n - 1)
+        entry_px = o[te] * (1.0 + s)
+        exit_px = np.where(closed, o[txc], cl[-1])
+        # equity chain over each combination's trades: E_next = E * open[tx] (1 - c) / ((1 + c) px)
+        counts = np.bincount(col, minlength=k)
+        ends = np.cumsum(counts)
+        nth = np.arange(len(col)) - (ends - counts)[col]
+        growth = np.ones((k, int(counts.max(initial=0)) + 1))
+        growth[col, nth + 1] = np.where(closed, exit_px * (1.0 - c) / ((1.0 + c) * entry_px), 1.0)
+        np.cumprod(growth, axis=1, out=growth)
+        self.before = cash * growth[col, nth]  # equity just before each entry
+        self.notional = self.before / (1.0 + c)
+        self.units = self.notional / entry_px
+        # equity after the exit (for an open trade: on the last bar, net of the closing fee)
+        self.after = self.units * exit_px * (1.0 - c)
+        has = counts > 0
+        self.last = np.zeros(k, dtype=bool)  # rows still in a trade at the end
+        self.last[has] = ~closed[ends[has] - 1]
+        self.col, self.te, self.tx, self.txc, self.closed = col, te, tx, txc, closed
+        self.entry_px, self.exit_px = entry_px, exit_px
+        self.counts, self.ends, self.nth = counts, ends, nth
+
+    def trades(self, end_value: FloatArray) -> Trades:
+        """The :class:`Trades`; ``end_value``: each trade's equity after it (as ``after``)."""
+        c, closed, units = self.c, self.closed, self.units
+        return Trades(
+            self.col.astype(np.int64),
+            self.te.astype(np.int64),
+            self.txc.astype(np.int64),
+            np.ones(len(self.col), dtype=np.int8),
+            self.entry_px,
+            self.exit_px,
+            units,
+            self.notional,
+            np.where(closed, self.after, end_value) - self.before,
+            c * (self.notional + units * self.exit_px),
+            np.where(closed, SIGNAL, END).astype(np.int8),
+        )
 
 
 class _Runs:
@@ -239,26 +298,15 @@ def _peaks(
 
 
 def _sums(
-    bars: Bars,
-    k: int,
-    col: IntArray,
-    te: IntArray,
-    tx: IntArray,
-    closed: BoolArray,
-    units: FloatArray,
-    before: FloatArray,
-    runs: _Runs,
-    after: FloatArray,
-    last: BoolArray,
-    cash: float,
-    c: float,
-    s: float,
+    bars: Bars, k: int, ch: _Chain, runs: _Runs, cash: float, c: float, s: float
 ) -> dict[str, FloatArray]:
     """Per combination, over bars: ``r``, ``r2``, ``down2`` and ``rb`` (the sums of ``r``,
     ``r^2``, ``min(r, 0)^2`` and ``r * (b - mean(b))`` of the per-bar returns ``r``: 0 when
     flat, close-to-close when held, the fill returns at entries and exits, the closing
     commission on the last bar), ``equity`` (the sum of equity) and ``held`` (bars held)."""
     n = runs.n
+    col, te, tx, closed, units, before = ch.col, ch.te, ch.tx, ch.closed, ch.units, ch.before
+    after, last = ch.after, ch.last
     o, cl, rc = bars.open, bars.close, bars.close_returns
     pre = bar_moments(bars)
     r_in = cl[te] / (o[te] * (1.0 + s) * (1.0 + c)) - 1.0  # buy at open, mark at close

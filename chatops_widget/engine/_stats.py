@@ -18,30 +18,36 @@ import numpy as np
 
 from ._drawdown import drawdown_periods
 from ._metrics import STAT_NAMES
-from ._sim import Bars, Sim, Trades
+from ._sim import Bars, Sim, Summary, Trades
 from ._types import FloatArray, IntArray, new_group
 
 __all__ = ["column_stats"]
 
 
-def column_stats(bars: Bars, sim: Sim, cash: float) -> dict[str, FloatArray]:
+def column_stats(bars: Bars, sim: Sim | Summary, cash: float) -> dict[str, FloatArray]:
     """Every stat in :data:`STAT_NAMES` for every combination (arrays of length k)."""
-    eq = sim.equity
-    k, n = eq.shape
+    n = bars.n
     ppy = bars.periods_per_year
-    sums = sim.sums if sim.sums is not None else _sums(bars, sim, cash)
+    if isinstance(sim, Summary):  # a sweep's all-in long chunk: no (k, n) matrix
+        k, sums, final = len(sim.final), sim.sums, sim.final
+        periods = dict(sim.periods)
+        ratio_min = periods.pop("_ratio_min")
+    else:
+        eq = sim.equity
+        k = len(eq)
+        sums = sim.sums if sim.sums is not None else _sums(bars, sim, cash)
+        periods = drawdown_periods(bars.days, eq, sim.below)
+        # drawdown against max(cash, running peak) = min(eq / peak, eq / cash); the second
+        # never is the smaller when every row starts at cash (the peak is >= cash then)
+        ratio_min = periods.pop("_ratio_min")
+        if sim.sums is None or (eq[:, 0] != cash).any():
+            ratio_min = np.minimum(ratio_min, eq.min(axis=1) / cash)
+        final = eq[:, -1]
     mean = sums["r"] / n
     var = (sums["r2"] - n * mean * mean) / (n - 1) if n > 1 else np.full(k, np.nan)
     std = np.sqrt(np.maximum(var, 0.0))
     down = np.sqrt(sums["down2"] / n)
-    periods = drawdown_periods(bars.days, eq, sim.below)
-    # drawdown against max(cash, running peak) = min(eq / peak, eq / cash); the second never
-    # is the smaller when every row starts at cash (the peak is >= cash then)
-    ratio_min = periods.pop("_ratio_min")
-    if sim.sums is None or (eq[:, 0] != cash).any():
-        ratio_min = np.minimum(ratio_min, eq.min(axis=1) / cash)
     mdd = np.minimum(ratio_min - 1.0, 0.0)
-    final = eq[:, -1]
     total = final / cash - 1.0
     years = bars.years
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

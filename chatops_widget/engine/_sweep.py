@@ -23,7 +23,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._backtest import DEFAULT_CASH, prepare, run_sim, validate_costs
+from ._backtest import (
+    CHUNK_CELLS,
+    DEFAULT_CASH,
+    SUMMARY_CELLS,
+    chunk_stats,
+    prepare,
+    summarized,
+    validate_costs,
+)
 from ._data import validate_ohlcv
 from ._errors import EngineError, ParamError, SweepCancelled
 from ._grid import Grid, expand_grid
@@ -31,17 +39,14 @@ from ._metrics import STAT_NAMES
 from ._orders import Orders
 from ._procs import Pool, acquire, by_name, start_pool
 from ._split import no_valid_combination, split_index, sweep_split
-from ._stats import column_stats
 from ._templates import Combo, StrategyBase
 from ._types import FloatArray
 
-__all__ = ["CHUNK_CELLS", "PARALLEL_CELLS", "sweep", "sweep_plan"]
+__all__ = ["CHUNK_CELLS", "PARALLEL_CELLS", "SUMMARY_CELLS", "sweep", "sweep_plan"]
 
-#: Cells (combinations x bars) simulated at once: bounds a chunk's memory (~80 bytes per cell
-#: at its peak, so ~20 MB, or one combination of a long series) whatever the grid's size, and
-#: keeps the matrices about cache-sized (faster than bigger chunks on 10k bars).
-CHUNK_CELLS = 1 << 18
 MAX_CHUNK = 256  # combinations per chunk, at most
+#: Summarized chunks (see :data:`SUMMARY_CELLS`) are at most 1 / this of the grid, for progress.
+MIN_CHUNKS = 8
 #: Below this many cells in all (about 0.1 s of work), a sweep stays on the calling thread:
 #: threads would cost more than they bring.
 PARALLEL_CELLS = 1 << 22
@@ -150,7 +155,8 @@ def sweep(
             f"forbidden, e.g. fast >= slow or a window longer than the {bars.n} bars)"
         )
     total = len(combos)
-    chunk_size, workers = sweep_plan(total, bars.n, chunk_size, workers)
+    sparse = summarized(tpl, order, bars.n)
+    chunk_size, workers = sweep_plan(total, bars.n, chunk_size, workers, summary=sparse)
     starts = list(range(0, total, chunk_size))
     name = by_name(tpl) if workers > 1 and len(starts) > 1 else None  # may go to processes
     if name is not None:
@@ -171,8 +177,7 @@ def sweep(
     done = 0
 
     def run_chunk(chunk: list[Combo]) -> dict[str, FloatArray]:
-        sim = run_sim(tpl, bars, chunk, cash, commission, spread, order, per_trade=True)
-        return column_stats(bars, sim, cash)
+        return chunk_stats(tpl, bars, chunk, cash, commission, spread, order)
 
     pool = ThreadPoolExecutor(workers) if workers > 1 and len(starts) > 1 else None
     pending: deque[tuple[int, Future[dict[str, FloatArray]] | _Now]] = deque()
@@ -264,18 +269,29 @@ class _Now:
 
 
 def sweep_plan(
-    combos: int, bars: int, chunk_size: int | None = None, workers: int | None = None
+    combos: int,
+    bars: int,
+    chunk_size: int | None = None,
+    workers: int | None = None,
+    summary: bool = False,
 ) -> tuple[int, int]:
     """``(chunk_size, workers)`` that :func:`sweep` uses for ``combos`` combinations on ``bars``
-    bars (``None`` picks the default; see :data:`CHUNK_CELLS` and :data:`PARALLEL_CELLS`).
+    bars (``None`` picks the default; see :data:`CHUNK_CELLS` and :data:`PARALLEL_CELLS`);
+    ``summary``: the chunks are summarized per trade (:func:`._backtest.summarized`), so
+    they may be up to :data:`SUMMARY_CELLS`, in at least :data:`MIN_CHUNKS` chunks.
 
     >>> sweep_plan(1_225, 10_000, workers=None)[0], sweep_plan(25, 10_000)[1]
     (26, 1)
+    >>> sweep_plan(1_225, 10_000, summary=True)[0]
+    154
     >>> sweep_plan(10_000, 1_000_000, workers=1)
     (1, 1)
     """
     if chunk_size is None:
         chunk_size = max(1, min(MAX_CHUNK, CHUNK_CELLS // max(bars, 1)))
+        if summary:
+            most = min(MAX_CHUNK, SUMMARY_CELLS // max(bars, 1), -(-combos // MIN_CHUNKS))
+            chunk_size = max(chunk_size, most)
     chunks = -(-combos // chunk_size)
     if workers is None:
         workers = available_cores() if combos * bars >= PARALLEL_CELLS else 1

@@ -239,7 +239,7 @@ def _nothing(bars: Any, combos: list[Combo]) -> None:
     return None
 
 
-def _no_fills(bars: Any, combos: list[Combo]) -> Any:
+def no_fills(bars: Any, combos: list[Combo]) -> Any:
     return None
 
 
@@ -255,7 +255,7 @@ class Template(StrategyBase):
     check: Callable[[Combo], tuple[str, str] | None] = field(repr=False, default=_no_check)  # type: ignore[assignment]
     warmup: Callable[[Combo], tuple[str | None, int]] = field(repr=False, default=_one_bar)  # type: ignore[assignment]
     precompute: Callable[[Any, list[Combo]], None] = field(repr=False, default=_nothing)  # type: ignore[assignment]
-    fills: Callable[[Any, list[Combo]], Any] = field(repr=False, default=_no_fills)  # type: ignore[assignment]
+    fills: Callable[[Any, list[Combo]], Any] = field(repr=False, default=no_fills)  # type: ignore[assignment]
 
     def positions(self, bars: Any, combos: list[Combo]) -> tuple[Int8Array, BoolArray | None]:
         """The signal function's positions; entries are the changes of the target."""

@@ -1,19 +1,24 @@
-"""The all-in long/flat path computed per trade (engine/_simulate.py, _drawdown.py, _crossover.py)
-against the per-bar definitions it replaces: the same equity, running-peak mask, return sums and
-fills as the (k, n) matrices give them."""
+"""The all-in long/flat path computed per trade (engine/_simulate.py, _drawdown.py, _highs.py,
+_crossover.py) against the per-bar definitions it replaces: the same equity, running-peak mask,
+drawdown periods, return sums and fills as the (k, n) matrices give them."""
 
 from __future__ import annotations
+
+from unittest import mock
 
 import numpy as np
 import pytest
 
-from chatops_widget.engine._backtest import prepare
+from chatops_widget.engine import _backtest
+from chatops_widget.engine._backtest import chunk_stats, prepare, run_sim
 from chatops_widget.engine._crossover import cross_fills
-from chatops_widget.engine._drawdown import prev_greater, range_max
+from chatops_widget.engine._drawdown import drawdown_periods, prev_greater, range_max
 from chatops_widget.engine._grid import expand_grid
-from chatops_widget.engine._sim import Sim
-from chatops_widget.engine._simulate import simulate, simulate_fills, simulate_long
-from chatops_widget.engine._stats import _sums
+from chatops_widget.engine._highs import next_at_least
+from chatops_widget.engine._orders import Orders
+from chatops_widget.engine._sim import Sim, Summary
+from chatops_widget.engine._simulate import simulate, simulate_fills, simulate_long, summarize_long
+from chatops_widget.engine._stats import _sums, column_stats
 from chatops_widget.engine._types import nonzero_2d
 
 from .conftest import make_ohlcv
@@ -131,3 +136,68 @@ def test_the_per_bar_and_per_trade_paths_agree_and_rows_do_not_depend_on_chunks(
     np.testing.assert_array_equal(np.vstack([s.equity for s in one_by_one]), trade.equity)
     for name, value in trade.sums.items():
         np.testing.assert_array_equal(np.concatenate([s.sums[name] for s in one_by_one]), value)
+
+
+@pytest.mark.parametrize("commission, spread", [(0.0, 0.0), (0.001, 0.0), (0.002, 0.0005)])
+def test_drawdown_periods_found_from_the_trades_equal_the_matrix_definition(
+    walk, commission, spread
+):
+    grid = {"fast": [2, 3, 5, 8, 13], "slow": [4, 9, 20, 40, 60]}
+    tpl, bars, combos, _ = _bars_and_positions(walk, grid)
+    row, bar, new = tpl.fills(bars, combos)
+    dense = simulate_fills(bars, len(combos), row, bar, new, 1e6, commission, spread)
+    summary = summarize_long(bars, len(combos), row, bar, new, 1e6, commission, spread)
+    assert isinstance(summary, Summary) and (dense.trades.reason == 4).any()
+    want = drawdown_periods(bars.days, dense.equity)  # from the running maximum over bars
+    assert (want["avg_drawdown"] < 0).all()
+    for name, value in summary.periods.items():
+        np.testing.assert_allclose(value, want[name], rtol=1e-9, atol=1e-12, err_msg=name)
+    np.testing.assert_array_equal(summary.final, dense.equity[:, -1])
+    a, b = column_stats(bars, dense, 1e6), column_stats(bars, summary, 1e6)
+    for name, value in b.items():
+        np.testing.assert_allclose(value, a[name], rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+def test_periods_from_the_trades_at_the_edges():
+    # a trade open at the end, one entered on the last bar, flat rows, new highs while held,
+    # flat runs at a high and below it
+    close = np.r_[np.linspace(20, 10, 30), 30, 31, 29, 32, 15, 16, 40, 38, 41]
+    close += np.sin(np.arange(len(close))) * 1e-3  # no two averages exactly equal
+    grid = {"fast": [2, 3], "slow": [3, 4, 5, 8, 30]}
+    tpl, bars, combos, _ = _bars_and_positions(make_ohlcv(close), grid)
+    row, bar, new = tpl.fills(bars, combos)
+    k = len(combos) + 1  # the last row has no fills: no trade
+    for c in (0.0, 0.003):
+        dense = simulate_fills(bars, k, row, bar, new, 1e4, c)
+        summary = summarize_long(bars, k, row, bar, new, 1e4, c)
+        t = dense.trades
+        assert (t.entry_bar[t.reason == 4] == bars.n - 1).any()  # entered on the last bar
+        assert (t.entry_bar[t.reason == 4] < bars.n - 1).any()  # held into it
+        want = drawdown_periods(bars.days, dense.equity)
+        for name, value in summary.periods.items():
+            np.testing.assert_allclose(value, want[name], rtol=1e-12, atol=1e-15, err_msg=name)
+        np.testing.assert_array_equal(summary.final, dense.equity[:, -1])
+
+
+def test_next_at_least_by_brute_force():
+    rng = np.random.default_rng(4)
+    for n in (1, 2, 7, 100, 517):
+        x = rng.integers(0, 6, n).astype(float)  # many ties: at least as high
+        want = [next((s for s in range(t + 1, n) if x[s] >= x[t]), n) for t in range(n)]
+        np.testing.assert_array_equal(next_at_least(x), want)
+
+
+def test_a_chunk_without_fills_runs_on_matrices_in_parts(walk):
+    # touching averages (a flat stretch) leave the fills to the positions: the chunk is split
+    # into parts of CHUNK_CELLS on matrices, with the same stats as one part
+    flat = walk.copy()
+    flat.iloc[100:160, :4] = 50.0
+    tpl, bars, _ = prepare(flat, "sma_cross")
+    combos, _ = expand_grid(tpl, {"fast": [2, 3, 5], "slow": [8, 13, 21]}, bars.n)
+    assert tpl.fills(bars, combos) is None
+    orders = Orders.from_kwargs()
+    whole = column_stats(bars, run_sim(tpl, bars, combos, 1e6, 0.001, 0.0, orders, True), 1e6)
+    with mock.patch.object(_backtest, "CHUNK_CELLS", 2 * bars.n):  # parts of 2 combinations
+        parts = chunk_stats(tpl, bars, combos, 1e6, 0.001, 0.0, orders)
+    for name, value in whole.items():
+        np.testing.assert_array_equal(parts[name], value, err_msg=name)

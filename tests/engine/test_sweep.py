@@ -10,7 +10,13 @@ import pandas as pd
 import pytest
 
 from chatops_widget.engine import EngineError, ParamError, SweepCancelled, sweep
-from chatops_widget.engine._sweep import CHUNK_CELLS, available_cores, sweep_plan
+from chatops_widget.engine._sweep import (
+    CHUNK_CELLS,
+    MAX_CHUNK,
+    MIN_CHUNKS,
+    available_cores,
+    sweep_plan,
+)
 
 from .conftest import long_walk
 
@@ -151,11 +157,14 @@ def test_a_big_grid_runs_on_every_core_with_the_rows_of_one_thread():
     grid = {"fast": list(range(3, 60, 3)), "slow": list(range(20, 200, 10))}
     chunk, threads = sweep_plan(19 * 18, len(df))
     assert chunk == CHUNK_CELLS // len(df) and threads == min(available_cores(), 100)
+    # chunks summarized per trade (no (k, n) matrices) are bigger, but still >= MIN_CHUNKS
+    assert sweep_plan(19 * 18, len(df), summary=True)[0] == -(-19 * 18 // MIN_CHUNKS)
+    assert sweep_plan(10_000, 1_000, summary=True)[0] == MAX_CHUNK
     calls = []
     parallel = sweep(df, "sma_cross", grid, commission=0.001, progress=lambda d, t: calls.append(d))
     serial = sweep(df, "sma_cross", grid, commission=0.001, workers=1)
     pd.testing.assert_frame_equal(parallel, serial)
-    assert calls == sorted(calls) and calls[-1] == len(serial) and len(calls) >= 20
+    assert calls == sorted(calls) and calls[-1] == len(serial) and len(calls) >= MIN_CHUNKS
     # a small grid stays on the calling thread (threads would cost more than they bring)
     assert sweep_plan(25, 10_000) == (26, 1)
     assert sweep_plan(10_000, 1_000_000, workers=2) == (1, 2)
