@@ -41,6 +41,7 @@ __all__ = [
     "CHUNK_CELLS",
     "DEFAULT_CASH",
     "SUMMARY_CELLS",
+    "SUMMARY_MIN_COMBOS",
     "backtest",
     "chunk_stats",
     "prepare",
@@ -124,12 +125,19 @@ CHUNK_CELLS = 1 << 18
 SUMMARY_CELLS = 1 << 21
 
 
-def summarized(tpl: StrategyBase, orders: Orders, bars: int) -> bool:
-    """Whether :func:`chunk_stats` can summarize ``tpl``'s chunks per trade (its fills come
-    straight from the strategy, all-in, no stops, a series the range tables cover)."""
+#: Grids of fewer combinations stay on matrices: the per-series tables of the summary
+#: (:mod:`._highs`, ~0.7 us a bar) cost more than they save below about this many.
+SUMMARY_MIN_COMBOS = 64
+
+
+def summarized(tpl: StrategyBase, orders: Orders, bars: int, combos: int) -> bool:
+    """Whether :func:`chunk_stats` summarizes the chunks of a sweep of ``combos`` combinations
+    per trade: ``tpl``'s fills come straight from the strategy, all-in, no stops, a series the
+    range tables cover, and at least :data:`SUMMARY_MIN_COMBOS` combinations."""
     fills = getattr(tpl.fills, "__func__", tpl.fills)
     return (
-        orders.vectorized
+        combos >= SUMMARY_MIN_COMBOS
+        and orders.vectorized
         and orders.weight == 1.0
         and bars <= TABLE_BARS
         and fills is not StrategyBase.fills
@@ -145,13 +153,14 @@ def chunk_stats(
     commission: float,
     spread: float,
     orders: Orders,
+    summary: bool = True,
 ) -> dict[str, FloatArray]:
     """Every stat of ``combos`` (a sweep's chunk), as :func:`run_sim` with ``per_trade`` and
-    :func:`._stats.column_stats` give them; all-in long/flat fills straight from the strategy
-    are summarized per trade, without (k, n) matrices (:func:`._simulate.summarize_long`).
-    Where the strategy gives no fills (e.g. touching averages), the chunk runs on matrices in
-    parts of at most :data:`CHUNK_CELLS`."""
-    if orders.vectorized and orders.weight == 1.0:
+    :func:`._stats.column_stats` give them; with ``summary`` (see :func:`summarized`), all-in
+    long/flat fills straight from the strategy are summarized per trade, without (k, n)
+    matrices (:func:`._simulate.summarize_long`). Where the strategy gives no fills (e.g.
+    touching averages), the chunk runs on matrices in parts of at most :data:`CHUNK_CELLS`."""
+    if summary and orders.vectorized and orders.weight == 1.0:
         fills = tpl.fills(bars, combos)
         if fills is not None:
             fc, ft, new = fills

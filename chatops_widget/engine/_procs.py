@@ -82,10 +82,12 @@ class Pool:
         money: tuple[float, float, float],
         orders: dict[str, Any],
         on_chunk: Callable[[int], bool],
+        summary: bool = True,
     ) -> list[Parts]:
         """Each part (a list of chunks) in a process; ``on_chunk(combinations)`` after every
         finished chunk, on this thread; it returns ``True`` to cancel (the processes stop
-        before their next chunk). Returns each part's finished chunks' stats, in order."""
+        before their next chunk); ``summary``: as :func:`._backtest.chunk_stats`. Returns each
+        part's finished chunks' stats, in order."""
         self.sweeps += 1
         self.cancel.clear()
         while True:  # nothing left over from an earlier sweep
@@ -94,7 +96,8 @@ class Pool:
             except queue.Empty:
                 break
         futs: list[Future[Parts]] = [
-            self.executor.submit(_run_part, data, name, part, money, orders) for part in parts
+            self.executor.submit(_run_part, data, name, part, money, orders, summary)
+            for part in parts
         ]
         expected = sum(len(part) for part in parts)
         seen = 0
@@ -186,6 +189,7 @@ def _run_part(
     chunks: list[list[Combo]],
     money: tuple[float, float, float],
     orders: dict[str, Any],
+    summary: bool = True,
 ) -> Parts:
     """The chunks' stats, in order, up to a cancel (checked before each chunk)."""
     from ._backtest import chunk_stats, prepare
@@ -199,7 +203,7 @@ def _run_part(
     for chunk in chunks:
         if _cancel is not None and _cancel.is_set():
             break
-        out.append(chunk_stats(tpl, bars, chunk, cash, commission, spread, order))
+        out.append(chunk_stats(tpl, bars, chunk, cash, commission, spread, order, summary))
         if _done is not None:
             _done.put(len(chunk))
     return out

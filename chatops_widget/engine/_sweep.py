@@ -155,7 +155,7 @@ def sweep(
             f"forbidden, e.g. fast >= slow or a window longer than the {bars.n} bars)"
         )
     total = len(combos)
-    sparse = summarized(tpl, order, bars.n)
+    sparse = summarized(tpl, order, bars.n, total)
     chunk_size, workers = sweep_plan(total, bars.n, chunk_size, workers, summary=sparse)
     starts = list(range(0, total, chunk_size))
     name = by_name(tpl) if workers > 1 and len(starts) > 1 else None  # may go to processes
@@ -169,7 +169,7 @@ def sweep(
                     return _table(tpl, done, got, skipped, order)
 
                 rows = _in_processes(procs, data, name, chunks, progress, cancel, money, orders,
-                                     rows_of)  # fmt: skip
+                                     sparse, rows_of)  # fmt: skip
                 return _table(tpl, combos, rows, skipped, order)
     if total > chunk_size:
         tpl.precompute(bars, combos)  # what the chunks share, before they run
@@ -177,7 +177,7 @@ def sweep(
     done = 0
 
     def run_chunk(chunk: list[Combo]) -> dict[str, FloatArray]:
-        return chunk_stats(tpl, bars, chunk, cash, commission, spread, order)
+        return chunk_stats(tpl, bars, chunk, cash, commission, spread, order, sparse)
 
     pool = ThreadPoolExecutor(workers) if workers > 1 and len(starts) > 1 else None
     pending: deque[tuple[int, Future[dict[str, FloatArray]] | _Now]] = deque()
@@ -221,6 +221,7 @@ def _in_processes(
     cancel: Cancel | None,
     money: tuple[float, float, float],
     orders: dict[str, Any],
+    summary: bool,
     partial: Callable[[list[Combo], list[dict[str, FloatArray]]], pd.DataFrame],
 ) -> list[dict[str, FloatArray]]:
     """The chunks' stats, every ``w``-th chunk to each of the ``w`` worker processes; progress
@@ -240,7 +241,7 @@ def _in_processes(
             progress(done, total)
         return done < total and _is_cancelled(cancel)
 
-    got = pool.run(data, name, parts, money, orders, on_chunk)
+    got = pool.run(data, name, parts, money, orders, on_chunk, summary)
     # back in the grid's order: part p's j-th chunk is chunk p + j * w
     order = sorted(
         (p + j * w, p, j) for p, part_rows in enumerate(got) for j in range(len(part_rows))

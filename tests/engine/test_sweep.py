@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chatops_widget.engine import EngineError, ParamError, SweepCancelled, sweep
+from chatops_widget.engine import EngineError, ParamError, SweepCancelled, get_template, sweep
+from chatops_widget.engine._backtest import SUMMARY_MIN_COMBOS, summarized
+from chatops_widget.engine._orders import Orders
 from chatops_widget.engine._sweep import (
     CHUNK_CELLS,
     MAX_CHUNK,
@@ -208,3 +210,23 @@ def test_memory_of_a_sweep_does_not_grow_with_the_number_of_combinations():
     small = peak({"window": [14], "lower": [20, 25, 30], "upper": [70, 75]})
     big = peak({"window": [14], "lower": list(range(10, 40)), "upper": list(range(60, 90))})
     assert big < 1.5 * small + 2_000_000  # 900 combinations vs 6: only the result rows grow
+
+
+def test_big_grids_are_summarized_per_trade_with_the_rows_of_small_ones():
+    tpl, plain = get_template("sma_cross"), Orders.from_kwargs()
+    assert summarized(tpl, plain, 10_000, SUMMARY_MIN_COMBOS)
+    assert not summarized(tpl, plain, 10_000, SUMMARY_MIN_COMBOS - 1)  # tables would not pay
+    assert not summarized(tpl, Orders.from_kwargs(stop_loss=0.02), 10_000, 1_000)
+    assert not summarized(tpl, Orders.from_kwargs(size=0.5), 10_000, 1_000)
+    assert not summarized(get_template("rsi_reversion"), plain, 10_000, 1_000)  # no fills
+    df = long_walk(5_000)
+    grid = {"fast": list(range(2, 30, 2)), "slow": list(range(10, 90, 8))}
+    big = sweep(df, "sma_cross", grid, commission=0.001, spread=0.0002, workers=1)
+    assert len(big) >= SUMMARY_MIN_COMBOS
+    few = big[["fast", "slow"]].iloc[::17].to_dict("records")  # a handful: on matrices
+    small = sweep(df, "sma_cross", few, commission=0.001, spread=0.0002, workers=1)
+    rows = big.iloc[::17].reset_index(drop=True)
+    assert (rows["num_trades"] > 10).all() and (rows["avg_drawdown"] < 0).all()
+    for col in small.columns:
+        if col != "short":
+            np.testing.assert_allclose(small[col], rows[col], rtol=1e-9, atol=1e-12, err_msg=col)
