@@ -34,9 +34,13 @@ class OnFirstUse:
 
     def __init__(self, load: Callable[[], ModuleType]) -> None:
         self._load = load
+        self._module: ModuleType | None = None
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._load(), name)
+        module = self._module
+        if module is None:  # once: import_module's own lookup costs ~5 us a call
+            module = self._module = self._load()
+        return getattr(module, name)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._load!r}>"

@@ -379,6 +379,20 @@ def test_trade_rows_as_json_for_every_column_type():
     assert sync.trade_rows(trades.iloc[:0]) == {"columns": out["columns"], "rows": [], "total": 0}
 
 
+def test_chart_numbers_and_trade_times_equal_the_per_value_formatting():
+    # vectorized: the same values as float(f"{v:.7g}") and Timestamp.isoformat(), value for value
+    rng = np.random.default_rng(8)
+    values = np.concatenate([rng.normal(0, 10.0**e, 2_000) for e in range(-8, 13, 2)])
+    values = np.r_[values, 0.0, -0.0, np.nan, np.inf, -np.inf, 5e-324, 1.7e308]
+    want = [float(f"{v:.7g}") if np.isfinite(v) else None for v in values.tolist()]
+    assert sync._json_floats(values) == want
+    text = ["2020-01-02", "2020-01-02 09:30", "2020-01-02 09:30:00.250", "1969-12-31 23:59:59.5"]
+    times = pd.to_datetime([*text, None], format="ISO8601").to_numpy()
+    want_times = [None if pd.isna(t) else pd.Timestamp(t).isoformat() for t in times]
+    want_times[0] = "2020-01-02"  # a date alone at midnight
+    assert sync._iso_times(times) == want_times
+
+
 def test_a_result_the_panel_cannot_get_offers_a_retry(widget):
     w, rec = widget
     w._show_result("run_000000000000")  # no such run: the fetch fails
