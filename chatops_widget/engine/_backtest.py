@@ -23,7 +23,6 @@ import pandas as pd
 
 from ._data import validate_ohlcv
 from ._defaults import DEFAULT_CASH
-from ._drawdown import TABLE_BARS
 from ._errors import EngineError
 from ._events import simulate_orders
 from ._fractional import simulate_fractional
@@ -40,6 +39,7 @@ from ._types import FloatArray
 __all__ = [
     "CHUNK_CELLS",
     "DEFAULT_CASH",
+    "SUMMARY_BARS",
     "SUMMARY_CELLS",
     "SUMMARY_MIN_COMBOS",
     "backtest",
@@ -128,18 +128,21 @@ SUMMARY_CELLS = 1 << 21
 #: Grids of fewer combinations stay on matrices: the per-series tables of the summary
 #: (:mod:`._highs`, ~0.7 us a bar) cost more than they save below about this many.
 SUMMARY_MIN_COMBOS = 64
+#: Longer series stay on matrices: the summary's range tables take ~6 x 8 x log2(bars) bytes
+#: a bar (~20 MB at this length, ~80 MB at 100k bars), kept for the sweep.
+SUMMARY_BARS = 1 << 15
 
 
 def summarized(tpl: StrategyBase, orders: Orders, bars: int, combos: int) -> bool:
     """Whether :func:`chunk_stats` summarizes the chunks of a sweep of ``combos`` combinations
-    per trade: ``tpl``'s fills come straight from the strategy, all-in, no stops, a series the
-    range tables cover, and at least :data:`SUMMARY_MIN_COMBOS` combinations."""
+    per trade: ``tpl``'s fills come straight from the strategy, all-in, no stops, at most
+    :data:`SUMMARY_BARS` bars and at least :data:`SUMMARY_MIN_COMBOS` combinations."""
     fills = getattr(tpl.fills, "__func__", tpl.fills)
     return (
         combos >= SUMMARY_MIN_COMBOS
         and orders.vectorized
         and orders.weight == 1.0
-        and bars <= TABLE_BARS
+        and bars <= SUMMARY_BARS
         and fills is not StrategyBase.fills
         and fills is not no_fills
     )

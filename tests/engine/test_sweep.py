@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from chatops_widget.engine import EngineError, ParamError, SweepCancelled, get_template, sweep
-from chatops_widget.engine._backtest import SUMMARY_MIN_COMBOS, summarized
+from chatops_widget.engine._backtest import SUMMARY_BARS, SUMMARY_MIN_COMBOS, summarized
 from chatops_widget.engine._orders import Orders
 from chatops_widget.engine._sweep import (
     CHUNK_CELLS,
@@ -216,6 +216,7 @@ def test_big_grids_are_summarized_per_trade_with_the_rows_of_small_ones():
     tpl, plain = get_template("sma_cross"), Orders.from_kwargs()
     assert summarized(tpl, plain, 10_000, SUMMARY_MIN_COMBOS)
     assert not summarized(tpl, plain, 10_000, SUMMARY_MIN_COMBOS - 1)  # tables would not pay
+    assert not summarized(tpl, plain, SUMMARY_BARS + 1, 1_000)  # tables would be too big
     assert not summarized(tpl, Orders.from_kwargs(stop_loss=0.02), 10_000, 1_000)
     assert not summarized(tpl, Orders.from_kwargs(size=0.5), 10_000, 1_000)
     assert not summarized(get_template("rsi_reversion"), plain, 10_000, 1_000)  # no fills
