@@ -31,21 +31,38 @@ __all__ = ["TABLE_BARS", "drawdown_periods", "long_below", "prev_greater", "rang
 TABLE_BARS = 1 << 17
 
 
-def _levels(x: FloatArray, cache: dict[Any, Any] | None = None) -> FloatArray:
-    """``levels[j, t] = max(x[t - 2**j + 1 : t + 1])`` (a shorter window near the start)."""
-    hit = None if cache is None else cache.get("_max_levels")
-    if hit is not None:
-        return hit  # type: ignore[no-any-return]
+def sparse_table(x: FloatArray, op: np.ufunc) -> FloatArray:
+    """``levels[j, t] = op(x[t - 2**j + 1 : t + 1])`` (a shorter window near the start), for an
+    idempotent ``op`` such as ``np.maximum`` or ``np.minimum``."""
     n = len(x)
     levels = np.empty((max(n, 1).bit_length(), n))
     levels[0] = x
     for j in range(1, len(levels)):
         h = 1 << (j - 1)
         levels[j, :h] = levels[j - 1, :h]
-        np.maximum(levels[j - 1, h:], levels[j - 1, :-h], out=levels[j, h:])
-    if cache is not None:
-        cache["_max_levels"] = levels
+        op(levels[j - 1, h:], levels[j - 1, :-h], out=levels[j, h:])
     return levels
+
+
+def range_query(levels: FloatArray, lo: IntArray, hi: IntArray, op: np.ufunc, empty: float) -> Any:
+    """``op`` over ``x[lo : hi]`` for each pair (``empty`` where ``lo >= hi``), in O(1) each
+    from ``levels = sparse_table(x, op)``."""
+    n = levels.shape[1]
+    size = np.maximum(hi - lo, 1)
+    j = np.frexp(size)[1].astype(np.int64) - 1  # floor(log2(size)), exactly
+    a = levels[j, np.maximum(hi - 1, 0)]
+    b = levels[j, np.minimum(lo + (1 << j) - 1, n - 1)]
+    return np.where(hi > lo, op(a, b), empty)
+
+
+def _levels(x: FloatArray, cache: dict[Any, Any] | None = None) -> FloatArray:
+    """The range maxima of ``x`` (:func:`sparse_table`), cached with the bars."""
+    hit = None if cache is None else cache.get("_max_levels")
+    if hit is None:
+        hit = sparse_table(x, np.maximum)
+        if cache is not None:
+            cache["_max_levels"] = hit
+    return hit
 
 
 def prev_greater(x: FloatArray, cache: dict[Any, Any] | None = None) -> IntArray:
@@ -69,12 +86,7 @@ def range_max(
     x: FloatArray, lo: IntArray, hi: IntArray, cache: dict[Any, Any] | None = None
 ) -> FloatArray:
     """``max(x[lo : hi])`` for each pair (``-inf`` where ``lo >= hi``), in O(1) each."""
-    levels = _levels(x, cache)
-    size = np.maximum(hi - lo, 1)
-    j = np.frexp(size)[1].astype(np.int64) - 1  # floor(log2(size)), exactly
-    a = levels[j, np.maximum(hi - 1, 0)]
-    b = levels[j, np.minimum(lo + (1 << j) - 1, len(x) - 1)]
-    return np.where(hi > lo, np.maximum(a, b), -np.inf)
+    return range_query(_levels(x, cache), lo, hi, np.maximum, -np.inf)  # type: ignore[no-any-return]
 
 
 def long_below(

@@ -27,32 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from ._drawdown import _levels, range_max
+from ._drawdown import _levels, range_max, range_query, sparse_table
 from ._types import BoolArray, FloatArray, IntArray, filled, new_group
 
 __all__ = ["long_periods", "next_at_least"]
-
-
-def _sparse(x: FloatArray, op: np.ufunc) -> FloatArray:
-    """``levels[j, t] = op(x[t - 2**j + 1 : t + 1])`` (a shorter window near the start)."""
-    n = len(x)
-    levels = np.empty((max(n, 1).bit_length(), n))
-    levels[0] = x
-    for j in range(1, len(levels)):
-        h = 1 << (j - 1)
-        levels[j, :h] = levels[j - 1, :h]
-        op(levels[j - 1, h:], levels[j - 1, :-h], out=levels[j, h:])
-    return levels
-
-
-def _query(levels: FloatArray, lo: IntArray, hi: IntArray, op: np.ufunc, empty: float) -> Any:
-    """``op`` over ``x[lo : hi]`` for each pair (``empty`` where ``lo >= hi``)."""
-    n = levels.shape[1]
-    size = np.maximum(hi - lo, 1)
-    j = np.frexp(size)[1].astype(np.int64) - 1  # floor(log2(size)), exactly
-    a = levels[j, np.maximum(hi - 1, 0)]
-    b = levels[j, np.minimum(lo + (1 << j) - 1, n - 1)]
-    return np.where(hi > lo, op(a, b), empty)
 
 
 def _first_at_least(
@@ -84,17 +62,17 @@ class _Tables:
         n = len(close)
         self.n, self.close, self.days = n, close, days
         self.max = _levels(close, cache)
-        self.min = _sparse(close, np.minimum)
+        self.min = sparse_table(close, np.minimum)
         self.argmax = self._argmax(close)
         nxt = next_at_least(close, cache)
         t = np.arange(n)
         gap = (nxt > t + 1) & (nxt < n)  # a period between t and the next high of its chain
         at = np.minimum(nxt, n - 1)
-        low = _query(self.min, t + 1, at, np.minimum, np.inf)
+        low = range_query(self.min, t + 1, at, np.minimum, np.inf)
         self.ratio = np.where(gap, low / close, 1.0)
         dur = np.where(gap, days[at] - days, 0.0)
-        self.ratio_min = _sparse(self.ratio, np.minimum)
-        self.dur_max = _sparse(dur, np.maximum)
+        self.ratio_min = sparse_table(self.ratio, np.minimum)
+        self.dur_max = sparse_table(dur, np.maximum)
         # sums over the chain from t to its end (count, depth, duration): pointer doubling
         up = np.append(nxt, n)
         total = np.zeros((n + 1, 3))
@@ -207,8 +185,8 @@ def long_periods(
     big = np.where(high_h, tab.last_argmax(te, np.maximum(he, te + 1)), te)
     high_o = is_open & (after >= peak_o)
     low_f = np.where(high_f, inf, before)
-    low_in = units * _query(tab.min, te, np.where(high_h, r0, he), np.minimum, inf)
-    low_out = np.where(high_h, units * _query(tab.min, big + 1, he, np.minimum, inf), inf)
+    low_in = units * range_query(tab.min, te, np.where(high_h, r0, he), np.minimum, inf)
+    low_out = np.where(high_h, units * range_query(tab.min, big + 1, he, np.minimum, inf), inf)
     low_o = np.where(is_open & ~high_o, after, inf)
     big_val = units * close[big]
 
@@ -279,8 +257,8 @@ def long_periods(
         count += np.bincount(c, weights=np.rint(diff[:, 0]), minlength=k)
         depth += np.bincount(c, weights=diff[:, 1], minlength=k)
         dur_sum += np.bincount(c, weights=diff[:, 2], minlength=k)
-        np.maximum.at(dur_max, c, _query(tab.dur_max, a, b, np.maximum, 0.0))
-        np.minimum.at(ratio_min, c, _query(tab.ratio_min, a, b, np.minimum, 1.0))
+        np.maximum.at(dur_max, c, range_query(tab.dur_max, a, b, np.maximum, 0.0))
+        np.minimum.at(ratio_min, c, range_query(tab.ratio_min, a, b, np.minimum, 1.0))
     safe = np.maximum(count, 1.0)
     return {
         "avg_drawdown": np.where(count > 0, depth / safe, 0.0),
