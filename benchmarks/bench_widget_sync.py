@@ -21,7 +21,7 @@
    ``chatops_widget.startup`` log; page stamps on the kernel websocket's frames; one machine, one
    clock).
 
-Run: python benchmarks/bench_widget_sync.py [--n 1000] [--runs 30] [--skip-latency] [--breakdown]
+Run: python benchmarks/bench_widget_sync.py [--n 1000] [--runs 30] [--skip-latency] [--breakdown] [--dump PATH]
 [--cold]
 (the latency part needs JupyterLab, playwright and /usr/bin/chromium, as the tests do).
 """
@@ -56,6 +56,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=30, help="backtests for the latency (default 30)")
     ap.add_argument("--skip-latency", action="store_true", help="only the bytes part")
     ap.add_argument("--breakdown", action="store_true", help="time each step of the latency")
+    ap.add_argument("--dump", metavar="PATH",
+                    help="the runs' page samples and kernel stamps, as JSON")  # fmt: skip
     ap.add_argument("--cold", action="store_true",
                     help="start the runs at once, while the worker processes warm up")  # fmt: skip
     args = ap.parse_args()
@@ -103,7 +105,7 @@ def main() -> None:
     w.close()
     client.close()
     if not args.skip_latency:
-        latency(args.runs, args.breakdown, cold=args.cold)
+        latency(args.runs, args.breakdown, cold=args.cold, dump=args.dump)
 
 
 # ---------------------------------------------------------------------------- latency
@@ -217,7 +219,9 @@ def _pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-def latency(runs: int, breakdown: bool = False, cold: bool = False) -> None:
+def latency(
+    runs: int, breakdown: bool = False, cold: bool = False, dump: str | None = None
+) -> None:
     """Enter in the panel -> result card drawn, in a real JupyterLab (see the module doc)."""
     import nbformat
     from playwright.sync_api import sync_playwright
@@ -317,8 +321,10 @@ def latency(runs: int, breakdown: bool = False, cold: bool = False) -> None:
     ]:
         print(f"{name:28}{_pct(xs, 50):10.1f}{_pct(xs, 95):10.1f}{max(xs):10.1f}")
     print(f"target: p95 beyond the engine < 100 ms -> {_pct(extra, 95):.1f} ms")
+    stamps = [json.loads(line) for line in stamps_path.read_text().splitlines()]
+    if dump:
+        Path(dump).write_text(json.dumps({"samples": samples, "stamps": stamps}))
     if breakdown:
-        stamps = [json.loads(line) for line in stamps_path.read_text().splitlines()]
         steps = [_steps(s, stamps) for s in samples]
         print("\nwhere the time goes (median of the runs, ms)")
         for name in steps[0]:

@@ -6,6 +6,10 @@ import { isTerminal } from "./constants.js";
 
 const RUN_LINGER_MS = 60_000;
 const MAX_INPUT_HISTORY = 200;
+// A live reply whose result card is on its way (the run completed; the kernel is fetching its
+// result) waits for the card, at most this long, and the two are drawn together: one layout
+// and one frame, so the card lands sooner and nothing jumps. The reply never waits longer.
+const HOLD_REPLY_MS = 1000;
 
 let noticeCounter = 0;
 
@@ -37,6 +41,7 @@ export class Store {
     this.listeners = new Set();
     this.started = false;
     this.historyReceived = false;
+    this.held = null; // {runId, item, timer}: a live reply waiting for its card (HOLD_REPLY_MS)
     this._onCustom = (content) => this.handle(content);
   }
 
@@ -52,6 +57,7 @@ export class Store {
     if (!this.started) return;
     this.started = false;
     this.model.off?.("msg:custom", this._onCustom);
+    this.flushHeld();
   }
 
   subscribe(fn) {
@@ -111,6 +117,8 @@ export class Store {
   }
 
   applyHistory(msg) {
+    const held = this.takeHeld();
+    if (held && msg.reset === false) this.place(held); // (a reset history has it)
     if (msg.reset !== false) {
       this.items = [];
       this.index = new Map();
@@ -130,6 +138,10 @@ export class Store {
   upsertMessage(message, fromHistory, silent = false) {
     if (!message || message.id == null) return;
     const key = `m:${message.id}`;
+    if (this.held?.item.key === key) {
+      this.held.item = { ...this.held.item, message }; // (drawn with its card)
+      return;
+    }
     const at = this.index.get(key);
     if (at !== undefined) {
       this.items[at] = { ...this.items[at], message };
@@ -137,16 +149,46 @@ export class Store {
       return;
     }
     const item = { key, kind: "message", message, fromHistory };
-    const pos = this.positionFor(message.seq);
+    const runId = message.metadata?.commandResult?.runId;
+    const earlier = this.takeHeld();
+    if (!fromHistory && !silent && runId && this.cardComing(runId) && !this.results.has(runId)) {
+      if (earlier) this.emit(this.place(earlier));
+      const timer = setTimeout(() => this.flushHeld(), HOLD_REPLY_MS);
+      this.held = { runId, item, timer };
+      return;
+    }
+    if (earlier) this.place(earlier); // first: it came first (the event below draws both)
+    const ev = this.place(item);
+    if (!silent) this.emit(ev);
+  }
+
+  /** Put `item` in the timeline by its seq; returns the event that tells the views. */
+  place(item) {
+    const seq = item.kind === "message" ? item.message.seq : undefined;
+    const pos = this.positionFor(seq);
     if (pos === this.items.length) {
       this.push(item);
-      if (!silent) this.emit({ type: "append" });
-      return;
+      return { type: "append" };
     }
     // Arrived out of order (seq lower than a message already shown): put it in its place.
     this.items.splice(pos, 0, item);
     for (let i = pos; i < this.items.length; i++) this.index.set(this.items[i].key, i);
-    if (!silent) this.emit({ type: "insert", key, index: pos });
+    return { type: "insert", key: item.key, index: pos };
+  }
+
+  /** The held reply (of `runId`, or any when not given), no longer held; else null. */
+  takeHeld(runId) {
+    const held = this.held;
+    if (!held || (runId !== undefined && held.runId !== runId)) return null;
+    clearTimeout(held.timer);
+    this.held = null;
+    return held.item;
+  }
+
+  /** Draw the held reply now (its card is late, or something else comes first). */
+  flushHeld() {
+    const item = this.takeHeld();
+    if (item) this.emit(this.place(item));
   }
 
   /** Where a message with `seq` belongs. In order (the usual case: newer than the newest
@@ -204,6 +246,11 @@ export class Store {
     this.results.set(msg.runId, msg);
     const key = `r:${msg.runId}`;
     const at = this.index.get(key);
+    const reply = this.takeHeld(msg.runId) || this.takeHeld(); // drawn first (it came first)
+    if (reply) {
+      const ev = this.place(reply);
+      if (ev.type === "insert" || at !== undefined) this.emit(ev); // (else: the card's append)
+    }
     if (at !== undefined) {
       this.items[at] = { ...this.items[at], result: msg };
       this.emit({ type: "update", key, index: at });
@@ -216,6 +263,7 @@ export class Store {
   }
 
   addNotice(level, text, action = null) {
+    this.flushHeld(); // e.g. "cannot show run_…": the reply shows, then why its card does not
     noticeCounter += 1;
     this.push({ key: `n:${noticeCounter}`, kind: "notice", level, text, action, at: new Date() });
     this.emit({ type: "append" });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { beforeEach, describe, test } from "node:test";
+import { beforeEach, describe, mock, test } from "node:test";
 import { Store } from "../src/store.js";
 import { useKernelConstants } from "./constants.js";
 import { ModelStub } from "./model-stub.js";
@@ -158,6 +158,77 @@ describe("results and notices", () => {
     assert.deepEqual(store.items[0].action, { label: "Replace MYCO", send });
     assert.equal(store.items[1].action, null);
     assert.equal(store.items[1].text, "odd");
+  });
+});
+
+describe("a reply waits for its card", () => {
+  const reply = (seq, runId) => ({
+    ...msg(seq, `Backtest ${runId} done`, "assistant"),
+    metadata: { commandResult: { runId } },
+  });
+  const completed = (runId) => model.deliver({ type: "progress", runId, progress: 100, status: "completed" });
+
+  test("a live reply to a completed run is drawn with its card: one append, reply first", () => {
+    history([msg(1, "/run_backtest strategy_1")]);
+    completed("run_1");
+    events.length = 0;
+    model.deliver({ type: "message", message: reply(2, "run_1") });
+    assert.deepEqual(contents(), ["/run_backtest strategy_1"], "held until the card");
+    assert.deepEqual(events, []);
+    model.deliver({ type: "result", runId: "run_1", kind: "backtest", stats: {} });
+    assert.deepEqual(contents(), ["/run_backtest strategy_1", "Backtest run_1 done", "result"]);
+    assert.deepEqual(events, ["append"]);
+    assert.equal(store.held, null);
+  });
+
+  test("a card that does not come in time: the reply is drawn anyway, within the hold", () => {
+    mock.timers.enable({ apis: ["setTimeout"] });
+    try {
+      history([msg(1, "/run_backtest strategy_1")]);
+      completed("run_2");
+      model.deliver({ type: "message", message: reply(2, "run_2") });
+      mock.timers.tick(999);
+      assert.equal(store.items.length, 1);
+      mock.timers.tick(1);
+      assert.deepEqual(contents(), ["/run_backtest strategy_1", "Backtest run_2 done"]);
+      model.deliver({ type: "result", runId: "run_2", kind: "backtest", stats: {} });
+      assert.deepEqual(contents(), ["/run_backtest strategy_1", "Backtest run_2 done", "result"]);
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  test("whatever comes next is drawn after the held reply, in order, and nothing is lost", () => {
+    history([msg(1, "/run_backtest strategy_1")]);
+    completed("run_3");
+    model.deliver({ type: "message", message: reply(2, "run_3") });
+    model.deliver({ type: "message", message: msg(3, "hello from a colleague") });
+    assert.deepEqual(contents(), ["/run_backtest strategy_1", "Backtest run_3 done", "hello from a colleague"]);
+    completed("run_4");
+    model.deliver({ type: "message", message: reply(4, "run_4") });
+    model.deliver({ type: "notice", level: "error", text: "cannot show run_4: gone" });
+    assert.deepEqual(contents().slice(3), ["Backtest run_4 done", "notice"]);
+    // an update of a held reply (streamed text) is kept with it
+    completed("run_5");
+    model.deliver({ type: "message", message: reply(5, "run_5") });
+    model.deliver({ type: "message", message: { ...reply(5, "run_5"), content: "edited" } });
+    model.deliver({ type: "result", runId: "run_5", kind: "backtest", stats: {} });
+    assert.deepEqual(contents().slice(5), ["edited", "result"]);
+  });
+
+  test("a reset history drops the held reply (the history has it): drawn once", () => {
+    history([msg(1, "/run_backtest strategy_1")]);
+    completed("run_6");
+    model.deliver({ type: "message", message: reply(2, "run_6") });
+    history([msg(1, "/run_backtest strategy_1"), reply(2, "run_6")]);
+    model.deliver({ type: "result", runId: "run_6", kind: "backtest", stats: {} });
+    assert.deepEqual(contents(), ["/run_backtest strategy_1", "Backtest run_6 done", "result"]);
+  });
+
+  test("replies without a card on its way are drawn at once", () => {
+    history([msg(1, "/status")]);
+    model.deliver({ type: "message", message: reply(2, "run_9") }); // run_9 not completed here
+    assert.equal(store.items.length, 2);
   });
 });
 

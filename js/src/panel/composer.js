@@ -42,8 +42,16 @@ export class Composer {
   }
 
   autosize() {
+    // an empty input (after each send) has the height measured the first time: no layout
+    const empty = !this.input.value;
+    if (empty && this.emptyHeight) {
+      this.input.style.height = this.emptyHeight;
+      return;
+    }
     this.input.style.height = "auto";
-    this.input.style.height = `${Math.min(140, this.input.scrollHeight + 2)}px`;
+    const content = this.input.scrollHeight;
+    this.input.style.height = `${Math.min(140, content + 2)}px`;
+    if (empty && content) this.emptyHeight = this.input.style.height;
   }
 
   setText(text) {

@@ -176,19 +176,24 @@ export class VirtualList {
     row.el.remove();
   }
 
+  /**
+   * Draw the rows in (and near) the view. Layout is read twice at most: the view's size and
+   * position first (before this pass writes anything), then the new rows' heights, once for
+   * all of them. Their mounts (charts read their width and the theme) come after that read,
+   * so they force no layout of their own; the scroll position is written last.
+   */
   update() {
     const n = this.ensureOffsets();
     const el = this.scrollEl;
     const viewH = el.clientHeight || 400;
+    const startTop = el.scrollTop;
     let total = this.offsets[n];
-    this.inner.style.height = `${total}px`;
-    if (this.stick) this.setScrollTop(Math.max(0, total - viewH));
-    const top = el.scrollTop;
+    const top = this.stick ? Math.max(0, total - viewH) : startTop; // where the view will be
     const wanted = new Set();
+    const created = [];
     if (n > 0) {
       const first = this.findIndex(Math.max(0, top - OVERSCAN_PX), n);
       const limit = top + viewH + OVERSCAN_PX;
-      const created = [];
       for (let i = first; i < n && this.offsets[i] < limit; i++) {
         const key = this.source.keyAt(i);
         wanted.add(key);
@@ -199,21 +204,10 @@ export class VirtualList {
           r.el.dataset.key = key;
           r.el.style.top = `${this.offsets[i]}px`;
           this.inner.appendChild(r.el);
-          row = { index: i, el: r.el, destroy: r.destroy };
+          row = { index: i, el: r.el, destroy: r.destroy, top: this.offsets[i] };
           this.rows.set(key, row);
           created.push([row, r.mount]);
         }
-      }
-      for (const [, mount] of created) {
-        try {
-          mount?.();
-        } catch (err) {
-          console.error("chatops-widget: row mount failed", err);
-        }
-      }
-      for (const [row] of created) {
-        this.measure(row); // after every mount: one layout for all the new rows
-        this.rowObserver.observe(row.el);
       }
     }
     for (const [key, row] of this.rows) {
@@ -222,23 +216,36 @@ export class VirtualList {
         this.rows.delete(key);
       }
     }
+    this.inner.style.height = `${total}px`; // (estimated) before measuring: rows lay out in it
+    for (const [row] of created) this.measure(row); // one layout for all the new rows
+    for (const [row, mount] of created) {
+      try {
+        mount?.(); // (fixed-height contents: a chart changes no row's height)
+      } catch (err) {
+        console.error("chatops-widget: row mount failed", err);
+      }
+      this.rowObserver.observe(row.el);
+    }
     // Heights may have changed after measuring: lay out again (cheap: prefix sums only).
     this.ensureOffsets();
     total = this.offsets[n];
     this.inner.style.height = `${total}px`;
-    for (const row of this.rows.values()) row.el.style.top = `${this.offsets[row.index]}px`;
-    if (this.stick) this.setScrollTop(Math.max(0, total - viewH));
-    else if (this.pendingShift) this.setScrollTop(el.scrollTop + this.pendingShift);
+    for (const row of this.rows.values()) {
+      const y = this.offsets[row.index];
+      if (row.top !== y) {
+        row.top = y;
+        row.el.style.top = `${y}px`;
+      }
+    }
+    let y = startTop;
+    if (this.stick) y = Math.max(0, total - viewH);
+    else if (this.pendingShift) y = startTop + this.pendingShift;
     this.pendingShift = 0;
-    if (el.scrollTop !== top && this.rows.size < 200) {
+    if (Math.abs(startTop - y) >= 1) el.scrollTop = y;
+    if (Math.abs(y - top) >= 1 && this.rows.size < 200) {
       // The viewport moved (sticking or anchoring): fill the new view on the next frame.
       this.schedule();
     }
-  }
-
-  setScrollTop(y) {
-    if (Math.abs(this.scrollEl.scrollTop - y) < 1) return;
-    this.scrollEl.scrollTop = y;
   }
 
   destroy() {
