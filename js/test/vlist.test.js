@@ -78,3 +78,48 @@ describe("VirtualList.appended", () => {
     assert.equal(rendered().length, 12);
   });
 });
+
+describe("VirtualList.update reads layout before it writes", () => {
+  test("an append: view read first, new rows measured once, mounts after, scroll written last", () => {
+    frames.clear();
+    const log = [];
+    const items = ["a"];
+    const scroller = window.document.createElement("div");
+    window.document.body.appendChild(scroller);
+    let top = 0;
+    const read = (what, value) => {
+      log.push(what);
+      return value;
+    };
+    Object.defineProperty(scroller, "clientHeight", { get: () => read("read view", 400) });
+    Object.defineProperty(scroller, "scrollHeight", { get: () => 10_000 });
+    Object.defineProperty(scroller, "scrollTop", {
+      get: () => read("read scroll", top),
+      set: (v) => {
+        log.push("write scroll");
+        top = v;
+      },
+    });
+    const list = new VirtualList(scroller, {
+      count: () => items.length,
+      keyAt: (i) => items[i],
+      render: (i) => {
+        const el = window.document.createElement("div");
+        Object.defineProperty(el, "offsetHeight", { get: () => read(`measure ${items[i]}`, 300) });
+        return { el, mount: () => log.push(`mount ${items[i]}`) };
+      },
+    });
+    list.update();
+    items.push("b", "c");
+    log.length = 0;
+    list.appended();
+    const reads = log.filter((e) => e.startsWith("read"));
+    assert.deepEqual(reads, ["read view", "read scroll"], "the view is read once, up front");
+    assert.deepEqual(log.slice(0, 2), ["read view", "read scroll"]);
+    const first = (what) => log.indexOf(what);
+    assert.ok(first("measure b") < first("mount b") && first("measure c") < first("mount b"), log.join(", "));
+    assert.equal(log.at(-1), "write scroll", "sticking to the bottom: the scroll is written last");
+    assert.equal(log.filter((e) => e === "write scroll").length, 1);
+    assert.equal(top, 3 * 300 - 400, "at the bottom of the measured rows");
+  });
+});

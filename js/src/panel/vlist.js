@@ -122,6 +122,10 @@ export class VirtualList {
   }
 
   scrollToBottom() {
+    if (this.stick) {
+      this.schedule(); // at the bottom already: the next frame keeps it there (no layout now)
+      return;
+    }
     this.stick = true;
     this.source.onStickChange?.(true);
     this.update();
