@@ -21,8 +21,8 @@
    ``chatops_widget.startup`` log; page stamps on the kernel websocket's frames; one machine, one
    clock).
 
-Run: python benchmarks/bench_widget_sync.py [--n 1000] [--runs 30] [--skip-latency] [--breakdown] [--dump PATH]
-[--cold]
+Run: python benchmarks/bench_widget_sync.py [--n 1000] [--runs 30] [--skip-latency] [--breakdown]
+[--cold] [--dump PATH]
 (the latency part needs JupyterLab, playwright and /usr/bin/chromium, as the tests do).
 """
 
