@@ -25,7 +25,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from .._lazy import lazy_module
-from ..protocol import check_display_name
+from ..protocol import RESULT_READY, check_display_name
 from ._connection import Connection, call_callback, log
 from ._decode import Comparison
 from ._handles import ResultsView, Run
@@ -99,7 +99,7 @@ class ChatOpsClient(SessionsMixin, ResearchMixin, SharingMixin):
         try:
             self._conn: Connection = self._run(self._make_connection(), self.timeout + 10)
             # follows every run of the session (see _tracker.py), fed by our events
-            self._runs = RunTracker(self._conn, self._loop, self.timeout)
+            self._runs = RunTracker(self._conn, self._loop, self.timeout, self._result_ready)
             self.on("backtestProgress", self._runs.on_progress)
             self.on("commandResult", self._runs.on_result)
             self.on("connect", self._runs.on_connect)
@@ -286,9 +286,18 @@ class ChatOpsClient(SessionsMixin, ResearchMixin, SharingMixin):
     # ------------------------------------------------------------------ events
 
     def on(self, event: str, callback: Callable[..., Any]) -> Callable[..., Any]:
-        """Call ``callback(payload)`` on each ``event``; returns ``callback`` (decorator-ready)."""
+        """Call ``callback(payload)`` on each ``event``; returns ``callback`` (decorator-ready).
+
+        Besides the server's events there is one of the client's own, ``"resultReady"``
+        (``{"runId", "sessionId"}``): while anyone listens to it, every run of the session is
+        fetched the moment its result is stored (before its ``commandResult``), and the
+        callback is told; ``client.results[run_id]`` then decodes it without a round trip.
+        The chat panel draws its cards this way.
+        """
         with self._cb_lock:
             self._callbacks.setdefault(event, []).append(callback)
+            if event == RESULT_READY:
+                self._runs.follow = True
         return callback
 
     def off(self, event: str, callback: Callable[..., Any] | None = None) -> None:
@@ -298,6 +307,11 @@ class ChatOpsClient(SessionsMixin, ResearchMixin, SharingMixin):
                 self._callbacks.pop(event, None)
             elif callback in self._callbacks.get(event, []):
                 self._callbacks[event].remove(callback)
+            if event == RESULT_READY:
+                self._runs.follow = bool(self._callbacks.get(event))
+
+    def _result_ready(self, run_id: str, session_id: str | None) -> None:
+        self._fire(RESULT_READY, {"runId": run_id, "sessionId": session_id})
 
     def _fire(self, event: str, *args: Any) -> None:
         with self._cb_lock:

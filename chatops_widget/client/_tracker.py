@@ -7,6 +7,13 @@ A :class:`RunTracker` is fed the client's ``backtestProgress``, ``commandResult`
 Runs started from Python go out as typed ``startRun`` requests; results are fetched with
 ``getResult`` (Arrow IPC bytes, decoded to DataFrames) and cached within a byte budget.
 
+With :attr:`RunTracker.follow` on (the client sets it while someone listens to its local
+``resultReady`` event, as the chat panel does) every run of the session is fetched as soon as its
+result exists: a run seen starting gets a ``getResult`` with ``wait`` (the server answers it the
+moment the result is stored, before ``completed`` and ``commandResult`` go out), and
+``on_ready(run_id, session_id)`` tells the listener, which decodes it with
+:meth:`RunTracker.result`.
+
 Example:
     >>> run_id = tracker.start({"kind": "backtest", "targets": ["strategy_1"]})  # doctest: +SKIP
     >>> tracker.wait(run_id, 60), tracker.result(run_id).stats["sharpe"]         # doctest: +SKIP
@@ -14,11 +21,11 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -34,6 +41,7 @@ from ..protocol import (
 from ._connection import Connection
 from ._decode import ResultCache, RunFailed, ack_nbytes, decode_result, runs_frame, strategies_frame
 from ._loop import LoopThread
+from ._prefetch import Prefetching
 from ._wire import check_ack
 
 if TYPE_CHECKING:  # only in annotations
@@ -62,11 +70,21 @@ class RunState:
     updated: float = field(default_factory=time.time)
 
 
-class RunTracker:
+class RunTracker(Prefetching):
     """Follows the runs of one connection's session (see the module docstring)."""
 
-    def __init__(self, conn: Connection, loop: LoopThread, timeout: float) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        loop: LoopThread,
+        timeout: float,
+        on_ready: Callable[[str, str | None], None] | None = None,
+    ) -> None:
         self._conn, self._loop, self.timeout = conn, loop, timeout
+        #: fetch every run of the session the moment its result exists (see the module doc)
+        self.follow = False
+        self._on_ready = on_ready  # told (loop thread) when a followed run's result is in hand
+        self._asked: set[str] = set()  # runs asked for with ``wait`` (once each)
         self._runs: dict[str, RunState] = {}
         self._cache = ResultCache()  # decoded results, bounded; dropped ones are re-fetched
         self.meta: dict[str, dict[str, Any]] = {}  # run id -> getResult "meta" (engineSeconds...)
@@ -89,6 +107,9 @@ class RunTracker:
             st.seen = True
             if data.get("status") == "completed":
                 self._maybe_prefetch(st)  # the result is stored before "completed" is sent
+            elif data.get("status") == "running" and self.follow and st.run_id not in self._asked:
+                self._asked.add(st.run_id)  # answered as the result is stored (or "pending")
+                self._maybe_prefetch(st, wait=True)
             if st.status not in TERMINAL_STATUSES:
                 st.status = data.get("status", st.status)
                 st.progress = max(st.progress, float(data.get("progress", 0.0)))
@@ -215,70 +236,6 @@ class RunTracker:
             return self._cache.get(run_id)
 
     # ------------------------------------------------------------------ results
-    def _maybe_prefetch(self, st: RunState) -> None:
-        """On the loop thread: send ``getResult`` now if someone waits for this run."""
-        if st.run_id in self._prefetch or st.run_id in self._cache:
-            return
-        if not (st.mine or st.run_id in self._want):
-            return
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        payload = {"sessionId": st.session_id or self._conn.session_id, "runId": st.run_id}
-        task = asyncio.ensure_future(self._conn.direct("getResult", payload, self.timeout))
-
-        def done(t: asyncio.Future[Any]) -> None:
-            if t.cancelled():
-                future.cancel()
-            elif (exc := t.exception()) is not None:
-                future.set_exception(exc)
-            else:
-                future.set_result(t.result())
-
-        task.add_done_callback(done)
-        self._prefetch[st.run_id] = future
-
-    def want(self, run_id: str, timeout: float | None = None) -> bool:
-        """Mark ``run_id`` as awaited: its result is fetched as soon as it completes.
-
-        For an unfinished backtest, ``getResult`` with ``wait`` goes out now (pipelined: the
-        server answers the moment the result exists, a round trip sooner than asking on
-        ``completed``). Returns ``True`` if that answer holds the result (ready to decode).
-        """
-        with self._cond:
-            self._want.add(run_id)
-            st = self._runs.get(run_id)
-            if (
-                st is None
-                or st.kind != "backtest"
-                or st.status in TERMINAL_STATUSES
-                or run_id in self._prefetch
-                or run_id in self._cache
-            ):
-                return False
-            payload = {
-                "sessionId": st.session_id or self._conn.session_id,
-                "runId": run_id,
-                "wait": True,
-            }
-            future = self._loop.submit(self._conn.direct("getResult", payload, self.timeout))
-            self._prefetch[run_id] = future
-        try:
-            ack = future.result(self.timeout + 5 if timeout is None else timeout)
-        except Exception:  # TimeoutError, ConnectionLost, ...: fall back to waiting
-            ack = None
-        if isinstance(ack, dict) and ack.get("ok") and not ack.get("pending"):
-            return True
-        with self._cond:  # not ready (or failed): fetch as usual once it completes
-            if self._prefetch.get(run_id) is future:
-                del self._prefetch[run_id]
-            st = self._runs.get(run_id)
-            if st is not None and st.status == "completed" and self._loop.alive:
-                self._loop.call_soon(self._prefetch_locked, st)
-        return False
-
-    def _prefetch_locked(self, st: RunState) -> None:
-        with self._cond:
-            self._maybe_prefetch(st)
-
     def result(self, run_id: str) -> Any:
         """The decoded result of ``run_id`` (fetched once; :class:`RunFailed` if it failed)."""
         with self._cond:

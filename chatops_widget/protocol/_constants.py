@@ -180,6 +180,11 @@ class ServerEvent(str, Enum):
     HOSTED_STRATEGIES = "hostedStrategies"
 
 
+#: The kernel client's own event, never on the wire: a run of the session has its result in
+#: hand (``{"runId", "sessionId"}``), fetched the moment it was stored (``client.on(...)``).
+RESULT_READY = "resultReady"
+
+
 class ErrorCode(str, Enum):
     """Machine-readable error codes carried by failed acks and ``error`` events."""
 

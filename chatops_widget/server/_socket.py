@@ -10,6 +10,8 @@ internal handlers, ``_handle_eio_*`` and ``_handle_event``; checked on python-so
   re-running the connect handler or reaching the catch-all with shifted arguments;
 - undecodable packets and frames that are no Engine.IO packet (empty, NUL, junk) are dropped
   and counted: one rate-limited log line, no traceback, the connection stays;
+- events named in ``unordered`` (reads that may wait) run as tasks beside the connection's
+  later events; every other event is handled in the order it arrived (``async_handlers=False``);
 - an Engine.IO connection that has not authenticated within ``auth_timeout`` seconds is closed,
   and one address holds at most ``max_connections`` at a time.
 
@@ -128,6 +130,8 @@ class SocketServer(socketio.AsyncServer):
         self._addresses: dict[str, str] = {}  # eio sid -> client address
         self._per_address: Counter[str] = Counter()
         self._deadlines: dict[str, asyncio.TimerHandle] = {}
+        self.unordered: set[str] = set()  # event names handled beside the connection's others
+        self._beside: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ connections
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
@@ -224,6 +228,11 @@ class SocketServer(socketio.AsyncServer):
             self.noise.note("events before connect ignored", f"namespace {namespace}")
             return
         problem = _event_problem(data)
+        if problem is None and data[0] in self.unordered:
+            task = asyncio.ensure_future(super()._handle_event(eio_sid, namespace, id, data))
+            self._beside.add(task)  # (kept until done; the handler acks, errors included)
+            task.add_done_callback(self._beside.discard)
+            return
         if problem is None:
             await super()._handle_event(eio_sid, namespace, id, data)
             return

@@ -177,12 +177,22 @@ class ChatOpsServer:
         """Merge ``fn(session_id)`` (a dict, or an awaitable of one) into every join ack."""
         self._join_extras.append(fn)
 
-    def on_event(self, name: str, fn: EventHandler, *, limit: str = "events") -> None:
+    def on_event(
+        self, name: str, fn: EventHandler, *, limit: str = "events", ordered: bool = True
+    ) -> None:
         """Handle client event ``name`` with ``async fn(sid, data) -> dict`` (the ack);
-        ``limit``: the rate limit it counts against (``commands``, ``uploads``, ``events``)."""
+        ``limit``: the rate limit it counts against (``commands``, ``uploads``, ``events``).
+
+        A connection's events are handled one after another, in the order sent (a join before
+        the messages that follow it). ``ordered=False`` is for a read that may wait (e.g.
+        ``getResult`` with ``wait``): it runs beside the connection's later events, so the
+        wait holds none of them back.
+        """
         if name in self._events or name in BUILTIN_EVENTS:
             raise ValueError(f"client event {name!r} is registered twice")
         self._events[name] = fn
+        if not ordered:
+            self.sio.unordered.add(name)
         self.sio.on(name, self.gate.wrap(name, fn, limit))
 
     def on_chat(self, fn: ChatListener) -> None:

@@ -138,9 +138,13 @@ class Host(Protocol):
     def on_join(self, fn: JoinExtra) -> None:
         """Merge ``fn(session_id)`` into every ``joinSession`` ack."""
 
-    def on_event(self, name: str, fn: EventHandler, *, limit: str = "events") -> None:
+    def on_event(
+        self, name: str, fn: EventHandler, *, limit: str = "events", ordered: bool = True
+    ) -> None:
         """Handle the client event ``name`` (validated, acked and error-wrapped like the rest);
-        ``limit`` names the rate limit it counts against (``commands``, ``uploads``, ...)."""
+        ``limit`` names the rate limit it counts against (``commands``, ``uploads``, ...);
+        ``ordered=False``: a read that may wait, answered without holding back the
+        connection's later events."""
 
     def on_chat(self, fn: ChatListener) -> None:
         """Tell ``fn`` of every new user chat message (not commands), after it is stored."""

@@ -122,7 +122,8 @@ class PanelActions:
 
     def _code_for(self, run_id: str, summary: dict[str, Any], command: str | None) -> str | None:
         """The Python call equal to run ``run_id`` on this widget's name (else ``client``)."""
-        command = command or self._client.results.command(run_id)
+        results = self._client.results
+        command = command or results.command(run_id) or results.meta(run_id).get("command")
         if not command:
             return None
         return python_call(command, self._refresh_name() or "client", summary)

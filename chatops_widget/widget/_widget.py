@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from ..protocol import RESULT_KINDS, ErrorCode, ProtocolError
+from ..protocol import RESULT_KINDS, RESULT_READY, ErrorCode, ProtocolError
 from ._actions import EXPORT_COMMAND, PanelActions
 from ._connect import ClientHolder, listing, sync, uploads
 from ._light import history_chunks, jsonable
@@ -42,7 +42,7 @@ log = logging.getLogger("chatops_widget.widget")
 startup = logging.getLogger("chatops_widget.startup")  # timestamps for benchmarks/coldstart
 _STATIC = pathlib.Path(__file__).parent / "static"
 _EVENTS = ("message", "backtestProgress", "commandResult", "error", "connect", "disconnect",
-           "reconnect_attempt", "hostedStrategies")  # fmt: skip
+           "reconnect_attempt", "hostedStrategies", RESULT_READY)  # fmt: skip
 
 
 #: Messages the front end sends (see docs/widget.md, "How it syncs").
@@ -99,6 +99,7 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
         self._session: str | None = None
         self._resync_pending = False
         self._recent: dict[str, float] = {}
+        self._shown: set[str] = set()  # runs whose card went out (once: resultReady or result)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chatops-widget")
         self.uploads: dict[str, Any] = {}
         self._parts = PartUploads(self._post)  # the panel's big uploads, in pieces
@@ -278,7 +279,7 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
             text = str(err.get("message", ""))
             self._notice(f"{payload.get('command', 'command')} failed: {text}", key=text)
         elif kind in RESULT_KINDS and payload.get("runId") and summary.get("status") != "cancelled":
-            self._background(self._show_result, payload["runId"], summary, payload.get("command"))
+            self._show_once(payload["runId"], summary, payload.get("command"))
         elif kind == "strategy" and isinstance(summary.get("strategy"), dict):
             new = jsonable(summary["strategy"])  # once, also when created again
             with self._lock:
@@ -288,6 +289,12 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
                 self.strategies = listing.strategy_items(
                     summary["strategies"], summary.get("hosted")
                 )
+
+    def _on_resultReady(self, payload: Any) -> None:  # noqa: N802
+        # the client has a run's result the moment it was stored: its card goes out now, not
+        # after the commandResult (which then finds it shown)
+        if isinstance(payload, dict) and payload.get("sessionId") in (None, self._session):
+            self._show_once(str(payload.get("runId")), None, None)
 
     def _on_hostedStrategies(self, payload: Any) -> None:  # noqa: N802
         if isinstance(payload, dict) and isinstance(payload.get("hosted"), list):
@@ -318,6 +325,15 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
             self.reconnect_attempt = int(attempt or 0)
 
     # ------------------------------------------------------------------ results
+
+    def _show_once(self, run_id: str, summary: dict[str, Any] | None, command: str | None) -> None:
+        """Send ``run_id``'s card unless it went out already (``resultReady``, then the
+        ``commandResult`` of the same run)."""
+        with self._lock:
+            if run_id in self._shown:
+                return
+            self._shown.add(run_id)
+        self._background(self._show_result, run_id, summary, command)
 
     def _show_result(
         self, run_id: str, summary: dict[str, Any] | None = None, command: str | None = None

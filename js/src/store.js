@@ -162,10 +162,15 @@ export class Store {
     if (!silent) this.emit(ev);
   }
 
-  /** Put `item` in the timeline by its seq; returns the event that tells the views. */
+  /** Put `item` in the timeline by its seq, a reply above its run's card (the kernel sends a
+   *  card the moment the result is stored, so it may come first); returns the event that tells
+   *  the views. */
   place(item) {
     const seq = item.kind === "message" ? item.message.seq : undefined;
-    const pos = this.positionFor(seq);
+    let pos = this.positionFor(seq);
+    const runId = item.kind === "message" ? item.message.metadata?.commandResult?.runId : undefined;
+    const card = runId ? this.index.get(`r:${runId}`) : undefined;
+    if (card !== undefined && card < pos) pos = card;
     if (pos === this.items.length) {
       this.push(item);
       return { type: "append" };

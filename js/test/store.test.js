@@ -225,6 +225,19 @@ describe("a reply waits for its card", () => {
     assert.deepEqual(contents(), ["/run_backtest strategy_1", "Backtest run_6 done", "result"]);
   });
 
+  test("a card that comes before its reply: the reply goes above it, drawn at once", () => {
+    history([msg(1, "/run_backtest strategy_1")]);
+    model.deliver({ type: "progress", runId: "run_7", progress: 5, status: "running" });
+    model.deliver({ type: "result", runId: "run_7", kind: "backtest", stats: {} });
+    events.length = 0;
+    model.deliver({ type: "message", message: reply(2, "run_7") });
+    assert.deepEqual(contents(), ["/run_backtest strategy_1", "Backtest run_7 done", "result"]);
+    assert.deepEqual(events, ["insert"]);
+    assert.equal(store.held, null);
+    model.deliver({ type: "message", message: msg(3, "next") }); // later messages: below both
+    assert.deepEqual(contents().slice(1), ["Backtest run_7 done", "result", "next"]);
+  });
+
   test("replies without a card on its way are drawn at once", () => {
     history([msg(1, "/status")]);
     model.deliver({ type: "message", message: reply(2, "run_9") }); // run_9 not completed here

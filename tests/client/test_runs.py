@@ -92,6 +92,50 @@ def test_chat_run_by_a_is_seen_by_b_with_the_same_dataframes(pair, wait_until):
     b.off("backtestProgress", progress)
 
 
+def test_result_ready_hands_over_every_session_result_as_it_is_stored(pair, wait_until):
+    a, b = pair
+    seen: list[tuple[str, str]] = []  # (event, run id) in the order b was told
+    lock = threading.Lock()
+
+    def note(event):
+        def record(payload):
+            with lock:
+                seen.append((event, payload.get("runId")))
+
+        return record
+
+    ready, result = note("resultReady"), note("commandResult")
+    b.on("resultReady", ready)
+    b.on("commandResult", result)
+    try:
+        assert b._runs.follow
+        # a chat run by another member: b asked as it started, the server answered on store
+        a.execute_command("/run_backtest strategy_1 fast=9")
+        run_id = wait_until(lambda: next((r for e, r in seen if e == "commandResult"), None))
+        with lock:
+            order = [e for e, r in seen if r == run_id]
+        assert order == ["resultReady", "commandResult"], order
+        want = engine.backtest(engine.sample_catalog().get("ALPHA"), "sma_cross", {"fast": 9})
+        pd.testing.assert_frame_equal(b.results[run_id].equity, want.equity)
+        assert b.results.meta(run_id)["command"] == "/run_backtest strategy_1 fast=9"
+        # a run that outlasts the wait (a "pending" answer) is handed over once it completes
+        sweep = a.sweep("sma_cross", "ALPHA", block=False, **LONG_GRID)  # ~2 s: > WAIT_MAX
+        assert sweep.wait(timeout=60) == "completed"
+        wait_until(lambda: ("resultReady", sweep.run_id) in seen)
+        assert sweep.run_id in b._runs._asked  # asked with wait as it started
+        assert len(b.results[sweep.run_id]) == len(a.results[sweep.run_id]) > 10_000
+        # one signal per run, and nothing followed once nobody listens
+        assert [r for e, r in seen if e == "resultReady"] == [run_id, sweep.run_id]
+    finally:
+        b.off("resultReady", ready)
+        b.off("commandResult", result)
+    assert not b._runs.follow
+    other = a.trigger_backtest("strategy_2")
+    other.result(timeout=30)
+    wait_until(lambda: other.run_id in b._runs._runs and b._runs.state(other.run_id).summary)
+    assert other.run_id not in b._runs._prefetch and b._runs.cached(other.run_id) is None
+
+
 def test_trigger_backtest_returns_a_handle_at_once(pair):
     a, b = pair
     run = a.trigger_backtest("strategy_2", slow=40, start="2019-01-01")

@@ -173,6 +173,17 @@ def test_run_backtest_progress_result_and_dataframes(widget):
     markers = result["trades"]  # entries and exits for the equity chart
     assert markers["total"] == len(markers["entry"]) == len(markers["exit"]) > 0
     assert series["t"][0] <= min(markers["entry"]) <= max(markers["exit"]) <= series["t"][-1]
+
+    # sent as the result was stored (resultReady), not again on its commandResult; the card's
+    # "copy as code" knows the command from the stored result
+    def reply(m: dict) -> bool:
+        meta = m["message"].get("metadata") or {} if m.get("type") == "message" else {}
+        return (meta.get("commandResult") or {}).get("runId") == run_id
+
+    rec.wait(reply, 30, "the reply")
+    time.sleep(0.2)
+    assert [m["runId"] for m in rec.of("result")].count(run_id) == 1
+    assert result["code"].startswith("client.trigger_backtest('strategy_1'")
     # the panel drew from the kernel's copy: client.results has it without a second fetch
     tracker, calls = w.client._runs, []
     assert tracker.cached(run_id) is not None

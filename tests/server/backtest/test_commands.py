@@ -3,6 +3,8 @@ raw python-socketio clients, checked against the engine run locally."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pandas as pd
 import pytest
 
@@ -363,6 +365,16 @@ def test_get_result_with_wait_is_answered_as_the_run_completes(server, raw_clien
         )
         got = await a.call("getResult", {"sessionId": sid, "runId": run_id, "wait": 0.05})
         assert got["ok"] and got["pending"] and got["status"] == "running", got
+        # a parked wait holds back none of the connection's later events: a chat message sent
+        # after it is stored, announced and acked while the wait still runs
+        parked = asyncio.ensure_future(
+            a.call("getResult", {"sessionId": sid, "runId": run_id, "wait": True})
+        )
+        await asyncio.sleep(0.05)  # the getResult is on the wire first
+        sent = await a.call("sendMessage", {"sessionId": sid, "content": "meanwhile"})
+        assert sent["ok"] and not parked.done(), (sent, parked)
+        got = await parked
+        assert got["ok"] and got["pending"], got  # the sweep outlasts the wait (WAIT_MAX)
         assert (await _run(a, sid, f"/cancel {run_id}"))["ok"]
         await a.wait_event("commandResult", lambda r: r["command"] == sweep, timeout=60)
 

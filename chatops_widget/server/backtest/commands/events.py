@@ -21,7 +21,7 @@ from ..service import BacktestService
 
 __all__ = ["WAIT_MAX", "BacktestEvents"]
 
-WAIT_MAX = 0.5  # s: the longest a ``getResult`` with ``wait`` holds its connection's requests
+WAIT_MAX = 0.5  # s: the longest a ``getResult`` with ``wait`` waits (then: ``pending``)
 
 
 class BacktestEvents:
@@ -32,7 +32,7 @@ class BacktestEvents:
 
     def register(self, host: Host) -> None:
         """Add the events and the join-ack fields to ``host``."""
-        host.on_event("getResult", self.get_result)
+        host.on_event("getResult", self.get_result, ordered=False)  # a read that may wait
         host.on_event("getRuns", self.get_runs)
         host.on_event("getStrategies", self.get_strategies)
         host.on_join(self.join_extras)
@@ -40,9 +40,10 @@ class BacktestEvents:
     async def get_result(self, sid: str, data: Any) -> dict[str, Any]:
         """``getResult {sessionId, runId, wait?}`` -> ``{runId, kind, stats, meta, frames,
         <name>: bytes}``. With ``wait: true`` (or seconds) an unfinished run of the session is
-        awaited for up to :data:`WAIT_MAX` s, so the run's starter can ask right away (one
-        round trip saved); if it is still going then, the ack is ``{runId, pending: true,
-        status, progress}`` (ask again)."""
+        awaited for up to :data:`WAIT_MAX` s, so a client can ask as the run starts and have
+        the result the moment it is stored (a round trip sooner than asking on ``completed``);
+        if it is still going then, the ack is ``{runId, pending: true, status, progress}``
+        (ask again). The wait holds back none of the connection's other events."""
         wait, data = _pop_wait(data)
         req = parse(GetResult, data)
         self.host.require_joined(sid, req.sessionId, "getResult")
@@ -50,8 +51,7 @@ class BacktestEvents:
         stored = svc.results.cached(req.runId)
         job = svc.jobs.get(req.runId) if stored is None and wait else None
         if job is not None and job.session_id == req.sessionId and not job.done:
-            # handlers of one connection run in order: the wait is short so its later requests
-            # are held back at most WAIT_MAX s (ping/pong is far longer)
+            # registered unordered: the connection's later events are handled meanwhile
             if not await svc.jobs.wait_done(job, wait):
                 info = {"runId": req.runId, "sessionId": req.sessionId, "pending": True}
                 return {**info, "status": job.status, "progress": round(job.progress, 2)}
