@@ -133,6 +133,13 @@ class SocketServer(socketio.AsyncServer):
         self.unordered: set[str] = set()  # event names handled beside the connection's others
         self._beside: set[asyncio.Task[None]] = set()
 
+    async def settle(self) -> None:
+        """At shutdown: stop the unordered handlers still running (a ``wait`` not yet over)."""
+        for task in list(self._beside):
+            task.cancel()
+        if self._beside:
+            await asyncio.gather(*self._beside, return_exceptions=True)
+
     # ------------------------------------------------------------------ connections
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
         addr = _address(environ)

@@ -327,6 +327,7 @@ class ChatOpsServer:
             await hook()
 
     async def _shutdown(self) -> None:
+        await self.sio.settle()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:

@@ -330,3 +330,45 @@ def test_http_root_describes_the_server(demo_server):
 
     body = json.loads(urllib.request.urlopen(demo_server.url + "/", timeout=10).read())
     assert body["socketio_path"] == "/ws/chatops" and body["name"] == "chatops-widget"
+
+
+def test_an_unordered_event_waits_beside_the_rest_and_is_stopped_at_shutdown(
+    tmp_path, raw_client_cls, arun
+):
+    from chatops_widget.server import EmbeddedServer
+
+    class Parking:
+        name = "parking"
+
+        def __init__(self) -> None:
+            self.parked, self.stopped, self.stopped_before_hooks = 0, 0, None
+
+        def register(self, host) -> None:
+            host.on_event("parkDemo", self.park, ordered=False)
+            host.on_shutdown(self.closing)
+
+        async def closing(self):  # the plugin's stores close here: no handler may still run
+            self.stopped_before_hooks = self.stopped
+
+        async def park(self, sid, data):
+            self.parked += 1
+            try:
+                await asyncio.Event().wait()  # until the server stops
+            finally:
+                self.stopped += 1
+            return {}
+
+    plugin = Parking()
+    srv = EmbeddedServer(data_dir=tmp_path, plugins=[plugin]).start()
+
+    async def scenario():
+        a = await raw_client_cls(srv.url, srv.token).connect()
+        await a.sio.emit("parkDemo", {}, callback=lambda *_: None)
+        ack = await a.call("joinSession", {"sessionId": "session_park"})  # not held back
+        assert ack["ok"] and plugin.parked == 1 and plugin.stopped == 0, ack
+        # the parked handler is stopped with the server, before the plugins' shutdown hooks
+        await asyncio.to_thread(srv.stop)
+        assert plugin.stopped == plugin.stopped_before_hooks == 1
+        await a.close()
+
+    arun(scenario())
