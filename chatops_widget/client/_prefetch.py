@@ -23,7 +23,7 @@ from ._loop import LoopThread
 
 if TYPE_CHECKING:  # only in annotations
     from ._decode import ResultCache
-    from ._tracker import RunState
+    from ._runstate import RunState
 
 __all__ = ["Prefetching"]
 

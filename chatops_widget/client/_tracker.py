@@ -27,7 +27,6 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import CancelledError
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..protocol import (
@@ -42,32 +41,13 @@ from ._connection import Connection
 from ._decode import ResultCache, RunFailed, ack_nbytes, decode_result, runs_frame, strategies_frame
 from ._loop import LoopThread
 from ._prefetch import Prefetching
+from ._runstate import RunState
 from ._wire import check_ack
 
 if TYPE_CHECKING:  # only in annotations
     import pandas as pd
 
 __all__ = ["RunState", "RunTracker"]
-
-
-@dataclass
-class RunState:
-    """What the tracker knows of one run (updated on the client's event-loop thread)."""
-
-    run_id: str
-    session_id: str | None
-    kind: str | None = None
-    status: str = "queued"
-    progress: float = 0.0
-    strategy_id: str | None = None
-    label: str | None = None
-    command: str | None = None
-    summary: dict[str, Any] | None = None
-    error: str | None = None
-    error_code: str | None = None
-    seen: bool = False
-    mine: bool = False
-    updated: float = field(default_factory=time.time)
 
 
 class RunTracker(Prefetching):

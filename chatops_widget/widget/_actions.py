@@ -1,7 +1,8 @@
-"""What the panel does besides chat and results (mixed into :class:`~._widget.ChatOpsWidget`):
-the Sessions menu (list, create, join, leave), the widget's own name in the notebook (so
-replies say ``w.results[...]``), the Python call behind each result card ("copy as code"), and
-export (``w.export(path)``, ``/export [file.ipynb | file.html]`` in the panel).
+"""What the panel does besides chat (mixed into :class:`~._widget.ChatOpsWidget`): the result
+cards (each run's sent once, from the client's cached result), the Sessions menu (list, create,
+join, leave), the widget's own name in the notebook (so replies say ``w.results[...]``), the
+Python call behind each result card ("copy as code"), and export (``w.export(path)``,
+``/export [file.ipynb | file.html]`` in the panel).
 
 Example:
     >>> w = ChatOpsWidget()                       # doctest: +SKIP
@@ -14,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import re
 import shlex
 from pathlib import Path
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..protocol import SESSION_ID_PATTERN, ProtocolError
 from ._code import python_call
+from ._connect import sync
 
 __all__ = ["EXPORT_COMMAND", "PanelActions", "variable_name"]
 
@@ -34,6 +37,7 @@ EXPORT_COMMAND = {
     "example": "/export report.html",
 }
 _DOWNLOAD_LIMIT = 64 * 1024 * 1024  # bytes sent to the browser at most (bigger: saved only)
+startup = logging.getLogger("chatops_widget.startup")  # timestamps for benchmarks/coldstart
 
 
 def variable_name(obj: Any) -> str:
@@ -67,8 +71,13 @@ class PanelActions:
 
     _client: Any
     _lock: Any
+    _pending: Any
+    _session: str | None
+    _shown: set[str]
     python_name: str
     if TYPE_CHECKING:  # provided by the widget
+
+        def _background(self, fn: Any, *args: Any) -> None: ...
 
         def _post(self, content: dict[str, Any]) -> None: ...
         def _notice(
@@ -81,6 +90,41 @@ class PanelActions:
         def create_session(self, name: str | None = None) -> str: ...
         def join_session(self, session_id: str) -> dict[str, Any]: ...
         def leave_session(self) -> None: ...
+
+    # ------------------------------------------------------------------ result cards
+
+    def _show_once(self, run_id: str, summary: dict[str, Any] | None, command: str | None) -> None:
+        """Send ``run_id``'s card unless it went out already (``resultReady``, then the
+        ``commandResult`` of the same run)."""
+        with self._lock:
+            if run_id in self._shown:
+                return
+            self._shown.add(run_id)
+        self._background(self._show_result, run_id, summary, command)
+
+    def _show_result(
+        self, run_id: str, summary: dict[str, Any] | None = None, command: str | None = None
+    ) -> None:
+        """Send a downsampled view of a result (pool thread); the result is the client's
+        (``client.results``), fetched once: the same DataFrames in the panel and the kernel."""
+        self._pending.get()  # connected: the engine's constants are in the panel (_connect.py)
+        session = self._session
+        try:
+            value = self._client.results[run_id]
+        except (KeyError, ProtocolError, TimeoutError, ConnectionError, RuntimeError) as exc:
+            retry = {"label": "show result", "send": {"type": "get_result", "runId": run_id}}
+            self._notice(f"cannot show {run_id}: {getattr(exc, 'message', exc)}", action=retry)
+            return
+        startup.debug("widget: result %s fetched", run_id)
+        summary = {**self._client.results.summary(run_id), **(summary or {}), "runId": run_id}
+        msg = sync.result_payload(value, summary)
+        msg["code"] = self._code_for(run_id, summary, command)  # the card's "copy as code"
+        engine_seconds = self._client.results.meta(run_id).get("engineSeconds")
+        if isinstance(engine_seconds, (int, float)):
+            msg["engineSeconds"] = float(engine_seconds)  # the engine's own time, on the card
+        if session == self._session:
+            self._post(msg)
+            startup.debug("widget: result %s sent to the panel", run_id)
 
     # ------------------------------------------------------------------ sessions menu
 

@@ -29,7 +29,7 @@ import traitlets
 
 from ..protocol import RESULT_KINDS, RESULT_READY, ErrorCode, ProtocolError
 from ._actions import EXPORT_COMMAND, PanelActions
-from ._connect import ClientHolder, listing, sync, uploads
+from ._connect import ClientHolder, listing, uploads
 from ._light import history_chunks, jsonable
 from ._upload_parts import PartUploads
 
@@ -325,39 +325,6 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
             self.reconnect_attempt = int(attempt or 0)
 
     # ------------------------------------------------------------------ results
-
-    def _show_once(self, run_id: str, summary: dict[str, Any] | None, command: str | None) -> None:
-        """Send ``run_id``'s card unless it went out already (``resultReady``, then the
-        ``commandResult`` of the same run)."""
-        with self._lock:
-            if run_id in self._shown:
-                return
-            self._shown.add(run_id)
-        self._background(self._show_result, run_id, summary, command)
-
-    def _show_result(
-        self, run_id: str, summary: dict[str, Any] | None = None, command: str | None = None
-    ) -> None:
-        """Send a downsampled view of a result (pool thread); the result is the client's
-        (``client.results``), fetched once: the same DataFrames in the panel and the kernel."""
-        self._pending.get()  # connected: the engine's constants are in the panel (_connect.py)
-        session = self._session
-        try:
-            value = self._client.results[run_id]
-        except (KeyError, ProtocolError, TimeoutError, ConnectionError, RuntimeError) as exc:
-            retry = {"label": "show result", "send": {"type": "get_result", "runId": run_id}}
-            self._notice(f"cannot show {run_id}: {getattr(exc, 'message', exc)}", action=retry)
-            return
-        startup.debug("widget: result %s fetched", run_id)
-        summary = {**self._client.results.summary(run_id), **(summary or {}), "runId": run_id}
-        msg = sync.result_payload(value, summary)
-        msg["code"] = self._code_for(run_id, summary, command)  # the card's "copy as code"
-        engine_seconds = self._client.results.meta(run_id).get("engineSeconds")
-        if isinstance(engine_seconds, (int, float)):
-            msg["engineSeconds"] = float(engine_seconds)  # the engine's own time, on the card
-        if session == self._session:
-            self._post(msg)
-            startup.debug("widget: result %s sent to the panel", run_id)
 
     # ------------------------------------------------------------------ front-end messages
 
