@@ -99,7 +99,8 @@ class Prefetching:
 
         For an unfinished backtest, ``getResult`` with ``wait`` goes out now (pipelined: the
         server answers the moment the result exists, a round trip sooner than asking on
-        ``completed``). Returns ``True`` if that answer holds the result (ready to decode).
+        ``completed``). Returns ``True`` if that answer holds the result (ready to decode);
+        otherwise it is fetched on ``completed`` (see :meth:`_answered`).
         """
         with self._cond:
             self._want.add(run_id)
@@ -112,27 +113,22 @@ class Prefetching:
                 or run_id in self._cache
             ):
                 return False
-            payload = {
-                "sessionId": st.session_id or self._conn.session_id,
-                "runId": run_id,
-                "wait": True,
-            }
-            future = self._loop.submit(self._conn.direct("getResult", payload, self.timeout))
-            self._prefetch[run_id] = future
+        future = None
         try:
+            future = self._loop.run(self._ask(st), self.timeout)
+            if future is None:  # cached meanwhile
+                return False
             ack = future.result(self.timeout + 5 if timeout is None else timeout)
-        except Exception:  # TimeoutError, ConnectionLost, ...: fall back to waiting
-            ack = None
-        if isinstance(ack, dict) and ack.get("ok") and not ack.get("pending"):
-            return True
-        with self._cond:  # not ready (or failed): fetch as usual once it completes
-            if self._prefetch.get(run_id) is future:
-                del self._prefetch[run_id]
-            st = self._runs.get(run_id)
-            if st is not None and st.status == "completed" and self._loop.alive:
-                self._loop.call_soon(self._prefetch_locked, st)
-        return False
+        except Exception:  # TimeoutError, ConnectionLost, ...: fetch again when asked
+            with self._cond:
+                if future is not None and self._prefetch.get(run_id) is future:
+                    del self._prefetch[run_id]
+            return False
+        return isinstance(ack, dict) and bool(ack.get("ok")) and not ack.get("pending")
 
-    def _prefetch_locked(self, st: RunState) -> None:
+    async def _ask(self, st: RunState) -> concurrent.futures.Future[Any] | None:
+        """On the loop thread: the run's prefetch, sent now with ``wait`` unless one is out
+        (``None``: its result is cached)."""
         with self._cond:
-            self._maybe_prefetch(st)
+            self._maybe_prefetch(st, wait=True)
+            return self._prefetch.get(st.run_id)

@@ -324,8 +324,6 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
             self.connected = False
             self.reconnect_attempt = int(attempt or 0)
 
-    # ------------------------------------------------------------------ results
-
     # ------------------------------------------------------------------ front-end messages
 
     def _on_frontend(self, _widget: Any, content: Any, buffers: Any = None) -> None:
