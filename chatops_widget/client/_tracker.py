@@ -10,7 +10,7 @@ Runs started from Python go out as typed ``startRun`` requests; results are fetc
 With :attr:`RunTracker.follow` on (the client sets it while someone listens to its local
 ``resultReady`` event, as the chat panel does) every run of the session is fetched as soon as its
 result exists: a run seen starting gets a ``getResult`` with ``wait`` (the server answers it the
-moment the result is stored, before ``completed`` and ``commandResult`` go out), and
+moment the result is stored, alongside ``completed`` and ``commandResult``), and
 ``on_ready(run_id, session_id)`` tells the listener, which decodes it with
 :meth:`RunTracker.result`.
 
