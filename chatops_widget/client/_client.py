@@ -290,7 +290,7 @@ class ChatOpsClient(SessionsMixin, ResearchMixin, SharingMixin):
 
         Besides the server's events there is one of the client's own, ``"resultReady"``
         (``{"runId", "sessionId"}``): while anyone listens to it, every run of the session is
-        fetched the moment its result is stored (before its ``commandResult``), and the
+        fetched the moment its result is stored (usually before its ``commandResult``), and the
         callback is told; ``client.results[run_id]`` then decodes it without a round trip.
         The chat panel draws its cards this way.
         """
