@@ -32,6 +32,7 @@ class Recorder:
     def __init__(self, widget: ChatOpsWidget) -> None:
         self.items: list[dict] = []
         self.sizes: list[int] = []
+        self.states: list[tuple[int, dict]] = []  # (len(items) then, state) of each update
         self.lock = threading.Lock()
         self.widget = widget
 
@@ -40,6 +41,9 @@ class Recorder:
                 with self.lock:
                     self.items.append(data["content"])
                     self.sizes.append(len(json.dumps(data, separators=(",", ":"))))
+            elif isinstance(data, dict) and data.get("method") == "update":
+                with self.lock:
+                    self.states.append((len(self.items), data.get("state") or {}))
 
         widget.comm.publish_msg = publish
 
@@ -82,6 +86,25 @@ def widget(client):
     w.create_session()
     yield w, Recorder(w)
     w.close()
+
+
+def test_ready_gets_the_whole_state_again_before_the_history(widget):
+    # a page that loads the widget from a running kernel (Voila, a reloaded Lab tab) drops the
+    # updates sent between its snapshot of the state and its model's creation; its "ready"
+    # (sent once the model listens) gets them all again, before the history
+    w, rec = widget
+    w.send_message("before the view")
+    w._on_frontend(w, {"type": "ready", "clientId": "late-view"})
+    (hist,) = rec.of("history")
+    with rec.lock:
+        full = [(at, st) for at, st in rec.states if "constants" in st]
+    assert full, "no state sent on ready"
+    at, state = full[0]
+    assert at <= rec.items.index(hist)  # the state first: cards drawn then are labelled
+    stats = {s["name"]: s for s in state["constants"]["stats"]}
+    assert stats["total_return"]["label"] == "Total return"  # the engine's part, not the light
+    assert state["connected"] is True and state["session_id"] == w.session_id
+    assert "run_backtest" in {c["name"] for c in state["commands"]}
 
 
 def test_history_once_then_one_message_per_append(widget):
