@@ -338,10 +338,10 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
         try:
             if kind == "ready":
                 self._refresh_name()  # displayed by now: `w = ChatOpsWidget(); w` has a name
-                # the whole state again: a page that loads the widget from a running kernel
-                # (Voila, a reloaded Lab tab) drops the updates sent between its snapshot of
-                # the state and its model's creation (the engine's constants, "connected")
-                self.send_state()
+                # the panel's state again (not _esm, _css): a page that loads the widget from a
+                # running kernel (Voila, a reloaded Lab tab) drops the updates sent between its
+                # snapshot of the state and its model's creation (the constants, "connected")
+                self.send_state([k for k in self.keys if not k.startswith("_")])
                 with self._lock:
                     for chunk in history_chunks(self._messages, content.get("clientId")):
                         self._post(chunk)

@@ -105,6 +105,7 @@ def test_ready_gets_the_whole_state_again_before_the_history(widget):
     assert stats["total_return"]["label"] == "Total return"  # the engine's part, not the light
     assert state["connected"] is True and state["session_id"] == w.session_id
     assert "run_backtest" in {c["name"] for c in state["commands"]}
+    assert "_esm" not in state and "_css" not in state  # not the bundle again
 
 
 def test_history_once_then_one_message_per_append(widget):
