@@ -15,9 +15,20 @@ def split_url(url: str) -> tuple[str, str | None]:
 
     >>> split_url("ws://127.0.0.1:8500/?token=abc")
     ('http://127.0.0.1:8500', 'abc')
+    >>> split_url("ftp://127.0.0.1:8500")
+    Traceback (most recent call last):
+    ...
+    ValueError: url 'ftp://127.0.0.1:8500': expected http(s):// or ws(s):// and a host, e.g. 'http://127.0.0.1:8500/?token=...'
     """
+    example = "e.g. 'http://127.0.0.1:8500/?token=...'"
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError(
+            f"url must be the server's address as a string, {example}; got {url!r:.80}"
+        )
     parts = urlsplit(url if "://" in url else f"http://{url}")
     scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"url {url!r:.80}: expected http(s):// or ws(s):// and a host, {example}")
     token = parse_qs(parts.query).get("token", [None])[0]
     return f"{scheme}://{parts.netloc}", token
 

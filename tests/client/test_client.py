@@ -93,6 +93,12 @@ def test_url_with_token_query_and_refused_token(server):
     assert info.value.code == ErrorCode.UNAUTHORIZED
     with pytest.raises(ValueError, match="no token"):
         ChatOpsClient(server.url)
+    # a URL that is no server address says what one looks like (before any token talk)
+    cases = [(8500, "the server's address as a string"), ("ftp://127.0.0.1:8500", "expected http")]
+    for bad, said in [*cases, ("http://", "and a host")]:
+        with pytest.raises(ValueError, match=said) as info:
+            ChatOpsClient(bad, server.token)
+        assert "http://127.0.0.1:8500" in str(info.value)
 
 
 def test_blocking_call_from_a_callback_is_refused_not_deadlocked(client, wait_until):
