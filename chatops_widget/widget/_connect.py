@@ -133,6 +133,13 @@ class ClientHolder:
         self._owns_client, self._closing = client is None, False
         self._client_lock = threading.Lock()
         if client is not None:
+            from ..client import ChatOpsClient  # (loaded already: one is given)
+
+            if not isinstance(client, ChatOpsClient):
+                raise TypeError(
+                    f"client must be a ChatOpsClient (or None: the panel makes its own), got "
+                    f"{type(client).__name__}; for a server's address pass url=..."
+                )
             self._client_obj = client
             self._attach(client, send=False)
             self._pending = PendingClient.of(client)

@@ -542,3 +542,9 @@ def test_styles_ship_as_the_widgets_css():
     text = str(ChatOpsWidget._css)  # anywidget's FileContents: the file's text
     assert ".cow-root" in text and ".cow-bubble" in text and ".cow-file" in text
     assert "--jp-layout-color1" in text  # JupyterLab's theme variables, with fallbacks
+
+
+def test_a_client_that_is_no_client_is_refused_saying_what_to_pass():
+    with pytest.raises(TypeError, match="client must be a ChatOpsClient") as info:
+        ChatOpsWidget(client="http://127.0.0.1:8500")  # (an address: that is url=...)
+    assert "got str" in str(info.value) and "url=" in str(info.value)
