@@ -71,7 +71,7 @@ class ChatOpsWidget(PanelActions, ClientHolder, anywidget.AnyWidget):
     commands: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     strategies: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     templates: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
-    theme = traitlets.Unicode("auto").tag(sync=True)  # "auto" (JupyterLab's), "light", "dark"
+    theme = traitlets.Enum(("auto", "light", "dark"), "auto").tag(sync=True)  # auto: the host's
     #: the widget's variable in the notebook ("w"), when it can be known: replies name it
     python_name = traitlets.Unicode("").tag(sync=True)
     #: Run statuses, result kinds, limits, stat units, default cash: the JS keeps no copies.

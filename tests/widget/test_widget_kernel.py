@@ -18,6 +18,7 @@ import uuid
 import numpy as np
 import pandas as pd
 import pytest
+import traitlets
 
 from chatops_widget import engine
 from chatops_widget.client import ChatOpsClient
@@ -544,7 +545,9 @@ def test_styles_ship_as_the_widgets_css():
     assert "--jp-layout-color1" in text  # JupyterLab's theme variables, with fallbacks
 
 
-def test_a_client_that_is_no_client_is_refused_saying_what_to_pass():
+def test_a_client_or_theme_that_is_none_is_refused_saying_what_to_pass():
     with pytest.raises(TypeError, match="client must be a ChatOpsClient") as info:
         ChatOpsWidget(client="http://127.0.0.1:8500")  # (an address: that is url=...)
     assert "got str" in str(info.value) and "url=" in str(info.value)
+    with pytest.raises(traitlets.TraitError, match=r"expected any of \['auto', 'light', 'dark'\]"):
+        ChatOpsWidget(theme="solarized")
